@@ -1,0 +1,47 @@
+package token
+
+import "time"
+
+// IdP names the identity provider a user signed in with.
+type IdP struct {
+	ID   string `json:"id"`   // the provider's id in the config (for example "pin")
+	Type string `json:"type"` // "onetimepin", "oidc" or "saml"
+}
+
+// Identity is who a user is, as established at sign-in. It is stored with the
+// global session and served by get-identity; app tokens carry a subset.
+type Identity struct {
+	UserID   string         `json:"user_uuid"` // stable UUID per email; the token's sub
+	Email    string         `json:"email"`
+	Name     string         `json:"name,omitempty"`
+	Groups   []string       `json:"groups,omitempty"`
+	IdP      IdP            `json:"idp"`
+	Custom   map[string]any `json:"custom,omitempty"` // configured IdP claims/attributes
+	Country  string         `json:"country,omitempty"`
+	IP       string         `json:"ip,omitempty"`
+	IssuedAt int64          `json:"iat"` // sign-in time, Unix seconds
+}
+
+// Session is a global (team-domain) session. Its Nonce is the identity_nonce
+// that every app token minted from it carries.
+type Session struct {
+	Nonce     string // 16 alphanumeric characters
+	Identity  Identity
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	RevokedAt time.Time // zero while active
+}
+
+// Active reports whether the session is unrevoked and unexpired at now.
+func (s Session) Active(now time.Time) bool {
+	return s.RevokedAt.IsZero() && now.Before(s.ExpiresAt)
+}
+
+// Handoff is what the team domain leaves behind a single-use nonce for a
+// protected host's /cdn-cgi/access/authorized endpoint.
+type Handoff struct {
+	Token          string `json:"token"`                      // the app token to set as CF_Authorization
+	RedirectURL    string `json:"redirect_url"`               // sanitized path (and query) on the same host
+	AppSessionHash string `json:"app_session_hash,omitempty"` // hex SHA-256 of the CF_AppSession cookie the flow started with
+	MaxAge         int    `json:"max_age"`                    // cookie lifetime in seconds
+}
