@@ -4,10 +4,111 @@ package app
 
 import (
 	"context"
+	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"runtime/debug"
 )
+
+// Version is set at build time with -ldflags "-X .../app.Version=v1.2.3".
+var Version = "dev"
+
+const usage = `gatehouse: a self-hosted identity-aware proxy
+
+Usage:
+  gatehouse serve -config FILE          run the proxy
+  gatehouse check-config -config FILE   validate FILE and report every problem
+  gatehouse version                     print the version
+`
 
 // Main runs the gatehouse command with args and returns the exit code.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cmd, rest := args[0], args[1:]
+	var err error
+	switch cmd {
+	case "serve":
+		err = cmdServe(ctx, rest, stderr)
+	case "check-config":
+		err = cmdCheckConfig(rest, stdout)
+	case "version", "-version", "--version":
+		fmt.Fprintf(stdout, "gatehouse %s\n", versionString())
+		return 0
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "gatehouse: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	if err != nil {
+		var ue usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintf(stderr, "gatehouse %s: %v\n", cmd, ue.error)
+			return 2
+		}
+		fmt.Fprintf(stderr, "gatehouse %s: %v\n", cmd, err)
+		return 1
+	}
 	return 0
+}
+
+type usageError struct{ error }
+
+func versionString() string {
+	if Version != "dev" {
+		return Version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return Version
+}
+
+// configFlag parses "-config FILE" from args of cmd.
+func configFlag(cmd string, args []string) (string, error) {
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	path := fs.String("config", "gatehouse.toml", "configuration file")
+	if err := fs.Parse(args); err != nil {
+		return "", usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return "", usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	}
+	return *path, nil
+}
+
+func cmdCheckConfig(args []string, stdout io.Writer) error {
+	path, err := configFlag("check-config", args)
+	if err != nil {
+		return err
+	}
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: ok (%d apps, %d identity providers, team %s)\n", path, len(cfg.Apps), len(cfg.IdPs), cfg.TeamURL())
+	return nil
+}
+
+func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
+	path, err := configFlag("serve", args)
+	if err != nil {
+		return err
+	}
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		return err
+	}
+	a, err := New(ctx, cfg, newLogger(cfg, stderr))
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return a.Run(ctx)
 }

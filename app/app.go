@@ -1,0 +1,259 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/idp"
+	"github.com/gatehouse-dev/gatehouse/login"
+	"github.com/gatehouse-dev/gatehouse/policy"
+	"github.com/gatehouse-dev/gatehouse/proxy"
+	"github.com/gatehouse-dev/gatehouse/store"
+	"github.com/gatehouse-dev/gatehouse/token"
+	"github.com/gatehouse-dev/gatehouse/ui"
+	"github.com/gatehouse-dev/gatehouse/web"
+)
+
+// App is a running Gatehouse: the database, the keys, the apps and the
+// handlers of the team domain and the protected hosts.
+type App struct {
+	cfg   *Config
+	log   *slog.Logger
+	db    *store.DB
+	now   func() time.Time
+	table atomic.Pointer[policy.Table]
+	keys  atomic.Pointer[token.Keyring]
+
+	handler  http.Handler
+	listener net.Listener // set by Listen
+}
+
+// Options tune an App for tests.
+type Options struct {
+	Now  func() time.Time // clock; time.Now when nil
+	Mail idp.Mailer       // PIN delivery; SMTP or the log by config when nil
+}
+
+// New opens the database, loads or creates the signing key and the apps'
+// AUDs, and builds the handlers.
+func New(ctx context.Context, cfg *Config, log *slog.Logger) (*App, error) {
+	return NewWithOptions(ctx, cfg, log, Options{})
+}
+
+// NewWithOptions is New with test options.
+func NewWithOptions(ctx context.Context, cfg *Config, log *slog.Logger, o Options) (*App, error) {
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	a := &App{cfg: cfg, log: log, now: o.Now}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	db, err := store.Open(ctx, filepath.Join(cfg.DataDir, "gatehouse.db"))
+	if err != nil {
+		return nil, fmt.Errorf("app: %w", err)
+	}
+	a.db = db
+	if err := a.loadKeys(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := a.loadApps(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := a.buildHandler(o); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// loadKeys reads the signing keys, creating the first one on first start.
+func (a *App) loadKeys(ctx context.Context) error {
+	keys, err := a.db.SigningKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("app: load keys: %w", err)
+	}
+	if len(keys) == 0 {
+		k, err := token.NewKey(a.now())
+		if err != nil {
+			return fmt.Errorf("app: create key: %w", err)
+		}
+		if err := a.db.AddSigningKey(ctx, k); err != nil {
+			return fmt.Errorf("app: store key: %w", err)
+		}
+		a.log.Info("created signing key", "kid", k.ID)
+		keys = []token.Key{k}
+	}
+	kr, err := token.NewKeyring(a.cfg.TeamURL(), keys)
+	if err != nil {
+		return fmt.Errorf("app: keyring: %w", err)
+	}
+	a.keys.Store(kr)
+	return nil
+}
+
+// loadApps builds the app table, giving every app its stable AUD.
+func (a *App) loadApps(ctx context.Context) error {
+	apps, err := a.cfg.PolicyApps()
+	if err != nil {
+		return fmt.Errorf("app: %w", err)
+	}
+	for _, p := range apps {
+		aud, err := a.db.AppAUD(ctx, p.Name, p.AUD)
+		if err != nil {
+			return fmt.Errorf("app: aud of %q: %w", p.Name, err)
+		}
+		p.AUD = aud
+	}
+	a.table.Store(policy.NewTable(apps))
+	return nil
+}
+
+func (a *App) trusted() []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range a.cfg.TrustedProxies {
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (a *App) buildHandler(o Options) error {
+	pages, err := ui.New(a.cfg.TeamDomain, a.log)
+	if err != nil {
+		return fmt.Errorf("app: %w", err)
+	}
+	mail := o.Mail
+	if mail == nil {
+		mail = a.mailer()
+	}
+	var otp *idp.OTP
+	var providers []login.Provider
+	for _, p := range a.cfg.IdPs {
+		switch p.Kind {
+		case "otp":
+			otp = &idp.OTP{ID: p.ID, Store: pinStore{a.db}, Mail: mail, Log: a.log, Now: a.now}
+			providers = append(providers, login.Provider{ID: p.ID, Name: p.Name, Kind: p.Kind})
+		}
+	}
+	apps := a.table.Load
+	keys := a.keys.Load
+	trusted := a.trusted()
+	secure := a.cfg.TLS.Mode != "off"
+	team, err := login.New(login.Options{
+		TeamDomain:     a.cfg.TeamDomain,
+		TeamURL:        a.cfg.TeamURL(),
+		Secure:         secure,
+		GlobalSession:  a.cfg.GlobalSession.Duration,
+		Apps:           apps,
+		Keys:           keys,
+		Store:          loginStore{a.db},
+		OTP:            otp,
+		Providers:      providers,
+		Pages:          pages,
+		Log:            a.log,
+		Now:            a.now,
+		TrustedProxies: trusted,
+		ClientIPHeader: a.cfg.ClientIPHeader,
+	})
+	if err != nil {
+		return fmt.Errorf("app: %w", err)
+	}
+	prot := proxy.New(proxy.Options{
+		TeamURL:        a.cfg.TeamURL(),
+		Secure:         secure,
+		Apps:           apps,
+		Keys:           keys,
+		Store:          a.db,
+		Pages:          pages,
+		Whoami:         ui.Whoami(pages),
+		Log:            a.log,
+		Now:            a.now,
+		TrustedProxies: trusted,
+		ClientIPHeader: a.cfg.ClientIPHeader,
+	})
+	a.handler = web.WithRequestID(&hosts{team: a.cfg.TeamDomain, teamHandler: team, protected: prot, static: ui.Static()})
+	return nil
+}
+
+// Handler is the whole of Gatehouse as one http.Handler, dispatching on Host.
+func (a *App) Handler() http.Handler { return a.handler }
+
+// Listen binds the configured listen address (tests may change it first).
+func (a *App) Listen() (net.Listener, error) {
+	if a.listener != nil {
+		return a.listener, nil
+	}
+	ln, err := net.Listen("tcp", a.cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("app: listen: %w", err)
+	}
+	a.listener = ln
+	return ln, nil
+}
+
+// Run serves until ctx is done, then shuts down gracefully.
+func (a *App) Run(ctx context.Context) error {
+	ln, err := a.Listen()
+	if err != nil {
+		return err
+	}
+	return a.Serve(ctx, ln)
+}
+
+// Serve serves on ln until ctx is done, then shuts down gracefully.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	a.log.Info("gatehouse serving", "addr", ln.Addr().String(), "team", a.cfg.TeamURL(), "apps", len(a.table.Load().Apps()), "version", versionString())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return fmt.Errorf("app: serve: %w", err)
+	case <-ctx.Done():
+	}
+	a.log.Info("gatehouse shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("app: shutdown: %w", err)
+	}
+	return nil
+}
+
+// Close releases the database.
+func (a *App) Close() error {
+	if a.db == nil {
+		return nil
+	}
+	err := a.db.Close()
+	a.db = nil
+	return err
+}
+
+// Store returns the database, for commands and tests.
+func (a *App) Store() *store.DB { return a.db }
+
+// Apps returns the current app table.
+func (a *App) Apps() *policy.Table { return a.table.Load() }

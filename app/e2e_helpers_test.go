@@ -1,0 +1,263 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"html"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// pinMailer captures the PINs Gatehouse sends.
+type pinMailer struct {
+	mu   sync.Mutex
+	pins map[string][]string
+	ch   chan string
+}
+
+func newPinMailer() *pinMailer {
+	return &pinMailer{pins: map[string][]string{}, ch: make(chan string, 16)}
+}
+
+func (m *pinMailer) SendPIN(_ context.Context, to, pin string) error {
+	m.mu.Lock()
+	m.pins[to] = append(m.pins[to], pin)
+	m.mu.Unlock()
+	select {
+	case m.ch <- pin:
+	default:
+	}
+	return nil
+}
+
+// last returns the newest PIN sent to email.
+func (m *pinMailer) last(t testing.TB, email string) string {
+	t.Helper()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p := m.pins[email]
+	if len(p) == 0 {
+		t.Fatalf("no PIN was sent to %s", email)
+	}
+	return p[len(p)-1]
+}
+
+// testEnv is a Gatehouse booted on a loopback port.
+type testEnv struct {
+	app    *App
+	port   int
+	mail   *pinMailer
+	team   string // http://auth.localhost:PORT
+	cancel context.CancelFunc
+	done   chan error
+	logs   *syncBuffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startEnv boots Gatehouse with the config produced by tmpl, in which
+// {{PORT}} and {{DATA}} are replaced by the listener's port and a data dir.
+func startEnv(t testing.TB, tmpl string, dataDir string) *testEnv {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	if dataDir == "" {
+		dataDir = t.TempDir()
+	}
+	text := strings.NewReplacer("{{PORT}}", fmt.Sprint(port), "{{DATA}}", filepath.ToSlash(dataDir)).Replace(tmpl)
+	cfg, err := ParseConfig([]byte(text), "test.toml")
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	mail := newPinMailer()
+	a, err := NewWithOptions(context.Background(), cfg, log, Options{Mail: mail})
+	if err != nil {
+		t.Fatalf("new app: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	env := &testEnv{app: a, port: port, mail: mail, team: fmt.Sprintf("http://auth.localhost:%d", port), cancel: cancel, done: make(chan error, 1), logs: logs}
+	go func() { env.done <- a.Serve(ctx, ln) }()
+	t.Cleanup(func() { env.stop(t) })
+	return env
+}
+
+func (e *testEnv) stop(t testing.TB) {
+	if e.cancel == nil {
+		return
+	}
+	e.cancel()
+	e.cancel = nil
+	select {
+	case err := <-e.done:
+		if err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Errorf("serve did not stop")
+	}
+	e.app.Close()
+	if t.Failed() {
+		t.Logf("gatehouse log:\n%s", e.logs.String())
+	}
+}
+
+// url returns http://<sub>.localhost:PORT<path>.
+func (e *testEnv) url(sub, path string) string {
+	return fmt.Sprintf("http://%s.localhost:%d%s", sub, e.port, path)
+}
+
+// loopbackDialer sends every connection to 127.0.0.1, whatever the name, so
+// no made-up name is ever looked up in DNS.
+func loopbackDialer(ctx context.Context, network, addr string) (net.Conn, error) {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	var d net.Dialer
+	return d.DialContext(ctx, network, net.JoinHostPort("127.0.0.1", port))
+}
+
+// newClient returns an HTTP client with a cookie jar that reaches every
+// *.localhost name on loopback. It follows redirects unless noFollow.
+func newClient(t testing.TB, noFollow bool) *http.Client {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &http.Client{
+		Jar:       jar,
+		Timeout:   20 * time.Second,
+		Transport: &http.Transport{DialContext: loopbackDialer, DisableKeepAlives: false},
+	}
+	if noFollow {
+		c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	}
+	return c
+}
+
+func readBody(t testing.TB, resp *http.Response) string {
+	t.Helper()
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+var (
+	formRe  = regexp.MustCompile(`(?is)<form[^>]*action="([^"]*)"[^>]*>(.*?)</form>`)
+	inputRe = regexp.MustCompile(`(?is)<input[^>]*>`)
+	attrRe  = regexp.MustCompile(`(?is)(name|value)="([^"]*)"`)
+)
+
+// parseForm returns the action and the fields of the first form in page
+// whose fields include want.
+func parseForm(t testing.TB, page, want string) (string, url.Values) {
+	t.Helper()
+	for _, m := range formRe.FindAllStringSubmatch(page, -1) {
+		vals := url.Values{}
+		for _, in := range inputRe.FindAllString(m[2], -1) {
+			var name, value string
+			for _, a := range attrRe.FindAllStringSubmatch(in, -1) {
+				if strings.EqualFold(a[1], "name") {
+					name = html.UnescapeString(a[2])
+				} else {
+					value = html.UnescapeString(a[2])
+				}
+			}
+			if name != "" {
+				vals.Set(name, value)
+			}
+		}
+		if _, ok := vals[want]; ok {
+			return html.UnescapeString(m[1]), vals
+		}
+	}
+	t.Fatalf("no form with field %q in page:\n%s", want, page)
+	return "", nil
+}
+
+// resolve makes action absolute against base.
+func resolve(t testing.TB, base *url.URL, action string) string {
+	t.Helper()
+	u, err := base.Parse(action)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.String()
+}
+
+// signInWithPIN starts at target, signs in as email through the PIN pages
+// and returns the final response (the origin's answer).
+func (e *testEnv) signInWithPIN(t testing.TB, c *http.Client, target, email string) *http.Response {
+	t.Helper()
+	resp, err := c.Get(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := readBody(t, resp)
+	if !strings.HasPrefix(resp.Request.URL.Path, "/cdn-cgi/access/") || resp.Request.URL.Host != fmt.Sprintf("auth.localhost:%d", e.port) {
+		t.Fatalf("expected the team domain's sign-in page, got %s (%d)", resp.Request.URL, resp.StatusCode)
+	}
+	action, vals := parseForm(t, page, "email")
+	vals.Set("email", email)
+	resp, err = c.PostForm(resolve(t, resp.Request.URL, action), vals)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page = readBody(t, resp)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("email step: %d\n%s", resp.StatusCode, page)
+	}
+	action, vals = parseForm(t, page, "code")
+	vals.Set("code", e.mail.last(t, email))
+	resp, err = c.PostForm(resolve(t, resp.Request.URL, action), vals)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+func artifactsDir(t testing.TB) string {
+	dir := os.Getenv("GATEHOUSE_ARTIFACTS")
+	if dir == "" {
+		dir = filepath.Join("..", "artifacts")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}

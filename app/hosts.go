@@ -1,0 +1,49 @@
+package app
+
+import (
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/ui"
+)
+
+// hosts dispatches a request on its Host: the team domain, or a protected
+// host (the proxy refuses hosts no app claims). Static assets are served on
+// every host under ui.StaticPrefix.
+type hosts struct {
+	team        string // team domain, host[:port]
+	teamHandler http.Handler
+	protected   http.Handler
+	static      http.Handler
+}
+
+func (h *hosts) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, ui.StaticPrefix) && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		h.static.ServeHTTP(w, r)
+		return
+	}
+	if sameHost(r.Host, h.team) {
+		h.teamHandler.ServeHTTP(w, r)
+		return
+	}
+	h.protected.ServeHTTP(w, r)
+}
+
+// sameHost reports whether the request host equals the configured team
+// domain. When the team domain names a port, it must match; otherwise any
+// port does (behind a TLS terminator the public port is not the listener's).
+func sameHost(reqHost, team string) bool {
+	reqHost = strings.ToLower(strings.TrimSuffix(reqHost, "."))
+	team = strings.ToLower(team)
+	if reqHost == team {
+		return true
+	}
+	if _, _, err := net.SplitHostPort(team); err == nil {
+		return false
+	}
+	if h, _, err := net.SplitHostPort(reqHost); err == nil {
+		return strings.TrimSuffix(h, ".") == team
+	}
+	return false
+}
