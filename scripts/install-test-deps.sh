@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
 # Installs what Gatehouse's tests need on a Debian machine, idempotently:
-# Debian's chromium (driven by chromedp in the end-to-end tests).
+# - Debian's chromium (driven by chromedp in the end-to-end tests);
+# - SimpleSAMLphp and the PHP it runs on (the test SAML IdP, internal/testidp);
+# - the npm dependencies of the test OpenID provider (scripts/e2e/oidc).
+# When everything is already there it only checks and returns.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+for pkg in simplesamlphp php-cli php-xml php-mbstring php-curl; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
 
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""
@@ -14,4 +22,11 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
-echo "install-test-deps: chromium $(chromium --version 2>/dev/null | awk '{print $2}')"
+if [ ! -d scripts/e2e/oidc/node_modules/oidc-provider ]; then
+  echo "install-test-deps: npm ci in scripts/e2e/oidc"
+  (cd scripts/e2e/oidc && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+echo "install-test-deps: chromium $(chromium --version 2>/dev/null | awk '{print $2}')," \
+  "simplesamlphp $(dpkg-query -W -f='${Version}' simplesamlphp)," \
+  "php $(php -r 'echo PHP_VERSION;'), node $(node --version)"

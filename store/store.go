@@ -5,11 +5,16 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/audit"
-	"github.com/gatehouse-dev/gatehouse/token"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
 // Errors.
@@ -23,94 +28,123 @@ var (
 )
 
 // DB is the SQLite database plus the in-memory revocation index.
-type DB struct{}
+type DB struct {
+	sql *sql.DB
+
+	mu      sync.RWMutex
+	revoked map[string]struct{} // nonces of revoked, unexpired global sessions
+}
+
+// DSN returns the modernc.org/sqlite data source name for the database file
+// at path. The pragmas ride in the DSN so that every pooled connection gets
+// them; write transactions take the write lock at BEGIN (_txlock=immediate)
+// so that concurrent writers wait on busy_timeout instead of failing.
+// Characters special in a file: URI ('%', '?', '#') are percent-encoded.
+func DSN(path string) string {
+	return "file:" + uriPathEscaper.Replace(path) +
+		"?_pragma=foreign_keys(1)" +
+		"&_pragma=busy_timeout(10000)" +
+		"&_pragma=journal_mode(WAL)" +
+		"&_pragma=synchronous(NORMAL)" +
+		"&_txlock=immediate"
+}
+
+// uriPathEscaper encodes the characters that would end or alter the path
+// part of an SQLite file: URI.
+var uriPathEscaper = strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
 
 // Open opens (creating if needed) the database at path, applies pending
 // migrations, refuses a database newer than the binary (ErrTooNew) and loads
 // the revocation index.
-func Open(ctx context.Context, path string) (*DB, error) { panic("unimplemented") }
+func Open(ctx context.Context, path string) (*DB, error) {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("store: create directory: %w", err)
+		}
+	}
+	sqldb, err := sql.Open("sqlite", DSN(path))
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	db := &DB{sql: sqldb, revoked: make(map[string]struct{})}
+	if err := sqldb.PingContext(ctx); err != nil {
+		sqldb.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	if err := db.migrate(ctx); err != nil {
+		sqldb.Close()
+		return nil, err
+	}
+	if err := db.loadRevoked(ctx, time.Now()); err != nil {
+		sqldb.Close()
+		return nil, err
+	}
+	return db, nil
+}
 
 // Close closes the database.
-func (db *DB) Close() error { panic("unimplemented") }
-
-// User is a person who signed in at least once.
-type User struct {
-	ID         string // UUID, stable per email
-	Email      string
-	CreatedAt  time.Time
-	LastSignIn time.Time
-	LastIdP    string
+func (db *DB) Close() error {
+	if err := db.sql.Close(); err != nil {
+		return fmt.Errorf("store: close: %w", err)
+	}
+	return nil
 }
 
-// UpsertUser returns the user for email (lower-cased), creating it with a new
-// UUID on first sign-in, and records a sign-in at now through idp.
-func (db *DB) UpsertUser(ctx context.Context, email, idp string, now time.Time) (User, error) {
-	panic("unimplemented")
+// SQL returns the underlying database handle, for tests and operations.
+func (db *DB) SQL() *sql.DB { return db.sql }
+
+// Backup writes a consistent copy of the live database to path with
+// VACUUM INTO. path must not exist yet; its directory is created if missing.
+func (db *DB) Backup(ctx context.Context, path string) error {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("store: backup: %w", err)
+		}
+	}
+	if _, err := os.Stat(path); err == nil {
+		return fmt.Errorf("store: backup: %s already exists", path)
+	}
+	if _, err := db.sql.ExecContext(ctx, `VACUUM INTO ?`, path); err != nil {
+		return fmt.Errorf("store: backup: %w", err)
+	}
+	return nil
 }
 
-// CreateSession stores a new global session.
-func (db *DB) CreateSession(ctx context.Context, s token.Session) error { panic("unimplemented") }
-
-// Session returns the global session with nonce (revoked or not), or ErrNotFound.
-func (db *DB) Session(ctx context.Context, nonce string) (token.Session, error) {
-	panic("unimplemented")
+// withTx runs fn in a write transaction (BEGIN IMMEDIATE through the DSN),
+// committing if fn returns nil and rolling back otherwise.
+func (db *DB) withTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
 }
 
-// RevokeSession marks the session revoked at now, in SQLite first, then in
-// the in-memory index.
-func (db *DB) RevokeSession(ctx context.Context, nonce string, now time.Time) error {
-	panic("unimplemented")
+// toMillis converts t to the stored form: Unix milliseconds.
+func toMillis(t time.Time) int64 { return t.UnixMilli() }
+
+// fromMillis converts a stored time back to a UTC time.Time.
+func fromMillis(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
+
+// toNullMillis stores the zero time as NULL.
+func toNullMillis(t time.Time) sql.NullInt64 {
+	if t.IsZero() {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: toMillis(t), Valid: true}
 }
 
-// SessionRevoked reports, from memory in O(1), whether the session with
-// nonce has been revoked.
-func (db *DB) SessionRevoked(nonce string) bool { panic("unimplemented") }
-
-// CreateHandoff stores a single-use login nonce (by its SHA-256) for host,
-// valid until expires.
-func (db *DB) CreateHandoff(ctx context.Context, nonce, host string, h token.Handoff, expires time.Time) error {
-	panic("unimplemented")
-}
-
-// ConsumeHandoff returns and burns the hand-off for nonce if it exists, was
-// created for host, is unexpired at now and was not used before. A used
-// nonce gives ErrNonceConsumed, an unknown, expired or foreign-host one
-// ErrNotFound.
-func (db *DB) ConsumeHandoff(ctx context.Context, nonce, host string, now time.Time) (token.Handoff, error) {
-	panic("unimplemented")
-}
-
-// CreatePIN stores a one-time PIN for email under id (stored hashed), valid
-// until expires, with 5 attempts.
-func (db *DB) CreatePIN(ctx context.Context, id, email, pin string, expires time.Time) error {
-	panic("unimplemented")
-}
-
-// CheckPIN checks pin against the PIN stored under id. It returns the email
-// and burns the PIN on success; ErrPINWrong (counting an attempt),
-// ErrPINExpired, ErrPINExhausted (after 5 wrong attempts) or ErrNotFound
-// (unknown or already used) otherwise.
-func (db *DB) CheckPIN(ctx context.Context, id, pin string, now time.Time) (string, error) {
-	panic("unimplemented")
-}
-
-// SigningKeys returns the signing keys, newest first.
-func (db *DB) SigningKeys(ctx context.Context) ([]token.Key, error) { panic("unimplemented") }
-
-// AddSigningKey stores k.
-func (db *DB) AddSigningKey(ctx context.Context, k token.Key) error { panic("unimplemented") }
-
-// AppAUD returns the app's AUD: pinned if pinned is non-empty (and then
-// stored), else the stored one, else a new random 64-hex value that is
-// stored and stays stable across restarts.
-func (db *DB) AppAUD(ctx context.Context, app, pinned string) (string, error) {
-	panic("unimplemented")
-}
-
-// Audit appends an event to the audit log.
-func (db *DB) Audit(ctx context.Context, e audit.Event) error { panic("unimplemented") }
-
-// AuditEvents returns the newest events first, at most limit.
-func (db *DB) AuditEvents(ctx context.Context, limit int) ([]audit.Event, error) {
-	panic("unimplemented")
+// fromNullMillis reads NULL back as the zero time.
+func fromNullMillis(n sql.NullInt64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return fromMillis(n.Int64)
 }

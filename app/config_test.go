@@ -1,0 +1,397 @@
+package app
+
+import (
+	"errors"
+	"net/netip"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/policy"
+)
+
+// validBase is a minimal valid configuration that test rows extend.
+const validBase = `team_domain = "auth.example.com"
+[tls]
+mode = "off"
+[[idps]]
+id = "pin"
+kind = "otp"
+`
+
+// validApp is a minimal valid app appended after validBase.
+const validApp = `[[apps]]
+name = "demo"
+domains = ["app.example.com"]
+origin = "whoami"
+[[apps.policies]]
+name = "all"
+decision = "allow"
+include = [{ everyone = true }]
+`
+
+func TestConfigExampleLoads(t *testing.T) {
+	cfg, err := LoadConfig("../config.example.toml")
+	if err != nil {
+		t.Fatalf("LoadConfig: %v", err)
+	}
+	if cfg.TeamDomain != "auth.localhost:8080" || cfg.Listen != "127.0.0.1:8080" || cfg.DataDir != "./data" {
+		t.Errorf("unexpected top level: %+v", cfg)
+	}
+	if cfg.TLS.Mode != "off" || cfg.TeamURL() != "http://auth.localhost:8080" {
+		t.Errorf("TLS mode %q, team URL %q", cfg.TLS.Mode, cfg.TeamURL())
+	}
+	if len(cfg.IdPs) != 1 || cfg.IdPs[0].ID != "pin" || cfg.IdPs[0].Kind != "otp" {
+		t.Errorf("idps = %+v", cfg.IdPs)
+	}
+	if len(cfg.Apps) != 1 {
+		t.Fatalf("apps = %+v", cfg.Apps)
+	}
+	a := cfg.Apps[0]
+	if a.Name != "demo" || a.Origin != "whoami" || len(a.Domains) != 1 || a.Domains[0] != "app.localhost:8080" {
+		t.Errorf("app = %+v", a)
+	}
+	if len(a.Policies) != 1 || a.Policies[0].Decision != "allow" || !a.Policies[0].Include[0].Everyone {
+		t.Errorf("policies = %+v", a.Policies)
+	}
+	if a.SessionDuration.Duration != 24*time.Hour || cfg.GlobalSession.Duration != 24*time.Hour {
+		t.Errorf("durations: app %v, global %v", a.SessionDuration, cfg.GlobalSession)
+	}
+}
+
+func TestConfigDefaults(t *testing.T) {
+	cfg, err := ParseConfig([]byte(validBase+validApp), "gatehouse.toml")
+	if err != nil {
+		t.Fatalf("ParseConfig: %v", err)
+	}
+	d := Default()
+	if cfg.Listen != d.Listen || cfg.ListenHTTPS != ":443" || cfg.ClientIPHeader != "X-Forwarded-For" {
+		t.Errorf("defaults not kept: %+v", cfg)
+	}
+	if cfg.SMTP.Port != 587 || !cfg.SMTP.StartTLS || !cfg.Log.AccessLog || cfg.Log.Level != "info" {
+		t.Errorf("nested defaults not kept: smtp %+v log %+v", cfg.SMTP, cfg.Log)
+	}
+	if cfg.Apps[0].SessionDuration.Duration != DefaultSessionDuration {
+		t.Errorf("app session_duration = %v", cfg.Apps[0].SessionDuration)
+	}
+	if cfg.IdPs[0].Name != "Email PIN" {
+		t.Errorf("idp default name = %q", cfg.IdPs[0].Name)
+	}
+	if Default().TLS.Mode != "acme" {
+		t.Errorf("default tls mode = %q", Default().TLS.Mode)
+	}
+}
+
+func TestConfigNormalizes(t *testing.T) {
+	src := validBase + strings.Replace(validApp, `"app.example.com"`, `"App.Example.COM:8443"`, 1)
+	cfg, err := ParseConfig([]byte(src), "gatehouse.toml")
+	if err != nil {
+		t.Fatalf("ParseConfig: %v", err)
+	}
+	if got := cfg.Apps[0].Domains[0]; got != "app.example.com:8443" {
+		t.Errorf("domain = %q, want lowercased", got)
+	}
+}
+
+func TestConfigBad(t *testing.T) {
+	tests := []struct {
+		name string
+		toml string
+		want []string // substrings of the error message
+	}{
+		{"syntax error", validBase + "listen = \n" + validApp, []string{"gatehouse.toml:7:", "syntax error"}},
+		{"unknown top-level key", "colour = \"blue\"\n" + validBase + validApp, []string{`gatehouse.toml:1: colour: unknown key`}},
+		{"unknown key in app", validBase + validApp + "\n[[apps]]\nname = \"b\"\ndomains = [\"b.example.com\"]\norigin = \"whoami\"\nhostname = \"x\"\n[[apps.policies]]\nname = \"p\"\ndecision = \"allow\"\ninclude = [{ everyone = true }]\n",
+			[]string{`gatehouse.toml:20: apps[1].hostname: unknown key`}},
+		{"unknown selector", validBase + strings.Replace(validApp, "{ everyone = true }", "{ everyone = true }, { email = [\"a@b.c\"] }", 1),
+			[]string{`gatehouse.toml:14: apps[0].policies[0].include[1].email: unknown key`}},
+		{"type error", "listen = 8080\n" + validBase + validApp, []string{`gatehouse.toml:1: listen: expected a string, got integer 8080`}},
+		{"type error bool", validBase + "[log]\naccess_log = \"yes\"\n" + validApp, []string{`log.access_log: expected true or false`}},
+		{"bad duration", "global_session = \"1 day\"\n" + validBase + validApp, []string{`gatehouse.toml:1: global_session: invalid duration "1 day"`}},
+		{"duration not a string", "global_session = 24\n" + validBase + validApp, []string{`global_session: expected a string, got integer 24`}},
+		{"global session too short", "global_session = \"5m\"\n" + validBase + validApp, []string{`global_session: 5m: out of range 15m..744h`}},
+		{"app session too long", validBase + strings.Replace(validApp, `origin = "whoami"`, "origin = \"whoami\"\nsession_duration = \"800h\"", 1), []string{`apps[0].session_duration: 800h: out of range 0s..744h`}},
+		{"team domain missing", strings.Replace(validBase, `team_domain = "auth.example.com"`, "", 1) + validApp, []string{`team_domain: required`}},
+		{"team domain with scheme", strings.Replace(validBase, `"auth.example.com"`, `"https://auth.example.com"`, 1) + validApp, []string{`team_domain: "https://auth.example.com": no scheme`}},
+		{"team domain with path", strings.Replace(validBase, `"auth.example.com"`, `"auth.example.com/login"`, 1) + validApp, []string{`team_domain: "auth.example.com/login": no path`}},
+		{"two wildcards", validBase + strings.Replace(validApp, `"app.example.com"`, `"*.*.example.com"`, 1),
+			[]string{`gatehouse.toml:9: apps[0].domains[0]: "*.*.example.com": one wildcard label at most`}},
+		{"wildcard not first", validBase + strings.Replace(validApp, `"app.example.com"`, `"a.*.com"`, 1), []string{`apps[0].domains[0]: "a.*.com": wildcard only in the first label`}},
+		{"wildcard mid label", validBase + strings.Replace(validApp, `"app.example.com"`, `"a*b.example.com"`, 1), []string{`apps[0].domains[0]: "a*b.example.com": wildcard only as the whole first label or its prefix`}},
+		{"domain with path", validBase + strings.Replace(validApp, `"app.example.com"`, `"app.example.com/x"`, 1), []string{`apps[0].domains[0]: "app.example.com/x": no path`}},
+		{"domain bad port", validBase + strings.Replace(validApp, `"app.example.com"`, `"app.example.com:99999"`, 1), []string{`apps[0].domains[0]: "app.example.com:99999": invalid port`}},
+		{"no domains", validBase + strings.Replace(validApp, `domains = ["app.example.com"]`, "domains = []", 1), []string{`gatehouse.toml:9: apps[0].domains: at least one domain`}},
+		{"duplicate domain across apps", validBase + validApp + strings.Replace(validApp, `name = "demo"`, `name = "other"`, 1),
+			[]string{`gatehouse.toml:17: apps[1].domains[0]: "app.example.com" is also used by apps[0].domains[0] ("demo")`}},
+		{"duplicate app name", validBase + validApp + strings.Replace(validApp, `"app.example.com"`, `"b.example.com"`, 1), []string{`apps[1].name: "demo": duplicate name (also apps[0])`}},
+		{"bad app name", validBase + strings.Replace(validApp, `"demo"`, `"demo/1"`, 1), []string{`apps[0].name: "demo/1": only letters`}},
+		{"team domain is an app domain", validBase + strings.Replace(validApp, `"app.example.com"`, `"auth.example.com"`, 1), []string{`apps[0].domains[0]: "auth.example.com": same as team_domain`}},
+		{"bad origin scheme", validBase + strings.Replace(validApp, `"whoami"`, `"ftp://files.local"`, 1), []string{`gatehouse.toml:10: apps[0].origin: "ftp://files.local": must be an http:// or https:// URL`}},
+		{"origin with query", validBase + strings.Replace(validApp, `"whoami"`, `"http://localhost:3000/?a=b"`, 1), []string{`apps[0].origin: "http://localhost:3000/?a=b": no query or fragment`}},
+		{"origin missing", validBase + strings.Replace(validApp, `origin = "whoami"`, "", 1), []string{`apps[0].origin: required`}},
+		{"bad aud", validBase + strings.Replace(validApp, `origin = "whoami"`, "origin = \"whoami\"\naud = \"abc\"", 1), []string{`apps[0].aud: "abc": must be 64 hex digits`}},
+		{"bad path", validBase + strings.Replace(validApp, `origin = "whoami"`, "origin = \"whoami\"\npath = \"api\"", 1), []string{`apps[0].path: "api": must start with '/'`}},
+		{"bad logo url", validBase + strings.Replace(validApp, `origin = "whoami"`, "origin = \"whoami\"\nlogo_url = \"http://x.example.com/l.png\"", 1), []string{`apps[0].logo_url: "http://x.example.com/l.png": must be an https:// URL`}},
+		{"unknown idp in app", validBase + strings.Replace(validApp, `origin = "whoami"`, "origin = \"whoami\"\nidps = [\"google\"]", 1), []string{`apps[0].idps[0]: "google": no identity provider with this id`}},
+		{"bad email", validBase + strings.Replace(validApp, "{ everyone = true }", "{ emails = [\"ann@\"] }", 1), []string{`gatehouse.toml:14: apps[0].policies[0].include[0].emails[0]: "ann@": not an email address`}},
+		{"bad email domain", validBase + strings.Replace(validApp, "{ everyone = true }", "{ everyone = true }, { emails = [\"a@b.c\"] }, { email_domains = [\"@example.com\"] }", 1),
+			[]string{`apps[0].policies[0].include[2].email_domains[0]: "@example.com": a domain without '@'`}},
+		{"bad cidr", validBase + strings.Replace(validApp, "{ everyone = true }", "{ ip_ranges = [\"10.0.0.0/33\"] }", 1), []string{`apps[0].policies[0].include[0].ip_ranges[0]: "10.0.0.0/33": not a CIDR`}},
+		{"bad trusted proxy", "trusted_proxies = [\"office\"]\n" + validBase + validApp, []string{`gatehouse.toml:1: trusted_proxies[0]: "office": not a CIDR`}},
+		{"no include rules", validBase + strings.Replace(validApp, "include = [{ everyone = true }]", "require = [{ everyone = true }]", 1), []string{`apps[0].policies[0].include: at least one include rule`}},
+		{"rule without selector", validBase + strings.Replace(validApp, "{ everyone = true }", "{ everyone = false }", 1), []string{`apps[0].policies[0].include[0]: rule has no selector`}},
+		{"bad decision", validBase + strings.Replace(validApp, `decision = "allow"`, `decision = "permit"`, 1), []string{`gatehouse.toml:13: apps[0].policies[0].decision: "permit": must be one of "allow", "block", "bypass", "service_auth"`}},
+		{"policy name missing", validBase + strings.Replace(validApp, `name = "all"`, "", 1), []string{`apps[0].policies[0].name: required`}},
+		{"no apps", validBase, []string{`apps: at least one app`}},
+		{"no idps", "team_domain = \"auth.example.com\"\n[tls]\nmode = \"off\"\n" + validApp, []string{`idps: at least one identity provider`}},
+		{"duplicate idp id", validBase + "[[idps]]\nid = \"pin\"\nkind = \"otp\"\n" + validApp, []string{`gatehouse.toml:8: idps[1].id: "pin": duplicate id`}},
+		{"bad idp id", strings.Replace(validBase, `id = "pin"`, `id = "Email PIN"`, 1) + validApp, []string{`idps[0].id: "Email PIN": only lowercase letters`}},
+		{"reserved idp kind", strings.Replace(validBase, `kind = "otp"`, `kind = "oidc"`, 1) + validApp, []string{`gatehouse.toml:6: idps[0].kind: "oidc" is not supported yet by this build`}},
+		{"tls acme unsupported", strings.Replace(validBase, `mode = "off"`, `mode = "acme"`, 1) + validApp, []string{`gatehouse.toml:3: tls.mode: "acme" is not supported yet by this build; use "off"`}},
+		{"tls default acme unsupported", "team_domain = \"auth.example.com\"\n[[idps]]\nid = \"pin\"\nkind = \"otp\"\n" + validApp, []string{`tls.mode: "acme" is not supported yet by this build`}},
+		{"tls cert shape", validBase + "[[tls.certs]]\ndomains = [\"a.example.com\"]\n" + validApp, []string{`tls.certs[0].cert_file: required`, `tls.certs[0].key_file: required`}},
+		{"bad log level", validBase + "[log]\nlevel = \"verbose\"\n" + validApp, []string{`log.level: "verbose": must be one of "debug", "info", "warn", "error"`}},
+		{"bad admin", "admins = [\"root\"]\n" + validBase + validApp, []string{`admins[0]: "root": not an email address`}},
+		{"smtp two passwords", validBase + "[smtp]\nhost = \"mail.example.com\"\nfrom = \"g@example.com\"\npassword = \"a\"\npassword_env = \"B\"\n" + validApp, []string{`smtp.password: set only one of`}},
+		{"bad listen", "listen = \"8080\"\n" + validBase + validApp, []string{`listen: "8080": not a listen address`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := ParseConfig([]byte(tt.toml), "gatehouse.toml")
+			if err == nil {
+				t.Fatalf("ParseConfig succeeded (%+v), want an error", cfg)
+			}
+			var ce *ConfigError
+			if !errors.As(err, &ce) {
+				t.Fatalf("error %T is not a *ConfigError: %v", err, err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error\n%s\ndoes not contain\n%s", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestConfigReportsAllProblems(t *testing.T) {
+	src := `team_domain = "auth.example.com"
+listen = 80
+colour = "blue"
+[tls]
+mode = "off"
+[[idps]]
+id = "pin"
+kind = "otp"
+[[apps]]
+name = "one"
+domains = ["*.*.example.com"]
+origin = "whoami"
+idps = ["nope"]
+[[apps.policies]]
+name = "p"
+decision = "allow"
+include = [{ emails = ["x"] }, { email_domains = ["example.com"] }, { everyone = true }]
+[[apps]]
+name = "two"
+domains = ["a.example.com"]
+origin = "gopher://x"
+[[apps.policies]]
+name = "q"
+decision = "maybe"
+include = []
+`
+	_, err := ParseConfig([]byte(src), "gatehouse.toml")
+	var ce *ConfigError
+	if !errors.As(err, &ce) {
+		t.Fatalf("want *ConfigError, got %v", err)
+	}
+	want := []string{
+		`gatehouse.toml:2: listen: expected a string, got integer 80`,
+		`gatehouse.toml:3: colour: unknown key`,
+		`gatehouse.toml:11: apps[0].domains[0]: "*.*.example.com": one wildcard label at most`,
+		`gatehouse.toml:13: apps[0].idps[0]: "nope": no identity provider with this id`,
+		`gatehouse.toml:17: apps[0].policies[0].include[0].emails[0]: "x": not an email address`,
+		`gatehouse.toml:21: apps[1].origin: "gopher://x": must be an http:// or https:// URL`,
+		`gatehouse.toml:24: apps[1].policies[0].decision: "maybe": must be one of`,
+		`gatehouse.toml:25: apps[1].policies[0].include: at least one include rule`,
+	}
+	lines := strings.Split(err.Error(), "\n")
+	if len(lines) != len(want) || len(ce.Problems) != len(want) {
+		t.Errorf("got %d problems, want %d:\n%s", len(lines), len(want), err)
+	}
+	for i, w := range want {
+		if i < len(lines) && !strings.HasPrefix(lines[i], w) {
+			t.Errorf("line %d = %q, want prefix %q", i, lines[i], w)
+		}
+	}
+	if got := ce.Problems[0]; got.Line != 2 || got.Key != "listen" {
+		t.Errorf("first problem = %+v", got)
+	}
+}
+
+func TestConfigValidateWithoutFile(t *testing.T) {
+	cfg := Default()
+	cfg.TLS.Mode = "off"
+	cfg.TeamDomain = "auth.example.com"
+	err := cfg.Validate()
+	var ce *ConfigError
+	if !errors.As(err, &ce) {
+		t.Fatalf("want *ConfigError, got %v", err)
+	}
+	if !strings.Contains(err.Error(), "idps: at least one identity provider") || !strings.Contains(err.Error(), "apps: at least one app") {
+		t.Errorf("error = %v", err)
+	}
+	if ce.Problems[0].Line != 0 {
+		t.Errorf("line = %d, want 0 for a config built in code", ce.Problems[0].Line)
+	}
+}
+
+func TestConfigPolicyApps(t *testing.T) {
+	aud := strings.Repeat("ab", 32)
+	src := validBase + `[[idps]]
+id = "corp"
+kind = "otp"
+[[apps]]
+name = "grafana"
+domains = ["Grafana.Example.com", "*.grafana.example.com:8443"]
+path = "/api/*"
+origin = "http://127.0.0.1:3000"
+aud = "` + aud + `"
+session_duration = "8h"
+idps = ["corp"]
+  [[apps.policies]]
+  name = "health"
+  decision = "bypass"
+  include = [{ ip_ranges = ["10.0.0.0/8", "192.0.2.7"] }]
+  [[apps.policies]]
+  name = "ops"
+  decision = "allow"
+  session_duration = "1h"
+  include = [{ email_domains = ["example.com"] }, { emails = ["c@partner.org"] }]
+  require = [{ groups = ["ops"] }, { claims = { dept = ["sre", "eng"] } }]
+  exclude = [{ emails = ["gone@example.com"] }, { any_service_token = true }]
+` + strings.Replace(validApp, `"app.example.com"`, `"b.example.com"`, 1)
+	cfg, err := ParseConfig([]byte(src), "gatehouse.toml")
+	if err != nil {
+		t.Fatalf("ParseConfig: %v", err)
+	}
+	apps, err := cfg.PolicyApps()
+	if err != nil {
+		t.Fatalf("PolicyApps: %v", err)
+	}
+	if len(apps) != 2 {
+		t.Fatalf("got %d apps", len(apps))
+	}
+	want := &policy.App{
+		Name:            "grafana",
+		AUD:             aud,
+		Domains:         []string{"grafana.example.com", "*.grafana.example.com:8443"},
+		Path:            "/api",
+		Origin:          "http://127.0.0.1:3000",
+		SessionDuration: 8 * time.Hour,
+		IdPs:            []string{"corp"},
+		Policies: []policy.Policy{
+			{
+				Name:     "health",
+				Decision: policy.Bypass,
+				Include: []policy.Rule{{IPRanges: []netip.Prefix{
+					netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.7/32"),
+				}}},
+			},
+			{
+				Name:            "ops",
+				Decision:        policy.Allow,
+				SessionDuration: time.Hour,
+				Include:         []policy.Rule{{EmailDomains: []string{"example.com"}}, {Emails: []string{"c@partner.org"}}},
+				Require:         []policy.Rule{{Groups: []string{"ops"}}, {Claims: map[string][]string{"dept": {"sre", "eng"}}}},
+				Exclude:         []policy.Rule{{Emails: []string{"gone@example.com"}}, {AnyServiceToken: true}},
+			},
+		},
+	}
+	if !reflect.DeepEqual(apps[0], want) {
+		t.Errorf("apps[0] =\n%+v\nwant\n%+v", apps[0], want)
+	}
+	if b := apps[1]; b.Name != "demo" || b.AUD != "" || b.Path != "" || b.SessionDuration != DefaultSessionDuration ||
+		len(b.Policies) != 1 || !b.Policies[0].Include[0].Everyone {
+		t.Errorf("apps[1] = %+v", b)
+	}
+}
+
+func TestConfigTeamURL(t *testing.T) {
+	tests := []struct {
+		name, mode, want string
+	}{
+		{"off", "off", "http://auth.example.com:8080"},
+		{"acme", "acme", "https://auth.example.com:8080"},
+		{"files", "files", "https://auth.example.com:8080"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Config{TeamDomain: "auth.example.com:8080", TLS: TLSConfig{Mode: tt.mode}}
+			if got := c.TeamURL(); got != tt.want {
+				t.Errorf("TeamURL() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestConfigDurationUnmarshalText(t *testing.T) {
+	tests := []struct {
+		name, in string
+		want     time.Duration
+		wantErr  bool
+	}{
+		{"hours", "24h", 24 * time.Hour, false},
+		{"mixed", "1h30m", 90 * time.Minute, false},
+		{"empty", "", 0, false},
+		{"days", "2d", 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var d Duration
+			err := d.UnmarshalText([]byte(tt.in))
+			if (err != nil) != tt.wantErr || d.Duration != tt.want {
+				t.Errorf("UnmarshalText(%q) = %v, %v", tt.in, d.Duration, err)
+			}
+		})
+	}
+}
+
+func TestConfigSMTPPassword(t *testing.T) {
+	dir := t.TempDir()
+	file := dir + "/pw"
+	if err := os.WriteFile(file, []byte("from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GATEHOUSE_TEST_SMTP_PW", "from-env")
+	tests := []struct {
+		name, smtp, want, wantErr string
+	}{
+		{"inline", `password = "inline"`, "inline", ""},
+		{"file", `password_file = "` + file + `"`, "from-file", ""},
+		{"env", `password_env = "GATEHOUSE_TEST_SMTP_PW"`, "from-env", ""},
+		{"env missing", `password_env = "GATEHOUSE_TEST_UNSET_VARIABLE"`, "", "smtp.password_env: environment variable GATEHOUSE_TEST_UNSET_VARIABLE is not set"},
+		{"file missing", `password_file = "` + dir + `/none"`, "", "smtp.password_file: cannot read the password"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := validBase + "[smtp]\nhost = \"mail.example.com\"\nfrom = \"g@example.com\"\n" + tt.smtp + "\n" + validApp
+			cfg, err := ParseConfig([]byte(src), "gatehouse.toml")
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("ParseConfig: %v", err)
+			}
+			if cfg.SMTP.Password != tt.want {
+				t.Errorf("password = %q, want %q", cfg.SMTP.Password, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,131 @@
+package testidp
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// OIDC is a running test OpenID provider (scripts/e2e/oidc/op.mjs).
+//
+// Its users are alice (alice@example.com, groups admins and devs, name
+// Alice), bob (bob@example.com, groups devs) and eve (eve@example.com,
+// email_verified false, no groups). The client may request the scopes
+// openid, email, profile and groups; consent is implied.
+type OIDC struct {
+	// Issuer is http://127.0.0.1:PORT; discovery is below it.
+	Issuer string
+	// ClientID and ClientSecret are the confidential client's credentials
+	// (client_secret_basic).
+	ClientID     string
+	ClientSecret string
+	// RedirectURIs are the registered redirect URIs of the client.
+	RedirectURIs []string
+}
+
+type oidcConfig struct {
+	clientID, clientSecret string
+	userinfoOnlyGroups     bool
+}
+
+// OIDCOption changes how StartOIDC configures the provider.
+type OIDCOption func(*oidcConfig)
+
+// WithUserinfoOnlyGroups leaves the groups claim out of ID tokens; it is
+// served only by the userinfo endpoint.
+func WithUserinfoOnlyGroups() OIDCOption {
+	return func(c *oidcConfig) { c.userinfoOnlyGroups = true }
+}
+
+// WithClient sets the client's id and secret (default proxy / proxy-secret).
+func WithClient(id, secret string) OIDCOption {
+	return func(c *oidcConfig) { c.clientID, c.clientSecret = id, secret }
+}
+
+// StartOIDC runs the test OpenID provider with node on 127.0.0.1:port, with
+// one client allowed to redirect to redirectURIs. It installs the npm
+// dependencies first when they are missing, waits until discovery answers,
+// and stops the provider when the test ends.
+func StartOIDC(t testing.TB, port int, redirectURIs []string, opts ...OIDCOption) *OIDC {
+	t.Helper()
+	cfg := oidcConfig{clientID: "proxy", clientSecret: "proxy-secret"}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	dir := filepath.Join(RepoRoot(t), "scripts", "e2e", "oidc")
+	ensureNodeModules(t, dir)
+
+	cmd := exec.Command("node", "op.mjs")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(),
+		"OP_PORT="+strconv.Itoa(port),
+		"RP_REDIRECT="+strings.Join(redirectURIs, ","),
+		"CLIENT_ID="+cfg.clientID,
+		"CLIENT_SECRET="+cfg.clientSecret,
+	)
+	if cfg.userinfoOnlyGroups {
+		cmd.Env = append(cmd.Env, "USERINFO_ONLY_GROUPS=1")
+	}
+	o := &OIDC{
+		Issuer:       fmt.Sprintf("http://127.0.0.1:%d", port),
+		ClientID:     cfg.clientID,
+		ClientSecret: cfg.clientSecret,
+		RedirectURIs: redirectURIs,
+	}
+	p := startProcess(t, "oidc-provider", cmd)
+	p.waitReady(t, o.Issuer+"/.well-known/openid-configuration")
+	return o
+}
+
+// ensureNodeModules runs `npm ci` in dir when node_modules is missing,
+// holding a file lock so parallel test binaries install only once.
+func ensureNodeModules(t testing.TB, dir string) {
+	t.Helper()
+	modules := filepath.Join(dir, "node_modules", "oidc-provider")
+	if _, err := os.Stat(modules); err == nil {
+		return
+	}
+	lock, err := os.OpenFile(filepath.Join(dir, ".install.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		t.Fatalf("testidp: open npm lock: %v", err)
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatalf("testidp: lock npm install: %v", err)
+	}
+	defer func() { _ = syscall.Flock(int(lock.Fd()), syscall.LOCK_UN) }()
+	if _, err := os.Stat(modules); err == nil {
+		return // another test binary installed them while we waited
+	}
+	cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("testidp: npm ci in %s: %v\n%s", dir, err, out)
+	}
+}
+
+// Login completes the provider's login prompt as user. authorizeResp is the
+// response that landed on the provider's interaction page (the client
+// followed the redirect from the authorization endpoint); c must be the same
+// client, with a cookie jar. It posts login=user and any password, and
+// returns the response after redirects, normally the RP's redirect URI.
+// For an unknown user the provider ends on its own error page (500, no code
+// reaches the RP), which is returned as is.
+func (o *OIDC) Login(t testing.TB, c *http.Client, authorizeResp *http.Response, user string) *http.Response {
+	t.Helper()
+	page := readPage(t, authorizeResp)
+	action, fields := FormFields(page)
+	if fields == nil || !fields.Has("prompt") {
+		t.Fatalf("testidp: no login form at %s (status %s):\n%s", authorizeResp.Request.URL, authorizeResp.Status, snippet(page))
+	}
+	fields.Set("prompt", "login")
+	fields.Set("login", user)
+	fields.Set("password", "x")
+	return submitForm(t, c, authorizeResp, action, fields)
+}

@@ -1,0 +1,47 @@
+package store
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/audit"
+)
+
+func TestAudit(t *testing.T) {
+	db, _ := openTest(t)
+	ctx := context.Background()
+	t0 := time.Date(2025, 2, 3, 4, 5, 6, 7_000_000, time.UTC)
+	events := []audit.Event{
+		{Time: t0, Kind: audit.SignIn, Email: "a@example.com", IdP: "pin", IP: "192.0.2.1"},
+		{Time: t0.Add(time.Second), Kind: audit.Denied, Email: "a@example.com", App: "wiki", Detail: "policy"},
+		{Time: t0.Add(2 * time.Second), Kind: audit.SignOut, Email: "a@example.com"},
+	}
+	for _, e := range events {
+		if err := db.Audit(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := db.AuditEvents(ctx, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("events = %d, want 2", len(got))
+	}
+	if got[0].Kind != audit.SignOut || got[1].Kind != audit.Denied || got[1].App != "wiki" ||
+		got[1].Detail != "policy" || !got[1].Time.Equal(t0.Add(time.Second)) || got[0].ID <= got[1].ID {
+		t.Errorf("events = %+v", got)
+	}
+	all, err := db.AuditEvents(ctx, 0)
+	if err != nil || len(all) != 3 || all[2].IP != "192.0.2.1" || all[2].IdP != "pin" {
+		t.Errorf("all events = %+v, %v", all, err)
+	}
+	if err := db.Audit(ctx, audit.Event{Kind: audit.Revoked}); err != nil {
+		t.Fatal(err)
+	}
+	latest, err := db.AuditEvents(ctx, 1)
+	if err != nil || len(latest) != 1 || latest[0].Time.IsZero() {
+		t.Errorf("zero-time event = %+v, %v; want time filled in", latest, err)
+	}
+}

@@ -1,0 +1,181 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/token"
+)
+
+// CreateSession stores a new global session. s.Identity.UserID must name a
+// user created by UpsertUser (it is a foreign key).
+func (db *DB) CreateSession(ctx context.Context, s token.Session) error {
+	if s.Nonce == "" {
+		return errors.New("store: create session: empty nonce")
+	}
+	ident, err := json.Marshal(s.Identity)
+	if err != nil {
+		return fmt.Errorf("store: create session: %w", err)
+	}
+	_, err = db.sql.ExecContext(ctx, `
+		INSERT INTO sessions (nonce, user_id, identity, created_at, expires_at, revoked_at)
+		VALUES (?, ?, ?, ?, ?, ?)`,
+		s.Nonce, s.Identity.UserID, string(ident), toMillis(s.CreatedAt), toMillis(s.ExpiresAt), toNullMillis(s.RevokedAt))
+	if err != nil {
+		return fmt.Errorf("store: create session: %w", err)
+	}
+	if !s.RevokedAt.IsZero() {
+		db.markRevoked(s.Nonce)
+	}
+	return nil
+}
+
+// rowScanner is satisfied by *sql.Row and *sql.Rows.
+type rowScanner interface{ Scan(dest ...any) error }
+
+// scanSession reads the columns nonce, identity, created_at, expires_at,
+// revoked_at.
+func scanSession(r rowScanner) (token.Session, error) {
+	var (
+		s                token.Session
+		ident            string
+		created, expires int64
+		revoked          sql.NullInt64
+	)
+	if err := r.Scan(&s.Nonce, &ident, &created, &expires, &revoked); err != nil {
+		return token.Session{}, err
+	}
+	if err := json.Unmarshal([]byte(ident), &s.Identity); err != nil {
+		return token.Session{}, fmt.Errorf("decode identity: %w", err)
+	}
+	s.CreatedAt = fromMillis(created)
+	s.ExpiresAt = fromMillis(expires)
+	s.RevokedAt = fromNullMillis(revoked)
+	return s, nil
+}
+
+// Session returns the global session with nonce (revoked or not), or ErrNotFound.
+func (db *DB) Session(ctx context.Context, nonce string) (token.Session, error) {
+	s, err := scanSession(db.sql.QueryRowContext(ctx, `
+		SELECT nonce, identity, created_at, expires_at, revoked_at FROM sessions WHERE nonce = ?`, nonce))
+	if errors.Is(err, sql.ErrNoRows) {
+		return token.Session{}, ErrNotFound
+	}
+	if err != nil {
+		return token.Session{}, fmt.Errorf("store: session: %w", err)
+	}
+	return s, nil
+}
+
+// ListSessions returns global sessions newest first, at most limit (all if
+// limit <= 0). With activeOnly, only sessions unrevoked and unexpired at now.
+func (db *DB) ListSessions(ctx context.Context, activeOnly bool, now time.Time, limit int) ([]token.Session, error) {
+	if limit <= 0 {
+		limit = -1 // SQLite: no limit
+	}
+	q := `SELECT nonce, identity, created_at, expires_at, revoked_at FROM sessions`
+	args := []any{}
+	if activeOnly {
+		q += ` WHERE revoked_at IS NULL AND expires_at > ?`
+		args = append(args, toMillis(now))
+	}
+	q += ` ORDER BY created_at DESC, nonce DESC LIMIT ?`
+	args = append(args, limit)
+	rows, err := db.sql.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: list sessions: %w", err)
+	}
+	defer rows.Close()
+	var out []token.Session
+	for rows.Next() {
+		s, err := scanSession(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: list sessions: %w", err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: list sessions: %w", err)
+	}
+	return out, nil
+}
+
+// RevokeSession marks the session revoked at now, in SQLite first, then in
+// the in-memory index. It records a revocation of kind "session"; revoking
+// an already revoked session is a no-op, an unknown one gives ErrNotFound.
+func (db *DB) RevokeSession(ctx context.Context, nonce string, now time.Time) error {
+	err := db.withTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked_at = ? WHERE nonce = ? AND revoked_at IS NULL`,
+			toMillis(now), nonce)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			var one int
+			err := tx.QueryRowContext(ctx, `SELECT 1 FROM sessions WHERE nonce = ?`, nonce).Scan(&one)
+			if errors.Is(err, sql.ErrNoRows) {
+				return ErrNotFound
+			}
+			return err // nil: already revoked
+		}
+		return insertRevocation(ctx, tx, RevocationSession, nonce, now, "")
+	})
+	if errors.Is(err, ErrNotFound) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("store: revoke session: %w", err)
+	}
+	db.markRevoked(nonce)
+	return nil
+}
+
+// SessionRevoked reports, from memory in O(1), whether the session with
+// nonce has been revoked.
+func (db *DB) SessionRevoked(nonce string) bool {
+	db.mu.RLock()
+	_, ok := db.revoked[nonce]
+	db.mu.RUnlock()
+	return ok
+}
+
+// markRevoked adds nonce to the in-memory index.
+func (db *DB) markRevoked(nonce string) {
+	db.mu.Lock()
+	db.revoked[nonce] = struct{}{}
+	db.mu.Unlock()
+}
+
+// loadRevoked fills the in-memory index from the revoked sessions still
+// unexpired at now (expired sessions are refused anyway).
+func (db *DB) loadRevoked(ctx context.Context, now time.Time) error {
+	rows, err := db.sql.QueryContext(ctx,
+		`SELECT nonce FROM sessions WHERE revoked_at IS NOT NULL AND expires_at > ?`, toMillis(now))
+	if err != nil {
+		return fmt.Errorf("store: load revocations: %w", err)
+	}
+	defer rows.Close()
+	idx := make(map[string]struct{})
+	for rows.Next() {
+		var nonce string
+		if err := rows.Scan(&nonce); err != nil {
+			return fmt.Errorf("store: load revocations: %w", err)
+		}
+		idx[nonce] = struct{}{}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: load revocations: %w", err)
+	}
+	db.mu.Lock()
+	db.revoked = idx
+	db.mu.Unlock()
+	return nil
+}

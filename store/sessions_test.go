@@ -1,0 +1,151 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/token"
+)
+
+func newSession(t *testing.T, db *DB, nonce string, created time.Time, ttl time.Duration) token.Session {
+	t.Helper()
+	u, err := db.UpsertUser(context.Background(), "carol@example.com", "pin", created)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := token.Session{
+		Nonce: nonce,
+		Identity: token.Identity{
+			UserID: u.ID, Email: u.Email, Groups: []string{"eng"},
+			IdP: token.IdP{ID: "pin", Type: "onetimepin"}, IssuedAt: created.Unix(),
+		},
+		CreatedAt: created,
+		ExpiresAt: created.Add(ttl),
+	}
+	if err := db.CreateSession(context.Background(), s); err != nil {
+		t.Fatalf("CreateSession: %v", err)
+	}
+	return s
+}
+
+func TestSessionLifecycle(t *testing.T) {
+	db, path := openTest(t)
+	ctx := context.Background()
+	now := time.Now().Truncate(time.Millisecond)
+	s := newSession(t, db, "AAAAAAAAAAAAAAAA", now, 24*time.Hour)
+	expired := newSession(t, db, "BBBBBBBBBBBBBBBB", now.Add(-48*time.Hour), time.Hour)
+
+	got, err := db.Session(ctx, s.Nonce)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Identity.Email != s.Identity.Email || got.Identity.Groups[0] != "eng" ||
+		!got.ExpiresAt.Equal(s.ExpiresAt) || !got.RevokedAt.IsZero() || !got.Active(now) {
+		t.Errorf("Session = %+v", got)
+	}
+	if _, err := db.Session(ctx, "nope"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Session(unknown) = %v, want ErrNotFound", err)
+	}
+	if db.SessionRevoked(s.Nonce) {
+		t.Error("fresh session reported revoked")
+	}
+
+	if err := db.RevokeSession(ctx, s.Nonce, now); err != nil {
+		t.Fatalf("RevokeSession: %v", err)
+	}
+	if err := db.RevokeSession(ctx, s.Nonce, now.Add(time.Minute)); err != nil {
+		t.Errorf("second RevokeSession: %v", err)
+	}
+	if err := db.RevokeSession(ctx, "nope", now); !errors.Is(err, ErrNotFound) {
+		t.Errorf("RevokeSession(unknown) = %v, want ErrNotFound", err)
+	}
+	if err := db.RevokeSession(ctx, expired.Nonce, now); err != nil {
+		t.Fatal(err)
+	}
+	if !db.SessionRevoked(s.Nonce) {
+		t.Error("revoked session not in index")
+	}
+	got, err = db.Session(ctx, s.Nonce)
+	if err != nil || !got.RevokedAt.Equal(now) || got.Active(now) {
+		t.Errorf("revoked Session = %+v, %v", got, err)
+	}
+	revs, err := db.Revocations(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(revs) != 2 || revs[1].Kind != RevocationSession || revs[1].Subject != s.Nonce || !revs[1].At.Equal(now) {
+		t.Errorf("revocations = %+v, want one per revoked session", revs)
+	}
+
+	active, err := db.ListSessions(ctx, true, now, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(active) != 0 {
+		t.Errorf("active sessions = %d, want 0", len(active))
+	}
+
+	db = reopen(t, db, path)
+	if !db.SessionRevoked(s.Nonce) {
+		t.Error("revocation lost across reopen")
+	}
+	if db.SessionRevoked(expired.Nonce) {
+		t.Error("expired revoked session loaded into index")
+	}
+}
+
+func TestListSessions(t *testing.T) {
+	db, _ := openTest(t)
+	ctx := context.Background()
+	now := time.Now().Truncate(time.Millisecond)
+	newSession(t, db, "old", now.Add(-2*time.Hour), time.Hour) // expired
+	newSession(t, db, "mid", now.Add(-time.Hour), 24*time.Hour)
+	newSession(t, db, "new", now, 24*time.Hour)
+	newSession(t, db, "gone", now.Add(-30*time.Minute), 24*time.Hour)
+	if err := db.RevokeSession(ctx, "gone", now); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		active bool
+		limit  int
+		want   []string
+	}{
+		{"all", false, 0, []string{"new", "gone", "mid", "old"}},
+		{"limited", false, 2, []string{"new", "gone"}},
+		{"active", true, 0, []string{"new", "mid"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := db.ListSessions(ctx, tt.active, now, tt.limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var nonces []string
+			for _, s := range got {
+				nonces = append(nonces, s.Nonce)
+			}
+			if len(nonces) != len(tt.want) {
+				t.Fatalf("nonces = %v, want %v", nonces, tt.want)
+			}
+			for i := range nonces {
+				if nonces[i] != tt.want[i] {
+					t.Fatalf("nonces = %v, want %v", nonces, tt.want)
+				}
+			}
+		})
+	}
+}
+
+func TestCreateSessionUnknownUser(t *testing.T) {
+	db, _ := openTest(t)
+	now := time.Now()
+	err := db.CreateSession(context.Background(), token.Session{
+		Nonce: "x", Identity: token.Identity{UserID: "no-such-user"}, CreatedAt: now, ExpiresAt: now.Add(time.Hour),
+	})
+	if err == nil {
+		t.Error("session for an unknown user accepted (foreign keys off?)")
+	}
+}

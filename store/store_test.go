@@ -1,0 +1,229 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/token"
+)
+
+// openTest opens a fresh database in a temporary directory.
+func openTest(t *testing.T) (*DB, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "sub", "gatehouse.db")
+	db, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db, path
+}
+
+// reopen closes db and opens path again.
+func reopen(t *testing.T, db *DB, path string) *DB {
+	t.Helper()
+	if err := db.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	db2, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	t.Cleanup(func() { db2.Close() })
+	return db2
+}
+
+func TestMigrationsApplied(t *testing.T) {
+	db, path := openTest(t)
+	ctx := context.Background()
+	ms, err := migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := ms[len(ms)-1].version
+	got, err := db.SchemaVersion(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != want || got < 1 {
+		t.Fatalf("schema version = %d, want %d", got, want)
+	}
+	for _, table := range []string{"users", "sessions", "handoffs", "pins", "signing_keys", "apps", "audit", "revocations"} {
+		var n int
+		if err := db.SQL().QueryRowContext(ctx,
+			`SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?`, table).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 1 {
+			t.Errorf("table %s missing", table)
+		}
+	}
+	var mode string
+	if err := db.SQL().QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode); err != nil {
+		t.Fatal(err)
+	}
+	if mode != "wal" {
+		t.Errorf("journal_mode = %q, want wal", mode)
+	}
+	var fk int
+	if err := db.SQL().QueryRowContext(ctx, `PRAGMA foreign_keys`).Scan(&fk); err != nil {
+		t.Fatal(err)
+	}
+	if fk != 1 {
+		t.Errorf("foreign_keys = %d, want 1", fk)
+	}
+
+	// Reopening applies nothing twice.
+	db = reopen(t, db, path)
+	var rows int
+	if err := db.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations`).Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if rows != len(ms) {
+		t.Errorf("schema_migrations has %d rows, want %d", rows, len(ms))
+	}
+}
+
+func TestOpenTooNew(t *testing.T) {
+	db, path := openTest(t)
+	if _, err := db.SQL().Exec(`INSERT INTO schema_migrations (version, applied_at) VALUES (9999, 'future')`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db2, err := Open(context.Background(), path)
+	if err == nil {
+		db2.Close()
+	}
+	if !errors.Is(err, ErrTooNew) {
+		t.Fatalf("Open = %v, want ErrTooNew", err)
+	}
+}
+
+func TestBackup(t *testing.T) {
+	db, _ := openTest(t)
+	ctx := context.Background()
+	u, err := db.UpsertUser(ctx, "backup@example.com", "pin", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(t.TempDir(), "backups", "copy.db")
+	if err := db.Backup(ctx, dst); err != nil {
+		t.Fatalf("Backup: %v", err)
+	}
+	if err := db.Backup(ctx, dst); err == nil {
+		t.Error("Backup over an existing file succeeded")
+	}
+	copyDB, err := Open(ctx, dst)
+	if err != nil {
+		t.Fatalf("open backup: %v", err)
+	}
+	defer copyDB.Close()
+	var res string
+	if err := copyDB.SQL().QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&res); err != nil {
+		t.Fatal(err)
+	}
+	if res != "ok" {
+		t.Errorf("integrity_check = %q", res)
+	}
+	got, err := copyDB.UserByEmail(ctx, "backup@example.com")
+	if err != nil || got.ID != u.ID {
+		t.Errorf("backup user = %+v, %v; want id %s", got, err, u.ID)
+	}
+}
+
+func TestConcurrentSessions(t *testing.T) {
+	db, _ := openTest(t)
+	ctx := context.Background()
+	now := time.Now()
+	u, err := db.UpsertUser(ctx, "busy@example.com", "pin", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const workers, each = 8, 10
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*each*2)
+	for w := range workers {
+		wg.Go(func() {
+			for i := range each {
+				nonce := fmt.Sprintf("w%02di%02d", w, i)
+				s := token.Session{
+					Nonce:     nonce,
+					Identity:  token.Identity{UserID: u.ID, Email: u.Email},
+					CreatedAt: now,
+					ExpiresAt: now.Add(time.Hour),
+				}
+				if err := db.CreateSession(ctx, s); err != nil {
+					errs <- err
+				}
+				// Mix in transactional writes and reads.
+				if i%3 == 0 {
+					if err := db.RevokeSession(ctx, nonce, now); err != nil {
+						errs <- err
+					}
+				}
+				if _, err := db.UpsertUser(ctx, "busy@example.com", "pin", now); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if strings.Contains(err.Error(), "locked") || strings.Contains(err.Error(), "busy") {
+			t.Errorf("lock error: %v", err)
+		} else {
+			t.Errorf("error: %v", err)
+		}
+	}
+	all, err := db.ListSessions(ctx, false, now, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != workers*each {
+		t.Errorf("sessions = %d, want %d", len(all), workers*each)
+	}
+}
+
+func TestMillisRoundTrip(t *testing.T) {
+	tests := []struct {
+		name string
+		in   time.Time
+	}{
+		{"utc", time.Date(2025, 3, 4, 5, 6, 7, 8_000_000, time.UTC)},
+		{"other zone", time.Date(2025, 3, 4, 5, 6, 7, 8_000_000, time.FixedZone("x", 3600))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := fromMillis(toMillis(tt.in))
+			if !got.Equal(tt.in) || got.Location() != time.UTC {
+				t.Errorf("round trip = %v, want %v in UTC", got, tt.in)
+			}
+		})
+	}
+	if !fromNullMillis(toNullMillis(time.Time{})).IsZero() {
+		t.Error("zero time did not round-trip through NULL")
+	}
+}
+
+func TestOpenOddPath(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "a?b#c%20d", "gate.db")
+	db, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatalf("Open(%q): %v", path, err)
+	}
+	defer db.Close()
+	if _, err := db.UpsertUser(context.Background(), "x@example.com", "pin", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Errorf("database not at %q: %v", path, err)
+	}
+}
