@@ -2,7 +2,9 @@
 package policy
 
 import (
+	"fmt"
 	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -18,24 +20,32 @@ const (
 // selectors matches (within an include list, any rule; require, all; exclude, none).
 type Rule struct {
 	Everyone        bool
-	Emails          []string            // exact, case-insensitive
-	EmailDomains    []string            // "example.com" matches user@example.com only
-	Groups          []string            // IdP groups
-	IdPs            []string            // login method: the provider id
-	IPRanges        []netip.Prefix      // evaluated per request
-	ServiceTokens   []string            // client IDs
+	Emails          []string       // exact, case-insensitive
+	EmailDomains    []string       // "example.com" matches user@example.com only
+	Groups          []string       // IdP groups
+	IdPs            []string       // login method: the provider id
+	IPRanges        []netip.Prefix // evaluated per request
+	ServiceTokens   []string       // client IDs
 	AnyServiceToken bool
-	Claims          map[string][]string // claim or attribute name -> accepted values
+	Claims          map[string][]string // claim or attribute name -> accepted values; every name must match
 }
 
 // Policy is one ordered entry of an app's policy list.
 type Policy struct {
 	Name            string
-	Decision        string // Allow, Block, Bypass or ServiceAuth
-	Include         []Rule // any must match (at least one rule required)
-	Require         []Rule // all must match
-	Exclude         []Rule // none may match
+	Decision        string        // Allow, Block, Bypass or ServiceAuth
+	Include         []Rule        // any must match (at least one rule required)
+	Require         []Rule        // all must match
+	Exclude         []Rule        // none may match
 	SessionDuration time.Duration // 0: the app's
+}
+
+// NeedsIdentity reports whether the policy only applies to signed-in users:
+// Allow and Block do; Bypass and ServiceAuth are evaluated without an
+// identity. Evaluate never matches a policy that needs identity against a
+// subject without an email.
+func (p Policy) NeedsIdentity() bool {
+	return p.Decision != Bypass && p.Decision != ServiceAuth
 }
 
 // Subject is who (or what) asks, and from where.
@@ -61,4 +71,244 @@ func (r Result) Allowed() bool {
 
 // Evaluate runs policies in Cloudflare order: bypass and service_auth first,
 // then allow and block in order; first match wins; default deny.
-func Evaluate(policies []Policy, s Subject) Result { panic("unimplemented") }
+//
+// A subject without an email never matches an Allow or Block policy, and
+// identity selectors (emails, email domains, groups, IdPs, claims) never
+// match it. Policies with an unknown decision or no Include rule never match.
+// The returned Policy points into policies.
+func Evaluate(policies []Policy, s Subject) Result {
+	for pass := 0; pass < 2; pass++ {
+		for i := range policies {
+			p := &policies[i]
+			early := p.Decision == Bypass || p.Decision == ServiceAuth
+			late := p.Decision == Allow || p.Decision == Block
+			if (pass == 0 && !early) || (pass == 1 && !late) {
+				continue
+			}
+			if p.NeedsIdentity() && s.Email == "" {
+				continue
+			}
+			if evalPolicy(p, s, true) == yes {
+				return Result{Decision: p.Decision, Policy: p}
+			}
+		}
+	}
+	return Result{}
+}
+
+// Recheck re-evaluates, per request, a policy that matched when a token was
+// minted. Identity selectors were checked at mint time and are not re-checked
+// unless s carries the data they need: a selector whose data s lacks
+// (no Email for emails and email domains, nil Groups, empty IdP, nil Claims,
+// neither Email nor ServiceToken for service-token selectors) counts as
+// unknown. Evaluation uses three-valued logic (unknown OR true = true,
+// unknown AND false = false, NOT unknown = unknown) and Recheck reports
+// false only when the policy now definitely does not match, for example
+// because s.IP left a required IP range or entered an excluded one. An
+// unknown outcome is taken as the one seen at mint time.
+//
+// Supplying the token's email in s is recommended: with Include rules
+// "email a OR range X", a user b admitted from X is then refused outside X,
+// while with IP alone the email rule is unknown and the check passes.
+// A nil policy never matches.
+func Recheck(p *Policy, s Subject) bool {
+	if p == nil {
+		return false
+	}
+	return evalPolicy(p, s, false) != no
+}
+
+// tri is a three-valued truth value.
+type tri int8
+
+const (
+	no tri = iota
+	unknown
+	yes
+)
+
+func or3(a, b tri) tri  { return max(a, b) }
+func and3(a, b tri) tri { return min(a, b) }
+func not3(a tri) tri    { return yes - a }
+
+// evalPolicy evaluates p; when strict, unknown selectors count as no match.
+func evalPolicy(p *Policy, s Subject, strict bool) tri {
+	if len(p.Include) == 0 {
+		return no
+	}
+	inc := no
+	for i := range p.Include {
+		inc = or3(inc, evalRule(&p.Include[i], s, strict))
+	}
+	req := yes
+	for i := range p.Require {
+		req = and3(req, evalRule(&p.Require[i], s, strict))
+	}
+	exc := no
+	for i := range p.Exclude {
+		exc = or3(exc, evalRule(&p.Exclude[i], s, strict))
+	}
+	return and3(and3(inc, req), not3(exc))
+}
+
+// evalRule is the OR of the rule's non-empty selectors. A rule with no
+// selector never matches.
+func evalRule(r *Rule, s Subject, strict bool) tri {
+	res := no
+	add := func(v tri) {
+		if strict && v == unknown {
+			v = no
+		}
+		res = or3(res, v)
+	}
+	hasIdentity := s.Email != ""
+	isService := s.ServiceToken != ""
+	// known returns v when the data is present, no when the subject
+	// is definitely of the other kind, unknown otherwise.
+	known := func(present, other bool, match func() bool) tri {
+		switch {
+		case present:
+			if match() {
+				return yes
+			}
+			return no
+		case other:
+			return no
+		default:
+			return unknown
+		}
+	}
+	if r.Everyone {
+		add(yes)
+	}
+	if len(r.Emails) > 0 {
+		add(known(hasIdentity, isService, func() bool { return matchEmail(r.Emails, s.Email) }))
+	}
+	if len(r.EmailDomains) > 0 {
+		add(known(hasIdentity, isService, func() bool { return matchEmailDomain(r.EmailDomains, s.Email) }))
+	}
+	if len(r.Groups) > 0 {
+		add(known(hasIdentity && s.Groups != nil, isService, func() bool { return overlap(r.Groups, s.Groups) }))
+	}
+	if len(r.IdPs) > 0 {
+		add(known(hasIdentity && s.IdP != "", isService, func() bool { return contains(r.IdPs, s.IdP) }))
+	}
+	if len(r.Claims) > 0 {
+		add(known(hasIdentity && s.Claims != nil, isService, func() bool { return matchClaims(r.Claims, s.Claims) }))
+	}
+	if len(r.IPRanges) > 0 {
+		add(known(true, false, func() bool { return matchIP(r.IPRanges, s.IP) }))
+	}
+	if len(r.ServiceTokens) > 0 {
+		add(known(isService, hasIdentity, func() bool { return contains(r.ServiceTokens, s.ServiceToken) }))
+	}
+	if r.AnyServiceToken {
+		add(known(isService, hasIdentity, func() bool { return true }))
+	}
+	return res
+}
+
+func matchEmail(list []string, email string) bool {
+	for _, e := range list {
+		if strings.EqualFold(strings.TrimSpace(e), email) {
+			return true
+		}
+	}
+	return false
+}
+
+// matchEmailDomain compares the part after the last '@' with each domain,
+// exactly (no subdomains, no suffix tricks).
+func matchEmailDomain(domains []string, email string) bool {
+	at := strings.LastIndexByte(email, '@')
+	if at < 0 || at == len(email)-1 {
+		return false
+	}
+	got := email[at+1:]
+	for _, d := range domains {
+		d = strings.TrimPrefix(strings.TrimSpace(d), "@")
+		if d != "" && strings.EqualFold(d, got) {
+			return true
+		}
+	}
+	return false
+}
+
+func overlap(want, have []string) bool {
+	for _, h := range have {
+		if contains(want, h) {
+			return true
+		}
+	}
+	return false
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func matchIP(ranges []netip.Prefix, ip netip.Addr) bool {
+	if !ip.IsValid() {
+		return false
+	}
+	ip = ip.Unmap().WithZone("")
+	for _, p := range ranges {
+		if p.IsValid() && p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// matchClaims reports whether, for every claim name, the subject's claim
+// holds one of the accepted values.
+func matchClaims(want map[string][]string, have map[string]any) bool {
+	for name, accepted := range want {
+		if !overlap(accepted, claimValues(have[name])) {
+			return false
+		}
+	}
+	return true
+}
+
+// claimValues renders a claim as strings: a string, a list of strings or
+// scalars, a bool or a number. Other shapes yield nothing.
+func claimValues(v any) []string {
+	switch v := v.(type) {
+	case nil:
+		return nil
+	case []string:
+		return v
+	case []any:
+		out := make([]string, 0, len(v))
+		for _, e := range v {
+			if s, ok := scalar(e); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	default:
+		if s, ok := scalar(v); ok {
+			return []string{s}
+		}
+		return nil
+	}
+}
+
+func scalar(v any) (string, bool) {
+	switch v := v.(type) {
+	case string:
+		return v, true
+	case bool, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, float32, float64:
+		return fmt.Sprint(v), true
+	case fmt.Stringer: // json.Number and friends; Sprint survives a panicking String
+		return fmt.Sprint(v), true
+	default:
+		return "", false
+	}
+}

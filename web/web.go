@@ -4,8 +4,18 @@
 package web
 
 import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"strconv"
+	"strings"
 )
 
 // HandlerFunc is an HTTP handler that returns its error to the Adapter.
@@ -19,11 +29,18 @@ type Error struct {
 	Err    error
 }
 
-func (e *Error) Error() string { panic("unimplemented") }
+func (e *Error) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("web: %d %s", e.Status, e.Msg)
+	}
+	return fmt.Sprintf("web: %d %s: %v", e.Status, e.Msg, e.Err)
+}
 func (e *Error) Unwrap() error { return e.Err }
 
 // Errorf returns an *Error with status and public message msg wrapping err.
-func Errorf(status int, msg string, err error) *Error { panic("unimplemented") }
+func Errorf(status int, msg string, err error) *Error {
+	return &Error{Status: status, Msg: msg, Err: err}
+}
 
 // PageFunc renders a branded error page (status, title, message).
 type PageFunc func(w http.ResponseWriter, r *http.Request, status int, title, msg string)
@@ -36,21 +53,203 @@ type Adapter struct {
 	Page PageFunc
 }
 
-// Wrap adapts h.
-func (a *Adapter) Wrap(h HandlerFunc) http.Handler { panic("unimplemented") }
+// genericMsg is what users see for errors that are not an *Error.
+const genericMsg = "Something went wrong"
+
+// Wrap adapts h. If h already wrote the response headers when it returns an
+// error, the error is only logged. Without a Page, errors render as text.
+func (a *Adapter) Wrap(h HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tw := &trackWriter{ResponseWriter: w}
+		err := h(tw, r)
+		if err == nil {
+			return
+		}
+		status, msg := http.StatusInternalServerError, genericMsg
+		if e, ok := errors.AsType[*Error](err); ok {
+			status, msg = e.Status, e.Msg
+			if status < 400 || status > 599 {
+				status = http.StatusInternalServerError
+			}
+			if msg == "" {
+				msg = http.StatusText(status)
+			}
+		}
+		a.logError(r, status, err)
+		if tw.wrote {
+			return
+		}
+		switch {
+		case WantsJSON(r):
+			writeJSONError(w, status, msg)
+		case a.Page != nil:
+			a.Page(w, r, status, http.StatusText(status), msg)
+		default:
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.Header().Set("X-Content-Type-Options", "nosniff")
+			w.WriteHeader(status)
+			_, _ = fmt.Fprintln(w, msg)
+		}
+	})
+}
+
+func (a *Adapter) logError(r *http.Request, status int, err error) {
+	log := a.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	level := slog.LevelWarn
+	if status >= 500 {
+		level = slog.LevelError
+	}
+	log.LogAttrs(r.Context(), level, "request failed",
+		slog.String("request_id", RequestID(r)),
+		slog.String("method", r.Method),
+		slog.String("host", r.Host),
+		slog.String("path", r.URL.Path),
+		slog.Int("status", status),
+		slog.String("err", err.Error()),
+	)
+}
+
+func writeJSONError(w http.ResponseWriter, status int, msg string) {
+	body, _ := json.Marshal(struct {
+		Error  string `json:"error"`
+		Status int    `json:"status"`
+	}{msg, status})
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(body, '\n'))
+}
+
+// trackWriter records whether the handler started the response. Unwrap lets
+// http.ResponseController reach Flush and Hijack.
+type trackWriter struct {
+	http.ResponseWriter
+	wrote bool
+}
+
+func (t *trackWriter) WriteHeader(code int) {
+	if code >= 200 || code == http.StatusSwitchingProtocols {
+		t.wrote = true
+	}
+	t.ResponseWriter.WriteHeader(code)
+}
+
+func (t *trackWriter) Write(b []byte) (int, error) {
+	t.wrote = true
+	return t.ResponseWriter.Write(b)
+}
+
+func (t *trackWriter) Flush() {
+	t.wrote = true
+	_ = http.NewResponseController(t.ResponseWriter).Flush()
+}
+
+func (t *trackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	t.wrote = true
+	return http.NewResponseController(t.ResponseWriter).Hijack()
+}
+
+func (t *trackWriter) Unwrap() http.ResponseWriter { return t.ResponseWriter }
 
 // WantsJSON reports whether r is an XHR/fetch that should get JSON instead
 // of a redirect or an HTML page: X-Requested-With: XMLHttpRequest, or an
-// Accept header that prefers application/json over text/html.
-func WantsJSON(r *http.Request) bool { panic("unimplemented") }
+// Accept header that prefers application/json over text/html. Only the
+// explicit media types count: a missing text/html has q=0, so
+// "application/json, */*" wants JSON and "*/*" alone does not.
+func WantsJSON(r *http.Request) bool {
+	if strings.EqualFold(strings.TrimSpace(r.Header.Get("X-Requested-With")), "XMLHttpRequest") {
+		return true
+	}
+	var qJSON, qHTML float64
+	for _, line := range r.Header.Values("Accept") {
+		for part := range strings.SplitSeq(line, ",") {
+			media, params, _ := strings.Cut(part, ";")
+			media = strings.ToLower(strings.TrimSpace(media))
+			if media != "application/json" && media != "text/html" {
+				continue
+			}
+			q := acceptQ(params)
+			if media == "application/json" {
+				qJSON = max(qJSON, q)
+			} else {
+				qHTML = max(qHTML, q)
+			}
+		}
+	}
+	return qJSON > qHTML
+}
 
-// SecurityHeaders sets CSP (default-src 'self'; frame-ancestors 'none'; ...),
+// acceptQ returns the q parameter of an Accept entry: 1 when absent, 0 when
+// malformed, clamped to [0, 1].
+func acceptQ(params string) float64 {
+	for p := range strings.SplitSeq(params, ";") {
+		k, v, ok := strings.Cut(p, "=")
+		if !ok || !strings.EqualFold(strings.TrimSpace(k), "q") {
+			continue
+		}
+		q, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil || q != q { // NaN
+			return 0
+		}
+		return min(max(q, 0), 1)
+	}
+	return 1
+}
+
+// CSP is the Content-Security-Policy of the pages Gatehouse renders. Forms
+// post to the same host but the redirects after them go elsewhere, so
+// form-action stays permissive.
+const CSP = "default-src 'none'; style-src 'self'; img-src 'self' https: data:; " +
+	"form-action 'self' https: http:; frame-ancestors 'none'; base-uri 'none'"
+
+// SecurityHeaders sets CSP (default-src 'none'; frame-ancestors 'none'; ...),
 // X-Frame-Options DENY, nosniff, Referrer-Policy and Cache-Control no-store
 // on the pages Gatehouse renders itself.
-func SecurityHeaders(h http.Handler) http.Handler { panic("unimplemented") }
+func SecurityHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("Content-Security-Policy", CSP)
+		hd.Set("X-Frame-Options", "DENY")
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("Referrer-Policy", "no-referrer")
+		hd.Set("Cache-Control", "no-store")
+		h.ServeHTTP(w, r)
+	})
+}
+
+// NoCache forbids any cache, shared or private, from keeping the response.
+func NoCache(w http.ResponseWriter) {
+	w.Header().Set("Cache-Control", "private, max-age=0, no-store, no-cache, must-revalidate")
+}
+
+type requestIDKey struct{}
 
 // RequestID returns the request's ID (set by WithRequestID), or "".
-func RequestID(r *http.Request) string { panic("unimplemented") }
+func RequestID(r *http.Request) string {
+	id, _ := r.Context().Value(requestIDKey{}).(string)
+	return id
+}
 
-// WithRequestID gives every request an ID (X-Request-Id response header).
-func WithRequestID(h http.Handler) http.Handler { panic("unimplemented") }
+// WithRequestID gives every request an ID (X-Request-Id response header):
+// 16 random hex characters. An inbound X-Request-Id is not trusted; an ID
+// already set by an outer WithRequestID is kept.
+func WithRequestID(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := RequestID(r)
+		if id == "" {
+			id = newRequestID()
+			r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
+		}
+		w.Header().Set("X-Request-Id", id)
+		h.ServeHTTP(w, r)
+	})
+}
+
+func newRequestID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // never fails since Go 1.24
+	return hex.EncodeToString(b[:])
+}

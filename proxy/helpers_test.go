@@ -1,0 +1,243 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/audit"
+	"github.com/gatehouse-dev/gatehouse/policy"
+	"github.com/gatehouse-dev/gatehouse/token"
+)
+
+const (
+	teamURL = "https://auth.example.com"
+	audDemo = "1111111111111111111111111111111111111111111111111111111111111111"
+	audOps  = "2222222222222222222222222222222222222222222222222222222222222222"
+	audPub  = "3333333333333333333333333333333333333333333333333333333333333333"
+	nonceA  = "AAAAAAAAAAAAAAAA"
+)
+
+var (
+	testNow  = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	keyOnce  sync.Once
+	keyValue token.Key
+	keyErr   error
+)
+
+// testKeyring returns a keyring with one key shared by all tests.
+func testKeyring(t testing.TB) *token.Keyring {
+	t.Helper()
+	keyOnce.Do(func() { keyValue, keyErr = token.NewKey(testNow.Add(-time.Hour)) })
+	if keyErr != nil {
+		t.Fatal(keyErr)
+	}
+	kr, err := token.NewKeyring(teamURL, []token.Key{keyValue})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kr
+}
+
+// appToken signs an app token for email, aud and nonce, issued at iat.
+func appToken(t testing.TB, kr *token.Keyring, email, aud, nonce string, iat time.Time, ttl time.Duration) string {
+	t.Helper()
+	id := token.Identity{UserID: "u-1", Email: email}
+	raw, err := kr.Sign(token.AppClaims(id, nonce, aud, iat, ttl))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+// fakeStore is an in-memory Store.
+type fakeStore struct {
+	mu       sync.Mutex
+	revoked  map[string]bool
+	sessions map[string]token.Session
+	handoffs map[string]handoff
+	events   []audit.Event
+}
+
+type handoff struct {
+	host string
+	h    token.Handoff
+}
+
+var errNotFound = errors.New("fake: not found")
+
+func newFakeStore() *fakeStore {
+	return &fakeStore{revoked: map[string]bool{}, sessions: map[string]token.Session{}, handoffs: map[string]handoff{}}
+}
+
+func (s *fakeStore) SessionRevoked(nonce string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.revoked[nonce]
+}
+
+func (s *fakeStore) Session(_ context.Context, nonce string) (token.Session, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sess, ok := s.sessions[nonce]
+	if !ok {
+		return token.Session{}, errNotFound
+	}
+	return sess, nil
+}
+
+func (s *fakeStore) RevokeSession(_ context.Context, nonce string, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.revoked[nonce] = true
+	if sess, ok := s.sessions[nonce]; ok {
+		sess.RevokedAt = now
+		s.sessions[nonce] = sess
+	}
+	return nil
+}
+
+func (s *fakeStore) ConsumeHandoff(_ context.Context, nonce, host string, _ time.Time) (token.Handoff, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h, ok := s.handoffs[nonce]
+	if !ok || h.host != host {
+		return token.Handoff{}, errNotFound
+	}
+	delete(s.handoffs, nonce)
+	return h.h, nil
+}
+
+func (s *fakeStore) Audit(_ context.Context, e audit.Event) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.events = append(s.events, e)
+	return nil
+}
+
+// fakePages renders a tiny page naming the title and message.
+type fakePages struct{}
+
+func (fakePages) Render(w http.ResponseWriter, status int, name, title string, data any) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, "<h1>%s</h1><p>%v</p>", title, data)
+}
+
+func (fakePages) Error(w http.ResponseWriter, _ *http.Request, status int, title, msg string) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, "<h1>%s</h1><p>%s</p>", title, msg)
+}
+
+// everyone is an allow policy for everybody.
+var everyone = []policy.Policy{{Name: "all", Decision: policy.Allow, Include: []policy.Rule{{Everyone: true}}}}
+
+// fixture is a Handler with three apps: demo (app.example.com and
+// api.example.com) and ops (ops.example.com) proxied to origin, and public
+// (public.example.com) with a bypass policy.
+type fixture struct {
+	h     *Handler
+	store *fakeStore
+	keys  *token.Keyring
+}
+
+func newFixture(t testing.TB, origin string, mod func(*Options)) *fixture {
+	t.Helper()
+	kr := testKeyring(t)
+	st := newFakeStore()
+	table := policy.NewTable([]*policy.App{
+		{Name: "demo", AUD: audDemo, Domains: []string{"app.example.com", "api.example.com", "*.wild.example.com"}, Origin: origin, Policies: everyone},
+		{Name: "ops", AUD: audOps, Domains: []string{"ops.example.com"}, Origin: origin, Policies: everyone},
+		{Name: "public", AUD: audPub, Domains: []string{"public.example.com"}, Origin: origin, Policies: []policy.Policy{
+			{Name: "open", Decision: policy.Bypass, Include: []policy.Rule{{Everyone: true}}},
+		}},
+		{Name: "office", AUD: audOps, Domains: []string{"office.example.com"}, Origin: origin, Policies: []policy.Policy{
+			{Name: "office", Decision: policy.Allow, Include: []policy.Rule{{IPRanges: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}}},
+		}},
+	})
+	o := Options{
+		TeamURL: teamURL,
+		Apps:    func() *policy.Table { return table },
+		Keys:    func() *token.Keyring { return kr },
+		Store:   st,
+		Pages:   fakePages{},
+		Log:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Now:     func() time.Time { return testNow },
+	}
+	if mod != nil {
+		mod(&o)
+	}
+	return &fixture{h: New(o), store: st, keys: kr}
+}
+
+// cookieFrom returns the Set-Cookie of resp called name, or nil.
+func cookieFrom(resp *http.Response, name string) *http.Cookie {
+	for _, c := range resp.Cookies() {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// bodyString reads resp's body.
+func bodyString(t testing.TB, resp *http.Response) string {
+	t.Helper()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// recorded is what a fake origin saw.
+type recorded struct {
+	mu  sync.Mutex
+	req *http.Request
+	n   int
+}
+
+func (rc *recorded) handler(w http.ResponseWriter, r *http.Request) {
+	rc.mu.Lock()
+	rc.req = r.Clone(context.Background())
+	rc.n++
+	rc.mu.Unlock()
+	w.Header().Set("X-Origin", "yes")
+	io.WriteString(w, "origin says hi")
+}
+
+func (rc *recorded) last() (*http.Request, int) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return rc.req, rc.n
+}
+
+// hasCookie reports whether the Cookie header of h has a cookie name.
+func hasCookie(h http.Header, name string) bool {
+	for _, line := range h["Cookie"] {
+		for part := range strings.SplitSeq(line, ";") {
+			if k, _, _ := strings.Cut(strings.TrimSpace(part), "="); k == name {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// TestHeaderNamesCanonical guards strip, which deletes by exact map key.
+func TestHeaderNamesCanonical(t *testing.T) {
+	for _, name := range append(append([]string{}, forgeable...), forwardingHeaders...) {
+		if c := http.CanonicalHeaderKey(name); c != name {
+			t.Errorf("%q is not canonical (%q)", name, c)
+		}
+	}
+}

@@ -1,0 +1,445 @@
+// Package proxy serves the protected hosts: it matches the app, checks the
+// app token, injects the identity headers of the origin contract and proxies
+// to the origin. It also answers the /cdn-cgi/access endpoints of a
+// protected host (authorized, get-identity, logout).
+package proxy
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/netip"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/audit"
+	"github.com/gatehouse-dev/gatehouse/policy"
+	"github.com/gatehouse-dev/gatehouse/token"
+	"github.com/gatehouse-dev/gatehouse/web"
+)
+
+// OriginWhoami is the app origin that selects the built-in whoami page.
+const OriginWhoami = "whoami"
+
+// appSessionMaxAge is the lifetime of the CF_AppSession cookie, in seconds.
+const appSessionMaxAge = 3600
+
+// Store is what the proxy needs from storage.
+type Store interface {
+	// SessionRevoked reports whether the global session nonce is revoked.
+	// It is answered from memory in O(1).
+	SessionRevoked(nonce string) bool
+	// Session returns the global session with nonce (revoked or not).
+	Session(ctx context.Context, nonce string) (token.Session, error)
+	// RevokeSession revokes the global session with nonce and every app
+	// token minted from it.
+	RevokeSession(ctx context.Context, nonce string, now time.Time) error
+	// ConsumeHandoff returns and burns the single-use hand-off for nonce,
+	// bound to host.
+	ConsumeHandoff(ctx context.Context, nonce, host string, now time.Time) (token.Handoff, error)
+	// Audit records an audit event.
+	Audit(ctx context.Context, e audit.Event) error
+}
+
+// Pages renders Gatehouse's own pages.
+type Pages interface {
+	Render(w http.ResponseWriter, status int, name, title string, data any)
+	Error(w http.ResponseWriter, r *http.Request, status int, title, msg string)
+}
+
+// Options configure a Handler.
+type Options struct {
+	TeamURL string // https://auth.example.com, no trailing slash
+	Secure  bool   // set the Secure attribute on cookies
+
+	Apps func() *policy.Table  // the current apps (hot reload swaps them)
+	Keys func() *token.Keyring // the current signing keys
+
+	Store  Store
+	Pages  Pages
+	Whoami http.Handler // the built-in origin for apps whose Origin is "whoami"
+
+	Log *slog.Logger     // nil: slog.Default()
+	Now func() time.Time // nil: time.Now
+
+	TrustedProxies []netip.Prefix // peers whose X-Forwarded-* headers are kept
+	ClientIPHeader string         // "": X-Forwarded-For
+
+	// Transport reaches the origins. nil: a tuned *http.Transport
+	// (MaxIdleConnsPerHost 512, IdleConnTimeout 90s, HTTP/1.1).
+	Transport http.RoundTripper
+}
+
+// Handler is the http.Handler of every protected host.
+type Handler struct {
+	o         Options
+	log       *slog.Logger
+	now       func() time.Time
+	ipHeader  string
+	transport http.RoundTripper
+	proxies   sync.Map // origin URL string → *httputil.ReverseProxy
+	verified  verifiedCache
+}
+
+// New returns the handler for the protected hosts.
+func New(o Options) *Handler {
+	h := &Handler{o: o, log: o.Log, now: o.Now, ipHeader: o.ClientIPHeader, transport: o.Transport}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	if h.ipHeader == "" {
+		h.ipHeader = "X-Forwarded-For"
+	}
+	if h.transport == nil {
+		h.transport = defaultTransport()
+	}
+	return h
+}
+
+// defaultTransport is the origin transport used when Options has none.
+func defaultTransport() *http.Transport {
+	return &http.Transport{
+		Proxy: nil, // origins are reached directly, never through an environment proxy
+		DialContext: (&net.Dialer{
+			Timeout:   10 * time.Second,
+			KeepAlive: 30 * time.Second,
+		}).DialContext,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   512,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: 1 * time.Second,
+		ForceAttemptHTTP2:     false,
+	}
+}
+
+// ServeHTTP matches the app and either answers a reserved endpoint or
+// authorizes the request and proxies it.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if isReserved(r.URL.Path) {
+		h.serveReserved(w, r)
+		return
+	}
+	var app *policy.App
+	if t := h.o.Apps(); t != nil {
+		app = t.Match(r.Host, r.URL.Path)
+	}
+	if app == nil {
+		h.notFound(w, r)
+		return
+	}
+	h.authorize(w, r, app)
+}
+
+// authorize strips the request, lets bypass policies and valid app tokens
+// through to the origin, and sends everyone else to the login.
+func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, app *policy.App) {
+	now := h.now()
+	raw := credential(r)
+	ip := web.ClientIP(r, h.o.TrustedProxies, h.ipHeader)
+	out := r.Clone(r.Context())
+	strip(out, peerTrusted(r, h.o.TrustedProxies))
+
+	if policy.Evaluate(app.Policies, policy.Subject{IP: ip}).Decision == policy.Bypass {
+		h.forward(w, out, app)
+		return
+	}
+	claims, err := h.verify(raw, app.AUD, now)
+	if err != nil {
+		h.log.Debug("proxy: no usable credential", "app", app.Name, "host", r.Host, "err", err)
+		h.unauthorized(w, r, app)
+		return
+	}
+	if !stillAllowed(app, claims, ip) {
+		h.log.Info("proxy: denied by the per-request policy check", "app", app.Name, "email", claims.Email, "ip", ipString(ip))
+		h.fail(w, r, http.StatusForbidden, "Access denied", "You do not have access to this application from here.")
+		return
+	}
+	out.Header.Set(HeaderJWTAssertion, raw)
+	if claims.Email != "" {
+		out.Header.Set(HeaderUserEmail, claims.Email)
+	}
+	h.forward(w, out, app)
+}
+
+var (
+	errNoCredential = errors.New("proxy: no credential")
+	errNoKeys       = errors.New("proxy: no signing keys loaded")
+	errRevoked      = errors.New("proxy: session revoked")
+)
+
+// verify checks raw as an app token for aud and refuses revoked sessions.
+// The returned claims may be shared with other requests: never modify them.
+func (h *Handler) verify(raw, aud string, now time.Time) (*token.Claims, error) {
+	if raw == "" {
+		return nil, errNoCredential
+	}
+	keys := h.o.Keys()
+	if keys == nil {
+		return nil, errNoKeys
+	}
+	k := verifiedKey{keys: keys, aud: aud, raw: raw}
+	claims := h.verified.get(k, now)
+	if claims == nil {
+		var err error
+		if claims, err = keys.Verify(raw, aud, token.TypeApp, now); err != nil {
+			return nil, err
+		}
+		h.verified.put(k, claims)
+	}
+	if claims.IdentityNonce != "" && h.o.Store.SessionRevoked(claims.IdentityNonce) {
+		return nil, errRevoked
+	}
+	return claims, nil
+}
+
+// stillAllowed re-checks the per-request parts of the app's policies (IP
+// ranges): identity selectors were checked when the token was minted, so
+// only a policy that now definitely fails is held against the request. It
+// reports whether some allow or service_auth policy may still match.
+func stillAllowed(app *policy.App, claims *token.Claims, ip netip.Addr) bool {
+	s := policy.Subject{Email: claims.Email, IP: ip, ServiceToken: claims.CommonName}
+	for i := range app.Policies {
+		p := &app.Policies[i]
+		if p.Decision != policy.Allow && p.Decision != policy.ServiceAuth {
+			continue
+		}
+		if policy.Recheck(p, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// unauthorized answers a request without a usable credential: 401 JSON for
+// XHR and fetch, a 302 to the team domain's login for navigations. Both set
+// the CF_AppSession cookie the login URL is bound to.
+func (h *Handler) unauthorized(w http.ResponseWriter, r *http.Request, app *policy.App) {
+	session := cookieValue(r.Header, CookieAppSession)
+	if !validAppSession(session) {
+		session = token.RandomHex(16)
+	}
+	http.SetCookie(w, h.cookie(CookieAppSession, session, appSessionMaxAge))
+	login := h.loginURL(r, app, session)
+	if web.WantsJSON(r) {
+		h.own(w, r, func(w http.ResponseWriter) {
+			hdr := w.Header()
+			hdr.Set("WWW-Authenticate", "Cloudflare-Access")
+			if origin := allowedOrigin(r, app); origin != "" {
+				hdr.Set("Access-Control-Allow-Origin", origin)
+				hdr.Set("Access-Control-Allow-Credentials", "true")
+				hdr.Add("Vary", "Origin")
+			}
+			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "unauthorized", "login_url": login})
+		})
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Location", login)
+	w.WriteHeader(http.StatusFound)
+}
+
+// validAppSession reports whether v looks like a CF_AppSession value we set
+// (32 hex characters), so a client cannot choose an arbitrary one.
+func validAppSession(v string) bool {
+	if len(v) != 32 {
+		return false
+	}
+	_, err := hex.DecodeString(v)
+	return err == nil
+}
+
+// loginURL is the team domain's login URL for this request.
+func (h *Handler) loginURL(r *http.Request, app *policy.App, appSession string) string {
+	redirect, err := web.CleanPath(r.URL.RequestURI())
+	if err != nil {
+		redirect = "/"
+	}
+	return h.o.TeamURL + teamLoginPath + r.Host +
+		"?kid=" + app.AUD +
+		"&redirect_url=" + url.QueryEscape(redirect) +
+		"&app_session=" + hashHex(appSession)
+}
+
+// hashHex is the hex SHA-256 of s.
+func hashHex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+// allowedOrigin returns the request's Origin header when its host is the
+// request's own host or one of the app's concrete domains, else "".
+func allowedOrigin(r *http.Request, app *policy.App) string {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return ""
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return ""
+	}
+	if sameHostName(u.Host, r.Host) {
+		return origin
+	}
+	for _, d := range app.Domains {
+		if len(d) > 0 && d[0] != '*' && sameHostName(u.Host, d) {
+			return origin
+		}
+	}
+	return ""
+}
+
+// sameHostName compares host[:port] values: equal ignoring case, or equal
+// host names when b names no port.
+func sameHostName(a, b string) bool {
+	if strings.EqualFold(a, b) {
+		return true
+	}
+	if _, _, err := net.SplitHostPort(b); err == nil {
+		return false
+	}
+	name, _, err := net.SplitHostPort(a)
+	return err == nil && strings.EqualFold(name, b)
+}
+
+// cookie returns one of Gatehouse's host-only cookies with the standard
+// attributes. maxAge < 0 deletes it.
+func (h *Handler) cookie(name, value string, maxAge int) *http.Cookie {
+	return &http.Cookie{
+		Name:     name,
+		Value:    value,
+		Path:     "/",
+		MaxAge:   maxAge,
+		HttpOnly: true,
+		Secure:   h.o.Secure,
+		SameSite: http.SameSiteLaxMode,
+	}
+}
+
+// forward sends the stripped (and, when allowed, identity-carrying) request
+// out to the app's origin.
+func (h *Handler) forward(w http.ResponseWriter, out *http.Request, app *policy.App) {
+	if app.Origin == OriginWhoami {
+		if h.o.Whoami == nil {
+			h.upstreamError(w, out, errors.New("proxy: no whoami handler configured"))
+			return
+		}
+		setForwarded(out, out)
+		h.o.Whoami.ServeHTTP(w, out)
+		return
+	}
+	rp, err := h.reverseProxy(app.Origin)
+	if err != nil {
+		h.upstreamError(w, out, err)
+		return
+	}
+	rp.ServeHTTP(w, out)
+}
+
+// reverseProxy returns the cached reverse proxy for origin, building it on
+// first use.
+func (h *Handler) reverseProxy(origin string) (*httputil.ReverseProxy, error) {
+	if v, ok := h.proxies.Load(origin); ok {
+		return v.(*httputil.ReverseProxy), nil
+	}
+	target, err := url.Parse(origin)
+	if err != nil {
+		return nil, errors.Join(errors.New("proxy: bad origin URL"), err)
+	}
+	if (target.Scheme != "http" && target.Scheme != "https") || target.Host == "" {
+		return nil, errors.New("proxy: origin " + origin + " is not an http(s) URL")
+	}
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(target)
+			setForwarded(pr.In, pr.Out)
+		},
+		Transport:      h.transport,
+		FlushInterval:  -1,
+		ModifyResponse: stripUpstreamCookies,
+		ErrorHandler:   h.upstreamError,
+		ErrorLog:       slog.NewLogLogger(h.log.Handler(), slog.LevelWarn),
+	}
+	v, _ := h.proxies.LoadOrStore(origin, rp)
+	return v.(*httputil.ReverseProxy), nil
+}
+
+// upstreamError logs err and shows a 502 without any upstream detail.
+func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, context.Canceled) {
+		h.log.Debug("proxy: client went away", "host", r.Host, "path", r.URL.Path, "err", err)
+	} else {
+		h.log.Warn("proxy: origin unreachable", "host", r.Host, "path", r.URL.Path,
+			"request_id", web.RequestID(r), "err", err)
+	}
+	h.fail(w, r, http.StatusBadGateway, "Bad gateway", "The application is not reachable right now")
+}
+
+// notFound answers a host or path no app claims.
+func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
+	h.fail(w, r, http.StatusNotFound, "Not found", "There is no application at this address.")
+}
+
+// fail renders an error page, or JSON for XHR and fetch, with the security
+// headers of Gatehouse's own pages.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int, title, msg string) {
+	h.own(w, r, func(w http.ResponseWriter) {
+		if web.WantsJSON(r) {
+			writeJSON(w, status, map[string]string{"error": errorCode(status), "message": msg})
+			return
+		}
+		h.o.Pages.Error(w, r, status, title, msg)
+	})
+}
+
+// errorCode is the machine-readable error of a JSON error body.
+func errorCode(status int) string {
+	switch status {
+	case http.StatusBadRequest:
+		return "bad_request"
+	case http.StatusUnauthorized:
+		return "unauthorized"
+	case http.StatusForbidden:
+		return "forbidden"
+	case http.StatusNotFound:
+		return "not_found"
+	case http.StatusMethodNotAllowed:
+		return "method_not_allowed"
+	case http.StatusBadGateway:
+		return "bad_gateway"
+	default:
+		return "error"
+	}
+}
+
+// own runs write under web.SecurityHeaders: for responses Gatehouse itself
+// produces, never for proxied ones.
+func (h *Handler) own(w http.ResponseWriter, r *http.Request, write func(w http.ResponseWriter)) {
+	web.SecurityHeaders(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		write(w)
+	})).ServeHTTP(w, r)
+}
+
+// writeJSON writes v as the JSON body with status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}
