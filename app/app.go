@@ -115,6 +115,7 @@ func (a *App) loadApps(ctx context.Context) error {
 			return fmt.Errorf("app: aud of %q: %w", p.Name, err)
 		}
 		p.AUD = aud
+		a.log.Info("app", "name", p.Name, "domains", p.Domains, "aud", aud)
 	}
 	a.table.Store(policy.NewTable(apps))
 	return nil

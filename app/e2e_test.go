@@ -52,7 +52,7 @@ type whoami struct {
 	Email      string              `json:"email"`
 	JWTHeader  map[string]any      `json:"jwt_header"`
 	JWTPayload map[string]any      `json:"jwt_payload"`
-	Headers    map[string][]string `json:"headers"`
+	Headers    map[string]string   `json:"headers"`
 }
 
 func decodeWhoami(t *testing.T, resp *http.Response) whoami {
@@ -70,8 +70,8 @@ func decodeWhoami(t *testing.T, resp *http.Response) whoami {
 
 func header(w whoami, name string) string {
 	for k, v := range w.Headers {
-		if strings.EqualFold(k, name) && len(v) > 0 {
-			return v[0]
+		if strings.EqualFold(k, name) {
+			return v
 		}
 	}
 	return ""

@@ -1,0 +1,152 @@
+// Package idp holds the identity-provider connectors of the team domain. The
+// one-time-PIN connector mails a short code to an address and signs in
+// whoever types it back.
+package idp
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"net/mail"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/token"
+)
+
+// DefaultPINTTL is how long a one-time PIN is valid when OTP.TTL is zero.
+const DefaultPINTTL = 10 * time.Minute
+
+// pinDigits is the length of a one-time PIN.
+const pinDigits = 6
+
+// Errors of the one-time-PIN flow. PINStore implementations must return
+// (or wrap) ErrPINWrong, ErrPINExpired, ErrPINExhausted and ErrPINUnknown
+// from CheckPIN so that callers can tell the cases apart with errors.Is.
+var (
+	ErrPINWrong      = errors.New("idp: wrong PIN")
+	ErrPINExpired    = errors.New("idp: PIN expired")
+	ErrPINExhausted  = errors.New("idp: too many PIN attempts")
+	ErrPINUnknown    = errors.New("idp: unknown PIN")
+	ErrInvalidEmail  = errors.New("idp: invalid email address")
+	errNoPINStore    = errors.New("idp: one-time PIN has no store")
+	errMalformedCode = fmt.Errorf("idp: code is not %d digits: %w", pinDigits, ErrPINWrong)
+)
+
+// PINStore keeps one-time PINs. CheckPIN returns the email the PIN was sent
+// to, or one of ErrPINWrong (the attempt is counted), ErrPINExpired,
+// ErrPINExhausted or ErrPINUnknown (possibly wrapped).
+type PINStore interface {
+	CreatePIN(ctx context.Context, id, email, pin string, expires time.Time) error
+	CheckPIN(ctx context.Context, id, pin string, now time.Time) (string, error)
+}
+
+// OTP is the one-time-PIN identity provider.
+type OTP struct {
+	ID    string // provider id from the config
+	Store PINStore
+	Mail  Mailer
+	Log   *slog.Logger
+	Now   func() time.Time
+	TTL   time.Duration // DefaultPINTTL when zero
+}
+
+// NormalizeEmail validates a bare email address (no display name) and
+// returns it trimmed and lower-cased, or ErrInvalidEmail.
+func NormalizeEmail(email string) (string, error) {
+	email = strings.TrimSpace(email)
+	if email == "" || len(email) > 254 {
+		return "", ErrInvalidEmail
+	}
+	addr, err := mail.ParseAddress(email)
+	if err != nil || addr.Name != "" || addr.Address != email {
+		return "", ErrInvalidEmail
+	}
+	at := strings.LastIndexByte(email, '@')
+	if at <= 0 || at == len(email)-1 {
+		return "", ErrInvalidEmail
+	}
+	return strings.ToLower(email), nil
+}
+
+// Start sends a fresh PIN to email and returns the PIN's id, which the
+// sign-in page carries to Verify. It fails with ErrInvalidEmail for a
+// malformed address. A failure to send the mail is logged, not returned: the
+// page claims a code was sent whatever happens, so that it does not reveal
+// which addresses may sign in.
+func (o *OTP) Start(ctx context.Context, email string) (string, error) {
+	if o.Store == nil {
+		return "", errNoPINStore
+	}
+	addr, err := NormalizeEmail(email)
+	if err != nil {
+		return "", err
+	}
+	pin, err := newPIN()
+	if err != nil {
+		return "", err
+	}
+	id := token.RandomHex(16)
+	ttl := o.TTL
+	if ttl <= 0 {
+		ttl = DefaultPINTTL
+	}
+	if err := o.Store.CreatePIN(ctx, id, addr, pin, o.now().Add(ttl)); err != nil {
+		return "", fmt.Errorf("idp: store PIN: %w", err)
+	}
+	if o.Mail == nil {
+		o.log().Error("idp: one-time PIN not sent: no mailer configured", "email", addr)
+		return id, nil
+	}
+	if err := o.Mail.SendPIN(ctx, addr, pin); err != nil {
+		o.log().Error("idp: one-time PIN not sent", "email", addr, "err", err)
+	}
+	return id, nil
+}
+
+// Verify checks code against the PIN pinID and returns the email it was sent
+// to. Spaces in code are ignored. Errors wrap ErrPINWrong, ErrPINExpired,
+// ErrPINExhausted or ErrPINUnknown as the store reported them.
+func (o *OTP) Verify(ctx context.Context, pinID, code string) (string, error) {
+	if o.Store == nil {
+		return "", errNoPINStore
+	}
+	code = strings.Join(strings.Fields(code), "")
+	if len(code) != pinDigits || strings.Trim(code, "0123456789") != "" {
+		return "", errMalformedCode
+	}
+	if pinID == "" {
+		return "", fmt.Errorf("idp: verify PIN: %w", ErrPINUnknown)
+	}
+	email, err := o.Store.CheckPIN(ctx, pinID, code, o.now())
+	if err != nil {
+		return "", fmt.Errorf("idp: verify PIN: %w", err)
+	}
+	return email, nil
+}
+
+func (o *OTP) now() time.Time {
+	if o.Now != nil {
+		return o.Now()
+	}
+	return time.Now()
+}
+
+func (o *OTP) log() *slog.Logger {
+	if o.Log != nil {
+		return o.Log
+	}
+	return slog.Default()
+}
+
+// newPIN returns pinDigits uniformly random decimal digits.
+func newPIN() (string, error) {
+	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
+	if err != nil {
+		return "", fmt.Errorf("idp: generate PIN: %w", err)
+	}
+	return fmt.Sprintf("%0*d", pinDigits, n.Int64()), nil
+}

@@ -1,0 +1,212 @@
+// Package login serves the team domain: the sign-in pages, the one-time-PIN
+// flow, the global session, the hand-off to protected hosts, logout, the
+// signing keys, get-identity and the app launcher.
+package login
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/audit"
+	"github.com/gatehouse-dev/gatehouse/idp"
+	"github.com/gatehouse-dev/gatehouse/policy"
+	"github.com/gatehouse-dev/gatehouse/token"
+	"github.com/gatehouse-dev/gatehouse/web"
+)
+
+// DefaultGlobalSession is the global session duration when none is set.
+const DefaultGlobalSession = 24 * time.Hour
+
+// defaultAppSession is the app token lifetime when neither the policy nor
+// the app sets one.
+const defaultAppSession = 24 * time.Hour
+
+// handoffTTL is how long a hand-off nonce may wait for its protected host.
+const handoffTTL = 60 * time.Second
+
+// Provider kinds.
+const (
+	KindOTP  = "otp"
+	KindOIDC = "oidc"
+	KindSAML = "saml"
+)
+
+// idpTypeOTP is the identity's idp.type after a one-time-PIN sign-in.
+const idpTypeOTP = "onetimepin"
+
+// Store is what the team domain keeps: users, global sessions, hand-offs
+// and the audit log.
+type Store interface {
+	SignInUser(ctx context.Context, email, idp string, now time.Time) (userID string, err error)
+	CreateSession(ctx context.Context, s token.Session) error
+	Session(ctx context.Context, nonce string) (token.Session, error)
+	SessionRevoked(nonce string) bool
+	RevokeSession(ctx context.Context, nonce string, now time.Time) error
+	CreateHandoff(ctx context.Context, nonce, host string, h token.Handoff, expires time.Time) error
+	Audit(ctx context.Context, e audit.Event) error
+}
+
+// Pages renders the branded HTML pages.
+type Pages interface {
+	Render(w http.ResponseWriter, status int, name, title string, data any)
+	Error(w http.ResponseWriter, r *http.Request, status int, title, msg string)
+}
+
+// Provider is a sign-in method offered on the login page.
+type Provider struct {
+	ID   string
+	Name string
+	Kind string // KindOTP; KindOIDC and KindSAML later
+}
+
+// Options configure the team-domain handler.
+type Options struct {
+	TeamDomain     string // host[:port] of the team domain
+	TeamURL        string // scheme://TeamDomain; its scheme is used for protected hosts too
+	Secure         bool   // Secure cookies
+	GlobalSession  time.Duration
+	Apps           func() *policy.Table
+	Keys           func() *token.Keyring
+	Store          Store
+	OTP            *idp.OTP // required when a provider is of KindOTP
+	Providers      []Provider
+	Pages          Pages
+	Log            *slog.Logger
+	Now            func() time.Time
+	TrustedProxies []netip.Prefix
+	ClientIPHeader string
+}
+
+// Handler serves the team domain.
+type Handler struct {
+	o        Options
+	scheme   string // of TeamURL
+	teamHost string // host[:port] of TeamURL
+	teamAud  string
+	otp      *Provider // the one-time-PIN provider, if any
+	mux      *http.ServeMux
+}
+
+// New checks o and builds the team-domain handler.
+func New(o Options) (*Handler, error) {
+	switch {
+	case o.TeamDomain == "":
+		return nil, errors.New("login: no team domain")
+	case o.Apps == nil || o.Keys == nil:
+		return nil, errors.New("login: apps and keys are required")
+	case o.Store == nil || o.Pages == nil:
+		return nil, errors.New("login: store and pages are required")
+	}
+	u, err := url.Parse(o.TeamURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("login: team URL %q must be an http(s) URL", o.TeamURL)
+	}
+	if o.GlobalSession <= 0 {
+		o.GlobalSession = DefaultGlobalSession
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	h := &Handler{
+		o:        o,
+		scheme:   u.Scheme,
+		teamHost: strings.ToLower(u.Host),
+		teamAud:  token.TeamAudience(o.TeamDomain),
+	}
+	seen := map[string]bool{}
+	for i, p := range o.Providers {
+		if p.ID == "" || seen[p.ID] {
+			return nil, fmt.Errorf("login: provider %d: missing or duplicate id %q", i, p.ID)
+		}
+		seen[p.ID] = true
+		if p.Kind == KindOTP {
+			if o.OTP == nil {
+				return nil, fmt.Errorf("login: provider %q: one-time PIN is not configured", p.ID)
+			}
+			if h.otp != nil {
+				return nil, fmt.Errorf("login: provider %q: only one one-time-PIN provider is supported", p.ID)
+			}
+			h.otp = &o.Providers[i]
+		}
+	}
+	h.routes()
+	return h, nil
+}
+
+// routes registers every team-domain path.
+func (h *Handler) routes() {
+	a := &web.Adapter{Log: h.o.Log, Page: h.o.Pages.Error}
+	page := func(f web.HandlerFunc) http.Handler { return web.SecurityHeaders(a.Wrap(f)) }
+	m := http.NewServeMux()
+	m.Handle("GET "+PathLauncher+"{$}", page(h.launcher))
+	m.Handle("GET "+PathLogin+"{host}", page(h.login))
+	m.Handle("GET "+PathOTP, page(h.otpEmailPage))
+	m.Handle("POST "+PathOTP, page(h.otpStart))
+	m.Handle("POST "+PathOTPVerify, page(h.otpVerify))
+	m.Handle("GET "+PathCerts, a.Wrap(h.certs))
+	m.Handle("GET "+PathGetIdentity, a.Wrap(h.getIdentity))
+	m.Handle("GET "+PathLogout, page(h.logout))
+	m.Handle("POST "+PathLogout, page(h.logout))
+	m.Handle("/", page(h.notFound))
+	h.mux = m
+}
+
+// ServeHTTP serves the team domain. Every response but the certs is
+// uncacheable.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != PathCerts {
+		web.NoCache(w)
+	}
+	h.mux.ServeHTTP(w, r)
+}
+
+func (h *Handler) notFound(http.ResponseWriter, *http.Request) error {
+	return web.Errorf(http.StatusNotFound, "There is nothing here.", nil)
+}
+
+// now is the current time of the handler.
+func (h *Handler) now() time.Time { return h.o.Now() }
+
+// clientIP is the client address of r, or the zero Addr.
+func (h *Handler) clientIP(r *http.Request) netip.Addr {
+	return web.ClientIP(r, h.o.TrustedProxies, h.o.ClientIPHeader)
+}
+
+// ipString is the client address of r as text, "" when unknown.
+func (h *Handler) ipString(r *http.Request) string {
+	if ip := h.clientIP(r); ip.IsValid() {
+		return ip.String()
+	}
+	return ""
+}
+
+// audit records e; a failure is logged, never shown.
+func (h *Handler) audit(r *http.Request, e audit.Event) {
+	e.Time = h.now()
+	if e.IP == "" {
+		e.IP = h.ipString(r)
+	}
+	if err := h.o.Store.Audit(r.Context(), e); err != nil {
+		h.o.Log.ErrorContext(r.Context(), "login: audit", "kind", e.Kind, "err", err)
+	}
+}
+
+// isTeamHost reports whether host names the team domain itself.
+func (h *Handler) isTeamHost(host string) bool {
+	return strings.EqualFold(host, h.o.TeamDomain) || strings.EqualFold(host, h.teamHost)
+}
+
+// hostURL is the origin of a protected host: scheme://host.
+func (h *Handler) hostURL(host string) string {
+	return h.scheme + "://" + host
+}

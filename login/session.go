@@ -1,0 +1,174 @@
+package login
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/audit"
+	"github.com/gatehouse-dev/gatehouse/token"
+)
+
+// session is a verified, unrevoked global session.
+type session struct {
+	Nonce    string
+	Identity token.Identity
+}
+
+// globalSession returns the global session of r's CF_Authorization cookie,
+// if it holds a valid org token whose session is not revoked.
+func (h *Handler) globalSession(r *http.Request) (session, bool) {
+	c, err := r.Cookie(CookieAuthorization)
+	if err != nil || c.Value == "" {
+		return session{}, false
+	}
+	claims, err := h.o.Keys().Verify(c.Value, h.teamAud, token.TypeOrg, h.now())
+	if err != nil || claims.IdentityNonce == "" {
+		return session{}, false
+	}
+	if h.o.Store.SessionRevoked(claims.IdentityNonce) {
+		return session{}, false
+	}
+	if claims.Identity != nil {
+		return session{Nonce: claims.IdentityNonce, Identity: *claims.Identity}, true
+	}
+	stored, err := h.o.Store.Session(r.Context(), claims.IdentityNonce)
+	if err != nil || !stored.Active(h.now()) {
+		return session{}, false
+	}
+	return session{Nonce: stored.Nonce, Identity: stored.Identity}, true
+}
+
+// startSession creates a global session for a user who just signed in with
+// provider p, sets its cookie and records the sign-in.
+func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, email string, p Provider, idpType string) (session, error) {
+	now := h.now()
+	ctx := r.Context()
+	userID, err := h.o.Store.SignInUser(ctx, email, p.ID, now)
+	if err != nil {
+		return session{}, fmt.Errorf("login: sign in user: %w", err)
+	}
+	s := token.Session{
+		Nonce: token.NewNonce(),
+		Identity: token.Identity{
+			UserID:   userID,
+			Email:    email,
+			IdP:      token.IdP{ID: p.ID, Type: idpType},
+			IP:       h.ipString(r),
+			IssuedAt: now.Unix(),
+		},
+		CreatedAt: now,
+		ExpiresAt: now.Add(h.o.GlobalSession),
+	}
+	if err := h.o.Store.CreateSession(ctx, s); err != nil {
+		return session{}, fmt.Errorf("login: create session: %w", err)
+	}
+	raw, err := h.o.Keys().Sign(token.OrgClaims(s, h.teamAud, now))
+	if err != nil {
+		return session{}, fmt.Errorf("login: sign session token: %w", err)
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name:     CookieAuthorization,
+		Value:    raw,
+		Path:     "/",
+		MaxAge:   int(h.o.GlobalSession / time.Second),
+		HttpOnly: true,
+		Secure:   h.o.Secure,
+		SameSite: http.SameSiteLaxMode,
+	})
+	h.audit(r, audit.Event{Kind: audit.SignIn, Email: email, IdP: p.ID, IP: s.Identity.IP})
+	return session{Nonce: s.Nonce, Identity: s.Identity}, nil
+}
+
+// identityJSON is the get-identity response of the team domain.
+type identityJSON struct {
+	Email         string         `json:"email"`
+	Name          string         `json:"name,omitempty"`
+	Groups        []string       `json:"groups"`
+	IdP           token.IdP      `json:"idp"`
+	UserUUID      string         `json:"user_uuid"`
+	IAT           int64          `json:"iat"`
+	IP            string         `json:"ip,omitempty"`
+	Country       string         `json:"country,omitempty"`
+	Geo           geoJSON        `json:"geo"`
+	Custom        map[string]any `json:"custom,omitempty"`
+	IdentityNonce string         `json:"identity_nonce"`
+}
+
+type geoJSON struct {
+	Country string `json:"country,omitempty"`
+}
+
+// getIdentity serves the identity of the global session as JSON.
+func (h *Handler) getIdentity(w http.ResponseWriter, r *http.Request) error {
+	s, ok := h.globalSession(r)
+	if !ok {
+		return writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "no valid session"})
+	}
+	id := s.Identity
+	groups := id.Groups
+	if groups == nil {
+		groups = []string{}
+	}
+	return writeJSON(w, http.StatusOK, identityJSON{
+		Email:         id.Email,
+		Name:          id.Name,
+		Groups:        groups,
+		IdP:           id.IdP,
+		UserUUID:      id.UserID,
+		IAT:           id.IssuedAt,
+		IP:            id.IP,
+		Country:       id.Country,
+		Geo:           geoJSON{Country: id.Country},
+		Custom:        id.Custom,
+		IdentityNonce: s.Nonce,
+	})
+}
+
+// signedOutData is the data of the signed_out page.
+type signedOutData struct {
+	SignInURL string
+}
+
+// logout ends the global session of the request, if any, and clears its
+// cookie.
+func (h *Handler) logout(w http.ResponseWriter, r *http.Request) error {
+	if s, ok := h.globalSession(r); ok {
+		if err := h.o.Store.RevokeSession(r.Context(), s.Nonce, h.now()); err != nil {
+			return fmt.Errorf("login: revoke session: %w", err)
+		}
+		h.audit(r, audit.Event{Kind: audit.SignOut, Email: s.Identity.Email, IdP: s.Identity.IdP.ID})
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name:     CookieAuthorization,
+		Value:    "",
+		Path:     "/",
+		MaxAge:   -1,
+		HttpOnly: true,
+		Secure:   h.o.Secure,
+		SameSite: http.SameSiteLaxMode,
+	})
+	h.o.Pages.Render(w, http.StatusOK, "signed_out", "Signed out", signedOutData{SignInURL: PathLauncher})
+	return nil
+}
+
+// certs serves the public signing keys.
+func (h *Handler) certs(w http.ResponseWriter, _ *http.Request) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "public, max-age=60")
+	_, _ = w.Write(h.o.Keys().CertsJSON())
+	return nil
+}
+
+// writeJSON writes v as JSON with status.
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("login: encode json: %w", err)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+	return nil
+}
