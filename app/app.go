@@ -33,8 +33,15 @@ type App struct {
 	table atomic.Pointer[policy.Table]
 	keys  atomic.Pointer[token.Keyring]
 
-	handler  http.Handler
-	listener net.Listener // set by Listen
+	ops opsState // live config, metrics, key rotation (app/reload.go)
+	// certExpiry is the TLS hook of the certificate expiry metric, set with
+	// SetCertExpiry (app/metrics.go).
+	certExpiry atomic.Pointer[func() map[string]time.Time]
+
+	handler   http.Handler
+	idpCancel context.CancelFunc // stops the IdPs' background discovery
+	listener  net.Listener       // set by Listen
+	watching  atomic.Bool        // the revocation watcher runs (app/revocations.go)
 }
 
 // Options tune an App for tests.
@@ -132,6 +139,9 @@ func (a *App) trusted() []netip.Prefix {
 }
 
 func (a *App) buildHandler(o Options) error {
+	if err := a.initOps(); err != nil {
+		return err
+	}
 	pages, err := ui.New(a.cfg.TeamDomain, a.log)
 	if err != nil {
 		return fmt.Errorf("app: %w", err)
@@ -140,14 +150,9 @@ func (a *App) buildHandler(o Options) error {
 	if mail == nil {
 		mail = a.mailer()
 	}
-	var otp *idp.OTP
-	var providers []login.Provider
-	for _, p := range a.cfg.IdPs {
-		switch p.Kind {
-		case "otp":
-			otp = &idp.OTP{ID: p.ID, Store: pinStore{a.db}, Mail: mail, Log: a.log, Now: a.now}
-			providers = append(providers, login.Provider{ID: p.ID, Name: p.Name, Kind: p.Kind})
-		}
+	providers, otp, err := a.buildProviders(mail)
+	if err != nil {
+		return err
 	}
 	apps := a.table.Load
 	keys := a.keys.Load
@@ -160,7 +165,7 @@ func (a *App) buildHandler(o Options) error {
 		GlobalSession:  a.cfg.GlobalSession.Duration,
 		Apps:           apps,
 		Keys:           keys,
-		Store:          loginStore{a.db},
+		Store:          meteredLoginStore{loginStore{a.db}, a.ops.metrics},
 		OTP:            otp,
 		Providers:      providers,
 		Pages:          pages,
@@ -180,12 +185,29 @@ func (a *App) buildHandler(o Options) error {
 		Store:          a.db,
 		Pages:          pages,
 		Whoami:         ui.Whoami(pages),
+		Observe:        a.observe,
 		Log:            a.log,
 		Now:            a.now,
 		TrustedProxies: trusted,
 		ClientIPHeader: a.cfg.ClientIPHeader,
 	})
-	a.handler = web.WithRequestID(&hosts{team: a.cfg.TeamDomain, teamHandler: team, protected: prot, static: ui.Static()})
+	a.db.Subscribe(func(r store.Revocation) { closeRevoked(prot, r) })
+	admin, err := ui.NewAdmin(ui.AdminOptions{
+		TeamDomain: a.cfg.TeamDomain,
+		TeamURL:    a.cfg.TeamURL(),
+		Secure:     secure,
+		Admins:     a.cfg.Admins,
+		Apps:       apps,
+		Keys:       keys,
+		Store:      a.db,
+		Pages:      pages,
+		Log:        a.log,
+		Now:        a.now,
+	})
+	if err != nil {
+		return fmt.Errorf("app: %w", err)
+	}
+	a.handler = web.WithRequestID(&hosts{team: a.cfg.TeamDomain, teamHandler: team, admin: admin, protected: prot, static: ui.Static()})
 	return nil
 }
 
@@ -205,17 +227,29 @@ func (a *App) Listen() (net.Listener, error) {
 	return ln, nil
 }
 
-// Run serves until ctx is done, then shuts down gracefully.
+// Run serves until ctx is done, then shuts down gracefully. With TLS on
+// (tls.mode "acme" or "files") it serves HTTPS on listen_https and, on
+// listen, ACME HTTP-01 challenges and a redirect to HTTPS (app/tls.go).
 func (a *App) Run(ctx context.Context) error {
+	stopOps, err := a.startOps(ctx) // pid file, SIGHUP, metrics, key rotation
+	if err != nil {
+		return err
+	}
+	defer stopOps()
+	defer a.watchRevocations(ctx)()
 	ln, err := a.Listen()
 	if err != nil {
 		return err
+	}
+	if a.cfg.TLS.Mode != "off" {
+		return a.serveTLS(ctx, ln)
 	}
 	return a.Serve(ctx, ln)
 }
 
 // Serve serves on ln until ctx is done, then shuts down gracefully.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	defer a.watchRevocations(ctx)()
 	srv := &http.Server{
 		Handler:           a.handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -245,6 +279,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 
 // Close releases the database.
 func (a *App) Close() error {
+	if a.idpCancel != nil {
+		a.idpCancel()
+	}
 	if a.db == nil {
 		return nil
 	}

@@ -21,32 +21,36 @@ import (
 // Config is the whole of gatehouse.toml. Keys are snake_case; see
 // config.example.toml for what each one does.
 type Config struct {
-	TeamDomain     string      `toml:"team_domain"`      // host[:port] of the sign-in pages
-	Listen         string      `toml:"listen"`           // HTTP listen address
-	ListenHTTPS    string      `toml:"listen_https"`     // HTTPS listen address when TLS is on
-	DataDir        string      `toml:"data_dir"`         // directory of gatehouse.db
-	GlobalSession  Duration    `toml:"global_session"`   // lifetime of the team-domain session
-	Admins         []string    `toml:"admins"`           // emails or "group:NAME"
-	TrustedProxies []string    `toml:"trusted_proxies"`  // CIDRs whose client IP header is believed
-	ClientIPHeader string      `toml:"client_ip_header"` // header naming the client IP behind a trusted proxy
-	TLS            TLSConfig   `toml:"tls"`
-	Log            LogConfig   `toml:"log"`
-	SMTP           SMTPConfig  `toml:"smtp"`
-	IdPs           []IdPConfig `toml:"idps"`
-	Apps           []AppConfig `toml:"apps"`
+	TeamDomain     string        `toml:"team_domain"`      // host[:port] of the sign-in pages
+	Listen         string        `toml:"listen"`           // HTTP listen address
+	ListenHTTPS    string        `toml:"listen_https"`     // HTTPS listen address when TLS is on
+	DataDir        string        `toml:"data_dir"`         // directory of gatehouse.db
+	GlobalSession  Duration      `toml:"global_session"`   // lifetime of the team-domain session
+	Admins         []string      `toml:"admins"`           // emails or "group:NAME"
+	TrustedProxies []string      `toml:"trusted_proxies"`  // CIDRs whose client IP header is believed
+	ClientIPHeader string        `toml:"client_ip_header"` // header naming the client IP behind a trusted proxy
+	TLS            TLSConfig     `toml:"tls"`
+	Log            LogConfig     `toml:"log"`
+	Metrics        MetricsConfig `toml:"metrics"`
+	Keys           KeysConfig    `toml:"keys"`
+	SMTP           SMTPConfig    `toml:"smtp"`
+	IdPs           []IdPConfig   `toml:"idps"`
+	Apps           []AppConfig   `toml:"apps"`
 
 	file  string         // name given to ParseConfig
 	lines map[string]int // key path -> line in the file
 }
 
-// TLSConfig is the [tls] table. Only mode "off" is implemented by this build;
-// the other keys are reserved and checked for shape only.
+// TLSConfig is the [tls] table. Mode "acme" obtains certificates for the
+// team domain and every concrete app domain (app/tls.go); "files" serves the
+// certificates in Certs; "off" serves plain HTTP.
 type TLSConfig struct {
-	Mode   string    `toml:"mode"`    // "acme", "files" or "off"
-	Email  string    `toml:"email"`   // ACME account email
-	CAURL  string    `toml:"ca_url"`  // ACME directory URL
-	CARoot string    `toml:"ca_root"` // PEM file of a private ACME CA root
-	Certs  []TLSCert `toml:"certs"`   // certificates for mode "files"
+	Mode       string    `toml:"mode"`       // "acme", "files" or "off"
+	Email      string    `toml:"email"`      // ACME account email
+	CAURL      string    `toml:"ca_url"`     // ACME directory URL; Let's Encrypt when empty
+	CARoot     string    `toml:"ca_root"`    // PEM file of a root to trust for the ACME directory (private CAs)
+	Challenges []string  `toml:"challenges"` // ACME challenges: "http-01", "tls-alpn-01"; both when empty
+	Certs      []TLSCert `toml:"certs"`      // certificates for mode "files"
 }
 
 // TLSCert is one certificate of mode "files".
@@ -61,6 +65,17 @@ type LogConfig struct {
 	Level     string `toml:"level"`      // debug, info, warn or error
 	Format    string `toml:"format"`     // text or json
 	AccessLog bool   `toml:"access_log"` // one line per proxied request
+}
+
+// MetricsConfig is the [metrics] table: Prometheus metrics, /healthz and
+// /readyz on their own listener.
+type MetricsConfig struct {
+	Listen string `toml:"listen"` // host:port; "" disables the listener
+}
+
+// KeysConfig is the [keys] table: signing-key rotation.
+type KeysConfig struct {
+	RotateEvery Duration `toml:"rotate_every"` // age at which a new signing key is made; 0 disables
 }
 
 // SMTPConfig is the [smtp] table. Without Host, one-time PINs go to the log.
@@ -78,8 +93,52 @@ type SMTPConfig struct {
 // IdPConfig is one [[idps]] entry.
 type IdPConfig struct {
 	ID   string `toml:"id"`   // [a-z0-9-]+, unique
-	Kind string `toml:"kind"` // "otp"; "oidc" and "saml" are reserved
+	Kind string `toml:"kind"` // "otp", "oidc" or "saml"
 	Name string `toml:"name"` // shown on the sign-in page
+
+	// kind = "oidc"
+	Issuer               string   `toml:"issuer"`
+	ClientID             string   `toml:"client_id"`
+	ClientSecret         string   `toml:"client_secret"`      // or client_secret_file / client_secret_env; never logged
+	ClientSecretFile     string   `toml:"client_secret_file"` // file holding the secret
+	ClientSecretEnv      string   `toml:"client_secret_env"`  // environment variable holding the secret
+	Scopes               []string `toml:"scopes"`             // default openid email profile
+	EmailClaim           string   `toml:"email_claim"`        // default "email"
+	NameClaim            string   `toml:"name_claim"`         // default "name"
+	GroupsClaim          string   `toml:"groups_claim"`       // default "groups"
+	Userinfo             bool     `toml:"userinfo"`           // merge the userinfo endpoint's claims
+	AllowUnverifiedEmail bool     `toml:"allow_unverified_email"`
+	Claims               []string `toml:"claims"` // copied into the token's custom claim
+
+	// kind = "saml"
+	MetadataURL     string   `toml:"metadata_url"`     // IdP metadata URL, or
+	MetadataFile    string   `toml:"metadata_file"`    // IdP metadata file
+	EmailAttribute  string   `toml:"email_attribute"`  // default: common names, then an email NameID
+	NameAttribute   string   `toml:"name_attribute"`   // default: common names
+	GroupsAttribute string   `toml:"groups_attribute"` // default: common names
+	Attributes      []string `toml:"attributes"`       // copied into the token's custom claim
+	SPKeyFile       string   `toml:"sp_key_file"`      // SP key (PEM); with sp_cert_file, else generated in data_dir
+	SPCertFile      string   `toml:"sp_cert_file"`     // SP certificate (PEM)
+}
+
+// OIDCSecret returns the client secret of an OIDC provider from the
+// config, its file or its environment variable.
+func (p IdPConfig) OIDCSecret() (string, error) {
+	switch {
+	case p.ClientSecretFile != "":
+		b, err := os.ReadFile(p.ClientSecretFile)
+		if err != nil {
+			return "", fmt.Errorf("app: idp %s: client_secret_file: %w", p.ID, err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	case p.ClientSecretEnv != "":
+		v, ok := os.LookupEnv(p.ClientSecretEnv)
+		if !ok || v == "" {
+			return "", fmt.Errorf("app: idp %s: client_secret_env: $%s is not set", p.ID, p.ClientSecretEnv)
+		}
+		return v, nil
+	}
+	return p.ClientSecret, nil
 }
 
 // AppConfig is one [[apps]] entry.
@@ -150,6 +209,7 @@ const (
 	DefaultSessionDuration = 24 * time.Hour
 	MaxSessionDuration     = 744 * time.Hour // one month
 	MinGlobalSession       = 15 * time.Minute
+	DefaultKeyRotation     = 1008 * time.Hour // six weeks
 )
 
 // Default returns the configuration every file is decoded over.
@@ -162,6 +222,8 @@ func Default() Config {
 		ClientIPHeader: "X-Forwarded-For",
 		TLS:            TLSConfig{Mode: "acme"},
 		Log:            LogConfig{Level: "info", Format: "text", AccessLog: true},
+		Metrics:        MetricsConfig{Listen: "127.0.0.1:9191"},
+		Keys:           KeysConfig{RotateEvery: Duration{DefaultKeyRotation}},
 		SMTP:           SMTPConfig{Port: 587, StartTLS: true},
 	}
 }

@@ -72,10 +72,12 @@ func (c *Config) Validate() error {
 	v.tls(&c.TLS)
 	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	v.oneOf("log.format", c.Log.Format, "text", "json")
+	v.ops(c) // [metrics] and [keys]: app/config_ops.go
 	v.smtp(&c.SMTP)
 
 	idps := v.idps(c.IdPs)
 	v.apps(c, idps)
+	v.tlsNames(c)
 
 	if len(v.problems) == 0 {
 		return nil
@@ -135,8 +137,17 @@ func quoteList(l []string) string {
 }
 
 func (v *validator) tls(t *TLSConfig) {
-	if v.oneOf("tls.mode", t.Mode, "acme", "files", "off") && t.Mode != "off" {
-		v.add("tls.mode", "%q is not supported yet by this build; use \"off\"", t.Mode)
+	v.oneOf("tls.mode", t.Mode, "acme", "files", "off")
+	seen := map[string]bool{}
+	for i, ch := range t.Challenges {
+		key := fmt.Sprintf("tls.challenges[%d]", i)
+		if v.oneOf(key, ch, "http-01", "tls-alpn-01") && seen[ch] {
+			v.add(key, "%q: listed twice", ch)
+		}
+		seen[ch] = true
+	}
+	if t.Mode == "files" && len(t.Certs) == 0 {
+		v.add("tls.certs", "at least one certificate ([[tls.certs]] with domains, cert_file and key_file) when tls.mode is \"files\"")
 	}
 	if t.Email != "" {
 		if msg := checkEmail(t.Email); msg != "" {
@@ -167,6 +178,62 @@ func (v *validator) tls(t *TLSConfig) {
 	}
 }
 
+// tlsNames checks that TLS can serve every host: under "acme" no app domain
+// is a wildcard (ACME here issues for concrete names only); under "files"
+// some certificate covers the team domain and every app domain.
+func (v *validator) tlsNames(c *Config) {
+	switch c.TLS.Mode {
+	case "acme":
+		for i, a := range c.Apps {
+			for j, d := range a.Domains {
+				if strings.Contains(d, "*") {
+					v.add(fmt.Sprintf("apps[%d].domains[%d]", i, j),
+						"%q: a wildcard domain needs tls.mode \"files\" with a wildcard certificate (ACME obtains certificates for concrete names only)", d)
+				}
+			}
+		}
+	case "files":
+		var patterns []string
+		for _, cert := range c.TLS.Certs {
+			for _, d := range cert.Domains {
+				patterns = append(patterns, strings.ToLower(d))
+			}
+		}
+		check := func(key, host string) {
+			if host == "" || checkHost(host, true) != "" {
+				return // reported elsewhere
+			}
+			h, _ := splitHostPortLoose(host)
+			for _, p := range patterns {
+				if certNameMatches(p, h) {
+					return
+				}
+			}
+			v.add(key, "%q: no certificate in tls.certs covers this name", h)
+		}
+		check("team_domain", c.TeamDomain)
+		for i, a := range c.Apps {
+			for j, d := range a.Domains {
+				check(fmt.Sprintf("apps[%d].domains[%d]", i, j), d)
+			}
+		}
+	}
+}
+
+// certNameMatches reports whether a certificate name (possibly "*.domain")
+// covers the concrete host name.
+func certNameMatches(pattern, host string) bool {
+	if pattern == host {
+		return true
+	}
+	rest, ok := strings.CutPrefix(pattern, "*.")
+	if !ok {
+		return false
+	}
+	_, hostRest, ok := strings.Cut(host, ".")
+	return ok && hostRest == rest
+}
+
 func (v *validator) smtp(s *SMTPConfig) {
 	if s.Port < 1 || s.Port > 65535 {
 		v.add("smtp.port", "%d: out of range 1..65535", s.Port)
@@ -194,7 +261,7 @@ func (v *validator) smtp(s *SMTPConfig) {
 func (v *validator) idps(list []IdPConfig) map[string]bool {
 	ids := map[string]bool{}
 	if len(list) == 0 {
-		v.add("idps", "at least one identity provider ([[idps]] with kind = \"otp\")")
+		v.add("idps", "at least one identity provider ([[idps]] with kind = \"otp\", \"oidc\" or \"saml\")")
 	}
 	for i := range list {
 		p := &list[i]
@@ -212,10 +279,12 @@ func (v *validator) idps(list []IdPConfig) map[string]bool {
 		}
 		switch p.Kind {
 		case "otp":
-		case "oidc", "saml":
-			v.add(key+".kind", "%q is not supported yet by this build", p.Kind)
+		case "oidc":
+			v.oidcIdP(key, p)
+		case "saml":
+			v.samlIdP(key, p)
 		case "":
-			v.add(key+".kind", "required (\"otp\")")
+			v.add(key+".kind", "required (\"otp\", \"oidc\" or \"saml\")")
 		default:
 			v.add(key+".kind", "%q: unknown kind (\"otp\", \"oidc\" or \"saml\")", p.Kind)
 		}

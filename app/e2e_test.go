@@ -49,10 +49,10 @@ origin = "whoami"
 
 // whoami is the JSON the built-in whoami origin answers with.
 type whoami struct {
-	Email      string              `json:"email"`
-	JWTHeader  map[string]any      `json:"jwt_header"`
-	JWTPayload map[string]any      `json:"jwt_payload"`
-	Headers    map[string]string   `json:"headers"`
+	Email      string            `json:"email"`
+	JWTHeader  map[string]any    `json:"jwt_header"`
+	JWTPayload map[string]any    `json:"jwt_payload"`
+	Headers    map[string]string `json:"headers"`
 }
 
 func decodeWhoami(t *testing.T, resp *http.Response) whoami {

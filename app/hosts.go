@@ -14,6 +14,7 @@ import (
 type hosts struct {
 	team        string // team domain, host[:port]
 	teamHandler http.Handler
+	admin       http.Handler // the admin pages under /admin on the team domain; nil: none
 	protected   http.Handler
 	static      http.Handler
 }
@@ -24,6 +25,10 @@ func (h *hosts) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if sameHost(r.Host, h.team) {
+		if h.admin != nil && ui.IsAdminPath(r.URL.Path) {
+			h.admin.ServeHTTP(w, r)
+			return
+		}
 		h.teamHandler.ServeHTTP(w, r)
 		return
 	}

@@ -19,6 +19,13 @@ const usage = `gatehouse: a self-hosted identity-aware proxy
 Usage:
   gatehouse serve -config FILE          run the proxy
   gatehouse check-config -config FILE   validate FILE and report every problem
+  gatehouse reload -config FILE         validate FILE and make the running serve reload it
+  gatehouse backup -config FILE OUT     write a consistent copy of the database to OUT
+  gatehouse keys rotate -config FILE    make a new signing key (the running serve uses it)
+  gatehouse keys list -config FILE      list the signing keys and their state
+  gatehouse revoke -config FILE --user EMAIL       end every session of a user
+  gatehouse revoke -config FILE --app NAME [--soft] revoke an app's tokens (soft: re-issue silently)
+  gatehouse sessions list -config FILE [--all]     list active (or all) global sessions
   gatehouse version                     print the version
 `
 
@@ -35,6 +42,16 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdServe(ctx, rest, stderr)
 	case "check-config":
 		err = cmdCheckConfig(rest, stdout)
+	case "reload":
+		err = cmdReload(rest, stdout)
+	case "backup":
+		err = cmdBackup(ctx, rest, stdout)
+	case "keys":
+		err = cmdKeys(ctx, rest, stdout)
+	case "revoke":
+		err = cmdRevoke(ctx, rest, stdout)
+	case "sessions":
+		err = cmdSessions(ctx, rest, stdout)
 	case "version", "-version", "--version":
 		fmt.Fprintf(stdout, "gatehouse %s\n", versionString())
 		return 0
@@ -110,5 +127,6 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer a.Close()
+	a.EnableReload(path)
 	return a.Run(ctx)
 }

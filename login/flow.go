@@ -219,7 +219,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) error {
 		http.Redirect(w, r, h.hostURL(t.Host)+t.RedirectURL, http.StatusFound)
 		return nil
 	}
-	if s, ok := h.globalSession(r); ok && idpAllowed(t.App, s.Identity.IdP.ID) {
+	if s, ok := h.globalSession(r); ok && idpAllowed(t.App, s.Identity.IdP.ID) && !h.sessionPredatesAppRevocation(r, t.App, s) {
 		return h.finish(w, r, t, s)
 	}
 	return h.signInPage(w, r, t)
@@ -280,7 +280,7 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, t target, s 
 	if ttl <= 0 {
 		ttl = defaultAppSession
 	}
-	raw, err := h.o.Keys().Sign(token.AppClaims(id, s.Nonce, app.AUD, now, ttl))
+	raw, err := h.o.Keys().Sign(h.appClaims(id, s.Nonce, app, now, ttl))
 	if err != nil {
 		return fmt.Errorf("login: sign app token: %w", err)
 	}

@@ -63,7 +63,9 @@ type Pages interface {
 type Provider struct {
 	ID   string
 	Name string
-	Kind string // KindOTP; KindOIDC and KindSAML later
+	Kind string    // KindOTP, KindOIDC or KindSAML
+	OIDC *idp.OIDC // the connector of a KindOIDC provider
+	SAML *idp.SAML // the connector of a KindSAML provider
 }
 
 // Options configure the team-domain handler.
@@ -91,6 +93,7 @@ type Handler struct {
 	teamHost string // host[:port] of TeamURL
 	teamAud  string
 	otp      *Provider // the one-time-PIN provider, if any
+	pending  *pendingStore
 	mux      *http.ServeMux
 }
 
@@ -122,6 +125,7 @@ func New(o Options) (*Handler, error) {
 		scheme:   u.Scheme,
 		teamHost: strings.ToLower(u.Host),
 		teamAud:  token.TeamAudience(o.TeamDomain),
+		pending:  newPendingStore(),
 	}
 	seen := map[string]bool{}
 	for i, p := range o.Providers {
@@ -153,6 +157,15 @@ func (h *Handler) routes() {
 	m.Handle("GET "+PathOTP, page(h.otpEmailPage))
 	m.Handle("POST "+PathOTP, page(h.otpStart))
 	m.Handle("POST "+PathOTPVerify, page(h.otpVerify))
+	m.Handle("GET "+PathIdPStart+"{idp}", page(h.idpStart))
+	m.Handle("GET "+PathCallback, page(h.callbackGET))
+	m.Handle("POST "+PathCallback, page(h.callbackPOST))
+	m.Handle("GET "+PathSAMLMetadata, a.Wrap(h.samlMetadata("")))
+	for _, p := range h.o.Providers {
+		if p.Kind == KindSAML {
+			m.Handle("GET "+samlMetadataPath(p.ID), a.Wrap(h.samlMetadata(p.ID)))
+		}
+	}
 	m.Handle("GET "+PathCerts, a.Wrap(h.certs))
 	m.Handle("GET "+PathGetIdentity, a.Wrap(h.getIdentity))
 	m.Handle("GET "+PathLogout, page(h.logout))

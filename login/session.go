@@ -43,21 +43,27 @@ func (h *Handler) globalSession(r *http.Request) (session, bool) {
 // startSession creates a global session for a user who just signed in with
 // provider p, sets its cookie and records the sign-in.
 func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, email string, p Provider, idpType string) (session, error) {
+	return h.startIdentity(w, r, p, token.Identity{Email: email, IdP: token.IdP{ID: p.ID, Type: idpType}})
+}
+
+// startIdentity is the one path from an established identity (email, name,
+// groups, custom claims and idp as the provider gave them) to a global
+// session: it fills in the user id, client IP and sign-in time, stores the
+// session, sets its cookie and records the sign-in.
+func (h *Handler) startIdentity(w http.ResponseWriter, r *http.Request, p Provider, id token.Identity) (session, error) {
 	now := h.now()
 	ctx := r.Context()
+	email := id.Email
 	userID, err := h.o.Store.SignInUser(ctx, email, p.ID, now)
 	if err != nil {
 		return session{}, fmt.Errorf("login: sign in user: %w", err)
 	}
+	id.UserID = userID
+	id.IP = h.ipString(r)
+	id.IssuedAt = now.Unix()
 	s := token.Session{
-		Nonce: token.NewNonce(),
-		Identity: token.Identity{
-			UserID:   userID,
-			Email:    email,
-			IdP:      token.IdP{ID: p.ID, Type: idpType},
-			IP:       h.ipString(r),
-			IssuedAt: now.Unix(),
-		},
+		Nonce:     token.NewNonce(),
+		Identity:  id,
 		CreatedAt: now,
 		ExpiresAt: now.Add(h.o.GlobalSession),
 	}

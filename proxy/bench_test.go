@@ -1,6 +1,11 @@
 package proxy
 
 import (
+	"context"
+	"fmt"
+	"path/filepath"
+
+	"github.com/gatehouse-dev/gatehouse/store"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -41,3 +46,84 @@ type discardWriter struct {
 func (d *discardWriter) Header() http.Header         { return d.h }
 func (d *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
 func (d *discardWriter) WriteHeader(s int)           { d.status = s }
+
+// BenchmarkAuthorizeRevocationIndex measures the authorize path against the
+// real store's in-memory index: empty, and holding 1,000,000 revoked
+// sessions plus 10,000 revoked users (each with a revoked session) loaded
+// from SQLite. The lookups are map reads, so both must cost the same.
+func BenchmarkAuthorizeRevocationIndex(b *testing.B) {
+	for _, tc := range []struct {
+		name     string
+		sessions int
+		users    int
+	}{
+		{"empty", 0, 0},
+		{"1M_sessions_10k_users", 1_000_000, 10_000},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			db := benchStore(b, tc.sessions, tc.users)
+			noop := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+			f := newFixture(b, OriginWhoami, func(o *Options) {
+				o.Whoami = noop
+				o.Now = time.Now
+				o.Store = db
+			})
+			if tc.sessions > 0 && !db.SessionRevoked("r0000999999") {
+				b.Fatal("index not loaded")
+			}
+			raw := appToken(b, f.keys, "ann@example.com", audDemo, nonceA, time.Now(), time.Hour)
+			req := httptest.NewRequest("GET", "http://app.example.com/dashboard?tab=1", nil)
+			req.Header.Set("Cookie", "theme=dark; "+CookieAuthorization+"="+raw)
+			req.Header.Set("Accept", "text/html")
+			w := &discardWriter{h: http.Header{}}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				w.status = 0
+				f.h.ServeHTTP(w, req)
+				if w.status != http.StatusNoContent {
+					b.Fatalf("status %d", w.status)
+				}
+			}
+		})
+	}
+}
+
+// benchStore opens a real store holding sessions revoked sessions and users
+// revoked users, written in bulk with SQL and loaded by reopening.
+func benchStore(b *testing.B, sessions, users int) *store.DB {
+	b.Helper()
+	ctx := context.Background()
+	path := filepath.Join(b.TempDir(), "bench.db")
+	db, err := store.Open(ctx, path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	exp := time.Now().Add(24 * time.Hour).UnixMilli()
+	stmts := []string{
+		`INSERT INTO users (id, email, created_at, last_sign_in) VALUES ('bulk', 'bulk@example.com', 0, 0)`,
+		fmt.Sprintf(`WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i+1 FROM n WHERE i+1 < %d)
+			INSERT INTO sessions (nonce, user_id, identity, created_at, expires_at, revoked_at)
+			SELECT printf('r%%010d', i), 'bulk', '{}', 0, %d, 1 FROM n`, sessions, exp),
+		fmt.Sprintf(`WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i+1 FROM n WHERE i+1 < %d)
+			INSERT INTO users (id, email, created_at, last_sign_in) SELECT printf('u%%d', i), printf('u%%d@example.com', i), 0, 0 FROM n`, users),
+		fmt.Sprintf(`WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i+1 FROM n WHERE i+1 < %d)
+			INSERT INTO sessions (nonce, user_id, identity, created_at, expires_at, revoked_at)
+			SELECT printf('u%%010d', i), printf('u%%d', i), '{}', 0, %d, 1 FROM n`, users, exp),
+		fmt.Sprintf(`WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i+1 FROM n WHERE i+1 < %d)
+			INSERT INTO revocations (kind, subject, at) SELECT 'user', printf('u%%d@example.com', i), 1 FROM n`, users),
+	}
+	if sessions > 0 {
+		for _, q := range stmts {
+			if _, err := db.SQL().ExecContext(ctx, q); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	db.Close()
+	if db, err = store.Open(ctx, path); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	return db
+}

@@ -65,6 +65,8 @@ type fakeStore struct {
 	sessions map[string]token.Session
 	handoffs map[string]handoff
 	events   []audit.Event
+	appHard  map[string]time.Time
+	appSoft  map[string]time.Time
 }
 
 type handoff struct {
@@ -75,7 +77,8 @@ type handoff struct {
 var errNotFound = errors.New("fake: not found")
 
 func newFakeStore() *fakeStore {
-	return &fakeStore{revoked: map[string]bool{}, sessions: map[string]token.Session{}, handoffs: map[string]handoff{}}
+	return &fakeStore{revoked: map[string]bool{}, sessions: map[string]token.Session{}, handoffs: map[string]handoff{},
+		appHard: map[string]time.Time{}, appSoft: map[string]time.Time{}}
 }
 
 func (s *fakeStore) SessionRevoked(nonce string) bool {
@@ -240,4 +243,50 @@ func TestHeaderNamesCanonical(t *testing.T) {
 			t.Errorf("%q is not canonical (%q)", name, c)
 		}
 	}
+}
+
+func (s *fakeStore) AppTokenRevoked(aud string, iat int64) (hard, soft bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h, ok := s.appHard[aud]
+	so, sok := s.appSoft[aud]
+	return ok && iat < ceilUnix(h), sok && iat < ceilUnix(so)
+}
+
+func (s *fakeStore) AppRevokedAt(aud string) (hard, soft time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.appHard[aud], s.appSoft[aud]
+}
+
+func (s *fakeStore) AppIssuedAt(aud string, now time.Time) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	iat := now.Unix()
+	for _, t := range []time.Time{s.appHard[aud], s.appSoft[aud]} {
+		if !t.IsZero() && ceilUnix(t) > iat {
+			iat = ceilUnix(t)
+		}
+	}
+	return iat
+}
+
+// revokeApp records an app revocation at at.
+func (s *fakeStore) revokeApp(aud string, soft bool, at time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if soft {
+		s.appSoft[aud] = at
+	} else {
+		s.appHard[aud] = at
+	}
+}
+
+// ceilUnix is t in Unix seconds rounded up.
+func ceilUnix(t time.Time) int64 {
+	s := t.Unix()
+	if t.Nanosecond() > 0 {
+		s++
+	}
+	return s
 }

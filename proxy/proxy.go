@@ -47,6 +47,16 @@ type Store interface {
 	ConsumeHandoff(ctx context.Context, nonce, host string, now time.Time) (token.Handoff, error)
 	// Audit records an audit event.
 	Audit(ctx context.Context, e audit.Event) error
+	// AppTokenRevoked reports, in O(1) from memory, whether an app token
+	// for aud issued at iat (Unix seconds) is refused by a hard or soft
+	// revocation of the app.
+	AppTokenRevoked(aud string, iat int64) (hard, soft bool)
+	// AppRevokedAt returns the latest hard and soft revocation times of the
+	// app with audience aud (zero when never revoked).
+	AppRevokedAt(aud string) (hard, soft time.Time)
+	// AppIssuedAt returns the iat to give an app token for aud minted at
+	// now, so that it is never refused by an earlier app revocation.
+	AppIssuedAt(aud string, now time.Time) int64
 }
 
 // Pages renders Gatehouse's own pages.
@@ -76,6 +86,12 @@ type Options struct {
 	// Transport reaches the origins. nil: a tuned *http.Transport
 	// (MaxIdleConnsPerHost 512, IdleConnTimeout 90s, HTTP/1.1).
 	Transport http.RoundTripper
+
+	// Observe, when set, is called once each request is done with the app
+	// name, the decision (Decision* in observe.go), the user (email, or
+	// "service:" and the client ID) and the status; AuthorizeDuration(r)
+	// gives the authorize latency. Used for the access log and metrics.
+	Observe func(r *http.Request, app, decision, user string, status int, d time.Duration)
 }
 
 // Handler is the http.Handler of every protected host.
@@ -87,6 +103,7 @@ type Handler struct {
 	transport http.RoundTripper
 	proxies   sync.Map // origin URL string → *httputil.ReverseProxy
 	verified  verifiedCache
+	live      liveConns // WebSocket and event-stream requests, closed on revocation
 }
 
 // New returns the handler for the protected hosts.
@@ -127,6 +144,14 @@ func defaultTransport() *http.Transport {
 // ServeHTTP matches the app and either answers a reserved endpoint or
 // authorizes the request and proxies it.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.o.Observe != nil {
+		h.observe(w, r, h.serve)
+		return
+	}
+	h.serve(w, r)
+}
+
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 	if isReserved(r.URL.Path) {
 		h.serveReserved(w, r)
 		return
@@ -136,6 +161,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		app = t.Match(r.Host, r.URL.Path)
 	}
 	if app == nil {
+		note(r, "", DecisionNoApp, "")
 		h.notFound(w, r)
 		return
 	}
@@ -152,23 +178,41 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, app *policy.
 	strip(out, peerTrusted(r, h.o.TrustedProxies))
 
 	if policy.Evaluate(app.Policies, policy.Subject{IP: ip}).Decision == policy.Bypass {
+		note(r, app.Name, DecisionBypass, "")
 		h.forward(w, out, app)
 		return
 	}
 	claims, err := h.verify(raw, app.AUD, now)
+	if err != nil || now.Unix() >= claims.ExpiresAt {
+		// Expired (or in the clock-skew grace) or soft-revoked: mint a fresh
+		// app token from the global session when it still may.
+		if fresh, freshRaw, ok := h.refresh(r.Context(), raw, app, ip, now); ok {
+			http.SetCookie(w, h.cookie(CookieAuthorization, freshRaw, int(fresh.ExpiresAt-now.Unix())))
+			replaceCookie(out.Header, CookieAuthorization, freshRaw)
+			claims, raw, err = fresh, freshRaw, nil
+		}
+	}
 	if err != nil {
 		h.log.Debug("proxy: no usable credential", "app", app.Name, "host", r.Host, "err", err)
+		note(r, app.Name, DecisionLogin, "")
 		h.unauthorized(w, r, app)
 		return
 	}
 	if !stillAllowed(app, claims, ip) {
+		note(r, app.Name, DecisionDeny, claimsUser(claims))
 		h.log.Info("proxy: denied by the per-request policy check", "app", app.Name, "email", claims.Email, "ip", ipString(ip))
 		h.fail(w, r, http.StatusForbidden, "Access denied", "You do not have access to this application from here.")
 		return
 	}
+	note(r, app.Name, DecisionAllow, claimsUser(claims))
 	out.Header.Set(HeaderJWTAssertion, raw)
 	if claims.Email != "" {
 		out.Header.Set(HeaderUserEmail, claims.Email)
+	}
+	if claims.IdentityNonce != "" && longLived(r) {
+		var done func()
+		out, done = h.live.track(out, claims.IdentityNonce, app.AUD)
+		defer done()
 	}
 	h.forward(w, out, app)
 }
@@ -177,6 +221,7 @@ var (
 	errNoCredential = errors.New("proxy: no credential")
 	errNoKeys       = errors.New("proxy: no signing keys loaded")
 	errRevoked      = errors.New("proxy: session revoked")
+	errAppRevoked   = errors.New("proxy: app tokens revoked")
 )
 
 // verify checks raw as an app token for aud and refuses revoked sessions.
@@ -200,6 +245,9 @@ func (h *Handler) verify(raw, aud string, now time.Time) (*token.Claims, error) 
 	}
 	if claims.IdentityNonce != "" && h.o.Store.SessionRevoked(claims.IdentityNonce) {
 		return nil, errRevoked
+	}
+	if hard, soft := h.o.Store.AppTokenRevoked(aud, claims.IssuedAt); hard || soft {
+		return nil, errAppRevoked
 	}
 	return claims, nil
 }

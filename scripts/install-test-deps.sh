@@ -2,6 +2,7 @@
 # Installs what Gatehouse's tests need on a Debian machine, idempotently:
 # - Debian's chromium (driven by chromedp in the end-to-end tests);
 # - SimpleSAMLphp and the PHP it runs on (the test SAML IdP, internal/testidp);
+# - Debian's pebble and pebble-challtestsrv (the test ACME CA, app/tls_pebble_test.go);
 # - the npm dependencies of the test OpenID provider (scripts/e2e/oidc).
 # When everything is already there it only checks and returns.
 set -euo pipefail
@@ -9,7 +10,7 @@ cd "$(dirname "$0")/.."
 
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
-for pkg in simplesamlphp php-cli php-xml php-mbstring php-curl; do
+for pkg in simplesamlphp php-cli php-xml php-mbstring php-curl pebble; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
@@ -29,4 +30,5 @@ fi
 
 echo "install-test-deps: chromium $(chromium --version 2>/dev/null | awk '{print $2}')," \
   "simplesamlphp $(dpkg-query -W -f='${Version}' simplesamlphp)," \
-  "php $(php -r 'echo PHP_VERSION;'), node $(node --version)"
+  "php $(php -r 'echo PHP_VERSION;'), node $(node --version)," \
+  "pebble $(dpkg-query -W -f='${Version}' pebble)"

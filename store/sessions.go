@@ -108,74 +108,12 @@ func (db *DB) ListSessions(ctx context.Context, activeOnly bool, now time.Time, 
 // the in-memory index. It records a revocation of kind "session"; revoking
 // an already revoked session is a no-op, an unknown one gives ErrNotFound.
 func (db *DB) RevokeSession(ctx context.Context, nonce string, now time.Time) error {
-	err := db.withTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked_at = ? WHERE nonce = ? AND revoked_at IS NULL`,
-			toMillis(now), nonce)
-		if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			var one int
-			err := tx.QueryRowContext(ctx, `SELECT 1 FROM sessions WHERE nonce = ?`, nonce).Scan(&one)
-			if errors.Is(err, sql.ErrNoRows) {
-				return ErrNotFound
-			}
-			return err // nil: already revoked
-		}
-		return insertRevocation(ctx, tx, RevocationSession, nonce, now, "")
-	})
-	if errors.Is(err, ErrNotFound) {
-		return ErrNotFound
-	}
-	if err != nil {
-		return fmt.Errorf("store: revoke session: %w", err)
-	}
-	db.markRevoked(nonce)
-	return nil
-}
-
-// SessionRevoked reports, from memory in O(1), whether the session with
-// nonce has been revoked.
-func (db *DB) SessionRevoked(nonce string) bool {
-	db.mu.RLock()
-	_, ok := db.revoked[nonce]
-	db.mu.RUnlock()
-	return ok
+	return db.RevokeSessionBy(ctx, nonce, "", now)
 }
 
 // markRevoked adds nonce to the in-memory index.
 func (db *DB) markRevoked(nonce string) {
 	db.mu.Lock()
-	db.revoked[nonce] = struct{}{}
+	db.revoked[keyOf(nonce)] = struct{}{}
 	db.mu.Unlock()
-}
-
-// loadRevoked fills the in-memory index from the revoked sessions still
-// unexpired at now (expired sessions are refused anyway).
-func (db *DB) loadRevoked(ctx context.Context, now time.Time) error {
-	rows, err := db.sql.QueryContext(ctx,
-		`SELECT nonce FROM sessions WHERE revoked_at IS NOT NULL AND expires_at > ?`, toMillis(now))
-	if err != nil {
-		return fmt.Errorf("store: load revocations: %w", err)
-	}
-	defer rows.Close()
-	idx := make(map[string]struct{})
-	for rows.Next() {
-		var nonce string
-		if err := rows.Scan(&nonce); err != nil {
-			return fmt.Errorf("store: load revocations: %w", err)
-		}
-		idx[nonce] = struct{}{}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("store: load revocations: %w", err)
-	}
-	db.mu.Lock()
-	db.revoked = idx
-	db.mu.Unlock()
-	return nil
 }

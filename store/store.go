@@ -31,8 +31,15 @@ var (
 type DB struct {
 	sql *sql.DB
 
-	mu      sync.RWMutex
-	revoked map[string]struct{} // nonces of revoked, unexpired global sessions
+	mu        sync.RWMutex
+	revoked   map[nonceKey]struct{} // nonces of revoked, unexpired global sessions
+	appHard   map[string]time.Time  // app audience -> latest hard revocation
+	appSoft   map[string]time.Time  // app audience -> latest soft revocation
+	lastRevID int64                 // last revocation row applied
+	localIDs  map[int64]struct{}    // revocation rows written here, not yet polled
+	subs      []func(Revocation)    // revocation listeners
+
+	pollMu sync.Mutex // serializes PollRevocations
 }
 
 // DSN returns the modernc.org/sqlite data source name for the database file
@@ -66,7 +73,13 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	db := &DB{sql: sqldb, revoked: make(map[string]struct{})}
+	db := &DB{
+		sql:      sqldb,
+		revoked:  make(map[nonceKey]struct{}),
+		appHard:  make(map[string]time.Time),
+		appSoft:  make(map[string]time.Time),
+		localIDs: make(map[int64]struct{}),
+	}
 	if err := sqldb.PingContext(ctx); err != nil {
 		sqldb.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)

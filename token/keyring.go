@@ -162,14 +162,34 @@ func (k *Keyring) Verify(raw, audience, wantType string, now time.Time) (*Claims
 	if _, err := k.parser.ParseWithClaims(raw, c, k.keyfunc); err != nil {
 		return nil, fmt.Errorf("token: verify: %w: %w", ErrInvalid, err)
 	}
-	if err := k.checkClaims(c, audience, wantType, now); err != nil {
+	if err := k.checkClaims(c, audience, wantType, now, true); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// VerifyExpired is Verify without the expiry check: it accepts a token
+// whose exp has passed but checks everything else (alg, kid, signature,
+// iss, aud, exp present, nbf, iat, type). The proxy uses it to refresh an
+// expired app token from its global session; a forged, tampered or foreign
+// token still fails with ErrInvalid.
+func (k *Keyring) VerifyExpired(raw, audience, wantType string, now time.Time) (*Claims, error) {
+	if audience == "" {
+		return nil, fmt.Errorf("token: verify: no audience to check: %w", ErrInvalid)
+	}
+	c := new(Claims)
+	if _, err := k.parser.ParseWithClaims(raw, c, k.keyfunc); err != nil {
+		return nil, fmt.Errorf("token: verify: %w: %w", ErrInvalid, err)
+	}
+	if err := k.checkClaims(c, audience, wantType, now, false); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
 // checkClaims applies the claim checks of Verify to signed claims c.
-func (k *Keyring) checkClaims(c *Claims, audience, wantType string, now time.Time) error {
+// With checkExp false, a passed exp is accepted.
+func (k *Keyring) checkClaims(c *Claims, audience, wantType string, now time.Time, checkExp bool) error {
 	if c.Issuer != k.issuer {
 		return fmt.Errorf("token: verify: issuer %q: %w", c.Issuer, ErrInvalid)
 	}
@@ -179,7 +199,7 @@ func (k *Keyring) checkClaims(c *Claims, audience, wantType string, now time.Tim
 	if c.ExpiresAt == 0 {
 		return fmt.Errorf("token: verify: missing exp: %w", ErrInvalid)
 	}
-	if time.Unix(c.ExpiresAt, 0).Before(now.Add(-MaxSkew)) {
+	if checkExp && time.Unix(c.ExpiresAt, 0).Before(now.Add(-MaxSkew)) {
 		return fmt.Errorf("token: verify: expired: %w", ErrInvalid)
 	}
 	late := now.Add(MaxSkew)

@@ -319,6 +319,16 @@ func TestVerifyRefusals(t *testing.T) {
 			if c != nil {
 				t.Fatalf("Verify returned claims with an error")
 			}
+			c, err = kr.VerifyExpired(tt.raw, aud, wantType, now)
+			if tt.name == "expired" {
+				if err != nil {
+					t.Fatalf("VerifyExpired refused an expired but genuine token: %v", err)
+				}
+				return
+			}
+			if err == nil || !errors.Is(err, ErrInvalid) || c != nil {
+				t.Fatalf("VerifyExpired = %+v, %v; want ErrInvalid", c, err)
+			}
 		})
 	}
 }

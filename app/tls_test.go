@@ -1,0 +1,509 @@
+package app
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+	mrand "math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// freePort returns a TCP port below the ephemeral range (see the test
+// harness notes) that is free on 127.0.0.1 right now.
+func freePort(t testing.TB) int {
+	t.Helper()
+	for range 200 {
+		p := 20000 + mrand.IntN(12000)
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err == nil {
+			ln.Close()
+			return p
+		}
+	}
+	t.Fatal("no free port below 32000")
+	return 0
+}
+
+// testCA is a throwaway certificate authority for mode "files".
+type testCA struct {
+	cert *x509.Certificate
+	key  *ecdsa.PrivateKey
+	pool *x509.CertPool
+}
+
+func newTestCA(t testing.TB) *testCA {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "gatehouse test CA"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return &testCA{cert: cert, key: key, pool: pool}
+}
+
+// issue writes a leaf for names to dir/<base>.{crt,key} and returns the
+// paths and its serial.
+func (ca *testCA) issue(t testing.TB, dir, base string, serial int64, names ...string) (certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(serial),
+		Subject:      pkix.Name{CommonName: names[0]},
+		DNSNames:     names,
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, base+".crt"), filepath.Join(dir, base+".key")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return certFile, keyFile
+}
+
+// tlsEnv is a Gatehouse started with Run (TLS on) on fixed loopback ports.
+type tlsEnv struct {
+	app       *App
+	httpPort  int
+	httpsPort int
+	mail      *pinMailer
+	logs      *syncBuffer
+	cancel    context.CancelFunc
+	done      chan error
+}
+
+// startTLSEnv boots Gatehouse with Run. In cfgText, {{HTTP}}, {{HTTPS}} and
+// {{DATA}} are replaced by the ports and the data directory.
+func startTLSEnv(t testing.TB, cfgText, dataDir string, httpPort, httpsPort int) *tlsEnv {
+	t.Helper()
+	text := strings.NewReplacer("{{HTTP}}", fmt.Sprint(httpPort), "{{HTTPS}}", fmt.Sprint(httpsPort),
+		"{{DATA}}", filepath.ToSlash(dataDir)).Replace(cfgText)
+	cfg, err := ParseConfig([]byte(text), "test.toml")
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	mail := newPinMailer()
+	a, err := NewWithOptions(context.Background(), cfg, log, Options{Mail: mail})
+	if err != nil {
+		t.Fatalf("new app: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	e := &tlsEnv{app: a, httpPort: httpPort, httpsPort: httpsPort, mail: mail, logs: logs, cancel: cancel, done: make(chan error, 1)}
+	go func() { e.done <- a.Run(ctx) }()
+	t.Cleanup(func() { e.stop(t) })
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", httpsPort), time.Second)
+		if err == nil {
+			c.Close()
+			break
+		}
+		select {
+		case err := <-e.done:
+			t.Fatalf("run ended: %v\n%s", err, logs.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("HTTPS listener never came up: %v\n%s", err, logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return e
+}
+
+func (e *tlsEnv) stop(t testing.TB) {
+	if e.cancel == nil {
+		return
+	}
+	e.cancel()
+	e.cancel = nil
+	select {
+	case err := <-e.done:
+		if err != nil {
+			t.Errorf("run: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Errorf("run did not stop")
+	}
+	e.app.Close()
+	if t.Failed() {
+		t.Logf("gatehouse log:\n%s", e.logs.String())
+	}
+}
+
+// handshake dials the HTTPS port on 127.0.0.1 with the SNI name and returns
+// the connection state. roots nil skips verification.
+func handshake(port int, name string, roots *x509.CertPool, protos ...string) (tls.ConnectionState, error) {
+	d := &net.Dialer{Timeout: 10 * time.Second}
+	conf := &tls.Config{ServerName: name, RootCAs: roots, InsecureSkipVerify: roots == nil, NextProtos: protos}
+	c, err := tls.DialWithDialer(d, "tcp", fmt.Sprintf("127.0.0.1:%d", port), conf)
+	if err != nil {
+		return tls.ConnectionState{}, err
+	}
+	defer c.Close()
+	return c.ConnectionState(), nil
+}
+
+// isTLSAlert reports whether a client handshake failed on an alert sent by
+// the server (Go reports it as a "remote error").
+func isTLSAlert(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "remote error" && strings.HasPrefix(op.Err.Error(), "tls: ")
+}
+
+// httpsClient reaches every name on loopback and trusts roots.
+func httpsClient(roots *x509.CertPool) *http.Client {
+	return &http.Client{
+		Timeout:       20 * time.Second,
+		Transport:     &http.Transport{DialContext: loopbackDialer, TLSClientConfig: &tls.Config{RootCAs: roots}, ForceAttemptHTTP2: true},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+const filesConfig = `team_domain = "auth.gh.test:{{HTTPS}}"
+listen = "127.0.0.1:{{HTTP}}"
+listen_https = "127.0.0.1:{{HTTPS}}"
+data_dir = "{{DATA}}"
+[metrics]
+listen = ""
+[tls]
+mode = "files"
+[[tls.certs]]
+domains = ["auth.gh.test"]
+cert_file = "{{DATA}}/auth.crt"
+key_file = "{{DATA}}/auth.key"
+[[tls.certs]]
+domains = ["*.gh.test"]
+cert_file = "{{DATA}}/wild.crt"
+key_file = "{{DATA}}/wild.key"
+[[idps]]
+id = "pin"
+kind = "otp"
+[[apps]]
+name = "demo"
+domains = ["app.gh.test:{{HTTPS}}"]
+origin = "whoami"
+[[apps.policies]]
+name = "all"
+decision = "allow"
+include = [{ everyone = true }]
+`
+
+func TestTLSFilesServe(t *testing.T) {
+	dir := t.TempDir()
+	ca := newTestCA(t)
+	ca.issue(t, dir, "auth", 100, "auth.gh.test")
+	ca.issue(t, dir, "wild", 200, "*.gh.test")
+	e := startTLSEnv(t, filesConfig, dir, freePort(t), freePort(t))
+
+	t.Run("certificate by SNI", func(t *testing.T) {
+		tests := []struct {
+			name   string
+			sni    string
+			serial int64
+		}{
+			{"exact name", "auth.gh.test", 100},
+			{"wildcard", "app.gh.test", 200},
+			{"wildcard other name", "other.gh.test", 200},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				st, err := handshake(e.httpsPort, tt.sni, ca.pool, "h2", "http/1.1")
+				if err != nil {
+					t.Fatalf("handshake: %v", err)
+				}
+				if got := st.PeerCertificates[0].SerialNumber.Int64(); got != tt.serial {
+					t.Errorf("serial = %d, want %d", got, tt.serial)
+				}
+				if st.NegotiatedProtocol != "h2" {
+					t.Errorf("ALPN = %q, want h2", st.NegotiatedProtocol)
+				}
+			})
+		}
+	})
+	t.Run("unknown SNI refused with an alert", func(t *testing.T) {
+		for _, sni := range []string{"evil.example.com", "a.b.gh.test", ""} {
+			_, err := handshake(e.httpsPort, sni, nil)
+			if !isTLSAlert(err) {
+				t.Errorf("SNI %q: err = %v, want a TLS alert", sni, err)
+			}
+		}
+	})
+	t.Run("TLS 1.1 refused", func(t *testing.T) {
+		d := &net.Dialer{Timeout: 5 * time.Second}
+		c, err := tls.DialWithDialer(d, "tcp", fmt.Sprintf("127.0.0.1:%d", e.httpsPort),
+			&tls.Config{ServerName: "auth.gh.test", RootCAs: ca.pool, MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS11})
+		if err == nil {
+			c.Close()
+			t.Fatal("TLS 1.1 handshake succeeded")
+		}
+	})
+	t.Run("HSTS on the team domain only", func(t *testing.T) {
+		c := httpsClient(ca.pool)
+		resp, err := c.Get(fmt.Sprintf("https://auth.gh.test:%d/", e.httpsPort))
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if got := resp.Header.Get("Strict-Transport-Security"); got != HSTSValue {
+			t.Errorf("team HSTS = %q", got)
+		}
+		if resp.ProtoMajor != 2 {
+			t.Errorf("protocol %s, want HTTP/2", resp.Proto)
+		}
+		resp, err = c.Get(fmt.Sprintf("https://app.gh.test:%d/", e.httpsPort))
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if got := resp.Header.Get("Strict-Transport-Security"); got != "" {
+			t.Errorf("app host HSTS = %q, want none", got)
+		}
+		if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusFound || !strings.HasPrefix(loc, fmt.Sprintf("https://auth.gh.test:%d/", e.httpsPort)) {
+			t.Errorf("app host without session: %d %q, want a 302 to the https team domain", resp.StatusCode, loc)
+		}
+		for _, ck := range resp.Cookies() {
+			if !ck.Secure {
+				t.Errorf("cookie %s not Secure under TLS", ck.Name)
+			}
+		}
+	})
+	t.Run("HTTP redirects to HTTPS", func(t *testing.T) {
+		c := newClient(t, true)
+		tests := []struct {
+			name, url string
+			status    int
+			location  string
+		}{
+			{"app", fmt.Sprintf("http://app.gh.test:%d/a/b?c=d", e.httpPort), http.StatusPermanentRedirect, fmt.Sprintf("https://app.gh.test:%d/a/b?c=d", e.httpsPort)},
+			{"team", fmt.Sprintf("http://auth.gh.test:%d/", e.httpPort), http.StatusPermanentRedirect, fmt.Sprintf("https://auth.gh.test:%d/", e.httpsPort)},
+			{"unknown host", fmt.Sprintf("http://evil.example.com:%d/", e.httpPort), http.StatusNotFound, ""},
+			{"unclaimed challenge", fmt.Sprintf("http://app.gh.test:%d/.well-known/acme-challenge/x", e.httpPort), http.StatusNotFound, ""},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				resp, err := c.Get(tt.url)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != tt.status || resp.Header.Get("Location") != tt.location {
+					t.Errorf("%d %q, want %d %q", resp.StatusCode, resp.Header.Get("Location"), tt.status, tt.location)
+				}
+			})
+		}
+	})
+}
+
+func TestTLSFilesStartFailsOnMissingFile(t *testing.T) {
+	dir := t.TempDir()
+	ca := newTestCA(t)
+	ca.issue(t, dir, "auth", 100, "auth.gh.test") // no wild.crt
+	text := strings.NewReplacer("{{HTTP}}", fmt.Sprint(freePort(t)), "{{HTTPS}}", fmt.Sprint(freePort(t)), "{{DATA}}", dir).Replace(filesConfig)
+	cfg, err := ParseConfig([]byte(text), "test.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = a.Run(ctx)
+	if err == nil || !strings.Contains(err.Error(), "tls.certs[1]") {
+		t.Fatalf("Run = %v, want an error naming tls.certs[1]", err)
+	}
+}
+
+func TestTLSFileCertsReload(t *testing.T) {
+	dir := t.TempDir()
+	ca := newTestCA(t)
+	certFile, keyFile := ca.issue(t, dir, "app", 1, "app.gh.test")
+	logs := &syncBuffer{}
+	fc, err := newFileCerts([]TLSCert{{Domains: []string{"app.gh.test"}, CertFile: certFile, KeyFile: keyFile}},
+		slog.New(slog.NewTextHandler(logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	fc.now = func() time.Time { return now }
+	serial := func() int64 {
+		t.Helper()
+		c, err := fc.GetCertificate(&tls.ClientHelloInfo{ServerName: "APP.gh.test."})
+		if err != nil {
+			t.Fatal(err)
+		}
+		leaf, err := x509.ParseCertificate(c.Certificate[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return leaf.SerialNumber.Int64()
+	}
+	if got := serial(); got != 1 {
+		t.Fatalf("serial = %d", got)
+	}
+	ca.issue(t, dir, "app", 2, "app.gh.test")
+	later := time.Now().Add(time.Minute) // mtimes must differ from the first write
+	for _, f := range []string{certFile, keyFile} {
+		if err := os.Chtimes(f, later, later); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now = now.Add(fileCertCheckEvery / 2)
+	if got := serial(); got != 1 {
+		t.Errorf("reloaded before the check interval: serial %d", got)
+	}
+	now = now.Add(fileCertCheckEvery)
+	if got := serial(); got != 2 {
+		t.Errorf("after the interval: serial %d, want 2 (reloaded)", got)
+	}
+	if err := os.WriteFile(certFile, []byte("garbage"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	evenLater := later.Add(time.Minute)
+	os.Chtimes(certFile, evenLater, evenLater)
+	now = now.Add(2 * fileCertCheckEvery)
+	if got := serial(); got != 2 {
+		t.Errorf("a broken file replaced the served certificate: serial %d", got)
+	}
+	if !strings.Contains(logs.String(), "reload certificate failed") {
+		t.Errorf("failed reload not logged:\n%s", logs.String())
+	}
+	if _, err := fc.GetCertificate(&tls.ClientHelloInfo{ServerName: "other.gh.test"}); err == nil {
+		t.Error("unknown name got a certificate")
+	}
+}
+
+func TestTLSACMENames(t *testing.T) {
+	cfg := &Config{
+		TeamDomain: "Auth.Example.com:8443",
+		Apps: []AppConfig{
+			{Domains: []string{"app.example.com:8443", "app.example.com", "*.wild.example.com"}},
+			{Domains: []string{"b.example.com"}},
+		},
+	}
+	want := []string{"app.example.com", "auth.example.com", "b.example.com"}
+	if got := ACMENames(cfg); !slices.Equal(got, want) {
+		t.Errorf("ACMENames = %q, want %q", got, want)
+	}
+}
+
+func TestTLSHostMatches(t *testing.T) {
+	tests := []struct {
+		name, pattern, host string
+		want                bool
+	}{
+		{"exact", "a.example.com", "a.example.com", true},
+		{"other", "a.example.com", "b.example.com", false},
+		{"wildcard", "*.example.com", "x.example.com", true},
+		{"wildcard one label only", "*.example.com", "y.x.example.com", false},
+		{"wildcard not the apex", "*.example.com", "example.com", false},
+		{"prefix wildcard", "*-dev.example.com", "api-dev.example.com", true},
+		{"prefix wildcard mismatch", "*-dev.example.com", "api.example.com", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := hostMatches(tt.pattern, tt.host); got != tt.want {
+				t.Errorf("hostMatches(%q, %q) = %v", tt.pattern, tt.host, got)
+			}
+		})
+	}
+}
+
+func TestTLSHSTSWrapper(t *testing.T) {
+	h := hsts("auth.example.com", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	tests := []struct {
+		name, host, want string
+	}{
+		{"team", "auth.example.com", HSTSValue},
+		{"team with port", "auth.example.com:443", HSTSValue},
+		{"app", "app.example.com", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodGet, "https://"+tt.host+"/", nil)
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if got := w.Header().Get("Strict-Transport-Security"); got != tt.want {
+				t.Errorf("HSTS = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestTLSConfigModesValid(t *testing.T) {
+	tests := []struct {
+		name string
+		tls  string
+	}{
+		{"acme defaults", "mode = \"acme\"\n"},
+		{"acme full", "mode = \"acme\"\nemail = \"ops@example.com\"\nca_url = \"https://ca.example.com/dir\"\nca_root = \"/etc/ca.pem\"\nchallenges = [\"tls-alpn-01\"]\n"},
+		{"files", "mode = \"files\"\n[[tls.certs]]\ndomains = [\"auth.example.com\", \"*.example.com\"]\ncert_file = \"c.pem\"\nkey_file = \"k.pem\"\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := "team_domain = \"auth.example.com\"\n[tls]\n" + tt.tls + "[[idps]]\nid = \"pin\"\nkind = \"otp\"\n" + validApp
+			cfg, err := ParseConfig([]byte(src), "gatehouse.toml")
+			if err != nil {
+				t.Fatalf("ParseConfig: %v", err)
+			}
+			if cfg.TeamURL() != "https://auth.example.com" {
+				t.Errorf("TeamURL = %q", cfg.TeamURL())
+			}
+		})
+	}
+}

@@ -1,0 +1,249 @@
+package login
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/audit"
+	"github.com/gatehouse-dev/gatehouse/idp"
+	"github.com/gatehouse-dev/gatehouse/token"
+	"github.com/gatehouse-dev/gatehouse/web"
+)
+
+// Sign-in state of the redirecting providers (OIDC, SAML) lives on the
+// server, in memory: a random 256-bit state (OIDC state parameter, SAML
+// RelayState) names the pending sign-in, which holds the flow, the PKCE
+// verifier and nonce (OIDC) or the AuthnRequest ID (SAML). The state is
+// taken (deleted) by the first callback that presents it, so it is
+// single-use, and it expires after pendingTTL. An OIDC state is also bound
+// to the browser by the CF_SignIn cookie, whose hash it stores. A restart
+// forgets pending sign-ins; the user just starts again.
+const (
+	pendingTTL = 10 * time.Minute
+	// maxPending bounds the pending sign-ins kept in memory.
+	maxPending = 10000
+	// CookieSignIn binds an OIDC sign-in to the browser that started it.
+	CookieSignIn = "CF_SignIn"
+	// paramState carries the pending sign-in's key.
+	paramState = "state"
+	// paramRelayState is SAML's name for it.
+	paramRelayState = "RelayState"
+	// maxSAMLBody bounds a posted SAMLResponse.
+	maxSAMLBody = 1 << 20
+)
+
+// pending is one sign-in waiting for its provider's callback.
+type pending struct {
+	Provider  string
+	Flow      flow
+	Verifier  string // OIDC PKCE verifier
+	Nonce     string // OIDC nonce
+	RequestID string // SAML AuthnRequest ID
+	Browser   string // hex SHA-256 of the CF_SignIn cookie (OIDC)
+	Expires   time.Time
+}
+
+// pendingStore keeps pending sign-ins by state.
+type pendingStore struct {
+	mu sync.Mutex
+	m  map[string]pending
+}
+
+func newPendingStore() *pendingStore { return &pendingStore{m: map[string]pending{}} }
+
+// errTooManyPending refuses a sign-in while the store is full.
+var errTooManyPending = errors.New("login: too many pending sign-ins")
+
+// put stores p under state, purging expired entries.
+func (s *pendingStore) put(state string, p pending, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, v := range s.m {
+		if !now.Before(v.Expires) {
+			delete(s.m, k)
+		}
+	}
+	if len(s.m) >= maxPending {
+		return errTooManyPending
+	}
+	s.m[state] = p
+	return nil
+}
+
+// take removes and returns the unexpired pending sign-in of state.
+func (s *pendingStore) take(state string, now time.Time) (pending, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.m[state]
+	if !ok {
+		return pending{}, false
+	}
+	delete(s.m, state)
+	return p, now.Before(p.Expires)
+}
+
+// provider returns the configured provider with id.
+func (h *Handler) provider(id string) (Provider, bool) {
+	for _, p := range h.o.Providers {
+		if p.ID == id {
+			return p, true
+		}
+	}
+	return Provider{}, false
+}
+
+// idpStart serves GET /cdn-cgi/access/start/{idp}: begin a sign-in with a
+// redirecting provider.
+func (h *Handler) idpStart(w http.ResponseWriter, r *http.Request) error {
+	t, err := h.resolveBound(flowFrom(r.URL.Query()))
+	if err != nil {
+		return err
+	}
+	p, ok := h.provider(r.PathValue("idp"))
+	if !ok || (p.Kind != KindOIDC && p.Kind != KindSAML) {
+		return web.Errorf(http.StatusNotFound, "This sign-in method does not exist.", nil)
+	}
+	if !idpAllowed(t.App, p.ID) {
+		return web.Errorf(http.StatusForbidden, fmt.Sprintf("This application does not accept sign-in with %s.", p.Name), nil)
+	}
+	if p.Kind == KindOIDC {
+		return h.oidcStart(w, r, t, p)
+	}
+	return h.samlStart(w, r, t, p)
+}
+
+// newPending stores a pending sign-in for t with p and returns its state.
+func (h *Handler) newPending(t target, p Provider, pend pending) (string, error) {
+	state := token.RandomHex(32)
+	pend.Provider = p.ID
+	pend.Flow = t.flow
+	pend.Expires = h.now().Add(pendingTTL)
+	if err := h.pending.put(state, pend, h.now()); err != nil {
+		return "", web.Errorf(http.StatusServiceUnavailable, "Too many sign-ins are in progress. Try again in a few minutes.", err)
+	}
+	return state, nil
+}
+
+// browserBinding returns the hash of the browser's CF_SignIn cookie,
+// setting a new cookie when there is none.
+func (h *Handler) browserBinding(w http.ResponseWriter, r *http.Request) string {
+	v := ""
+	if c, err := r.Cookie(CookieSignIn); err == nil && isHex64(c.Value) {
+		v = c.Value
+	} else {
+		v = token.RandomHex(32)
+		http.SetCookie(w, &http.Cookie{
+			Name:     CookieSignIn,
+			Value:    v,
+			Path:     "/cdn-cgi/access/",
+			MaxAge:   int(pendingTTL / time.Second),
+			HttpOnly: true,
+			Secure:   h.o.Secure,
+			SameSite: http.SameSiteLaxMode,
+		})
+	}
+	return hashHex(v)
+}
+
+// sameBrowser reports whether r carries the CF_SignIn cookie whose hash is
+// want.
+func sameBrowser(r *http.Request, want string) bool {
+	c, err := r.Cookie(CookieSignIn)
+	if err != nil || !isHex64(c.Value) {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(hashHex(c.Value)), []byte(want)) == 1
+}
+
+func hashHex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+// signInFailure is a refused sign-in: the page shown and the audit reason.
+type signInFailure struct {
+	Status int
+	Title  string
+	Msg    string
+	Reason string
+}
+
+// fail audits f and shows its page with a "Try again" link back to the
+// flow's sign-in page (the launcher when the flow is unknown). No session
+// is created.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, p Provider, fl *flow, appName, email string, f signInFailure) error {
+	h.audit(r, audit.Event{Kind: audit.SignInFailed, Email: email, App: appName, IdP: p.ID, Detail: f.Reason})
+	h.o.Log.InfoContext(r.Context(), "login: sign-in failed", "idp", p.ID, "reason", f.Reason)
+	retry := PathLauncher
+	if fl != nil {
+		retry = fl.loginURL()
+	}
+	h.o.Pages.Render(w, f.Status, "error", f.Title, errorData{Message: f.Msg, Retry: retry})
+	return nil
+}
+
+// unreachable is the failure of a provider that cannot be reached.
+func unreachable(p Provider, err error) signInFailure {
+	return signInFailure{
+		Status: http.StatusBadGateway,
+		Title:  "Sign-in unavailable",
+		Msg:    fmt.Sprintf("%s is not reachable right now. Try again in a moment, or choose another sign-in method.", p.Name),
+		Reason: fmt.Sprintf("%s: identity provider not reachable: %v", p.Kind, err),
+	}
+}
+
+// unknownState is the failure of a callback whose state is missing,
+// unknown, expired or already used.
+var unknownState = signInFailure{
+	Status: http.StatusBadRequest,
+	Title:  "Sign-in expired",
+	Msg:    "This sign-in response is unknown, expired or was already used. Please sign in again.",
+	Reason: "state unknown, expired or reused",
+}
+
+// callbackGET serves GET /cdn-cgi/access/callback: the OIDC redirect URI.
+func (h *Handler) callbackGET(w http.ResponseWriter, r *http.Request) error {
+	return h.oidcCallback(w, r)
+}
+
+// callbackPOST serves POST /cdn-cgi/access/callback: the SAML ACS.
+func (h *Handler) callbackPOST(w http.ResponseWriter, r *http.Request) error {
+	r.Body = http.MaxBytesReader(w, r.Body, maxSAMLBody)
+	if err := r.ParseForm(); err != nil {
+		return web.Errorf(http.StatusBadRequest, "The sign-in response could not be read.", err)
+	}
+	return h.samlCallback(w, r)
+}
+
+// completeSignIn turns an identity established by provider p for the
+// pending flow into a global session and continues the flow.
+func (h *Handler) completeSignIn(w http.ResponseWriter, r *http.Request, p Provider, fl flow, idpType string, id idp.Identity) error {
+	t, err := h.resolveBound(fl)
+	if err != nil {
+		return err
+	}
+	if !idpAllowed(t.App, p.ID) {
+		return h.fail(w, r, p, &fl, t.appName(), id.Email, signInFailure{
+			Status: http.StatusForbidden, Title: "Sign-in not accepted",
+			Msg:    fmt.Sprintf("This application does not accept sign-in with %s.", p.Name),
+			Reason: "provider not allowed for this application",
+		})
+	}
+	s, err := h.startIdentity(w, r, p, token.Identity{
+		Email:  id.Email,
+		Name:   id.Name,
+		Groups: id.Groups,
+		Custom: id.Custom,
+		IdP:    token.IdP{ID: p.ID, Type: idpType},
+	})
+	if err != nil {
+		return err
+	}
+	return h.finish(w, r, t, s)
+}

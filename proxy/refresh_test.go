@@ -1,0 +1,187 @@
+package proxy
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/policy"
+	"github.com/gatehouse-dev/gatehouse/token"
+)
+
+// addSession stores an active global session with nonce created at created.
+func (f *fixture) addSession(nonce string, created time.Time, ttl time.Duration) {
+	f.store.mu.Lock()
+	defer f.store.mu.Unlock()
+	f.store.sessions[nonce] = token.Session{
+		Nonce:     nonce,
+		Identity:  token.Identity{UserID: "u-1", Email: "ann@example.com", IdP: token.IdP{ID: "pin", Type: "onetimepin"}},
+		CreatedAt: created,
+		ExpiresAt: created.Add(ttl),
+	}
+}
+
+func TestSilentRefresh(t *testing.T) {
+	var origin recorded
+	srv := httptest.NewServer(http.HandlerFunc(origin.handler))
+	defer srv.Close()
+	now := testNow
+	clock := func() time.Time { return now }
+	blocked := []policy.Policy{{Name: "nobody", Decision: policy.Allow, Include: []policy.Rule{{Emails: []string{"zed@example.com"}}}}}
+
+	tests := []struct {
+		name    string
+		setup   func(f *fixture)
+		raw     func(f *fixture) string
+		want    int
+		refresh bool
+	}{
+		{
+			name:  "expired token, active session",
+			setup: func(f *fixture) { f.addSession(nonceA, testNow.Add(-time.Hour), 24*time.Hour) },
+			raw: func(f *fixture) string {
+				return appToken(t, f.keys, "ann@example.com", audDemo, nonceA, testNow.Add(-10*time.Minute), 2*time.Second)
+			},
+			want: http.StatusOK, refresh: true,
+		},
+		{
+			name: "soft-revoked token, active session",
+			setup: func(f *fixture) {
+				f.addSession(nonceA, testNow.Add(-time.Hour), 24*time.Hour)
+				f.store.revokeApp(audDemo, true, testNow.Add(-time.Second))
+			},
+			raw: func(f *fixture) string {
+				return appToken(t, f.keys, "ann@example.com", audDemo, nonceA, testNow.Add(-time.Minute), time.Hour)
+			},
+			want: http.StatusOK, refresh: true,
+		},
+		{
+			name: "hard-revoked token, session older than the revocation",
+			setup: func(f *fixture) {
+				f.addSession(nonceA, testNow.Add(-time.Hour), 24*time.Hour)
+				f.store.revokeApp(audDemo, false, testNow.Add(-time.Second))
+			},
+			raw: func(f *fixture) string {
+				return appToken(t, f.keys, "ann@example.com", audDemo, nonceA, testNow.Add(-time.Minute), time.Hour)
+			},
+			want: http.StatusUnauthorized,
+		},
+		{
+			name:  "expired token, global session ended",
+			setup: func(f *fixture) { f.addSession(nonceA, testNow.Add(-time.Hour), 30*time.Minute) },
+			raw: func(f *fixture) string {
+				return appToken(t, f.keys, "ann@example.com", audDemo, nonceA, testNow.Add(-10*time.Minute), time.Second)
+			},
+			want: http.StatusUnauthorized,
+		},
+		{
+			name: "expired token, session revoked",
+			setup: func(f *fixture) {
+				f.addSession(nonceA, testNow.Add(-time.Hour), 24*time.Hour)
+				f.store.RevokeSession(t.Context(), nonceA, testNow)
+			},
+			raw: func(f *fixture) string {
+				return appToken(t, f.keys, "ann@example.com", audDemo, nonceA, testNow.Add(-10*time.Minute), time.Second)
+			},
+			want: http.StatusUnauthorized,
+		},
+		{
+			name:  "expired token, unknown session",
+			setup: func(f *fixture) {},
+			raw: func(f *fixture) string {
+				return appToken(t, f.keys, "ann@example.com", audDemo, nonceA, testNow.Add(-10*time.Minute), time.Second)
+			},
+			want: http.StatusUnauthorized,
+		},
+		{
+			name:  "expired token of another app",
+			setup: func(f *fixture) { f.addSession(nonceA, testNow.Add(-time.Hour), 24*time.Hour) },
+			raw: func(f *fixture) string {
+				return appToken(t, f.keys, "ann@example.com", audOps, nonceA, testNow.Add(-10*time.Minute), time.Second)
+			},
+			want: http.StatusUnauthorized,
+		},
+		{
+			name:  "tampered expired token",
+			setup: func(f *fixture) { f.addSession(nonceA, testNow.Add(-time.Hour), 24*time.Hour) },
+			raw: func(f *fixture) string {
+				raw := appToken(t, f.keys, "ann@example.com", audDemo, nonceA, testNow.Add(-10*time.Minute), time.Second)
+				return raw[:len(raw)-4] + "AAAA"
+			},
+			want: http.StatusUnauthorized,
+		},
+		{
+			name: "identity no longer allowed",
+			setup: func(f *fixture) {
+				f.addSession(nonceA, testNow.Add(-time.Hour), 24*time.Hour)
+				f.h.o.Apps().Apps()[0].Policies = blocked
+			},
+			raw: func(f *fixture) string {
+				return appToken(t, f.keys, "ann@example.com", audDemo, nonceA, testNow.Add(-10*time.Minute), time.Second)
+			},
+			want: http.StatusUnauthorized,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, srv.URL, func(o *Options) { o.Now = clock })
+			tt.setup(f)
+			raw := tt.raw(f)
+			req := httptest.NewRequest("GET", "http://app.example.com/api/data", nil)
+			req.Header.Set("Accept", "application/json")
+			req.Header.Set("Sec-Fetch-Mode", "cors")
+			req.Header.Set("Cookie", "theme=dark; "+CookieAuthorization+"="+raw)
+			rec := httptest.NewRecorder()
+			f.h.ServeHTTP(rec, req)
+			resp := rec.Result()
+			if resp.StatusCode != tt.want {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tt.want)
+			}
+			c := cookieFrom(resp, CookieAuthorization)
+			if !tt.refresh {
+				if c != nil {
+					t.Fatalf("refused request set a new app token: %+v", c)
+				}
+				return
+			}
+			if c == nil || c.Value == raw || !c.HttpOnly || c.Path != "/" || c.MaxAge <= 0 {
+				t.Fatalf("refreshed cookie = %+v", c)
+			}
+			claims, err := f.keys.Verify(c.Value, audDemo, token.TypeApp, now)
+			if err != nil || claims.IdentityNonce != nonceA || claims.Email != "ann@example.com" {
+				t.Fatalf("refreshed token: %+v, %v", claims, err)
+			}
+			if hard, soft := f.store.AppTokenRevoked(audDemo, claims.IssuedAt); hard || soft {
+				t.Fatal("refreshed token is itself revoked")
+			}
+			got, _ := origin.last()
+			if got.Header.Get(HeaderJWTAssertion) != c.Value || !strings.Contains(got.Header.Get("Cookie"), c.Value) ||
+				!strings.Contains(got.Header.Get("Cookie"), "theme=dark") {
+				t.Errorf("origin did not get the fresh token: %v", got.Header)
+			}
+		})
+	}
+}
+
+func TestReplaceCookie(t *testing.T) {
+	tests := []struct {
+		name string
+		in   []string
+		want string
+	}{
+		{"none", nil, "CF_Authorization=new"},
+		{"replace", []string{"a=1; CF_Authorization=old; b=2"}, "a=1; b=2; CF_Authorization=new"},
+		{"several lines", []string{"a=1", "CF_Authorization=old"}, "a=1; CF_Authorization=new"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := http.Header{"Cookie": tt.in}
+			replaceCookie(h, CookieAuthorization, "new")
+			if got := h.Get("Cookie"); got != tt.want {
+				t.Errorf("Cookie = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

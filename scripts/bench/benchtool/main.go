@@ -1,0 +1,93 @@
+// Command benchtool holds the helpers of scripts/bench.sh: a small origin, a
+// bare reverse proxy to compare Gatehouse against, a token minter that works
+// on Gatehouse's own store, and a bulk seeder for a large session database.
+//
+//	go run ./scripts/bench/benchtool origin -addr 127.0.0.1:20001
+//	go run ./scripts/bench/benchtool bareproxy -addr 127.0.0.1:20002 -to http://127.0.0.1:20001
+//	go run ./scripts/bench/benchtool mint -config bench.toml -email bench@example.com -app bench
+//	go run ./scripts/bench/benchtool seed -config bench.toml -sessions 1000000 -revoked 1000000
+//	go run ./scripts/bench/benchtool ports -n 3
+//	go run ./scripts/bench/benchtool serve -config bench.toml -cpuprofile cpu.out
+//
+// It is a benchmarking aid, not part of the Gatehouse binary.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "benchtool:", err)
+		os.Exit(1)
+	}
+}
+
+// run dispatches a subcommand.
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("usage: benchtool origin|bareproxy|mint|seed|ports|serve [flags]")
+	}
+	cmd, rest := args[0], args[1:]
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	switch cmd {
+	case "origin":
+		addr := fs.String("addr", "127.0.0.1:20001", "listen address")
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		return serveOrigin(ctx, *addr)
+	case "bareproxy":
+		addr := fs.String("addr", "127.0.0.1:20002", "listen address")
+		to := fs.String("to", "http://127.0.0.1:20001", "origin URL")
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		return serveBareProxy(ctx, *addr, *to)
+	case "mint":
+		cfg := fs.String("config", "", "Gatehouse config file")
+		email := fs.String("email", "bench@example.com", "user email")
+		appName := fs.String("app", "", "app name")
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		raw, err := mint(ctx, *cfg, *email, *appName)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintln(stdout, raw)
+		return err
+	case "seed":
+		cfg := fs.String("config", "", "Gatehouse config file")
+		sessions := fs.Int("sessions", 1000000, "active sessions to insert")
+		revoked := fs.Int("revoked", 1000000, "revoked sessions to insert")
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		return seed(ctx, *cfg, *sessions, *revoked, stdout)
+	case "ports":
+		n := fs.Int("n", 3, "how many free loopback ports below 32768")
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		return freePorts(*n, stdout)
+	case "serve":
+		cfg := fs.String("config", "", "Gatehouse config file")
+		prof := fs.String("cpuprofile", "", "write a CPU profile of the whole run here")
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		return serveProfiled(ctx, *cfg, *prof)
+	}
+	return fmt.Errorf("unknown subcommand %q", cmd)
+}

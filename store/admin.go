@@ -1,0 +1,281 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/audit"
+	"github.com/gatehouse-dev/gatehouse/token"
+)
+
+// UserSummary is one row of the admin users page.
+type UserSummary struct {
+	User
+	ActiveSessions int // unrevoked, unexpired global sessions
+}
+
+// UsersSince returns the users whose last sign-in is at or after since,
+// most recent first, with their count of sessions active at now.
+func (db *DB) UsersSince(ctx context.Context, since, now time.Time) ([]UserSummary, error) {
+	rows, err := db.sql.QueryContext(ctx, `
+		SELECT u.id, u.email, u.created_at, u.last_sign_in, u.last_idp,
+			(SELECT COUNT(*) FROM sessions s
+			 WHERE s.user_id = u.id AND s.revoked_at IS NULL AND s.expires_at > ?)
+		FROM users u WHERE u.last_sign_in >= ?
+		ORDER BY u.last_sign_in DESC, u.email`,
+		toMillis(now), toMillis(since))
+	if err != nil {
+		return nil, fmt.Errorf("store: users since: %w", err)
+	}
+	defer rows.Close()
+	var out []UserSummary
+	for rows.Next() {
+		var (
+			u                 UserSummary
+			created, lastSeen int64
+		)
+		if err := rows.Scan(&u.ID, &u.Email, &created, &lastSeen, &u.LastIdP, &u.ActiveSessions); err != nil {
+			return nil, fmt.Errorf("store: users since: %w", err)
+		}
+		u.CreatedAt = fromMillis(created)
+		u.LastSignIn = fromMillis(lastSeen)
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: users since: %w", err)
+	}
+	return out, nil
+}
+
+// AuditFilter selects audit events. Empty fields match everything; Email
+// and App match exactly (Email case-insensitively).
+type AuditFilter struct {
+	Kind   string
+	Email  string
+	App    string
+	Before int64 // only events with an ID below this (paging); 0: from the newest
+	Limit  int   // page size; <= 0 means 50
+}
+
+// AuditSearch returns one page of events matching f, newest first, and
+// whether older events match too.
+func (db *DB) AuditSearch(ctx context.Context, f AuditFilter) ([]audit.Event, bool, error) {
+	if f.Limit <= 0 {
+		f.Limit = 50
+	}
+	var (
+		where []string
+		args  []any
+	)
+	if f.Kind != "" {
+		where = append(where, "kind = ?")
+		args = append(args, f.Kind)
+	}
+	if f.Email != "" {
+		where = append(where, "email = ? COLLATE NOCASE")
+		args = append(args, strings.TrimSpace(f.Email))
+	}
+	if f.App != "" {
+		where = append(where, "app = ?")
+		args = append(args, f.App)
+	}
+	if f.Before > 0 {
+		where = append(where, "id < ?")
+		args = append(args, f.Before)
+	}
+	q := `SELECT id, at, kind, email, app, idp, ip, detail FROM audit`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY id DESC LIMIT ?"
+	args = append(args, f.Limit+1)
+	rows, err := db.sql.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, false, fmt.Errorf("store: audit search: %w", err)
+	}
+	defer rows.Close()
+	var out []audit.Event
+	for rows.Next() {
+		var (
+			e  audit.Event
+			at int64
+		)
+		if err := rows.Scan(&e.ID, &at, &e.Kind, &e.Email, &e.App, &e.IdP, &e.IP, &e.Detail); err != nil {
+			return nil, false, fmt.Errorf("store: audit search: %w", err)
+		}
+		e.Time = fromMillis(at)
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, fmt.Errorf("store: audit search: %w", err)
+	}
+	more := len(out) > f.Limit
+	if more {
+		out = out[:f.Limit]
+	}
+	return out, more, nil
+}
+
+// Counts are the figures of the admin overview.
+type Counts struct {
+	Users          int // users who ever signed in
+	UsersSince     int // users whose last sign-in is at or after since
+	ActiveSessions int // global sessions active at now
+	SignInsSince   int // sign-in audit events at or after since
+	DeniedSince    int // denied audit events at or after since
+	Revocations    int // revocations ever recorded
+}
+
+// AdminCounts returns the overview figures; since is the start of the
+// period the "since" figures cover.
+func (db *DB) AdminCounts(ctx context.Context, since, now time.Time) (Counts, error) {
+	var c Counts
+	err := db.sql.QueryRowContext(ctx, `
+		SELECT
+			(SELECT COUNT(*) FROM users),
+			(SELECT COUNT(*) FROM users WHERE last_sign_in >= ?1),
+			(SELECT COUNT(*) FROM sessions WHERE revoked_at IS NULL AND expires_at > ?2),
+			(SELECT COUNT(*) FROM audit WHERE kind = ?3 AND at >= ?1),
+			(SELECT COUNT(*) FROM audit WHERE kind = ?4 AND at >= ?1),
+			(SELECT COUNT(*) FROM revocations)`,
+		toMillis(since), toMillis(now), audit.SignIn, audit.Denied,
+	).Scan(&c.Users, &c.UsersSince, &c.ActiveSessions, &c.SignInsSince, &c.DeniedSince, &c.Revocations)
+	if err != nil {
+		return Counts{}, fmt.Errorf("store: admin counts: %w", err)
+	}
+	return c, nil
+}
+
+// AppUser says that a user with a live global session got a token for an
+// app at At. App is set when the source names the app, AUD when it names
+// the audience; callers match on either.
+type AppUser struct {
+	App   string
+	AUD   string
+	Email string
+	At    time.Time
+}
+
+// AppUsers lists who uses which app, from two sources, keeping only users
+// whose global session is still active at now:
+//   - consumed sign-in hand-offs (each carries the app token it delivered:
+//     its aud, email and identity_nonce); they are kept about an hour past
+//     expiry, so this covers recent sign-ins;
+//   - sign-in audit events that name an app.
+func (db *DB) AppUsers(ctx context.Context, now time.Time) ([]AppUser, error) {
+	var out []AppUser
+	fromHandoffs, err := db.appUsersFromHandoffs(ctx, now)
+	if err != nil {
+		return nil, fmt.Errorf("store: app users: %w", err)
+	}
+	out = append(out, fromHandoffs...)
+	rows, err := db.sql.QueryContext(ctx, `
+		SELECT a.app, a.email, MAX(a.at) FROM audit a
+		JOIN users u ON u.email = a.email COLLATE NOCASE
+		WHERE a.kind = ? AND a.app != '' AND EXISTS (
+			SELECT 1 FROM sessions s WHERE s.user_id = u.id AND s.revoked_at IS NULL
+				AND s.expires_at > ? AND s.created_at <= a.at)
+		GROUP BY a.app, a.email`, audit.SignIn, toMillis(now))
+	if err != nil {
+		return nil, fmt.Errorf("store: app users: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			u  AppUser
+			at int64
+		)
+		if err := rows.Scan(&u.App, &u.Email, &at); err != nil {
+			return nil, fmt.Errorf("store: app users: %w", err)
+		}
+		u.At = fromMillis(at)
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: app users: %w", err)
+	}
+	return out, nil
+}
+
+// appUsersFromHandoffs decodes the app tokens of consumed hand-offs whose
+// global session is active at now.
+func (db *DB) appUsersFromHandoffs(ctx context.Context, now time.Time) ([]AppUser, error) {
+	rows, err := db.sql.QueryContext(ctx, `
+		SELECT payload, used_at FROM handoffs WHERE used_at IS NOT NULL ORDER BY used_at`)
+	if err != nil {
+		return nil, err
+	}
+	type use struct {
+		u     AppUser
+		nonce string
+	}
+	var uses []use
+	for rows.Next() {
+		var (
+			payload string
+			used    int64
+			h       token.Handoff
+		)
+		if err := rows.Scan(&payload, &used); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if json.Unmarshal([]byte(payload), &h) != nil {
+			continue
+		}
+		_, claims, err := token.Decode(h.Token)
+		if err != nil {
+			continue
+		}
+		email, _ := claims["email"].(string)
+		nonce, _ := claims["identity_nonce"].(string)
+		if email == "" || nonce == "" {
+			continue
+		}
+		for _, aud := range audiences(claims["aud"]) {
+			uses = append(uses, use{u: AppUser{AUD: aud, Email: email, At: fromMillis(used)}, nonce: nonce})
+		}
+	}
+	err = errors.Join(rows.Err(), rows.Close())
+	if err != nil {
+		return nil, err
+	}
+	var out []AppUser
+	active := map[string]bool{}
+	for _, x := range uses {
+		ok, seen := active[x.nonce]
+		if !seen {
+			var one int
+			err := db.sql.QueryRowContext(ctx, `
+				SELECT 1 FROM sessions WHERE nonce = ? AND revoked_at IS NULL AND expires_at > ?`,
+				x.nonce, toMillis(now)).Scan(&one)
+			ok = err == nil
+			active[x.nonce] = ok
+		}
+		if ok {
+			out = append(out, x.u)
+		}
+	}
+	return out, nil
+}
+
+// audiences reads a JWT aud claim: a string or an array of strings.
+func audiences(v any) []string {
+	switch a := v.(type) {
+	case string:
+		return []string{a}
+	case []any:
+		out := make([]string, 0, len(a))
+		for _, x := range a {
+			if s, ok := x.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}

@@ -1,0 +1,96 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// KeyInfo names one stored signing key without its private part.
+type KeyInfo struct {
+	ID        string
+	CreatedAt time.Time
+}
+
+// SigningKeyIDs returns the kid and creation time of every signing key,
+// newest first. It reads no key material, so it is cheap enough to poll.
+func (db *DB) SigningKeyIDs(ctx context.Context) ([]KeyInfo, error) {
+	rows, err := db.sql.QueryContext(ctx,
+		`SELECT kid, created_at FROM signing_keys ORDER BY created_at DESC, kid DESC`)
+	if err != nil {
+		return nil, fmt.Errorf("store: signing key ids: %w", err)
+	}
+	defer rows.Close()
+	var out []KeyInfo
+	for rows.Next() {
+		var (
+			k       KeyInfo
+			created int64
+		)
+		if err := rows.Scan(&k.ID, &created); err != nil {
+			return nil, fmt.Errorf("store: signing key ids: %w", err)
+		}
+		k.CreatedAt = fromMillis(created)
+		out = append(out, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: signing key ids: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteSigningKey removes the signing key kid. Deleting a key that does
+// not exist is not an error.
+func (db *DB) DeleteSigningKey(ctx context.Context, kid string) error {
+	if _, err := db.sql.ExecContext(ctx, `DELETE FROM signing_keys WHERE kid = ?`, kid); err != nil {
+		return fmt.Errorf("store: delete signing key: %w", err)
+	}
+	return nil
+}
+
+// CountActiveSessions returns the number of unrevoked global sessions that
+// have not expired at now.
+func (db *DB) CountActiveSessions(ctx context.Context, now time.Time) (int, error) {
+	var n int
+	err := db.sql.QueryRowContext(ctx,
+		`SELECT COUNT(*) FROM sessions WHERE revoked_at IS NULL AND expires_at > ?`, toMillis(now)).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("store: count sessions: %w", err)
+	}
+	return n, nil
+}
+
+// CountAuditSince returns how many audit events of kind have an id above
+// afterID, and the highest id of the log (afterID when it is empty). Callers
+// keep a running total cheaply by passing the returned id back in.
+func (db *DB) CountAuditSince(ctx context.Context, kind string, afterID int64) (int, int64, error) {
+	var (
+		n   int
+		max int64
+	)
+	err := db.sql.QueryRowContext(ctx,
+		`SELECT COUNT(*) FILTER (WHERE kind = ?), COALESCE(MAX(id), ?) FROM audit WHERE id > ?`,
+		kind, afterID, afterID).Scan(&n, &max)
+	if err != nil {
+		return 0, afterID, fmt.Errorf("store: count audit: %w", err)
+	}
+	return n, max, nil
+}
+
+// CheckWritable proves the database accepts writes: it takes the write lock
+// (BEGIN IMMEDIATE through the DSN) and rolls back.
+func (db *DB) CheckWritable(ctx context.Context) error {
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: check writable: %w", err)
+	}
+	var v int
+	if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v); err != nil {
+		tx.Rollback() //nolint:errcheck // the query error matters more
+		return fmt.Errorf("store: check writable: %w", err)
+	}
+	if err := tx.Rollback(); err != nil {
+		return fmt.Errorf("store: check writable: %w", err)
+	}
+	return nil
+}
