@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"runtime/debug"
 )
 
@@ -122,7 +123,9 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	a, err := New(ctx, cfg, newLogger(cfg, stderr))
+	log := newLogger(cfg, stderr)
+	slog.SetDefault(log) // libraries that log through slog's default (the store's migrations) share the format
+	a, err := New(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
