@@ -85,11 +85,25 @@ func (s *syncBuffer) String() string {
 // {{PORT}} and {{DATA}} are replaced by the listener's port and a data dir.
 func startEnv(t testing.TB, tmpl string, dataDir string) *testEnv {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return startEnvAt(t, tmpl, dataDir, Options{}, 0)
+}
+
+// startEnvWith is startEnv with App options (such as a fake clock); a nil
+// o.Mail is replaced by the env's PIN catcher.
+func startEnvWith(t testing.TB, tmpl string, dataDir string, o Options) *testEnv {
+	t.Helper()
+	return startEnvAt(t, tmpl, dataDir, o, 0)
+}
+
+// startEnvAt is startEnvWith on a given loopback port (0: any free one), so
+// that a restarted env keeps the team URL and with it the token issuer.
+func startEnvAt(t testing.TB, tmpl string, dataDir string, o Options, port int) *testEnv {
+	t.Helper()
+	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
+	port = ln.Addr().(*net.TCPAddr).Port
 	if dataDir == "" {
 		dataDir = t.TempDir()
 	}
@@ -101,7 +115,10 @@ func startEnv(t testing.TB, tmpl string, dataDir string) *testEnv {
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	mail := newPinMailer()
-	a, err := NewWithOptions(context.Background(), cfg, log, Options{Mail: mail})
+	if o.Mail == nil {
+		o.Mail = mail
+	}
+	a, err := NewWithOptions(context.Background(), cfg, log, o)
 	if err != nil {
 		t.Fatalf("new app: %v", err)
 	}
@@ -110,6 +127,28 @@ func startEnv(t testing.TB, tmpl string, dataDir string) *testEnv {
 	go func() { env.done <- a.Serve(ctx, ln) }()
 	t.Cleanup(func() { env.stop(t) })
 	return env
+}
+
+// fakeClock is a clock tests move by hand; safe for concurrent use.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newFakeClock(t time.Time) *fakeClock { return &fakeClock{t: t} }
+
+// Now returns the clock's time.
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Advance moves the clock forward by d.
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
 }
 
 func (e *testEnv) stop(t testing.TB) {
