@@ -153,6 +153,31 @@ type AppConfig struct {
 	LogoURL         string         `toml:"logo_url"`
 	Hidden          bool           `toml:"hidden"` // hide from the app launcher
 	Policies        []PolicyConfig `toml:"policies"`
+
+	// Cookie settings of CF_Authorization (and CF_Binding).
+	HTTPOnly      bool   `toml:"http_only"`      // default true
+	SameSite      string `toml:"same_site"`      // "lax" (default), "strict" or "none" (implies Secure)
+	BindingCookie bool   `toml:"binding_cookie"` // also set CF_Binding; the token carries its hash
+	PathCookie    bool   `toml:"path_cookie"`    // cookie Path = the app path
+
+	CORS CORSConfig `toml:"cors"`
+
+	DenyMessage string `toml:"deny_message"` // shown on the 403 page of a refusal
+	DenyURL     string `toml:"deny_url"`     // or: navigations refused go there (http(s) URL)
+
+	ServiceTokenHeader string `toml:"service_token_header"` // one header holding {"cf-access-client-id","cf-access-client-secret"}
+	ServiceAuth401     bool   `toml:"service_auth_401"`     // 401 instead of 403 for unauthenticated requests to a service-only app
+}
+
+// CORSConfig is an app's [apps.cors] table: either preflight_bypass, or the
+// allowed_* lists Gatehouse answers preflights from.
+type CORSConfig struct {
+	PreflightBypass  bool     `toml:"preflight_bypass"`  // OPTIONS preflights go to the origin untouched
+	AllowedOrigins   []string `toml:"allowed_origins"`   // "https://app.example.com" or "*"
+	AllowedMethods   []string `toml:"allowed_methods"`   // default GET, HEAD, POST
+	AllowedHeaders   []string `toml:"allowed_headers"`   // "*" echoes the requested headers
+	AllowCredentials bool     `toml:"allow_credentials"` // Access-Control-Allow-Credentials: true
+	MaxAge           int      `toml:"max_age"`           // seconds; Access-Control-Max-Age
 }
 
 // PolicyConfig is one [[apps.policies]] entry.
@@ -230,7 +255,7 @@ func Default() Config {
 
 // defaultApp is what each [[apps]] entry is decoded over.
 func defaultApp() AppConfig {
-	return AppConfig{SessionDuration: Duration{DefaultSessionDuration}}
+	return AppConfig{SessionDuration: Duration{DefaultSessionDuration}, HTTPOnly: true}
 }
 
 // defaultIdPName returns the sign-in page label of a provider kind.
@@ -414,7 +439,10 @@ func (c *Config) PolicyApps() ([]*policy.App, error) {
 			Path:            normalizePath(a.Path),
 			SessionDuration: a.SessionDuration.Duration,
 			IdPs:            slices.Clone(a.IdPs),
+			LogoURL:         a.LogoURL,
+			Hidden:          a.Hidden,
 		}
+		pa.Settings = a.settings()
 		for _, d := range a.Domains {
 			pa.Domains = append(pa.Domains, strings.ToLower(d))
 		}
@@ -759,4 +787,29 @@ func keyLines(data []byte) map[string]int {
 		}
 	}
 	return lines
+}
+
+// settings converts the app's cookie, CORS, deny-page and service-token
+// keys.
+func (a *AppConfig) settings() policy.Settings {
+	return policy.Settings{
+		Cookie: policy.CookieSettings{
+			NoHTTPOnly: !a.HTTPOnly,
+			SameSite:   strings.ToLower(a.SameSite),
+			Binding:    a.BindingCookie,
+			PathCookie: a.PathCookie,
+		},
+		CORS: policy.CORS{
+			PreflightBypass:  a.CORS.PreflightBypass,
+			AllowedOrigins:   slices.Clone(a.CORS.AllowedOrigins),
+			AllowedMethods:   slices.Clone(a.CORS.AllowedMethods),
+			AllowedHeaders:   slices.Clone(a.CORS.AllowedHeaders),
+			AllowCredentials: a.CORS.AllowCredentials,
+			MaxAge:           time.Duration(a.CORS.MaxAge) * time.Second,
+		},
+		DenyMessage:        a.DenyMessage,
+		DenyURL:            a.DenyURL,
+		ServiceTokenHeader: a.ServiceTokenHeader,
+		ServiceAuth401:     a.ServiceAuth401,
+	}
 }

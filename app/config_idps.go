@@ -73,6 +73,21 @@ func (v *validator) samlIdP(key string, p *IdPConfig) {
 	})
 }
 
+// otpIdP reports the OIDC and SAML keys set on an email PIN provider.
+func (v *validator) otpIdP(key string, p *IdPConfig) {
+	v.notFor(key, "otp", map[string]bool{
+		"issuer": p.Issuer != "", "client_id": p.ClientID != "", "client_secret": p.ClientSecret != "",
+		"client_secret_file": p.ClientSecretFile != "", "client_secret_env": p.ClientSecretEnv != "",
+		"scopes": len(p.Scopes) > 0, "email_claim": p.EmailClaim != "", "name_claim": p.NameClaim != "",
+		"groups_claim": p.GroupsClaim != "", "userinfo": p.Userinfo,
+		"allow_unverified_email": p.AllowUnverifiedEmail, "claims": len(p.Claims) > 0,
+		"metadata_url": p.MetadataURL != "", "metadata_file": p.MetadataFile != "",
+		"email_attribute": p.EmailAttribute != "", "name_attribute": p.NameAttribute != "",
+		"groups_attribute": p.GroupsAttribute != "", "attributes": len(p.Attributes) > 0,
+		"sp_key_file": p.SPKeyFile != "", "sp_cert_file": p.SPCertFile != "",
+	})
+}
+
 // notFor reports each key that is set but means nothing for kind.
 func (v *validator) notFor(key, kind string, set map[string]bool) {
 	for _, name := range slices.Sorted(maps.Keys(set)) {

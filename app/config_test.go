@@ -21,6 +21,11 @@ id = "pin"
 kind = "otp"
 `
 
+// oidcRow is an [[idps]] block of kind oidc with the given keys.
+func oidcRow(keys string) string {
+	return "[[idps]]\nid = \"corp\"\nkind = \"oidc\"\n" + keys + "\n"
+}
+
 // validApp is a minimal valid app appended after validBase.
 const validApp = `[[apps]]
 name = "demo"
@@ -134,6 +139,22 @@ func TestConfigBad(t *testing.T) {
 		{"bad aud", validBase + strings.Replace(validApp, `origin = "whoami"`, "origin = \"whoami\"\naud = \"abc\"", 1), []string{`apps[0].aud: "abc": must be 64 hex digits`}},
 		{"bad path", validBase + strings.Replace(validApp, `origin = "whoami"`, "origin = \"whoami\"\npath = \"api\"", 1), []string{`apps[0].path: "api": must start with '/'`}},
 		{"bad logo url", validBase + strings.Replace(validApp, `origin = "whoami"`, "origin = \"whoami\"\nlogo_url = \"http://x.example.com/l.png\"", 1), []string{`apps[0].logo_url: "http://x.example.com/l.png": must be an https:// URL`}},
+		{"bad same_site", validBase + appKeys("same_site = \"loose\""), []string{`apps[0].same_site: "loose": must be one of "lax", "strict", "none"`}},
+		{"same_site none without tls", validBase + appKeys("same_site = \"None\""), []string{`apps[0].same_site: "none" needs HTTPS`}},
+		{"path_cookie without path", validBase + appKeys("path_cookie = true"), []string{`apps[0].path_cookie: needs a path`}},
+		{"http_only not bool", validBase + appKeys("http_only = \"no\""), []string{`apps[0].http_only: expected true or false`}},
+		{"binding_cookie not bool", validBase + appKeys("binding_cookie = 1"), []string{`apps[0].binding_cookie: expected true or false`}},
+		{"deny_url not http", validBase + appKeys("deny_url = \"javascript:alert(1)\""), []string{`apps[0].deny_url: "javascript:alert(1)": must be an absolute http:// or https:// URL`}},
+		{"deny message and url", validBase + appKeys("deny_message = \"no\"\ndeny_url = \"https://example.com/denied\""), []string{`apps[0].deny_url: set either deny_message or deny_url, not both`}},
+		{"bad service_token_header", validBase + appKeys("service_token_header = \"X Token\""), []string{`apps[0].service_token_header: "X Token": not a header name`}},
+		{"service_auth_401 not bool", validBase + appKeys("service_auth_401 = \"yes\""), []string{`apps[0].service_auth_401: expected true or false`}},
+		{"cors both modes", validBase + appKeys("[apps.cors]\npreflight_bypass = true\nallowed_origins = [\"https://a.example.com\"]"), []string{`apps[0].cors.preflight_bypass: either pass preflights to the origin`}},
+		{"cors without origins", validBase + appKeys("[apps.cors]\nallowed_methods = [\"GET\"]"), []string{`apps[0].cors.allowed_origins: required to answer preflights`}},
+		{"cors bad origin", validBase + appKeys("[apps.cors]\nallowed_origins = [\"https://a.example.com/app\"]"), []string{`apps[0].cors.allowed_origins[0]: "https://a.example.com/app": an origin`}},
+		{"cors bad method", validBase + appKeys("[apps.cors]\nallowed_origins = [\"*\"]\nallowed_methods = [\"GET PUT\"]"), []string{`apps[0].cors.allowed_methods[0]: "GET PUT": not an HTTP method`}},
+		{"cors bad header", validBase + appKeys("[apps.cors]\nallowed_origins = [\"*\"]\nallowed_headers = [\"X:Y\"]"), []string{`apps[0].cors.allowed_headers[0]: "X:Y": not a header name`}},
+		{"cors max_age range", validBase + appKeys("[apps.cors]\nallowed_origins = [\"*\"]\nmax_age = -1"), []string{`apps[0].cors.max_age: -1: between 0 and 86400 seconds`}},
+		{"cors unknown key", validBase + appKeys("[apps.cors]\nallow_origins = [\"*\"]"), []string{`apps[0].cors.allow_origins: unknown key`}},
 		{"unknown idp in app", validBase + strings.Replace(validApp, `origin = "whoami"`, "origin = \"whoami\"\nidps = [\"google\"]", 1), []string{`apps[0].idps[0]: "google": no identity provider with this id`}},
 		{"bad email", validBase + strings.Replace(validApp, "{ everyone = true }", "{ emails = [\"ann@\"] }", 1), []string{`gatehouse.toml:14: apps[0].policies[0].include[0].emails[0]: "ann@": not an email address`}},
 		{"bad email domain", validBase + strings.Replace(validApp, "{ everyone = true }", "{ everyone = true }, { emails = [\"a@b.c\"] }, { email_domains = [\"@example.com\"] }", 1),
@@ -149,6 +170,29 @@ func TestConfigBad(t *testing.T) {
 		{"duplicate idp id", validBase + "[[idps]]\nid = \"pin\"\nkind = \"otp\"\n" + validApp, []string{`gatehouse.toml:8: idps[1].id: "pin": duplicate id`}},
 		{"bad idp id", strings.Replace(validBase, `id = "pin"`, `id = "Email PIN"`, 1) + validApp, []string{`idps[0].id: "Email PIN": only lowercase letters`}},
 		{"unknown idp kind", strings.Replace(validBase, `kind = "otp"`, `kind = "ldap"`, 1) + validApp, []string{`gatehouse.toml:6: idps[0].kind: "ldap": unknown kind`}},
+		{"oidc missing issuer", validBase + "[[idps]]\nid = \"corp\"\nkind = \"oidc\"\nclient_id = \"c\"\nclient_secret = \"s\"\n" + validApp, []string{`gatehouse.toml:7: idps[1].issuer: required for kind "oidc"`}},
+		{"oidc bad issuer", validBase + oidcRow("issuer = \"login.example.com\"\nclient_id = \"c\"\nclient_secret = \"s\"") + validApp, []string{`idps[1].issuer: "login.example.com": must be an http(s) URL`}},
+		{"oidc missing client", validBase + oidcRow("issuer = \"https://login.example.com\"") + validApp,
+			[]string{`idps[1].client_id: required for kind "oidc"`, `idps[1].client_secret: required for kind "oidc" (or client_secret_file or client_secret_env)`}},
+		{"oidc two secrets", validBase + oidcRow("issuer = \"https://login.example.com\"\nclient_id = \"c\"\nclient_secret = \"s\"\nclient_secret_file = \"/etc/gatehouse/secret\"") + validApp,
+			[]string{`idps[1].client_secret: set only one of client_secret, client_secret_file and client_secret_env`}},
+		{"oidc missing secret file", validBase + oidcRow("issuer = \"https://login.example.com\"\nclient_id = \"c\"\nclient_secret_file = \"/nonexistent/gatehouse-secret\"") + validApp,
+			[]string{`idps[1].client_secret_file: "/nonexistent/gatehouse-secret": `}},
+		{"oidc secret env unset", validBase + oidcRow("issuer = \"https://login.example.com\"\nclient_id = \"c\"\nclient_secret_env = \"GATEHOUSE_TEST_UNSET_SECRET\"") + validApp,
+			[]string{`idps[1].client_secret_env: $GATEHOUSE_TEST_UNSET_SECRET is not set`}},
+		{"oidc with saml keys", validBase + oidcRow("issuer = \"https://login.example.com\"\nclient_id = \"c\"\nclient_secret = \"s\"\nmetadata_url = \"https://idp.example.com/md\"\nattributes = [\"uid\"]") + validApp,
+			[]string{`idps[1].attributes: not a key of kind "oidc"`, `idps[1].metadata_url: not a key of kind "oidc"`}},
+		{"saml without metadata", validBase + "[[idps]]\nid = \"sso\"\nkind = \"saml\"\n" + validApp, []string{`idps[1].metadata_url: required for kind "saml" (or metadata_file)`}},
+		{"saml both metadata", validBase + "[[idps]]\nid = \"sso\"\nkind = \"saml\"\nmetadata_url = \"https://idp.example.com/md\"\nmetadata_file = \"md.xml\"\n" + validApp,
+			[]string{`idps[1].metadata_url: set only one of metadata_url and metadata_file`}},
+		{"saml bad metadata url", validBase + "[[idps]]\nid = \"sso\"\nkind = \"saml\"\nmetadata_url = \"idp.example.com/md\"\n" + validApp, []string{`idps[1].metadata_url: "idp.example.com/md": must be an http(s) URL`}},
+		{"saml missing metadata file", validBase + "[[idps]]\nid = \"sso\"\nkind = \"saml\"\nmetadata_file = \"/nonexistent/idp.xml\"\n" + validApp, []string{`idps[1].metadata_file: "/nonexistent/idp.xml": `}},
+		{"saml key without cert", validBase + "[[idps]]\nid = \"sso\"\nkind = \"saml\"\nmetadata_url = \"https://idp.example.com/md\"\nsp_key_file = \"sp.key\"\n" + validApp,
+			[]string{`idps[1].sp_key_file: set both sp_key_file and sp_cert_file, or neither`}},
+		{"saml with oidc keys", validBase + "[[idps]]\nid = \"sso\"\nkind = \"saml\"\nmetadata_url = \"https://idp.example.com/md\"\nclient_id = \"c\"\nclaims = [\"x\"]\nuserinfo = true\n" + validApp,
+			[]string{`idps[1].claims: not a key of kind "saml"`, `idps[1].client_id: not a key of kind "saml"`, `idps[1].userinfo: not a key of kind "saml"`}},
+		{"otp with oidc keys", strings.Replace(validBase, `kind = "otp"`, "kind = \"otp\"\nissuer = \"https://login.example.com\"", 1) + validApp, []string{`idps[0].issuer: not a key of kind "otp"`}},
+		{"app allows unknown idp", validBase + strings.Replace(validApp, `origin = "whoami"`, "origin = \"whoami\"\nidps = [\"pin\", \"okta\"]", 1), []string{`apps[0].idps[1]: "okta": no identity provider with this id`}},
 		{"tls bad mode", strings.Replace(validBase, `mode = "off"`, `mode = "auto"`, 1) + validApp, []string{`gatehouse.toml:3: tls.mode: "auto": must be one of "acme", "files", "off"`}},
 		{"tls acme wildcard app", strings.Replace(validBase, `mode = "off"`, `mode = "acme"`, 1) + strings.Replace(validApp, `"app.example.com"`, `"*.apps.example.com"`, 1),
 			[]string{`apps[0].domains[0]: "*.apps.example.com": a wildcard domain needs tls.mode "files"`}},
@@ -405,5 +449,47 @@ func TestConfigSMTPPassword(t *testing.T) {
 				t.Errorf("password = %q, want %q", cfg.SMTP.Password, tt.want)
 			}
 		})
+	}
+}
+
+// appKeys is validApp with extra lines after its origin key.
+func appKeys(lines string) string {
+	return strings.Replace(validApp, `origin = "whoami"`, "origin = \"whoami\"\n"+lines, 1)
+}
+
+func TestConfigAppSettings(t *testing.T) {
+	cfg, err := ParseConfig([]byte(validBase+appKeys(`path = "/api"
+http_only = false
+same_site = "strict"
+binding_cookie = true
+path_cookie = true
+deny_url = "https://example.com/denied"
+service_token_header = "Authorization"
+service_auth_401 = true
+[apps.cors]
+allowed_origins = ["https://spa.example.com"]
+allow_credentials = true
+max_age = 60`)), "gatehouse.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	apps, err := cfg.PolicyApps()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := apps[0].Settings
+	if !s.Cookie.NoHTTPOnly || s.Cookie.SameSite != "strict" || !s.Cookie.Binding || !s.Cookie.PathCookie ||
+		s.DenyURL != "https://example.com/denied" || s.ServiceTokenHeader != "Authorization" || !s.ServiceAuth401 ||
+		!s.CORS.Enabled() || !s.CORS.AllowCredentials || s.CORS.MaxAge != time.Minute {
+		t.Errorf("settings = %+v", s)
+	}
+	// Defaults: HttpOnly, no binding, CORS off.
+	cfg, err = ParseConfig([]byte(validBase+validApp), "gatehouse.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	apps, _ = cfg.PolicyApps()
+	if d := apps[0].Settings; d.Cookie.NoHTTPOnly || d.Cookie.Binding || d.CORS.Enabled() || d.CORS.PreflightBypass {
+		t.Errorf("default settings = %+v", d)
 	}
 }

@@ -279,6 +279,7 @@ func (v *validator) idps(list []IdPConfig) map[string]bool {
 		}
 		switch p.Kind {
 		case "otp":
+			v.otpIdP(key, p)
 		case "oidc":
 			v.oidcIdP(key, p)
 		case "saml":
@@ -381,6 +382,7 @@ func (v *validator) apps(c *Config, idps map[string]bool) {
 		if len(a.Policies) == 0 {
 			v.add(key+".policies", "at least one policy ([[apps.policies]])")
 		}
+		v.appSettings(key, a, c.TLS.Mode)
 		pnames := map[string]bool{}
 		for j := range a.Policies {
 			v.policy(fmt.Sprintf("%s.policies[%d]", key, j), &a.Policies[j], pnames, idps)

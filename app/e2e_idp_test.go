@@ -19,13 +19,14 @@ import (
 
 // Ports of the real IdPs in these tests (distinct from internal/testidp's).
 const (
-	oidcPort    = 24101
-	oidcPort2   = 24102
-	samlPort    = 24111
-	chooserOIDC = 24121
-	chooserSAML = 24122
-	browserSAML = 24131
-	idpTestApps = `
+	oidcPort     = 24101
+	oidcPort2    = 24102
+	samlPort     = 24111
+	chooserOIDC  = 24121
+	chooserSAML  = 24122
+	browserSAML  = 24131
+	samlAudience = 24141
+	idpTestApps  = `
 [[apps]]
 name = "demo"
 domains = ["app.localhost:{{PORT}}"]
@@ -433,4 +434,83 @@ func TestE2ESAML(t *testing.T) {
 			t.Errorf("audit = %q", d)
 		}
 	})
+}
+
+// TestE2ESAMLWrongAudience: a response SimpleSAMLphp issued for another
+// Gatehouse (another entity ID and ACS) is refused, even when posted with a
+// RelayState of a sign-in pending here. Its Destination and Recipient (B's
+// own ACS is checked first) name A, so the audit reason is the recipient;
+// idp.TestSAMLParseResponse proves the Audience check on its own.
+func TestE2ESAMLWrongAudience(t *testing.T) {
+	a := startEnv(t, idpConfig(samlIdP("sso", samlAudience), "sso"), "")
+	b := startEnv(t, idpConfig(samlIdP("sso", samlAudience), "sso"), "")
+	ssp := testidp.StartSAML(t, samlAudience)
+	var both []byte
+	for _, env := range []*testEnv{a, b} {
+		resp, err := newClient(t, false).Get(env.team + "/cdn-cgi/access/saml-metadata")
+		if err != nil {
+			t.Fatal(err)
+		}
+		md := readBody(t, resp)
+		_, md, _ = strings.Cut(md, "?>")
+		both = append(both, md...)
+	}
+	ssp.SetSPMetadata(t, []byte(`<?xml version="1.0"?>
+<md:EntitiesDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata">`+string(both)+`</md:EntitiesDescriptor>`))
+
+	// A signed response for A.
+	ca := newClient(t, false)
+	_, fields := samlResponseForm(t, ca, samlStart(t, ca, a.url("only", "/")), "bob", "bobpass")
+	raw, _ := base64.StdEncoding.DecodeString(fields.Get("SAMLResponse"))
+	if !bytes.Contains(raw, []byte("<saml:Audience>"+a.team+"/cdn-cgi/access/callback</saml:Audience>")) {
+		t.Fatalf("response is not for A:\n%s", raw)
+	}
+
+	// A sign-in pending at B: its RelayState.
+	cb := newClient(t, true)
+	var start *http.Response
+	for i := 0; ; i++ { // B's metadata fetch may be in its retry pause
+		var err error
+		if start, err = cb.Get(b.url("only", "/")); err != nil {
+			t.Fatal(err)
+		}
+		for start.StatusCode == http.StatusFound && !strings.Contains(start.Header.Get("Location"), "SAMLRequest") {
+			loc, _ := start.Request.URL.Parse(start.Header.Get("Location"))
+			readBody(t, start)
+			if start, err = cb.Get(loc.String()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if start.StatusCode != http.StatusBadGateway || i == 20 {
+			break
+		}
+		readBody(t, start)
+		time.Sleep(300 * time.Millisecond)
+	}
+	idpURL, _ := url.Parse(start.Header.Get("Location"))
+	readBody(t, start)
+	if idpURL.Query().Get("RelayState") == "" {
+		t.Fatalf("no RelayState at B: %s", idpURL)
+	}
+	fields.Set("RelayState", idpURL.Query().Get("RelayState"))
+	resp, err := cb.PostForm(b.team+"/cdn-cgi/access/callback", fields)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := readBody(t, resp)
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "was not accepted") || !strings.Contains(body, "Try again") {
+		t.Errorf("foreign response at B: %d\n%s", resp.StatusCode, body)
+	}
+	d := b.lastFailure(t)
+	t.Logf("B refused the response: %s", d)
+	switch d {
+	case "saml: wrong audience", "saml: wrong recipient":
+	default:
+		t.Errorf("audit = %q, want the audience or recipient named", d)
+	}
+	if resp, _ := cb.Get(b.team + "/cdn-cgi/access/get-identity"); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("a session exists at B after a refused response: %d", resp.StatusCode)
+	} else {
+		resp.Body.Close()
+	}
 }

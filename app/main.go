@@ -27,6 +27,7 @@ Usage:
   gatehouse revoke -config FILE --user EMAIL       end every session of a user
   gatehouse revoke -config FILE --app NAME [--soft] revoke an app's tokens (soft: re-issue silently)
   gatehouse sessions list -config FILE [--all]     list active (or all) global sessions
+  gatehouse service-token create|list|disable|enable|delete -config FILE ...   manage service tokens
   gatehouse version                     print the version
 `
 
@@ -51,6 +52,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdKeys(ctx, rest, stdout)
 	case "revoke":
 		err = cmdRevoke(ctx, rest, stdout)
+	case "service-token":
+		err = cmdServiceToken(ctx, rest, stdout)
 	case "sessions":
 		err = cmdSessions(ctx, rest, stdout)
 	case "version", "-version", "--version":

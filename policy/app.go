@@ -16,6 +16,9 @@ type App struct {
 	SessionDuration time.Duration
 	Policies        []Policy
 	IdPs            []string // allowed provider ids; empty: all
+	LogoURL         string   // https logo shown on the launcher tile, or ""
+	Hidden          bool     // left off the app launcher (access is unchanged)
+	Settings                 // cookies, CORS, deny page and service tokens (settings.go)
 }
 
 // Table matches requests to apps. It is immutable once built.

@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"crypto/subtle"
 	"net/http"
 	"net/netip"
 	"slices"
@@ -108,39 +107,6 @@ func (h *Handler) verifyAny(r *http.Request, apps []*policy.App) (*token.Claims,
 	return nil, nil, firstErr
 }
 
-// authorized trades the single-use hand-off nonce for the app cookie and
-// sends the browser on to where it wanted to go.
-func (h *Handler) authorized(w http.ResponseWriter, r *http.Request) {
-	nonce := r.URL.Query().Get("nonce")
-	if nonce == "" {
-		h.fail(w, r, http.StatusBadRequest, "Invalid login session", msgInvalidLogin)
-		return
-	}
-	hand, err := h.o.Store.ConsumeHandoff(r.Context(), nonce, r.Host, h.now())
-	if err != nil {
-		h.log.Info("proxy: refused hand-off", "host", r.Host, "err", err)
-		h.fail(w, r, http.StatusBadRequest, "Invalid login session", msgInvalidLogin)
-		return
-	}
-	if hand.AppSessionHash != "" {
-		got := hashHex(cookieValue(r.Header, CookieAppSession))
-		if subtle.ConstantTimeCompare([]byte(got), []byte(hand.AppSessionHash)) != 1 {
-			h.log.Info("proxy: hand-off app session mismatch", "host", r.Host)
-			h.fail(w, r, http.StatusBadRequest, "Invalid login session", msgInvalidLogin)
-			return
-		}
-	}
-	target, err := web.CleanPath(hand.RedirectURL)
-	if err != nil {
-		target = "/"
-	}
-	http.SetCookie(w, h.cookie(CookieAuthorization, hand.Token, hand.MaxAge))
-	http.SetCookie(w, h.cookie(CookieAppSession, "", -1))
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Location", target)
-	w.WriteHeader(http.StatusFound)
-}
-
 // identityJSON is the get-identity response: the stored identity plus the
 // session nonce, in the team domain's shape.
 type identityJSON struct {
@@ -212,7 +178,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request, apps []*policy.
 			h.log.Error("proxy: logout: audit", "app", app.Name, "err", err)
 		}
 	}
-	http.SetCookie(w, h.cookie(CookieAuthorization, "", -1))
+	h.clearAppCookies(w, apps)
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Location", h.o.TeamURL+teamLogoutPath)
 	w.WriteHeader(http.StatusFound)

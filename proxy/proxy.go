@@ -168,8 +168,9 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 	h.authorize(w, r, app)
 }
 
-// authorize strips the request, lets bypass policies and valid app tokens
-// through to the origin, and sends everyone else to the login.
+// authorize strips the request, lets bypass policies, service tokens and
+// valid app tokens through to the origin, and sends everyone else to the
+// login (or, for an app only machines may use, refuses them).
 func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, app *policy.App) {
 	now := h.now()
 	raw := credential(r)
@@ -177,31 +178,61 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, app *policy.
 	out := r.Clone(r.Context())
 	strip(out, peerTrusted(r, h.o.TrustedProxies))
 
+	if isPreflight(r) {
+		switch {
+		case app.CORS.PreflightBypass:
+			note(r, app.Name, DecisionBypass, "")
+			h.forward(w, out, app)
+			return
+		case app.CORS.Enabled():
+			note(r, app.Name, DecisionBypass, "")
+			h.preflight(w, r, app)
+			return
+		}
+	}
 	if policy.Evaluate(app.Policies, policy.Subject{IP: ip}).Decision == policy.Bypass {
 		note(r, app.Name, DecisionBypass, "")
 		h.forward(w, out, app)
 		return
 	}
+	if id, secret, viaHeader := serviceCredentials(r, app); id != "" || secret != "" {
+		if viaHeader {
+			out.Header.Del(app.ServiceTokenHeader)
+		}
+		if h.serveServiceToken(w, r, out, app, id, secret, ip, now) {
+			return
+		}
+	}
 	claims, err := h.verify(raw, app.AUD, now)
+	var freshRaw string
 	if err != nil || now.Unix() >= claims.ExpiresAt {
 		// Expired (or in the clock-skew grace) or soft-revoked: mint a fresh
 		// app token from the global session when it still may.
-		if fresh, freshRaw, ok := h.refresh(r.Context(), raw, app, ip, now); ok {
-			http.SetCookie(w, h.cookie(CookieAuthorization, freshRaw, int(fresh.ExpiresAt-now.Unix())))
-			replaceCookie(out.Header, CookieAuthorization, freshRaw)
-			claims, raw, err = fresh, freshRaw, nil
+		if fresh, fr, ok := h.refresh(r.Context(), raw, app, ip, now); ok {
+			claims, raw, freshRaw, err = fresh, fr, fr, nil
 		}
+	}
+	if err == nil {
+		err = h.checkBound(r, claims, now)
 	}
 	if err != nil {
 		h.log.Debug("proxy: no usable credential", "app", app.Name, "host", r.Host, "err", err)
 		note(r, app.Name, DecisionLogin, "")
+		if !app.HasAllowPolicy() {
+			h.serviceOnly(w, r, app)
+			return
+		}
 		h.unauthorized(w, r, app)
 		return
 	}
-	if !stillAllowed(app, claims, ip) {
+	if freshRaw != "" {
+		h.setAppCookies(w, app, freshRaw, "", int(claims.ExpiresAt-now.Unix()))
+		replaceCookie(out.Header, CookieAuthorization, freshRaw)
+	}
+	if !h.stillAllowed(app, claims, ip, now) {
 		note(r, app.Name, DecisionDeny, claimsUser(claims))
 		h.log.Info("proxy: denied by the per-request policy check", "app", app.Name, "email", claims.Email, "ip", ipString(ip))
-		h.fail(w, r, http.StatusForbidden, "Access denied", "You do not have access to this application from here.")
+		h.deny(w, r, app)
 		return
 	}
 	note(r, app.Name, DecisionAllow, claimsUser(claims))
@@ -215,6 +246,65 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, app *policy.
 		defer done()
 	}
 	h.forward(w, out, app)
+}
+
+// serveServiceToken exchanges valid service-token credentials that a
+// service_auth policy of app accepts for an app token (set as the
+// CF_Authorization cookie and passed to the origin) and forwards the
+// request. It reports false, having written nothing, when the credentials
+// are unknown, revoked or not accepted by the app.
+func (h *Handler) serveServiceToken(w http.ResponseWriter, r, out *http.Request, app *policy.App, id, secret string, ip netip.Addr, now time.Time) bool {
+	st := h.serviceTokens()
+	if st == nil {
+		return false
+	}
+	name, ok := st.CheckServiceToken(id, secret, now)
+	if !ok {
+		h.log.Info("proxy: refused service token", "app", app.Name, "client_id", id)
+		return false
+	}
+	p := serviceAuth(app, id, name, ip)
+	if p == nil {
+		h.log.Info("proxy: no service_auth policy admits the service token", "app", app.Name, "client_id", id)
+		return false
+	}
+	claims, raw, err := h.mintService(app, p, id, now)
+	if err != nil {
+		h.log.Warn("proxy: sign service token app token", "app", app.Name, "err", err)
+		return false
+	}
+	h.setAppCookies(w, app, raw, "", int(claims.ExpiresAt-now.Unix()))
+	note(r, app.Name, DecisionAllow, claimsUser(claims))
+	out.Header.Set(HeaderJWTAssertion, raw)
+	replaceCookie(out.Header, CookieAuthorization, raw)
+	h.forward(w, out, app)
+	return true
+}
+
+// errUnbound refuses a bound token without its CF_Binding cookie, and
+// errServiceToken a token of a disabled, expired or deleted service token.
+var (
+	errUnbound      = errors.New("proxy: token binding cookie missing or wrong")
+	errServiceToken = errors.New("proxy: service token no longer valid")
+)
+
+// checkBound refuses claims whose binding claim the request's CF_Binding
+// cookie does not match, and tokens minted for a service token that is no
+// longer valid.
+func (h *Handler) checkBound(r *http.Request, claims *token.Claims, now time.Time) error {
+	if !bindingOK(r, claims.Binding) {
+		return errUnbound
+	}
+	if claims.CommonName != "" {
+		st := h.serviceTokens()
+		if st == nil {
+			return errServiceToken
+		}
+		if _, ok := st.ServiceTokenActive(claims.CommonName, now); !ok {
+			return errServiceToken
+		}
+	}
+	return nil
 }
 
 var (
@@ -255,16 +345,28 @@ func (h *Handler) verify(raw, aud string, now time.Time) (*token.Claims, error) 
 // stillAllowed re-checks the per-request parts of the app's policies (IP
 // ranges): identity selectors were checked when the token was minted, so
 // only a policy that now definitely fails is held against the request. It
-// reports whether some allow or service_auth policy may still match.
-func stillAllowed(app *policy.App, claims *token.Claims, ip netip.Addr) bool {
-	s := policy.Subject{Email: claims.Email, IP: ip, ServiceToken: claims.CommonName}
+// reports whether some allow policy (for a user's token) or service_auth
+// policy (for a service token's, by client ID or name) may still match.
+func (h *Handler) stillAllowed(app *policy.App, claims *token.Claims, ip netip.Addr, now time.Time) bool {
+	subjects := []policy.Subject{{Email: claims.Email, IP: ip}}
+	want := policy.Allow
+	if claims.CommonName != "" {
+		want = policy.ServiceAuth
+		var name string
+		if st := h.serviceTokens(); st != nil {
+			name, _ = st.ServiceTokenActive(claims.CommonName, now)
+		}
+		subjects = serviceSubjects(claims.CommonName, name, ip)
+	}
 	for i := range app.Policies {
 		p := &app.Policies[i]
-		if p.Decision != policy.Allow && p.Decision != policy.ServiceAuth {
+		if p.Decision != want {
 			continue
 		}
-		if policy.Recheck(p, s) {
-			return true
+		for _, s := range subjects {
+			if policy.Recheck(p, s) {
+				return true
+			}
 		}
 	}
 	return false
@@ -327,7 +429,8 @@ func hashHex(s string) string {
 }
 
 // allowedOrigin returns the request's Origin header when its host is the
-// request's own host or one of the app's concrete domains, else "".
+// request's own host, one of the app's concrete domains or one of its
+// configured CORS allowed_origins, else "".
 func allowedOrigin(r *http.Request, app *policy.App) string {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
@@ -344,6 +447,9 @@ func allowedOrigin(r *http.Request, app *policy.App) string {
 		if len(d) > 0 && d[0] != '*' && sameHostName(u.Host, d) {
 			return origin
 		}
+	}
+	if !app.CORS.PreflightBypass {
+		return corsOrigin(app.CORS, origin)
 	}
 	return ""
 }

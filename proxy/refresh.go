@@ -52,6 +52,7 @@ func (h *Handler) refresh(ctx context.Context, raw string, app *policy.App, ip n
 	}
 	c := token.AppClaims(id, sess.Nonce, app.AUD, now, ttl)
 	c.IssuedAt = h.o.Store.AppIssuedAt(app.AUD, now)
+	c.Binding = old.Binding // the browser keeps its CF_Binding cookie
 	fresh, err := keys.Sign(c)
 	if err != nil {
 		h.log.Warn("proxy: sign refreshed app token", "app", app.Name, "err", err)

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"reflect"
 	"testing"
 	"time"
 
@@ -44,7 +45,7 @@ func TestHandoff(t *testing.T) {
 			if !errors.Is(err, tt.wantErr) || (tt.wantErr != nil && err == nil) {
 				t.Fatalf("ConsumeHandoff = %v, want %v", err, tt.wantErr)
 			}
-			if tt.wantErr == nil && got != h {
+			if tt.wantErr == nil && !reflect.DeepEqual(got, h) {
 				t.Errorf("payload = %+v, want %+v", got, h)
 			}
 		})

@@ -40,6 +40,9 @@ type DB struct {
 	subs      []func(Revocation)    // revocation listeners
 
 	pollMu sync.Mutex // serializes PollRevocations
+
+	svcOnce sync.Once
+	svcIdx  *svcIndex // service tokens, see servicetokens.go
 }
 
 // DSN returns the modernc.org/sqlite data source name for the database file
@@ -89,6 +92,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, err
 	}
 	if err := db.loadRevoked(ctx, time.Now()); err != nil {
+		sqldb.Close()
+		return nil, err
+	}
+	if err := db.ReloadServiceTokens(ctx); err != nil {
 		sqldb.Close()
 		return nil, err
 	}

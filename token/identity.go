@@ -44,4 +44,12 @@ type Handoff struct {
 	RedirectURL    string `json:"redirect_url"`               // sanitized path (and query) on the same host
 	AppSessionHash string `json:"app_session_hash,omitempty"` // hex SHA-256 of the CF_AppSession cookie the flow started with
 	MaxAge         int    `json:"max_age"`                    // cookie lifetime in seconds
+	// Binding is the raw CF_Binding cookie value /authorized sets when the
+	// app uses a binding cookie; Token's binding claim is its hex SHA-256.
+	Binding string `json:"binding,omitempty"`
+	// Next is the rest of a multi-domain app's cookie chain, set on the
+	// hand-off of the domain the sign-in started from: the absolute
+	// /cdn-cgi/access/authorized URLs of the sibling domains, in order,
+	// then the absolute URL to return to on the starting domain.
+	Next []string `json:"next,omitempty"`
 }

@@ -1,0 +1,157 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/store"
+)
+
+// serviceTokenUsage is the usage of `gatehouse service-token`.
+const serviceTokenUsage = `usage:
+  gatehouse service-token create -config FILE NAME [--duration 8760h]   (0: never expires)
+  gatehouse service-token list -config FILE
+  gatehouse service-token disable -config FILE CLIENT_ID
+  gatehouse service-token enable -config FILE CLIENT_ID
+  gatehouse service-token delete -config FILE CLIENT_ID`
+
+// defaultServiceTokenDuration is the lifetime of a new service token when
+// --duration is not given: one year.
+const defaultServiceTokenDuration = 8760 * time.Hour
+
+// cmdServiceToken is `gatehouse service-token SUBCOMMAND`. It writes to the
+// database a running serve watches, which applies it within a second.
+func cmdServiceToken(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) == 0 {
+		return usageError{errors.New("missing subcommand\n" + serviceTokenUsage)}
+	}
+	sub, args := args[0], args[1:]
+	fs := flag.NewFlagSet("service-token "+sub, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	path := fs.String("config", "gatehouse.toml", "configuration file")
+	duration := fs.Duration("duration", defaultServiceTokenDuration, "lifetime of a new token (0: never expires)")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return usageError{err}
+	}
+	want := 1
+	if sub == "list" {
+		want = 0
+	}
+	switch sub {
+	case "create", "list", "disable", "enable", "delete":
+	default:
+		return usageError{fmt.Errorf("unknown subcommand %q\n%s", sub, serviceTokenUsage)}
+	}
+	if len(pos) != want {
+		return usageError{errors.New(serviceTokenUsage)}
+	}
+	cfg, err := LoadConfig(*path)
+	if err != nil {
+		return err
+	}
+	db, err := openExisting(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return serviceTokenCommand(ctx, db, sub, pos, *duration, time.Now(), stdout)
+}
+
+// parseInterspersed parses flags that may come before or after the
+// positional arguments, which it returns.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+// serviceTokenCommand runs one service-token subcommand against db; pos are
+// its positional arguments (NAME or CLIENT_ID).
+func serviceTokenCommand(ctx context.Context, db *store.DB, sub string, pos []string, duration time.Duration, now time.Time, stdout io.Writer) error {
+	switch sub {
+	case "create":
+		if duration < 0 {
+			return usageError{errors.New("--duration must not be negative")}
+		}
+		id, secret, err := db.CreateServiceToken(ctx, pos[0], duration, now)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "created service token %q\nCF-Access-Client-Id: %s\nCF-Access-Client-Secret: %s\n", strings.TrimSpace(pos[0]), id, secret)
+		if duration > 0 {
+			fmt.Fprintf(stdout, "expires: %s\n", now.Add(duration).UTC().Format(time.RFC3339))
+		} else {
+			fmt.Fprintln(stdout, "expires: never")
+		}
+		fmt.Fprintln(stdout, "The secret is shown only now; store it safely.")
+		return nil
+	case "list":
+		list, err := db.ServiceTokens(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "CLIENT ID\tNAME\tSTATUS\tCREATED\tEXPIRES\tLAST USED")
+		for _, t := range list {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.ClientID, t.Name, serviceTokenStatus(t, now),
+				fmtTime(t.CreatedAt, ""), fmtTime(t.ExpiresAt, "never"), fmtTime(t.LastUsedAt, "never"))
+		}
+		return tw.Flush()
+	case "disable":
+		err := db.DisableServiceToken(ctx, pos[0], now)
+		return serviceTokenDone(err, pos[0], "disabled: refused from the next request", stdout)
+	case "enable":
+		err := db.EnableServiceToken(ctx, pos[0], now)
+		return serviceTokenDone(err, pos[0], "enabled", stdout)
+	case "delete":
+		err := db.DeleteServiceToken(ctx, pos[0])
+		return serviceTokenDone(err, pos[0], "deleted: refused from the next request", stdout)
+	}
+	return usageError{fmt.Errorf("unknown subcommand %q", sub)}
+}
+
+func serviceTokenDone(err error, id, what string, stdout io.Writer) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("no service token with client ID %q", id)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "service token %s %s\n", id, what)
+	return nil
+}
+
+// serviceTokenStatus is "active", "disabled" or "expired".
+func serviceTokenStatus(t store.ServiceToken, now time.Time) string {
+	switch {
+	case !t.DisabledAt.IsZero():
+		return "disabled"
+	case !t.Active(now):
+		return "expired"
+	}
+	return "active"
+}
+
+// fmtTime renders t in UTC, or zero when t is the zero time.
+func fmtTime(t time.Time, zero string) string {
+	if t.IsZero() {
+		return zero
+	}
+	return t.UTC().Format("2006-01-02 15:04")
+}
