@@ -269,8 +269,7 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, t target, s 
 	if !res.Allowed() || res.Decision == policy.ServiceAuth {
 		h.audit(r, audit.Event{Kind: audit.Denied, Email: id.Email, App: app.Name, IdP: id.IdP.ID,
 			Detail: "no policy allows this identity at sign-in"})
-		h.o.Pages.Error(w, r, http.StatusForbidden, "Access denied",
-			fmt.Sprintf("You don't have access to %s.", app.Name))
+		h.denied(w, r, app)
 		return nil
 	}
 	ttl := app.SessionDuration
@@ -280,7 +279,9 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, t target, s 
 	if ttl <= 0 {
 		ttl = defaultAppSession
 	}
-	raw, err := h.o.Keys().Sign(h.appClaims(id, s.Nonce, app, now, ttl))
+	claims := h.appClaims(id, s.Nonce, app, now, ttl)
+	binding := bind(app, claims) // CF_Binding, when the app uses one (deny.go)
+	raw, err := h.o.Keys().Sign(claims)
 	if err != nil {
 		return fmt.Errorf("login: sign app token: %w", err)
 	}
@@ -290,6 +291,10 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, t target, s 
 		RedirectURL:    t.RedirectURL,
 		AppSessionHash: t.AppSession,
 		MaxAge:         int(ttl.Seconds()),
+		Binding:        binding,
+	}
+	if handoff.Next, err = h.cookieChain(r, t, handoff, now); err != nil {
+		return err
 	}
 	if err := h.o.Store.CreateHandoff(r.Context(), nonce, t.Host, handoff, now.Add(handoffTTL)); err != nil {
 		return fmt.Errorf("login: create hand-off: %w", err)

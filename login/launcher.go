@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gatehouse-dev/gatehouse/policy"
 )
@@ -18,8 +20,11 @@ type launcherData struct {
 
 // tile is one app on the launcher.
 type tile struct {
-	Name string
-	URL  string
+	Name    string
+	URL     string // where the tile leads: the chosen domain and the app path
+	Domain  string // the chosen domain and path, as shown
+	LogoURL string // https logo, or "" for the initial
+	Initial string // first letter of Name, shown without a logo
 }
 
 // launcher serves the app launcher: the apps the signed-in user may reach,
@@ -37,10 +42,15 @@ func (h *Handler) launcher(w http.ResponseWriter, r *http.Request) error {
 	subject := h.subject(r, s.Identity)
 	data := launcherData{Email: s.Identity.Email, LogoutURL: PathLogout}
 	for _, app := range h.o.Apps().Apps() {
+		if app.Hidden {
+			continue
+		}
 		domain := launchDomain(app)
 		if domain == "" {
 			continue
 		}
+		// Only apps a browser sign-in would be let into: no tile for a
+		// block or default deny, nor for an app only service tokens reach.
 		res := policy.Evaluate(app.Policies, subject)
 		if !res.Allowed() || res.Decision == policy.ServiceAuth {
 			continue
@@ -49,13 +59,26 @@ func (h *Handler) launcher(w http.ResponseWriter, r *http.Request) error {
 		if path == "" {
 			path = "/"
 		}
-		data.Tiles = append(data.Tiles, tile{Name: app.Name, URL: h.hostURL(domain) + path})
+		data.Tiles = append(data.Tiles, newTile(app, h.hostURL(domain)+path, domain+strings.TrimSuffix(path, "/")))
 	}
 	h.o.Pages.Render(w, http.StatusOK, "launcher", "Your applications", data)
 	return nil
 }
 
-// launchDomain is the first concrete (non-wildcard) domain of app, or "".
+// newTile builds app's tile leading to target.
+func newTile(app *policy.App, target, shown string) tile {
+	t := tile{Name: app.Name, URL: target, Domain: shown}
+	if strings.HasPrefix(strings.ToLower(app.LogoURL), "https://") {
+		t.LogoURL = app.LogoURL
+	}
+	if c, _ := utf8.DecodeRuneInString(app.Name); c != utf8.RuneError {
+		t.Initial = string(unicode.ToUpper(c))
+	}
+	return t
+}
+
+// launchDomain is the domain a tile of app leads to: its first concrete
+// (non-wildcard) domain, or "" when it has none.
 func launchDomain(app *policy.App) string {
 	for _, d := range app.Domains {
 		if d != "" && !strings.Contains(d, "*") {
