@@ -87,7 +87,7 @@ type Admin struct {
 
 // adminPages are the admin templates; each is parsed with the layout and
 // admin_partials.html.
-var adminPages = []string{"admin_overview", "admin_apps", "admin_users", "admin_audit", "admin_keys", "admin_confirm"}
+var adminPages = []string{"admin_overview", "admin_apps", "admin_users", "admin_audit", "admin_keys", "admin_confirm", "admin_tokens", "admin_token_created"}
 
 // NewAdmin builds the admin pages.
 func NewAdmin(o AdminOptions) (*Admin, error) {
@@ -127,6 +127,11 @@ func NewAdmin(o AdminOptions) (*Admin, error) {
 	m.Handle("POST "+AdminPrefix+"/sessions/revoke", h(a.revokeSession))
 	m.Handle("GET "+AdminPrefix+"/audit", h(a.audit))
 	m.Handle("GET "+AdminPrefix+"/keys", h(a.keys))
+	m.Handle("GET "+AdminPrefix+"/service-tokens", h(a.serviceTokens))
+	m.Handle("POST "+AdminPrefix+"/service-tokens/create", h(a.createServiceToken))
+	m.Handle("POST "+AdminPrefix+"/service-tokens/disable", h(a.changeServiceToken(disableToken)))
+	m.Handle("POST "+AdminPrefix+"/service-tokens/enable", h(a.changeServiceToken(enableToken)))
+	m.Handle("POST "+AdminPrefix+"/service-tokens/delete", h(a.changeServiceToken(deleteToken)))
 	m.Handle(AdminPrefix+"/", web.SecurityHeaders(ad.Wrap(func(http.ResponseWriter, *http.Request) error {
 		return web.Errorf(http.StatusNotFound, "There is nothing here.", nil)
 	})))

@@ -18,7 +18,7 @@ import (
 
 // AdminBase is the data every admin page has.
 type AdminBase struct {
-	Section string // overview, apps, users, audit, keys: the active nav entry
+	Section string // overview, apps, users, tokens, audit, keys: the active nav entry
 	Email   string // the admin
 	CSRF    string // token for the page's forms
 	Flash   string // message after a redirect
@@ -345,16 +345,19 @@ func (a *Admin) revokeApp(w http.ResponseWriter, r *http.Request, s adminSession
 // confirm renders the confirmation page of a revocation.
 func (a *Admin) confirm(w http.ResponseWriter, r *http.Request, s adminSession, c AdminConfirm) error {
 	c.AdminBase = AdminBase{Section: "", Email: s.Identity.Email, CSRF: a.csrfToken(s.Nonce)}
-	if strings.Contains(c.Action, "/apps/") {
+	switch {
+	case strings.Contains(c.Action, "/apps/"):
 		c.Section = "apps"
-	} else {
+	case strings.Contains(c.Action, "/service-tokens/"):
+		c.Section = "tokens"
+	default:
 		c.Section = "users"
 	}
 	return a.render(w, http.StatusOK, "admin_confirm", "Confirm", c)
 }
 
 // auditKinds are the kinds offered by the audit filter.
-var auditKinds = []string{audit.SignIn, audit.SignInFailed, audit.Denied, audit.SignOut, audit.Revoked}
+var auditKinds = []string{audit.SignIn, audit.SignInFailed, audit.Denied, audit.SignOut, audit.Revoked, AuditServiceToken}
 
 func (a *Admin) audit(w http.ResponseWriter, r *http.Request, s adminSession) error {
 	q := r.URL.Query()
