@@ -37,12 +37,23 @@ PIDS=()
 
 die() { echo "bench: $*" >&2; exit 1; }
 
-stop_pid() { # stop one process we started, by PID
-	local pid=$1
-	if kill -0 "$pid" 2>/dev/null; then
+alive() { # alive PID: running and not yet a zombie
+	local state
+	state=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 1
+	[[ $state != Z ]]
+}
+
+stop_pid() { # stop one process we started, by PID: TERM, then KILL after 15 s
+	local pid=$1 deadline=$((SECONDS + 15))
+	if alive "$pid"; then
 		kill "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
+		while alive "$pid" && ((SECONDS < deadline)); do sleep 0.1; done
+		if alive "$pid"; then
+			echo "bench: PID $pid ignored SIGTERM for 15 s; sending SIGKILL" >&2
+			kill -KILL "$pid" 2>/dev/null || true
+		fi
 	fi
+	wait "$pid" 2>/dev/null || true
 }
 
 cleanup() {
