@@ -519,8 +519,10 @@ func (h *Handler) reverseProxy(origin string) (*httputil.ReverseProxy, error) {
 			pr.SetURL(target)
 			setForwarded(pr.In, pr.Out)
 		},
-		Transport:      h.transport,
-		FlushInterval:  -1,
+		Transport: h.transport,
+		// FlushInterval stays 0: ReverseProxy already flushes every write of
+		// event streams and of responses without a Content-Length, so
+		// streaming works, while sized responses are not flushed per write.
 		ModifyResponse: stripUpstreamCookies,
 		ErrorHandler:   h.upstreamError,
 		ErrorLog:       slog.NewLogLogger(h.log.Handler(), slog.LevelWarn),

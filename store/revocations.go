@@ -101,7 +101,7 @@ func (db *DB) SessionRevoked(nonce string) bool {
 type nonceKey [24]byte
 
 // keyOf returns the index key of nonce.
-func keyOf(nonce string) nonceKey {
+func keyOf[T ~string | ~[]byte](nonce T) nonceKey {
 	var k nonceKey
 	if len(nonce) < len(k) {
 		k[0] = byte(len(nonce))
@@ -113,6 +113,7 @@ func keyOf(nonce string) nonceKey {
 	copy(k[1:], sum[:])
 	return k
 }
+
 
 // Subscribe registers fn to be called after every revocation applied to the
 // index, whether written by this process or polled by WatchRevocations.
@@ -414,18 +415,28 @@ func (db *DB) PollRevocations(ctx context.Context) error {
 // still unexpired at now (expired sessions are refused anyway), the latest
 // hard and soft revocation of every app, and the last revocation id.
 func (db *DB) loadRevoked(ctx context.Context, now time.Time) error {
+	var n int
+	if err := db.sql.QueryRowContext(ctx,
+		`SELECT COUNT(*) FROM sessions WHERE revoked_at IS NOT NULL AND expires_at > ?`, toMillis(now)).Scan(&n); err != nil {
+		return fmt.Errorf("store: load revocations: %w", err)
+	}
 	rows, err := db.sql.QueryContext(ctx,
 		`SELECT nonce FROM sessions WHERE revoked_at IS NOT NULL AND expires_at > ?`, toMillis(now))
 	if err != nil {
 		return fmt.Errorf("store: load revocations: %w", err)
 	}
-	nonces, err := scanStrings(rows)
-	if err != nil {
-		return fmt.Errorf("store: load revocations: %w", err)
+	idx := make(map[nonceKey]struct{}, n)
+	for rows.Next() {
+		var nonce sql.RawBytes // no string per row: a million of them at start-up
+		if err := rows.Scan(&nonce); err != nil {
+			rows.Close()
+			return fmt.Errorf("store: load revocations: %w", err)
+		}
+		idx[keyOf(nonce)] = struct{}{}
 	}
-	idx := make(map[nonceKey]struct{}, len(nonces))
-	for _, n := range nonces {
-		idx[keyOf(n)] = struct{}{}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: load revocations: %w", err)
 	}
 	hard, soft := make(map[string]time.Time), make(map[string]time.Time)
 	rows, err = db.sql.QueryContext(ctx, `

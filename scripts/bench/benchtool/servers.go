@@ -57,8 +57,7 @@ func serveBareProxy(ctx context.Context, addr, origin string) error {
 			pr.SetURL(target)
 			pr.SetXForwarded()
 		},
-		Transport:     tr,
-		FlushInterval: -1,
+		Transport: tr,
 	}
 	return serve(ctx, addr, rp)
 }
