@@ -114,7 +114,6 @@ func keyOf[T ~string | ~[]byte](nonce T) nonceKey {
 	return k
 }
 
-
 // Subscribe registers fn to be called after every revocation applied to the
 // index, whether written by this process or polled by WatchRevocations.
 // fn runs on the revoking goroutine and must not block.
