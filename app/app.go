@@ -203,6 +203,7 @@ func (a *App) buildHandler(o Options) error {
 		Pages:      pages,
 		Log:        a.log,
 		Now:        a.now,
+		Status:     a.ops.status.snapshot,
 	})
 	if err != nil {
 		return fmt.Errorf("app: %w", err)

@@ -31,9 +31,10 @@ type opsState struct {
 	live       atomic.Pointer[Config] // configuration in force (startup or last reload)
 	accessLog  atomic.Bool            // log.access_log of the live configuration
 	metrics    *metrics
-	reloadMu   sync.Mutex // one reload at a time
-	keysMu     sync.Mutex // one key refresh at a time
-	keySet     string     // kids in the keyring, newest first, comma-joined
+	reloadMu   sync.Mutex   // one reload at a time
+	keysMu     sync.Mutex   // one key refresh at a time
+	keySet     string       // kids in the keyring, newest first, comma-joined
+	status     systemStatus // certificates and last reload, for the admin page (app/status.go)
 }
 
 // initOps sets up the live configuration and metrics and prunes the
@@ -42,6 +43,7 @@ func (a *App) initOps() error {
 	a.ops.live.Store(a.cfg)
 	a.ops.accessLog.Store(a.cfg.Log.AccessLog)
 	a.ops.metrics = newMetrics(a)
+	a.ops.status.setTLS(a.cfg.TLS.Mode, nil, nil)
 	if err := a.refreshKeys(context.Background()); err != nil {
 		return err
 	}
@@ -64,6 +66,7 @@ func (a *App) Reload(ctx context.Context) error {
 	cfg, err := LoadConfig(a.ops.configPath)
 	if err != nil {
 		a.ops.metrics.reloads.WithLabelValues("error").Inc()
+		a.ops.status.reloaded(a.now(), err)
 		a.logReloadError(err)
 		return err
 	}
@@ -94,6 +97,7 @@ func (a *App) ApplyConfig(ctx context.Context, cfg *Config) error {
 	table, err := a.buildTable(ctx, cfg)
 	if err != nil {
 		a.ops.metrics.reloads.WithLabelValues("error").Inc()
+		a.ops.status.reloaded(a.now(), err)
 		a.log.Error("config reload failed; keeping the running configuration", "err", err)
 		return err
 	}
@@ -104,6 +108,7 @@ func (a *App) ApplyConfig(ctx context.Context, cfg *Config) error {
 	a.ops.live.Store(cfg)
 	a.ops.accessLog.Store(cfg.Log.AccessLog)
 	a.ops.metrics.reloads.WithLabelValues("success").Inc()
+	a.ops.status.reloaded(a.now(), nil)
 	a.log.Info("config reloaded", "apps", len(table.Apps()))
 	return nil
 }

@@ -114,6 +114,7 @@ func (a *App) newTLSServing(httpAddr, httpsAddr net.Addr) (*tlsServing, error) {
 		if err != nil {
 			return nil, err
 		}
+		a.watchFileCerts(fc)
 		return &tlsServing{
 			config: baseTLSConfig(fc.GetCertificate, "h2", "http/1.1"),
 			http:   redirect,
@@ -212,6 +213,8 @@ func (a *App) newACME(httpAddr, httpsAddr net.Addr, redirect http.Handler) (*tls
 	issuer := certmagic.NewACMEIssuer(cfg, iss)
 	cfg.Issuers = []certmagic.Issuer{issuer}
 
+	a.ops.status.setTLS("acme", names, func(domain string) time.Time { return cachedNotAfter(cache, domain) })
+	a.SetCertExpiry(a.ops.status.expiries)
 	a.log.Info("tls: managing certificates", "names", names, "ca", issuer.CA,
 		"http-01", !iss.DisableHTTPChallenge, "tls-alpn-01", !iss.DisableTLSALPNChallenge)
 	return &tlsServing{
@@ -233,16 +236,80 @@ func challengeEnabled(list []string, ch string) bool {
 	return len(list) == 0 || slices.Contains(list, ch)
 }
 
-// certEvent logs certmagic's certificate progress.
+// certEvent logs certmagic's certificate progress and records successes
+// and failures for the admin page. certmagic emits "cert_obtained" for
+// renewals too (with "renewal" true), and "cert_failed" with the error;
+// after a failure it retries on its own while the current certificate, if
+// any, keeps serving.
 func (a *App) certEvent(_ context.Context, event string, data map[string]any) error {
+	id, _ := data["identifier"].(string)
 	switch event {
 	case "cert_obtaining", "cert_obtained", "cert_renewed", "cached_managed_cert":
 		a.log.Info("tls: "+strings.ReplaceAll(event, "_", " "), "identifier", data["identifier"], "renewal", data["renewal"])
+		if id != "" && (event == "cert_obtained" || event == "cert_renewed") {
+			a.ops.status.certOK(id, a.now())
+		}
 	case "cert_failed":
 		a.log.Error("tls: certificate failed; will retry", "identifier", data["identifier"], "renewal", data["renewal"],
 			"remaining", data["remaining"], "error", data["error"])
+		if id != "" {
+			a.ops.status.certFailed(id, certFailure(data), a.now())
+		}
 	}
 	return nil
+}
+
+// certFailure is the admin-page text of a "cert_failed" event.
+func certFailure(data map[string]any) string {
+	what := "obtain"
+	if renewal, _ := data["renewal"].(bool); renewal {
+		what = "renewal"
+	}
+	switch e := data["error"].(type) {
+	case error:
+		return what + ": " + e.Error()
+	case nil:
+		return what + " failed"
+	default:
+		return fmt.Sprintf("%s: %v", what, e)
+	}
+}
+
+// cachedNotAfter is the latest NotAfter of the cached certificates that
+// can serve domain, zero when there is none.
+func cachedNotAfter(cache *certmagic.Cache, domain string) time.Time {
+	var latest time.Time
+	for _, c := range cache.AllMatchingCertificates(domain) {
+		if c.Leaf != nil && c.Leaf.NotAfter.After(latest) {
+			latest = c.Leaf.NotAfter
+		}
+	}
+	return latest
+}
+
+// watchFileCerts feeds the status (and so the admin page and the expiry
+// metric) from mode "files": every configured domain, its certificate's
+// NotAfter, and the result of each reload of its files.
+func (a *App) watchFileCerts(fc *fileCerts) {
+	var domains []string
+	for _, e := range fc.certs {
+		domains = append(domains, e.names...)
+	}
+	a.ops.status.setTLS("files", domains, fc.notAfter)
+	now := a.now()
+	for _, d := range domains {
+		a.ops.status.certOK(d, now)
+	}
+	fc.report = func(names []string, err error) {
+		for _, n := range names {
+			if err != nil {
+				a.ops.status.certFailed(n, "reload: "+err.Error(), a.now())
+			} else {
+				a.ops.status.certOK(n, a.now())
+			}
+		}
+	}
+	a.SetCertExpiry(a.ops.status.expiries)
 }
 
 // httpsRedirect answers the HTTP listener: a 308 to the same URL over HTTPS
@@ -308,6 +375,9 @@ type fileCerts struct {
 	every time.Duration
 	now   func() time.Time
 	certs []*fileCert
+	// report, when set, is told the result of every reload that loaded
+	// new files or failed.
+	report func(names []string, err error)
 }
 
 // fileCert is one [[tls.certs]] entry and its loaded pair.
@@ -374,11 +444,40 @@ func (fc *fileCerts) get(e *fileCert) *tls.Certificate {
 		old := e.cert
 		if err := e.reload(now); err != nil {
 			fc.log.Error("tls: reload certificate failed; serving the previous one", "domains", e.names, "error", err)
+			if fc.report != nil {
+				fc.report(e.names, err)
+			}
 		} else if e.cert != old {
 			fc.log.Info("tls: reloaded certificate", "domains", e.names, "file", e.certFile)
+			if fc.report != nil {
+				fc.report(e.names, nil)
+			}
 		}
 	}
 	return e.cert
+}
+
+// notAfter is the expiry of the certificate loaded for the configured
+// domain (as written in tls.certs), zero when none is.
+func (fc *fileCerts) notAfter(domain string) time.Time {
+	for _, e := range fc.certs {
+		if !slices.Contains(e.names, domain) {
+			continue
+		}
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		if e.cert == nil {
+			return time.Time{}
+		}
+		if e.cert.Leaf != nil {
+			return e.cert.Leaf.NotAfter
+		}
+		if leaf, err := x509.ParseCertificate(e.cert.Certificate[0]); err == nil {
+			return leaf.NotAfter
+		}
+		return time.Time{}
+	}
+	return time.Time{}
 }
 
 // GetCertificate picks the certificate for the SNI name: an exact domain

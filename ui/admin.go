@@ -75,6 +75,9 @@ type AdminOptions struct {
 	CSRFKey []byte
 	Log     *slog.Logger
 	Now     func() time.Time
+	// Status reports the TLS certificates and the last config reload for
+	// the overview's System panel; nil hides the panel.
+	Status func() SystemStatus
 }
 
 // Admin serves the admin pages under AdminPrefix.

@@ -31,6 +31,7 @@ type AdminOverview struct {
 	Apps    int
 	Since   time.Time
 	SignIns []audit.Event
+	System  *SystemStatus // nil when AdminOptions.Status is nil
 }
 
 // AdminApp is one row of the apps page.
@@ -120,12 +121,18 @@ func (a *Admin) overview(w http.ResponseWriter, r *http.Request, s adminSession)
 	if err != nil {
 		return err
 	}
+	var system *SystemStatus
+	if a.o.Status != nil {
+		st := a.o.Status()
+		system = &st
+	}
 	return a.render(w, http.StatusOK, "admin_overview", "Admin", AdminOverview{
 		AdminBase: a.base(w, r, s, "overview"),
 		Counts:    counts,
 		Apps:      len(a.o.Apps().Apps()),
 		Since:     since,
 		SignIns:   signIns,
+		System:    system,
 	})
 }
 
