@@ -5,21 +5,44 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 )
 
-// newBrowser starts Debian's headless Chromium for one test. Every host name
-// resolves to 127.0.0.1 inside the browser, so nothing is looked up in DNS.
-// The returned context lives as long as the test.
+// browserOpts adjusts the headless Chromium of newBrowserWith.
+type browserOpts struct {
+	hosts []string // host patterns that resolve to 127.0.0.1 (none: *.localhost)
+	home  string   // HOME of the browser, e.g. holding an NSS database ("": inherited)
+}
+
+// newBrowser starts Debian's headless Chromium for one test. Every
+// *.localhost name resolves to 127.0.0.1 inside the browser, so nothing is
+// looked up in DNS. The returned context lives as long as the test.
 func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	return newBrowserWith(t, browserOpts{})
+}
+
+// newBrowserWith is newBrowser with the host names of o.hosts resolving to
+// 127.0.0.1 instead (any other name is not found) and o.home as HOME.
+func newBrowserWith(t *testing.T, o browserOpts) context.Context {
 	t.Helper()
 	path, err := exec.LookPath("chromium")
 	if err != nil {
 		t.Fatalf("chromium is not installed (scripts/install-test-deps.sh installs it): %v", err)
 	}
+	hosts := o.hosts
+	if len(hosts) == 0 {
+		hosts = []string{"*.localhost"}
+	}
+	var rules []string
+	for _, h := range hosts {
+		rules = append(rules, "MAP "+h+" 127.0.0.1")
+	}
+	rules = append(rules, "MAP * ~NOTFOUND", "EXCLUDE 127.0.0.1")
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path),
 		chromedp.NoSandbox,
@@ -28,8 +51,11 @@ func newBrowser(t *testing.T) context.Context {
 		chromedp.WindowSize(1100, 800),
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("host-resolver-rules", "MAP *.localhost 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
+		chromedp.Flag("host-resolver-rules", strings.Join(rules, ", ")),
 	)
+	if o.home != "" {
+		opts = append(opts, chromedp.Env("HOME="+o.home))
+	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancel(); cancelAlloc() })
@@ -37,6 +63,26 @@ func newBrowser(t *testing.T) context.Context {
 		t.Fatalf("start chromium: %v", err)
 	}
 	return ctx
+}
+
+// browserSignInWithPIN fills in email on the PIN sign-in page the browser
+// shows, then the PIN mailed to it, and waits until the page after sign-in
+// shows sel. When pinShot is set, the PIN page is saved under that name.
+func browserSignInWithPIN(t *testing.T, ctx context.Context, mail *pinMailer, email, sel, pinShot string) {
+	t.Helper()
+	step(t, ctx, "submit the email",
+		chromedp.SendKeys(chromedp.CSS(`input[name=email]`), email),
+		chromedp.Submit(chromedp.CSS(`input[name=email]`)),
+		chromedp.WaitVisible(chromedp.CSS(`input[name=code]`)),
+	)
+	if pinShot != "" {
+		screenshot(t, ctx, pinShot)
+	}
+	step(t, ctx, "submit the PIN",
+		chromedp.SendKeys(chromedp.CSS(`input[name=code]`), mail.last(t, email)),
+		chromedp.Submit(chromedp.CSS(`input[name=code]`)),
+		chromedp.WaitVisible(chromedp.CSS(sel)),
+	)
 }
 
 // step runs actions with a timeout derived from the browser context.

@@ -1,45 +1,16 @@
 package app
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 )
-
-// newSiteBrowser is newBrowser for a test whose app domains live under
-// example.com: those names resolve to 127.0.0.1 inside the browser too.
-func newSiteBrowser(t *testing.T) context.Context {
-	t.Helper()
-	path, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Fatalf("chromium is not installed (scripts/install-test-deps.sh installs it): %v", err)
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1100, 800),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("host-resolver-rules", "MAP *.localhost 127.0.0.1, MAP *.example.com 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancel(); cancelAlloc() })
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	return ctx
-}
 
 // siteURL is http://<sub>.example.com:PORT<path> for env.
 func siteURL(env *testEnv, sub, path string) string {
@@ -52,19 +23,7 @@ func siteURL(env *testEnv, sub, path string) string {
 // cookie goes along with the cross-origin fetch. (Each *.localhost name is
 // a site of its own: Chromium treats a fetch between two of them as
 // third-party and sends no cookie at all, not even SameSite=None; Secure.)
-const multiDomainBrowserConfig = `
-team_domain = "auth.localhost:{{PORT}}"
-listen = "127.0.0.1:0"
-data_dir = "{{DATA}}"
-
-[tls]
-mode = "off"
-
-[[idps]]
-id = "pin"
-kind = "otp"
-name = "Email PIN"
-
+var multiDomainBrowserConfig = e2eHeader() + `
 [[apps]]
 name = "spa"
 domains = ["a.example.com:{{PORT}}", "b.example.com:{{PORT}}", "c.example.com:{{PORT}}"]
@@ -135,25 +94,10 @@ func TestBrowserMultiDomainFetch(t *testing.T) {
 	origin := spaOrigin(t, &apiURL)
 	env := startEnv(t, strings.ReplaceAll(multiDomainBrowserConfig, "{{ORIGIN}}", origin.URL), "")
 	apiURL = siteURL(env, "c", "/api")
-	ctx := newSiteBrowser(t)
+	ctx := newBrowserWith(t, browserOpts{hosts: []string{"*.localhost", "*.example.com"}})
 
 	step(t, ctx, "open the page on A", chromedp.Navigate(siteURL(env, "a", "/page")), chromedp.WaitVisible(chromedp.CSS(`input[name=email]`)))
-	step(t, ctx, "submit the email",
-		chromedp.SendKeys(chromedp.CSS(`input[name=email]`), "carol@example.com"),
-		chromedp.Submit(chromedp.CSS(`input[name=email]`)),
-		chromedp.WaitVisible(chromedp.CSS(`input[name=code]`)),
-	)
-	var pin string
-	select {
-	case pin = <-env.mail.ch:
-	case <-time.After(10 * time.Second):
-		t.Fatal("no PIN was sent")
-	}
-	step(t, ctx, "submit the PIN",
-		chromedp.SendKeys(chromedp.CSS(`input[name=code]`), pin),
-		chromedp.Submit(chromedp.CSS(`input[name=code]`)),
-		chromedp.WaitVisible(chromedp.CSS(`#result`)),
-	)
+	browserSignInWithPIN(t, ctx, env.mail, "carol@example.com", `#result`, "")
 	if loc := location(t, ctx); loc != siteURL(env, "a", "/page") {
 		t.Errorf("landed on %s, want A's page", loc)
 	}

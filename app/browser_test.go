@@ -3,7 +3,6 @@ package app
 import (
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -19,23 +18,7 @@ func TestBrowserPINSignIn(t *testing.T) {
 		t.Fatalf("sign-in started at %s", loc)
 	}
 	screenshot(t, ctx, "signin-email.png")
-	step(t, ctx, "submit the email",
-		chromedp.SendKeys(chromedp.CSS(`input[name=email]`), "carol@example.com"),
-		chromedp.Submit(chromedp.CSS(`input[name=email]`)),
-		chromedp.WaitVisible(chromedp.CSS(`input[name=code]`)),
-	)
-	screenshot(t, ctx, "signin-pin.png")
-	var pin string
-	select {
-	case pin = <-env.mail.ch:
-	case <-time.After(10 * time.Second):
-		t.Fatal("no PIN was sent")
-	}
-	step(t, ctx, "submit the PIN",
-		chromedp.SendKeys(chromedp.CSS(`input[name=code]`), pin),
-		chromedp.Submit(chromedp.CSS(`input[name=code]`)),
-		chromedp.WaitVisible(chromedp.CSS(`#whoami-email`)),
-	)
+	browserSignInWithPIN(t, ctx, env.mail, "carol@example.com", `#whoami-email`, "signin-pin.png")
 	if got := text(t, ctx, "#whoami-email"); strings.TrimSpace(got) != "carol@example.com" {
 		t.Errorf("whoami shows %q", got)
 	}

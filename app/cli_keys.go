@@ -22,11 +22,7 @@ func cmdKeys(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := LoadConfig(path)
-	if err != nil {
-		return err
-	}
-	db, err := openExisting(ctx, cfg)
+	cfg, db, err := openConfigStore(ctx, path)
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -27,9 +26,7 @@ func cliRevoker() string {
 // `gatehouse revoke -config FILE --app NAME [--soft]`. It writes to the
 // database a running serve watches, which applies it within a second.
 func cmdRevoke(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("revoke", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	path := fs.String("config", "gatehouse.toml", "configuration file")
+	fs, path := cliFlags("revoke")
 	user := fs.String("user", "", "revoke every session of this user (email)")
 	appName := fs.String("app", "", "revoke the tokens of this application (name)")
 	soft := fs.Bool("soft", false, "with --app: re-issue tokens silently instead of requiring a new sign-in")
@@ -45,11 +42,7 @@ func cmdRevoke(ctx context.Context, args []string, stdout io.Writer) error {
 	if *soft && *appName == "" {
 		return usageError{errors.New("--soft applies to --app only")}
 	}
-	cfg, err := LoadConfig(*path)
-	if err != nil {
-		return err
-	}
-	db, err := openExisting(ctx, cfg)
+	cfg, db, err := openConfigStore(ctx, *path)
 	if err != nil {
 		return err
 	}
@@ -109,9 +102,7 @@ func cmdSessions(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) == 0 || args[0] != "list" {
 		return usageError{errors.New("want a subcommand: list")}
 	}
-	fs := flag.NewFlagSet("sessions list", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	path := fs.String("config", "gatehouse.toml", "configuration file")
+	fs, path := cliFlags("sessions list")
 	all := fs.Bool("all", false, "include revoked and expired sessions")
 	if err := fs.Parse(args[1:]); err != nil {
 		return usageError{err}
@@ -119,11 +110,7 @@ func cmdSessions(ctx context.Context, args []string, stdout io.Writer) error {
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
 	}
-	cfg, err := LoadConfig(*path)
-	if err != nil {
-		return err
-	}
-	db, err := openExisting(ctx, cfg)
+	_, db, err := openConfigStore(ctx, *path)
 	if err != nil {
 		return err
 	}

@@ -32,9 +32,7 @@ func cmdServiceToken(ctx context.Context, args []string, stdout io.Writer) error
 		return usageError{errors.New("missing subcommand\n" + serviceTokenUsage)}
 	}
 	sub, args := args[0], args[1:]
-	fs := flag.NewFlagSet("service-token "+sub, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	path := fs.String("config", "gatehouse.toml", "configuration file")
+	fs, path := cliFlags("service-token " + sub)
 	duration := fs.Duration("duration", defaultServiceTokenDuration, "lifetime of a new token (0: never expires)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -52,11 +50,7 @@ func cmdServiceToken(ctx context.Context, args []string, stdout io.Writer) error
 	if len(pos) != want {
 		return usageError{errors.New(serviceTokenUsage)}
 	}
-	cfg, err := LoadConfig(*path)
-	if err != nil {
-		return err
-	}
-	db, err := openExisting(ctx, cfg)
+	_, db, err := openConfigStore(ctx, *path)
 	if err != nil {
 		return err
 	}

@@ -35,16 +35,7 @@ func TestBrowserAdminRevokeUser(t *testing.T) {
 	if loc := location(t, ctx); !strings.HasPrefix(loc, env.team+"/cdn-cgi/access/login/auth.localhost") {
 		t.Fatalf("admin sign-in started at %s", loc)
 	}
-	step(t, ctx, "submit the admin email",
-		chromedp.SendKeys(chromedp.CSS(`input[name=email]`), "admin@example.com"),
-		chromedp.Submit(chromedp.CSS(`input[name=email]`)),
-		chromedp.WaitVisible(chromedp.CSS(`input[name=code]`)),
-	)
-	step(t, ctx, "submit the admin PIN",
-		chromedp.SendKeys(chromedp.CSS(`input[name=code]`), env.mail.last(t, "admin@example.com")),
-		chromedp.Submit(chromedp.CSS(`input[name=code]`)),
-		chromedp.WaitVisible(chromedp.CSS(`.stats`)),
-	)
+	browserSignInWithPIN(t, ctx, env.mail, "admin@example.com", `.stats`, "")
 	if loc := location(t, ctx); loc != env.team+"/admin" {
 		t.Errorf("admin landed on %s", loc)
 	}

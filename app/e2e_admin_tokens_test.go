@@ -5,24 +5,11 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 )
 
-const e2eAdminTokensConfig = `
-team_domain = "auth.localhost:{{PORT}}"
-listen = "127.0.0.1:0"
-data_dir = "{{DATA}}"
-admins = ["admin@example.com"]
-
-[tls]
-mode = "off"
-
-[[idps]]
-id = "pin"
-kind = "otp"
-
+var e2eAdminTokensConfig = e2eHeader(`admins = ["admin@example.com"]`) + `
 [[apps]]
 name = "svc"
 domains = ["svc.localhost:{{PORT}}"]
@@ -82,17 +69,7 @@ func TestAdminServiceTokenEndToEnd(t *testing.T) {
 
 	curl := func(hdr map[string]string) *http.Response {
 		t.Helper()
-		c := &http.Client{Transport: &http.Transport{DialContext: loopbackDialer}, Timeout: 10 * time.Second,
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-		req, _ := http.NewRequest(http.MethodGet, env.url("svc", "/?format=json"), nil)
-		for k, v := range hdr {
-			req.Header.Set(k, v)
-		}
-		resp, err := c.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp
+		return getWithHeaders(t, env.url("svc", "/?format=json"), hdr)
 	}
 	w := decodeWhoami(t, curl(creds))
 	if w.JWTPayload["common_name"] != id[1] {
@@ -143,16 +120,7 @@ func TestBrowserAdminServiceTokens(t *testing.T) {
 	env := startEnv(t, e2eAdminTokensConfig, "")
 	ctx := newBrowser(t)
 	step(t, ctx, "open the admin page", chromedp.Navigate(env.team+"/admin/service-tokens"), chromedp.WaitVisible(chromedp.CSS(`input[name=email]`)))
-	step(t, ctx, "submit the admin email",
-		chromedp.SendKeys(chromedp.CSS(`input[name=email]`), "admin@example.com"),
-		chromedp.Submit(chromedp.CSS(`input[name=email]`)),
-		chromedp.WaitVisible(chromedp.CSS(`input[name=code]`)),
-	)
-	step(t, ctx, "submit the admin PIN",
-		chromedp.SendKeys(chromedp.CSS(`input[name=code]`), env.mail.last(t, "admin@example.com")),
-		chromedp.Submit(chromedp.CSS(`input[name=code]`)),
-		chromedp.WaitVisible(chromedp.CSS(`form.create-token`)),
-	)
+	browserSignInWithPIN(t, ctx, env.mail, "admin@example.com", `form.create-token`, "")
 	for _, name := range []string{"ci-bot", "backup-job"} {
 		step(t, ctx, "create "+name,
 			chromedp.Navigate(env.team+"/admin/service-tokens"),

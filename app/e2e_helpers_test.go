@@ -23,21 +23,16 @@ import (
 type pinMailer struct {
 	mu   sync.Mutex
 	pins map[string][]string
-	ch   chan string
 }
 
 func newPinMailer() *pinMailer {
-	return &pinMailer{pins: map[string][]string{}, ch: make(chan string, 16)}
+	return &pinMailer{pins: map[string][]string{}}
 }
 
 func (m *pinMailer) SendPIN(_ context.Context, to, pin string) error {
 	m.mu.Lock()
 	m.pins[to] = append(m.pins[to], pin)
 	m.mu.Unlock()
-	select {
-	case m.ch <- pin:
-	default:
-	}
 	return nil
 }
 
@@ -157,17 +152,23 @@ func (e *testEnv) stop(t testing.TB) {
 	}
 	e.cancel()
 	e.cancel = nil
+	awaitStop(t, "serve", e.done, e.app, e.logs)
+}
+
+// awaitStop waits for the cancelled what (serve or run) to report on done,
+// closes a and shows its logs when the test failed.
+func awaitStop(t testing.TB, what string, done <-chan error, a *App, logs *syncBuffer) {
 	select {
-	case err := <-e.done:
+	case err := <-done:
 		if err != nil {
-			t.Errorf("serve: %v", err)
+			t.Errorf("%s: %v", what, err)
 		}
 	case <-time.After(15 * time.Second):
-		t.Errorf("serve did not stop")
+		t.Errorf("%s did not stop", what)
 	}
-	e.app.Close()
+	a.Close()
 	if t.Failed() {
-		t.Logf("gatehouse log:\n%s", e.logs.String())
+		t.Logf("gatehouse log:\n%s", logs.String())
 	}
 }
 
@@ -204,6 +205,26 @@ func newClient(t testing.TB, noFollow bool) *http.Client {
 		c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	}
 	return c
+}
+
+// getWithHeaders sends one GET to target with the headers hdr, without
+// cookies and without following a redirect.
+func getWithHeaders(t testing.TB, target string, hdr map[string]string) *http.Response {
+	t.Helper()
+	c := &http.Client{Transport: &http.Transport{DialContext: loopbackDialer}, Timeout: 10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, err := http.NewRequest(http.MethodGet, target, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
 }
 
 func readBody(t testing.TB, resp *http.Response) string {
@@ -299,4 +320,27 @@ func artifactsDir(t testing.TB) string {
 		t.Fatal(err)
 	}
 	return dir
+}
+
+// e2eHeader starts the config of an end-to-end test: the team domain on
+// auth.localhost, TLS off and the email PIN provider "pin". Each of top is
+// one more top-level line (such as global_session); the test appends its
+// own [[apps]] blocks.
+func e2eHeader(top ...string) string {
+	s := `
+team_domain = "auth.localhost:{{PORT}}"
+listen = "127.0.0.1:0"
+data_dir = "{{DATA}}"
+`
+	for _, line := range top {
+		s += line + "\n"
+	}
+	return s + `
+[tls]
+mode = "off"
+
+[[idps]]
+id = "pin"
+kind = "otp"
+`
 }

@@ -51,18 +51,7 @@ idps = ["{{ONLY}}"]
 // idpConfig is a test config with the given [[idps]] blocks; app "only"
 // allows provider only.
 func idpConfig(idps, only string) string {
-	return `
-team_domain = "auth.localhost:{{PORT}}"
-listen = "127.0.0.1:0"
-data_dir = "{{DATA}}"
-
-[tls]
-mode = "off"
-
-[[idps]]
-id = "pin"
-kind = "otp"
-` + idps + strings.ReplaceAll(idpTestApps, "{{ONLY}}", only)
+	return e2eHeader() + idps + strings.ReplaceAll(idpTestApps, "{{ONLY}}", only)
 }
 
 func oidcIdP(id string, port int, extra string) string {

@@ -9,19 +9,7 @@ import (
 	"testing"
 )
 
-const launcherConfig = `
-team_domain = "auth.localhost:{{PORT}}"
-listen = "127.0.0.1:0"
-data_dir = "{{DATA}}"
-
-[tls]
-mode = "off"
-
-[[idps]]
-id = "pin"
-kind = "otp"
-name = "Email PIN"
-
+var launcherConfig = e2eHeader() + `
 [[apps]]
 name = "Wiki"
 domains = ["*.wiki.localhost:{{PORT}}", "wiki.localhost:{{PORT}}", "docs.localhost:{{PORT}}"]

@@ -9,19 +9,7 @@ import (
 	"testing"
 )
 
-const multiDomainConfig = `
-team_domain = "auth.localhost:{{PORT}}"
-listen = "127.0.0.1:0"
-data_dir = "{{DATA}}"
-
-[tls]
-mode = "off"
-
-[[idps]]
-id = "pin"
-kind = "otp"
-name = "Email PIN"
-
+var multiDomainConfig = e2eHeader() + `
 [[apps]]
 name = "multi"
 domains = ["a.localhost:{{PORT}}", "b.localhost:{{PORT}}", "c.localhost:{{PORT}}", "*.w.localhost:{{PORT}}"]

@@ -16,19 +16,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
-const e2ePolicyConfig = `
-team_domain = "auth.localhost:{{PORT}}"
-listen = "127.0.0.1:0"
-data_dir = "{{DATA}}"
-trusted_proxies = ["127.0.0.1/32"]
-
-[tls]
-mode = "off"
-
-[[idps]]
-id = "pin"
-kind = "otp"
-
+var e2ePolicyConfig = e2eHeader(`trusted_proxies = ["127.0.0.1/32"]`) + `
 [[apps]]
 name = "demo"
 domains = ["app.localhost:{{PORT}}"]
@@ -371,17 +359,7 @@ func TestServiceTokenEndToEnd(t *testing.T) {
 	}
 	curl := func(hdr map[string]string) *http.Response {
 		t.Helper()
-		c := &http.Client{Transport: &http.Transport{DialContext: loopbackDialer}, Timeout: 10 * time.Second,
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-		req, _ := http.NewRequest(http.MethodGet, env.url("svc", "/?format=json"), nil)
-		for k, v := range hdr {
-			req.Header.Set(k, v)
-		}
-		resp, err := c.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp
+		return getWithHeaders(t, env.url("svc", "/?format=json"), hdr)
 	}
 	creds := map[string]string{"CF-Access-Client-Id": id, "CF-Access-Client-Secret": secret}
 

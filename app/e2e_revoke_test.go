@@ -19,20 +19,7 @@ import (
 )
 
 // refreshConfig has an app whose tokens live 2 s under a 1 h global session.
-const refreshConfig = `
-team_domain = "auth.localhost:{{PORT}}"
-listen = "127.0.0.1:0"
-data_dir = "{{DATA}}"
-global_session = "1h"
-
-[tls]
-mode = "off"
-
-[[idps]]
-id = "pin"
-kind = "otp"
-name = "Email PIN"
-
+var refreshConfig = e2eHeader(`global_session = "1h"`) + `
 [[apps]]
 name = "demo"
 domains = ["app.localhost:{{PORT}}"]
@@ -45,20 +32,7 @@ session_duration = "2s"
 `
 
 // wsConfig protects a WebSocket echo origin ({{ORIGIN}}) on app.localhost.
-const wsConfig = `
-team_domain = "auth.localhost:{{PORT}}"
-listen = "127.0.0.1:0"
-data_dir = "{{DATA}}"
-global_session = "24h"
-
-[tls]
-mode = "off"
-
-[[idps]]
-id = "pin"
-kind = "otp"
-name = "Email PIN"
-
+var wsConfig = e2eHeader(`global_session = "24h"`) + `
 [[apps]]
 name = "echo"
 domains = ["app.localhost:{{PORT}}"]

@@ -11,21 +11,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 )
 
-const e2eConfig = `
-team_domain = "auth.localhost:{{PORT}}"
-listen = "127.0.0.1:0"
-data_dir = "{{DATA}}"
-global_session = "24h"
-admins = ["admin@example.com"]
-
-[tls]
-mode = "off"
-
-[[idps]]
-id = "pin"
-kind = "otp"
-name = "Email PIN"
-
+var e2eConfig = e2eHeader(`global_session = "24h"`, `admins = ["admin@example.com"]`) + `
 [[apps]]
 name = "demo"
 domains = ["app.localhost:{{PORT}}"]

@@ -1,19 +1,12 @@
 package app
 
 import (
-	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"io"
-	"math/big"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -53,7 +46,7 @@ func startPebble(t *testing.T, httpPort, tlsPort int) *pebbleCA {
 	if err := os.WriteFile(listenerCA, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.cert.Raw}), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	certFile, keyFile := issueIPCert(t, ca, dir)
+	certFile, keyFile := ca.issue(t, dir, "listener", 7, "localhost", "127.0.0.1")
 	acmePort, mgmtPort, dnsPort, chalMgmt := freePort(t), freePort(t), freePort(t), freePort(t)
 	conf := map[string]any{"pebble": map[string]any{
 		"listenAddress":                  fmt.Sprintf("127.0.0.1:%d", acmePort),
@@ -144,34 +137,6 @@ func (p *pebbleCA) root(t *testing.T) (*x509.CertPool, []byte) {
 
 // orders counts the new-order requests pebble has received.
 func (p *pebbleCA) orders() int { return strings.Count(p.logs.String(), "/order-plz") }
-
-// issueIPCert writes pebble's listener certificate for 127.0.0.1.
-func issueIPCert(t *testing.T, ca *testCA, dir string) (string, string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(7),
-		Subject:      pkix.Name{CommonName: "localhost"},
-		DNSNames:     []string{"localhost"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, _ := x509.MarshalPKCS8PrivateKey(key)
-	certFile, keyFile := filepath.Join(dir, "listener.pem"), filepath.Join(dir, "listener.key")
-	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
-	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600)
-	return certFile, keyFile
-}
 
 // acmeConfig is a Gatehouse under mode "acme" against pebble; {{APPS}}
 // lists the extra domains of the demo app, {{CHALLENGES}} tls.challenges.
@@ -375,27 +340,7 @@ func browserSignInHTTPS(t *testing.T, e *tlsEnv, rootPEM []byte) {
 			t.Fatalf("certutil %v: %v\n%s (libnss3-tools provides certutil)", args, err, out)
 		}
 	}
-	path, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Fatalf("chromium is not installed: %v", err)
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1100, 800),
-		chromedp.Env("HOME="+home),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("host-resolver-rules", "MAP *.gh.test 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancel(); cancelAlloc() })
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
+	ctx := newBrowserWith(t, browserOpts{hosts: []string{"*.gh.test"}, home: home})
 
 	appURL := fmt.Sprintf("https://app.gh.test:%d/dashboard", e.httpsPort)
 	team := fmt.Sprintf("https://auth.gh.test:%d", e.httpsPort)
@@ -403,22 +348,7 @@ func browserSignInHTTPS(t *testing.T, e *tlsEnv, rootPEM []byte) {
 	if loc := location(t, ctx); !strings.HasPrefix(loc, team+"/cdn-cgi/access/login/") {
 		t.Fatalf("sign-in started at %s", loc)
 	}
-	step(t, ctx, "submit the email",
-		chromedp.SendKeys(chromedp.CSS(`input[name=email]`), "carol@example.com"),
-		chromedp.Submit(chromedp.CSS(`input[name=email]`)),
-		chromedp.WaitVisible(chromedp.CSS(`input[name=code]`)),
-	)
-	var pin string
-	select {
-	case pin = <-e.mail.ch:
-	case <-time.After(10 * time.Second):
-		t.Fatal("no PIN was sent")
-	}
-	step(t, ctx, "submit the PIN",
-		chromedp.SendKeys(chromedp.CSS(`input[name=code]`), pin),
-		chromedp.Submit(chromedp.CSS(`input[name=code]`)),
-		chromedp.WaitVisible(chromedp.CSS(`#whoami-email`)),
-	)
+	browserSignInWithPIN(t, ctx, e.mail, "carol@example.com", `#whoami-email`, "")
 	if got := text(t, ctx, "#whoami-email"); strings.TrimSpace(got) != "carol@example.com" {
 		t.Errorf("whoami shows %q", got)
 	}

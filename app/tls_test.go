@@ -74,8 +74,8 @@ func newTestCA(t testing.TB) *testCA {
 	return &testCA{cert: cert, key: key, pool: pool}
 }
 
-// issue writes a leaf for names to dir/<base>.{crt,key} and returns the
-// paths and its serial.
+// issue writes a leaf for names (host names or IP addresses) to
+// dir/<base>.{crt,key} and returns the paths.
 func (ca *testCA) issue(t testing.TB, dir, base string, serial int64, names ...string) (certFile, keyFile string) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -85,11 +85,17 @@ func (ca *testCA) issue(t testing.TB, dir, base string, serial int64, names ...s
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(serial),
 		Subject:      pkix.Name{CommonName: names[0]},
-		DNSNames:     names,
 		NotBefore:    time.Now().Add(-time.Hour),
 		NotAfter:     time.Now().Add(24 * time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	for _, n := range names {
+		if ip := net.ParseIP(n); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else {
+			tmpl.DNSNames = append(tmpl.DNSNames, n)
+		}
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
 	if err != nil {
@@ -167,18 +173,7 @@ func (e *tlsEnv) stop(t testing.TB) {
 	}
 	e.cancel()
 	e.cancel = nil
-	select {
-	case err := <-e.done:
-		if err != nil {
-			t.Errorf("run: %v", err)
-		}
-	case <-time.After(15 * time.Second):
-		t.Errorf("run did not stop")
-	}
-	e.app.Close()
-	if t.Failed() {
-		t.Logf("gatehouse log:\n%s", e.logs.String())
-	}
+	awaitStop(t, "run", e.done, e.app, e.logs)
 }
 
 // handshake dials the HTTPS port on 127.0.0.1 with the SNI name and returns

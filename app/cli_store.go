@@ -1,0 +1,47 @@
+package app
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/gatehouse-dev/gatehouse/store"
+)
+
+// cliFlags returns a silent flag set for the command cmd with its -config
+// flag already defined.
+func cliFlags(cmd string) (*flag.FlagSet, *string) {
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs, fs.String("config", "gatehouse.toml", "configuration file")
+}
+
+// openConfigStore loads the configuration file at path and opens the
+// database it names, which must exist. The caller closes the database.
+func openConfigStore(ctx context.Context, path string) (*Config, *store.DB, error) {
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	db, err := openExisting(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, db, nil
+}
+
+// openExisting opens cfg's database, refusing to create a new one.
+func openExisting(ctx context.Context, cfg *Config) (*store.DB, error) {
+	file := filepath.Join(cfg.DataDir, "gatehouse.db")
+	if _, err := os.Stat(file); err != nil {
+		return nil, fmt.Errorf("app: no database at %s (check data_dir): %w", file, err)
+	}
+	db, err := store.Open(ctx, file)
+	if err != nil {
+		return nil, fmt.Errorf("app: %w", err)
+	}
+	return db, nil
+}
