@@ -106,6 +106,9 @@ func (h *Handler) resolve(f flow) (target, error) {
 		return target{}, web.Errorf(http.StatusNotFound,
 			fmt.Sprintf("This application is not protected by %s.", h.o.TeamDomain), nil)
 	}
+	if !h.portAllowed(host, app) {
+		return target{}, web.Errorf(http.StatusBadRequest, "The sign-in link names an invalid host.", nil)
+	}
 	if f.Kid != "" && f.Kid != app.AUD {
 		return target{}, web.Errorf(http.StatusBadRequest, "The sign-in link does not match this application (kid).", nil)
 	}
@@ -151,6 +154,29 @@ func cleanHost(host string) (string, bool) {
 		return "", false
 	}
 	return host, true
+}
+
+// portAllowed reports whether the port of host, if any, is one the hand-off
+// may be sent to: the team domain's port, the scheme's default port, or a
+// port one of app's domains names. An app domain without a port matches any
+// port, so without this check a sign-in link naming another port of an app's
+// host name would send the nonce (and so the app token) to whatever listens
+// there.
+func (h *Handler) portAllowed(host string, app *policy.App) bool {
+	_, port, ok := strings.Cut(host, ":")
+	if !ok {
+		return true
+	}
+	_, teamPort, _ := strings.Cut(h.teamHost, ":")
+	if port == teamPort || (h.scheme == "https" && port == "443") || (h.scheme == "http" && port == "80") {
+		return true
+	}
+	for _, d := range app.Domains {
+		if strings.HasSuffix(strings.TrimSuffix(strings.TrimSpace(d), "."), ":"+port) {
+			return true
+		}
+	}
+	return false
 }
 
 func isHex64(s string) bool {

@@ -2,8 +2,10 @@ package proxy
 
 import (
 	"crypto/subtle"
+	"net"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/policy"
 	"github.com/gatehouse-dev/gatehouse/web"
@@ -101,7 +103,27 @@ func (h *Handler) sameApp(r *http.Request, u *url.URL) bool {
 		if p == "" {
 			p = "/"
 		}
-		if policy.NewTable([]*policy.App{a}).Match(u.Host, p) != nil {
+		if policy.NewTable([]*policy.App{a}).Match(u.Host, p) != nil && chainPortOK(r, u, a) {
+			return true
+		}
+	}
+	return false
+}
+
+// chainPortOK reports whether u names no port, its scheme's default port,
+// the port of r's host, or a port one of a's domains names. A domain without
+// a port matches any port, so without this a "next" URL could send the
+// browser to another service on an app's host name.
+func chainPortOK(r *http.Request, u *url.URL, a *policy.App) bool {
+	port := u.Port()
+	if port == "" || (u.Scheme == "https" && port == "443") || (u.Scheme == "http" && port == "80") {
+		return true
+	}
+	if _, rport, err := net.SplitHostPort(r.Host); err == nil && rport == port {
+		return true
+	}
+	for _, d := range a.Domains {
+		if strings.HasSuffix(strings.TrimSuffix(strings.TrimSpace(d), "."), ":"+port) {
 			return true
 		}
 	}

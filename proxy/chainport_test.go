@@ -1,0 +1,46 @@
+package proxy
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"testing"
+)
+
+// TestChainNextPortBound checks that the "next" chain of an authorized URL
+// only moves the browser between the app's domains on the listener's port:
+// a domain without a port matches any port, which must not make "next" an
+// open redirect to another service on the same host name.
+func TestChainNextPortBound(t *testing.T) {
+	tests := []struct {
+		name    string
+		host    string
+		next    string
+		wantLoc string // "" when the chain must be refused
+	}{
+		{name: "sibling domain", host: "app.example.com", next: "https://api.example.com/", wantLoc: "https://api.example.com/"},
+		{name: "default port", host: "app.example.com", next: "https://api.example.com:443/", wantLoc: "https://api.example.com:443/"},
+		{name: "listener port", host: "app.example.com:8443", next: "https://api.example.com:8443/", wantLoc: "https://api.example.com:8443/"},
+		{name: "foreign port", host: "app.example.com", next: "https://api.example.com:9999/"},
+		{name: "foreign port, same host", host: "app.example.com:8443", next: "https://app.example.com:9999/"},
+		{name: "foreign host", host: "app.example.com", next: "https://evil.example.net/"},
+	}
+	f := newFixture(t, "http://127.0.0.1:1", nil)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest("GET", "http://"+tt.host+PathAuthorized+"?next="+url.QueryEscape(tt.next), nil)
+			rec := httptest.NewRecorder()
+			f.h.ServeHTTP(rec, req)
+			loc := rec.Header().Get("Location")
+			if tt.wantLoc == "" {
+				if rec.Code != http.StatusBadRequest || loc != "" {
+					t.Fatalf("status %d Location %q, want 400 and no redirect", rec.Code, loc)
+				}
+				return
+			}
+			if rec.Code != http.StatusFound || loc != tt.wantLoc {
+				t.Fatalf("status %d Location %q, want 302 to %q", rec.Code, loc, tt.wantLoc)
+			}
+		})
+	}
+}
