@@ -57,6 +57,9 @@ func (v *validator) cors(key string, c *CORSConfig) {
 	}
 	for i, o := range c.AllowedOrigins {
 		if o == "*" {
+			if c.AllowCredentials {
+				v.add(fmt.Sprintf("%s.allowed_origins[%d]", key, i), "\"*\" with allow_credentials would let every site make credentialed requests: list the origins")
+			}
 			continue
 		}
 		u, err := url.Parse(o)

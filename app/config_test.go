@@ -153,6 +153,7 @@ func TestConfigBad(t *testing.T) {
 		{"cors bad origin", validBase + appKeys("[apps.cors]\nallowed_origins = [\"https://a.example.com/app\"]"), []string{`apps[0].cors.allowed_origins[0]: "https://a.example.com/app": an origin`}},
 		{"cors bad method", validBase + appKeys("[apps.cors]\nallowed_origins = [\"*\"]\nallowed_methods = [\"GET PUT\"]"), []string{`apps[0].cors.allowed_methods[0]: "GET PUT": not an HTTP method`}},
 		{"cors bad header", validBase + appKeys("[apps.cors]\nallowed_origins = [\"*\"]\nallowed_headers = [\"X:Y\"]"), []string{`apps[0].cors.allowed_headers[0]: "X:Y": not a header name`}},
+		{"cors any origin with credentials", validBase + appKeys("[apps.cors]\nallowed_origins = [\"*\"]\nallow_credentials = true"), []string{`apps[0].cors.allowed_origins[0]: "*" with allow_credentials would let every site make credentialed requests`}},
 		{"cors max_age range", validBase + appKeys("[apps.cors]\nallowed_origins = [\"*\"]\nmax_age = -1"), []string{`apps[0].cors.max_age: -1: between 0 and 86400 seconds`}},
 		{"cors unknown key", validBase + appKeys("[apps.cors]\nallow_origins = [\"*\"]"), []string{`apps[0].cors.allow_origins: unknown key`}},
 		{"unknown idp in app", validBase + strings.Replace(validApp, `origin = "whoami"`, "origin = \"whoami\"\nidps = [\"google\"]", 1), []string{`apps[0].idps[0]: "google": no identity provider with this id`}},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -37,6 +38,9 @@ func (h *Handler) refresh(ctx context.Context, raw string, app *policy.App, ip n
 		return nil, "", false
 	}
 	id := sess.Identity
+	if len(app.IdPs) > 0 && !slices.Contains(app.IdPs, id.IdP.ID) {
+		return nil, "", false // the app no longer accepts this sign-in method
+	}
 	res := policy.Evaluate(app.Policies, policy.Subject{
 		Email: id.Email, Groups: id.Groups, IdP: id.IdP.ID, Claims: id.Custom, IP: ip,
 	})

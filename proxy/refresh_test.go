@@ -113,6 +113,17 @@ func TestSilentRefresh(t *testing.T) {
 			want: http.StatusUnauthorized,
 		},
 		{
+			name: "sign-in method no longer allowed by the app",
+			setup: func(f *fixture) {
+				f.addSession(nonceA, testNow.Add(-time.Hour), 24*time.Hour)
+				f.h.o.Apps().Apps()[0].IdPs = []string{"corp-sso"}
+			},
+			raw: func(f *fixture) string {
+				return appToken(t, f.keys, "ann@example.com", audDemo, nonceA, testNow.Add(-10*time.Minute), 2*time.Second)
+			},
+			want: http.StatusUnauthorized,
+		},
+		{
 			name: "identity no longer allowed",
 			setup: func(f *fixture) {
 				f.addSession(nonceA, testNow.Add(-time.Hour), 24*time.Hour)
