@@ -15,6 +15,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/testidp"
+	"github.com/gatehouse-dev/gatehouse/store"
 )
 
 // Ports of the real IdPs in these tests (distinct from internal/testidp's).
@@ -98,16 +99,14 @@ func (e *testEnv) getIdentity(t *testing.T, c *http.Client) map[string]any {
 // lastFailure returns the newest sign-in-failed audit detail.
 func (e *testEnv) lastFailure(t *testing.T) string {
 	t.Helper()
-	evs, err := e.app.Store().AuditEvents(context.Background(), 50)
+	evs, _, err := e.app.Store().AuditSearch(context.Background(), store.AuditFilter{Kind: audit.SignInFailed, Limit: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, ev := range evs {
-		if ev.Kind == audit.SignInFailed {
-			return ev.Detail
-		}
+	if len(evs) == 0 {
+		return ""
 	}
-	return ""
+	return evs[0].Detail
 }
 
 func groupsOf(m map[string]any) []string {

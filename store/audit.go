@@ -22,33 +22,3 @@ func (db *DB) Audit(ctx context.Context, e audit.Event) error {
 	}
 	return nil
 }
-
-// AuditEvents returns the newest events first, at most limit (all if
-// limit <= 0).
-func (db *DB) AuditEvents(ctx context.Context, limit int) ([]audit.Event, error) {
-	if limit <= 0 {
-		limit = -1
-	}
-	rows, err := db.sql.QueryContext(ctx, `
-		SELECT id, at, kind, email, app, idp, ip, detail FROM audit ORDER BY id DESC LIMIT ?`, limit)
-	if err != nil {
-		return nil, fmt.Errorf("store: audit events: %w", err)
-	}
-	defer rows.Close()
-	var out []audit.Event
-	for rows.Next() {
-		var (
-			e  audit.Event
-			at int64
-		)
-		if err := rows.Scan(&e.ID, &at, &e.Kind, &e.Email, &e.App, &e.IdP, &e.IP, &e.Detail); err != nil {
-			return nil, fmt.Errorf("store: audit events: %w", err)
-		}
-		e.Time = fromMillis(at)
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: audit events: %w", err)
-	}
-	return out, nil
-}

@@ -22,25 +22,25 @@ func TestAudit(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got, err := db.AuditEvents(ctx, 2)
+	got, more, err := db.AuditSearch(ctx, AuditFilter{Limit: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 2 {
-		t.Fatalf("events = %d, want 2", len(got))
+	if len(got) != 2 || !more {
+		t.Fatalf("events = %d, more = %v; want 2, true", len(got), more)
 	}
 	if got[0].Kind != audit.SignOut || got[1].Kind != audit.Denied || got[1].App != "wiki" ||
 		got[1].Detail != "policy" || !got[1].Time.Equal(t0.Add(time.Second)) || got[0].ID <= got[1].ID {
 		t.Errorf("events = %+v", got)
 	}
-	all, err := db.AuditEvents(ctx, 0)
+	all, _, err := db.AuditSearch(ctx, AuditFilter{})
 	if err != nil || len(all) != 3 || all[2].IP != "192.0.2.1" || all[2].IdP != "pin" {
 		t.Errorf("all events = %+v, %v", all, err)
 	}
 	if err := db.Audit(ctx, audit.Event{Kind: audit.Revoked}); err != nil {
 		t.Fatal(err)
 	}
-	latest, err := db.AuditEvents(ctx, 1)
+	latest, _, err := db.AuditSearch(ctx, AuditFilter{Limit: 1})
 	if err != nil || len(latest) != 1 || latest[0].Time.IsZero() {
 		t.Errorf("zero-time event = %+v, %v; want time filled in", latest, err)
 	}

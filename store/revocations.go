@@ -407,7 +407,7 @@ func (db *DB) PollRevocations(ctx context.Context) error {
 		}
 		db.apply(r)
 	}
-	return db.PollServiceTokens(ctx)
+	return db.pollServiceTokens(ctx)
 }
 
 // loadRevoked fills the in-memory index from SQLite: the revoked sessions

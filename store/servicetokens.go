@@ -55,11 +55,8 @@ type svcIndex struct {
 	pollMu   sync.Mutex
 }
 
-// svc returns the service token index, creating it on first use.
-func (db *DB) svc() *svcIndex {
-	db.svcOnce.Do(func() { db.svcIdx = &svcIndex{byID: map[string]svcEntry{}, lastUsed: map[string]time.Time{}} })
-	return db.svcIdx
-}
+// svc returns the service token index.
+func (db *DB) svc() *svcIndex { return db.svcIdx }
 
 // hashSecret is the SHA-256 of a service token secret. Secrets are 32
 // random bytes, so a fast hash suffices.
@@ -90,7 +87,7 @@ func (db *DB) CreateServiceToken(ctx context.Context, name string, duration time
 	if err != nil {
 		return "", "", fmt.Errorf("store: create service token: %w", err)
 	}
-	if err := db.ReloadServiceTokens(ctx); err != nil {
+	if err := db.reloadServiceTokens(ctx); err != nil {
 		return "", "", err
 	}
 	return clientID, secret, nil
@@ -155,7 +152,7 @@ func (db *DB) updateServiceToken(ctx context.Context, what, query string, args .
 	if n, err := res.RowsAffected(); err == nil && n == 0 {
 		return fmt.Errorf("store: %s service token: %w", what, ErrNotFound)
 	}
-	return db.ReloadServiceTokens(ctx)
+	return db.reloadServiceTokens(ctx)
 }
 
 // CheckServiceToken reports, from memory in O(1), whether clientID and
@@ -227,10 +224,10 @@ func (db *DB) serviceTokensVersion(ctx context.Context) (string, error) {
 	return fmt.Sprintf("%d/%d/%d", n, maxUpd, sumUpd), nil
 }
 
-// ReloadServiceTokens reloads the in-memory service token index from the
-// database. Writes through this DB call it; PollServiceTokens calls it when
+// reloadServiceTokens reloads the in-memory service token index from the
+// database. Writes through this DB call it; pollServiceTokens calls it when
 // another process changed the table.
-func (db *DB) ReloadServiceTokens(ctx context.Context) error {
+func (db *DB) reloadServiceTokens(ctx context.Context) error {
 	idx := db.svc()
 	idx.pollMu.Lock()
 	defer idx.pollMu.Unlock()
@@ -274,10 +271,10 @@ func (db *DB) reloadServiceTokensLocked(ctx context.Context) error {
 	return nil
 }
 
-// PollServiceTokens reloads the index when the table changed since the last
+// pollServiceTokens reloads the index when the table changed since the last
 // load, for example through `gatehouse service-token disable` in another
 // process. PollRevocations calls it on every tick.
-func (db *DB) PollServiceTokens(ctx context.Context) error {
+func (db *DB) pollServiceTokens(ctx context.Context) error {
 	idx := db.svc()
 	idx.pollMu.Lock()
 	defer idx.pollMu.Unlock()

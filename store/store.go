@@ -41,8 +41,7 @@ type DB struct {
 
 	pollMu sync.Mutex // serializes PollRevocations
 
-	svcOnce sync.Once
-	svcIdx  *svcIndex // service tokens, see servicetokens.go
+	svcIdx *svcIndex // service tokens, see servicetokens.go
 }
 
 // DSN returns the modernc.org/sqlite data source name for the database file
@@ -82,6 +81,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		appHard:  make(map[string]time.Time),
 		appSoft:  make(map[string]time.Time),
 		localIDs: make(map[int64]struct{}),
+		svcIdx:   &svcIndex{byID: map[string]svcEntry{}, lastUsed: map[string]time.Time{}},
 	}
 	if err := sqldb.PingContext(ctx); err != nil {
 		sqldb.Close()
@@ -95,7 +95,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		sqldb.Close()
 		return nil, err
 	}
-	if err := db.ReloadServiceTokens(ctx); err != nil {
+	if err := db.reloadServiceTokens(ctx); err != nil {
 		sqldb.Close()
 		return nil, err
 	}

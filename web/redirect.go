@@ -59,48 +59,6 @@ func CleanPath(target string) (string, error) {
 	return out, nil
 }
 
-// CleanURL sanitizes an absolute URL whose host must satisfy allowed (which
-// gets the host with any port); scheme must be http or https. Relative
-// targets are passed to CleanPath.
-//
-// The URL comes back with a lower-case scheme and host and its path and
-// query normalised by CleanPath; userinfo is refused.
-func CleanURL(target string, allowed func(host string) bool) (string, error) {
-	if err := precheck(target); err != nil {
-		return "", err
-	}
-	lower := strings.ToLower(target)
-	if !strings.HasPrefix(lower, "http://") && !strings.HasPrefix(lower, "https://") {
-		return CleanPath(target)
-	}
-	u, err := url.Parse(target)
-	if err != nil {
-		return "", refuse(target, "unparsable")
-	}
-	if u.User != nil || strings.Contains(u.Host, "@") {
-		return "", refuse(target, "userinfo")
-	}
-	if u.Opaque != "" || u.Host == "" || u.Hostname() == "" {
-		return "", refuse(target, "no host")
-	}
-	host := strings.ToLower(u.Host)
-	if allowed == nil || !allowed(host) {
-		return "", refuse(target, "host not allowed")
-	}
-	pq := u.EscapedPath()
-	if pq == "" {
-		pq = "/"
-	}
-	if u.RawQuery != "" {
-		pq += "?" + u.RawQuery
-	}
-	clean, err := CleanPath(pq)
-	if err != nil {
-		return "", err
-	}
-	return strings.ToLower(u.Scheme) + "://" + host + clean, nil
-}
-
 // precheck refuses overlong targets, control characters and backslashes,
 // which browsers strip or turn into slashes.
 func precheck(target string) error {
