@@ -48,6 +48,7 @@ type memStore struct {
 	revoked  map[string]bool
 	handoffs map[string]storedHandoff
 	events   []audit.Event
+	appHard  map[string]time.Time // aud -> latest hard revocation
 }
 
 func newMemStore() *memStore {
@@ -105,6 +106,32 @@ func (m *memStore) CreateHandoff(_ context.Context, nonce, host string, h token.
 	defer m.mu.Unlock()
 	m.handoffs[nonce] = storedHandoff{host: host, h: h, expires: expires}
 	return nil
+}
+
+func (m *memStore) AppRevokedAt(aud string) (hard, soft time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.appHard[aud], time.Time{}
+}
+
+func (m *memStore) AppIssuedAt(aud string, now time.Time) int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	iat := now.Unix()
+	if t := m.appHard[aud]; !t.IsZero() {
+		iat = max(iat, t.Add(time.Second-1).Unix())
+	}
+	return iat
+}
+
+// revokeApp records a hard revocation of the app with audience aud at t.
+func (m *memStore) revokeApp(aud string, t time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.appHard == nil {
+		m.appHard = map[string]time.Time{}
+	}
+	m.appHard[aud] = t
 }
 
 func (m *memStore) Audit(_ context.Context, e audit.Event) error {

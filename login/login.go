@@ -51,6 +51,12 @@ type Store interface {
 	RevokeSession(ctx context.Context, nonce string, now time.Time) error
 	CreateHandoff(ctx context.Context, nonce, host string, h token.Handoff, expires time.Time) error
 	Audit(ctx context.Context, e audit.Event) error
+	// AppRevokedAt returns the latest hard and soft revocation times of the
+	// app with audience aud (zero when never revoked).
+	AppRevokedAt(aud string) (hard, soft time.Time)
+	// AppIssuedAt returns the iat to give an app token for aud minted at
+	// now, so that no earlier app revocation refuses it.
+	AppIssuedAt(aud string, now time.Time) int64
 }
 
 // Pages renders the branded HTML pages.

@@ -269,6 +269,38 @@ func TestGlobalSessionSkipsPIN(t *testing.T) {
 	}
 }
 
+// TestHardAppRevocationNeedsSignIn: a global session started before a hard
+// revocation of the app may not mint tokens for it; one started after may,
+// and its token's iat is not refused by the revocation.
+func TestHardAppRevocationNeedsSignIn(t *testing.T) {
+	hs := newHarness(t)
+	c, _ := hs.orgCookie("ann@example.com") // session created at testNow
+
+	hs.store.revokeApp(demoAUD, testNow.Add(1500*time.Millisecond))
+	w := hs.do("GET", loginURL(demoHost, "/x"), nil, c)
+	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `name="email"`) {
+		t.Fatalf("session older than the revocation: %d %q, want the sign-in form", w.Code, w.Header().Get("Location"))
+	}
+	if len(hs.store.handoffs) != 0 {
+		t.Fatalf("a hand-off was minted for a session older than the revocation")
+	}
+
+	hs.store.revokeApp(demoAUD, testNow.Add(-500*time.Millisecond))
+	w = hs.do("GET", loginURL(demoHost, "/x"), nil, c)
+	if w.Code != http.StatusFound {
+		t.Fatalf("session newer than the revocation: %d, want the hand-off", w.Code)
+	}
+	for _, ho := range hs.store.handoffs {
+		claims, err := hs.keys.Verify(ho.h.Token, demoAUD, token.TypeApp, testNow.Add(time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if claims.IssuedAt < testNow.Unix() {
+			t.Errorf("iat %d is before the revocation's second", claims.IssuedAt)
+		}
+	}
+}
+
 func TestDeniedIdentity(t *testing.T) {
 	t.Run("after PIN", func(t *testing.T) {
 		hs := newHarness(t)

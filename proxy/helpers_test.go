@@ -193,15 +193,6 @@ func cookieFrom(resp *http.Response, name string) *http.Cookie {
 }
 
 // bodyString reads resp's body.
-func bodyString(t testing.TB, resp *http.Response) string {
-	t.Helper()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
 // recorded is what a fake origin saw.
 type recorded struct {
 	mu  sync.Mutex
