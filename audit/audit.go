@@ -6,8 +6,9 @@ import "time"
 
 // Kinds of events.
 const (
-	SignIn       = "sign-in"
+	SignIn       = "sign-in" // a global session was started
 	SignInFailed = "sign-in-failed"
+	Access       = "access" // the team domain issued an app token to a signed-in user
 	Denied       = "denied"
 	SignOut      = "sign-out"
 	Revoked      = "revoked"

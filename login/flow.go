@@ -325,6 +325,7 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, t target, s 
 	if err := h.o.Store.CreateHandoff(r.Context(), nonce, t.Host, handoff, now.Add(handoffTTL)); err != nil {
 		return fmt.Errorf("login: create hand-off: %w", err)
 	}
+	h.audit(r, audit.Event{Kind: audit.Access, Email: id.Email, App: app.Name, IdP: id.IdP.ID, IP: h.ipString(r)})
 	v := url.Values{}
 	v.Set("nonce", nonce)
 	v.Set("state", handoffState(t.Host, t.RedirectURL, now.Unix()))

@@ -2,14 +2,11 @@ package store
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/audit"
-	"github.com/gatehouse-dev/gatehouse/token"
 )
 
 // UserSummary is one row of the admin users page.
@@ -150,36 +147,26 @@ func (db *DB) AdminCounts(ctx context.Context, since, now time.Time) (Counts, er
 	return c, nil
 }
 
-// AppUser says that a user with a live global session got a token for an
-// app at At. App is set when the source names the app, AUD when it names
-// the audience; callers match on either.
+// AppUser says that a user with a live global session was given a token
+// for App at At.
 type AppUser struct {
 	App   string
-	AUD   string
 	Email string
 	At    time.Time
 }
 
-// AppUsers lists who uses which app, from two sources, keeping only users
-// whose global session is still active at now:
-//   - consumed sign-in hand-offs (each carries the app token it delivered:
-//     its aud, email and identity_nonce); they are kept about an hour past
-//     expiry, so this covers recent sign-ins;
-//   - sign-in audit events that name an app.
+// AppUsers lists who uses which app: the access audit events (an app token
+// issued at the team domain) of users whose global session, started before
+// the event, is still active at now.
 func (db *DB) AppUsers(ctx context.Context, now time.Time) ([]AppUser, error) {
 	var out []AppUser
-	fromHandoffs, err := db.appUsersFromHandoffs(ctx, now)
-	if err != nil {
-		return nil, fmt.Errorf("store: app users: %w", err)
-	}
-	out = append(out, fromHandoffs...)
 	rows, err := db.sql.QueryContext(ctx, `
 		SELECT a.app, a.email, MAX(a.at) FROM audit a
 		JOIN users u ON u.email = a.email COLLATE NOCASE
 		WHERE a.kind = ? AND a.app != '' AND EXISTS (
 			SELECT 1 FROM sessions s WHERE s.user_id = u.id AND s.revoked_at IS NULL
 				AND s.expires_at > ? AND s.created_at <= a.at)
-		GROUP BY a.app, a.email`, audit.SignIn, toMillis(now))
+		GROUP BY a.app, a.email`, audit.Access, toMillis(now))
 	if err != nil {
 		return nil, fmt.Errorf("store: app users: %w", err)
 	}
@@ -197,68 +184,6 @@ func (db *DB) AppUsers(ctx context.Context, now time.Time) ([]AppUser, error) {
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: app users: %w", err)
-	}
-	return out, nil
-}
-
-// appUsersFromHandoffs decodes the app tokens of consumed hand-offs whose
-// global session is active at now.
-func (db *DB) appUsersFromHandoffs(ctx context.Context, now time.Time) ([]AppUser, error) {
-	rows, err := db.sql.QueryContext(ctx, `
-		SELECT payload, used_at FROM handoffs WHERE used_at IS NOT NULL ORDER BY used_at`)
-	if err != nil {
-		return nil, err
-	}
-	type use struct {
-		u     AppUser
-		nonce string
-	}
-	var uses []use
-	for rows.Next() {
-		var (
-			payload string
-			used    int64
-			h       token.Handoff
-		)
-		if err := rows.Scan(&payload, &used); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		if json.Unmarshal([]byte(payload), &h) != nil {
-			continue
-		}
-		_, claims, err := token.Decode(h.Token)
-		if err != nil {
-			continue
-		}
-		email, _ := claims["email"].(string)
-		nonce, _ := claims["identity_nonce"].(string)
-		if email == "" || nonce == "" {
-			continue
-		}
-		for _, aud := range audiences(claims["aud"]) {
-			uses = append(uses, use{u: AppUser{AUD: aud, Email: email, At: fromMillis(used)}, nonce: nonce})
-		}
-	}
-	err = errors.Join(rows.Err(), rows.Close())
-	if err != nil {
-		return nil, err
-	}
-	var out []AppUser
-	active := map[string]bool{}
-	for _, x := range uses {
-		ok, seen := active[x.nonce]
-		if !seen {
-			var one int
-			err := db.sql.QueryRowContext(ctx, `
-				SELECT 1 FROM sessions WHERE nonce = ? AND revoked_at IS NULL AND expires_at > ?`,
-				x.nonce, toMillis(now)).Scan(&one)
-			ok = err == nil
-			active[x.nonce] = ok
-		}
-		if ok {
-			out = append(out, x.u)
-		}
 	}
 	return out, nil
 }

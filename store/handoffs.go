@@ -81,7 +81,9 @@ func (db *DB) ConsumeHandoff(ctx context.Context, nonce, host string, now time.T
 		if err := json.Unmarshal([]byte(payload), &h); err != nil {
 			return fmt.Errorf("decode payload: %w", err)
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE handoffs SET used_at = ? WHERE nonce_hash = ?`, toMillis(now), key)
+		// The payload holds a bearer app token: once delivered, keep only
+		// the burnt nonce, not the token.
+		_, err = tx.ExecContext(ctx, `UPDATE handoffs SET used_at = ?, payload = '' WHERE nonce_hash = ?`, toMillis(now), key)
 		return err
 	})
 	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrNonceConsumed) {

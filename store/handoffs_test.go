@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -49,6 +50,14 @@ func TestHandoff(t *testing.T) {
 				t.Errorf("payload = %+v, want %+v", got, h)
 			}
 		})
+	}
+	// A delivered hand-off keeps no copy of the app token it carried.
+	var payload string
+	if err := db.SQL().QueryRow(`SELECT payload FROM handoffs WHERE used_at IS NOT NULL`).Scan(&payload); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(payload, "jwt") {
+		t.Errorf("consumed hand-off still holds its token: %q", payload)
 	}
 }
 

@@ -151,7 +151,7 @@ func (a *Admin) apps(w http.ResponseWriter, r *http.Request, s adminSession) err
 		}
 		users := map[string]bool{}
 		for _, u := range uses {
-			if (u.App == p.Name || (u.AUD != "" && u.AUD == p.AUD)) && u.At.After(cutoff) {
+			if u.App == p.Name && u.At.After(cutoff) {
 				users[strings.ToLower(u.Email)] = true
 			}
 		}
@@ -364,7 +364,7 @@ func (a *Admin) confirm(w http.ResponseWriter, r *http.Request, s adminSession, 
 }
 
 // auditKinds are the kinds offered by the audit filter.
-var auditKinds = []string{audit.SignIn, audit.SignInFailed, audit.Denied, audit.SignOut, audit.Revoked, AuditServiceToken}
+var auditKinds = []string{audit.SignIn, audit.SignInFailed, audit.Access, audit.Denied, audit.SignOut, audit.Revoked, AuditServiceToken}
 
 func (a *Admin) audit(w http.ResponseWriter, r *http.Request, s adminSession) error {
 	q := r.URL.Query()
