@@ -52,7 +52,11 @@ type SMTPMailer struct {
 	Password  string
 	From      string
 	StartTLS  bool
-	TLSConfig *tls.Config // nil: verify the server as Host
+	TLSConfig *tls.Config // nil: verify the server as Host; empty ServerName: Host
+
+	// implicitTLS speaks TLS from the first byte on any port, not just 465
+	// (tests listen on a random port).
+	implicitTLS bool
 }
 
 // SendPIN mails pin to to.
@@ -78,7 +82,7 @@ func (m *SMTPMailer) SendPIN(ctx context.Context, to, pin string) error {
 	if err != nil {
 		return fmt.Errorf("idp: smtp: dial %s: %w", addr, err)
 	}
-	if port == implicitTLSPort {
+	if m.useImplicitTLS(port) {
 		conn = tls.Client(conn, m.tlsConfig())
 	}
 	deadline, _ := ctx.Deadline()
@@ -129,11 +133,24 @@ func (m *SMTPMailer) deliver(c *smtp.Client, to, pin string) error {
 	return c.Quit()
 }
 
+// useImplicitTLS reports whether the connection to port starts with TLS.
+func (m *SMTPMailer) useImplicitTLS(port int) bool {
+	return port == implicitTLSPort || m.implicitTLS
+}
+
+// tlsConfig is TLSConfig, or a default one, with ServerName set to Host when
+// empty: unlike tls.Dial, net/smtp and tls.Client do not fill it in, and the
+// handshake fails without it.
 func (m *SMTPMailer) tlsConfig() *tls.Config {
-	if m.TLSConfig != nil {
+	if m.TLSConfig == nil {
+		return &tls.Config{ServerName: m.Host, MinVersion: tls.VersionTLS12}
+	}
+	if m.TLSConfig.ServerName != "" {
 		return m.TLSConfig
 	}
-	return &tls.Config{ServerName: m.Host, MinVersion: tls.VersionTLS12}
+	cfg := m.TLSConfig.Clone()
+	cfg.ServerName = m.Host
+	return cfg
 }
 
 // pinMessage is the RFC 5322 message carrying pin.
