@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/netip"
 	"path/filepath"
 	"sync/atomic"
 	"time"
@@ -128,16 +127,6 @@ func (a *App) loadApps(ctx context.Context) error {
 	return nil
 }
 
-func (a *App) trusted() []netip.Prefix {
-	var out []netip.Prefix
-	for _, s := range a.cfg.TrustedProxies {
-		if p, err := netip.ParsePrefix(s); err == nil {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
 func (a *App) buildHandler(o Options) error {
 	if err := a.initOps(); err != nil {
 		return err
@@ -156,7 +145,10 @@ func (a *App) buildHandler(o Options) error {
 	}
 	apps := a.table.Load
 	keys := a.keys.Load
-	trusted := a.trusted()
+	trusted, err := a.cfg.TrustedProxyPrefixes()
+	if err != nil {
+		return err
+	}
 	secure := a.cfg.TLS.Mode != "off"
 	team, err := login.New(login.Options{
 		TeamDomain:     a.cfg.TeamDomain,

@@ -142,6 +142,7 @@ func restartKeys(old, cfg *Config) []string {
 		{"data_dir", old.DataDir, cfg.DataDir},
 		{"global_session", old.GlobalSession, cfg.GlobalSession},
 		{"trusted_proxies", old.TrustedProxies, cfg.TrustedProxies},
+		{"admins", old.Admins, cfg.Admins},
 		{"client_ip_header", old.ClientIPHeader, cfg.ClientIPHeader},
 		{"tls", old.TLS, cfg.TLS},
 		{"log.level", old.Log.Level, cfg.Log.Level},
