@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/audit"
+	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/proxy"
 	"github.com/gatehouse-dev/gatehouse/web"
 )
@@ -43,7 +43,7 @@ type meteredLoginStore struct {
 }
 
 // Audit counts e and records it.
-func (s meteredLoginStore) Audit(ctx context.Context, e audit.Event) error {
+func (s meteredLoginStore) Audit(ctx context.Context, e access.Event) error {
 	s.m.countAudit(e)
 	return s.loginStore.Audit(ctx, e)
 }

@@ -12,9 +12,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/idp"
 	"github.com/gatehouse-dev/gatehouse/login"
-	"github.com/gatehouse-dev/gatehouse/policy"
 	"github.com/gatehouse-dev/gatehouse/proxy"
 	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/token"
@@ -29,7 +29,7 @@ type App struct {
 	log   *slog.Logger
 	db    *store.DB
 	now   func() time.Time
-	table atomic.Pointer[policy.Table]
+	table atomic.Pointer[access.Table]
 	keys  atomic.Pointer[token.Keyring]
 
 	ops opsState // live config, metrics, key rotation (app/reload.go)
@@ -123,7 +123,7 @@ func (a *App) loadApps(ctx context.Context) error {
 		p.AUD = aud
 		a.log.Info("app", "name", p.Name, "domains", p.Domains, "aud", aud)
 	}
-	a.table.Store(policy.NewTable(apps))
+	a.table.Store(access.NewTable(apps))
 	return nil
 }
 
@@ -287,4 +287,4 @@ func (a *App) Close() error {
 func (a *App) Store() *store.DB { return a.db }
 
 // Apps returns the current app table.
-func (a *App) Apps() *policy.Table { return a.table.Load() }
+func (a *App) Apps() *access.Table { return a.table.Load() }

@@ -15,8 +15,8 @@ import (
 
 	_ "modernc.org/sqlite"
 
+	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/store"
-	"github.com/gatehouse-dev/gatehouse/token"
 )
 
 func TestBackupDuringSignInLoad(t *testing.T) {
@@ -42,9 +42,9 @@ func TestBackupDuringSignInLoad(t *testing.T) {
 			for !stop.Load() {
 				now := time.Now()
 				nonce := fmt.Sprintf("w%dn%013d", w, seq.Add(1))
-				err := db.CreateSession(ctx, token.Session{
+				err := db.CreateSession(ctx, access.Session{
 					Nonce:     nonce,
-					Identity:  token.Identity{UserID: u.ID, Email: "ann@example.com"},
+					Identity:  access.Identity{UserID: u.ID, Email: "ann@example.com"},
 					CreatedAt: now, ExpiresAt: now.Add(time.Hour),
 				})
 				if err != nil {

@@ -15,7 +15,7 @@ import (
 	"github.com/pelletier/go-toml/v2"
 	"github.com/pelletier/go-toml/v2/unstable"
 
-	"github.com/gatehouse-dev/gatehouse/policy"
+	"github.com/gatehouse-dev/gatehouse/access"
 )
 
 // Config is the whole of gatehouse.toml. Keys are snake_case; see
@@ -429,10 +429,10 @@ func (c *Config) TrustedProxyPrefixes() ([]netip.Prefix, error) {
 // PolicyApps converts the apps for the policy package. AUD is the pinned AUD
 // or "" (the caller fills in the stored one). Domains are lowercased and a
 // trailing "/*" of the path is dropped.
-func (c *Config) PolicyApps() ([]*policy.App, error) {
-	apps := make([]*policy.App, 0, len(c.Apps))
+func (c *Config) PolicyApps() ([]*access.App, error) {
+	apps := make([]*access.App, 0, len(c.Apps))
 	for i, a := range c.Apps {
-		pa := &policy.App{
+		pa := &access.App{
 			Name:            a.Name,
 			AUD:             strings.ToLower(a.AUD),
 			Origin:          a.Origin,
@@ -447,7 +447,7 @@ func (c *Config) PolicyApps() ([]*policy.App, error) {
 			pa.Domains = append(pa.Domains, strings.ToLower(d))
 		}
 		for j, p := range a.Policies {
-			pp := policy.Policy{
+			pp := access.Policy{
 				Name:            p.Name,
 				Decision:        p.Decision,
 				SessionDuration: p.SessionDuration.Duration,
@@ -469,10 +469,10 @@ func (c *Config) PolicyApps() ([]*policy.App, error) {
 	return apps, nil
 }
 
-func convertRules(rules []RuleConfig) ([]policy.Rule, error) {
-	var out []policy.Rule
+func convertRules(rules []RuleConfig) ([]access.Rule, error) {
+	var out []access.Rule
 	for _, r := range rules {
-		pr := policy.Rule{
+		pr := access.Rule{
 			Everyone:        r.Everyone,
 			Emails:          slices.Clone(r.Emails),
 			EmailDomains:    slices.Clone(r.EmailDomains),
@@ -791,15 +791,15 @@ func keyLines(data []byte) map[string]int {
 
 // settings converts the app's cookie, CORS, deny-page and service-token
 // keys.
-func (a *AppConfig) settings() policy.Settings {
-	return policy.Settings{
-		Cookie: policy.CookieSettings{
+func (a *AppConfig) settings() access.Settings {
+	return access.Settings{
+		Cookie: access.CookieSettings{
 			NoHTTPOnly: !a.HTTPOnly,
 			SameSite:   strings.ToLower(a.SameSite),
 			Binding:    a.BindingCookie,
 			PathCookie: a.PathCookie,
 		},
-		CORS: policy.CORS{
+		CORS: access.CORS{
 			PreflightBypass:  a.CORS.PreflightBypass,
 			AllowedOrigins:   slices.Clone(a.CORS.AllowedOrigins),
 			AllowedMethods:   slices.Clone(a.CORS.AllowedMethods),

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/policy"
+	"github.com/gatehouse-dev/gatehouse/access"
 )
 
 // validBase is a minimal valid configuration that test rows extend.
@@ -342,7 +342,7 @@ idps = ["corp"]
 	if len(apps) != 2 {
 		t.Fatalf("got %d apps", len(apps))
 	}
-	want := &policy.App{
+	want := &access.App{
 		Name:            "grafana",
 		AUD:             aud,
 		Domains:         []string{"grafana.example.com", "*.grafana.example.com:8443"},
@@ -350,21 +350,21 @@ idps = ["corp"]
 		Origin:          "http://127.0.0.1:3000",
 		SessionDuration: 8 * time.Hour,
 		IdPs:            []string{"corp"},
-		Policies: []policy.Policy{
+		Policies: []access.Policy{
 			{
 				Name:     "health",
-				Decision: policy.Bypass,
-				Include: []policy.Rule{{IPRanges: []netip.Prefix{
+				Decision: access.Bypass,
+				Include: []access.Rule{{IPRanges: []netip.Prefix{
 					netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.7/32"),
 				}}},
 			},
 			{
 				Name:            "ops",
-				Decision:        policy.Allow,
+				Decision:        access.Allow,
 				SessionDuration: time.Hour,
-				Include:         []policy.Rule{{EmailDomains: []string{"example.com"}}, {Emails: []string{"c@partner.org"}}},
-				Require:         []policy.Rule{{Groups: []string{"ops"}}, {Claims: map[string][]string{"dept": {"sre", "eng"}}}},
-				Exclude:         []policy.Rule{{Emails: []string{"gone@example.com"}}, {AnyServiceToken: true}},
+				Include:         []access.Rule{{EmailDomains: []string{"example.com"}}, {Emails: []string{"c@partner.org"}}},
+				Require:         []access.Rule{{Groups: []string{"ops"}}, {Claims: map[string][]string{"dept": {"sre", "eng"}}}},
+				Exclude:         []access.Rule{{Emails: []string{"gone@example.com"}}, {AnyServiceToken: true}},
 			},
 		},
 	}

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/audit"
+	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/internal/testidp"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
@@ -99,7 +99,7 @@ func (e *testEnv) getIdentity(t *testing.T, c *http.Client) map[string]any {
 // lastFailure returns the newest sign-in-failed audit detail.
 func (e *testEnv) lastFailure(t *testing.T) string {
 	t.Helper()
-	evs, _, err := e.app.Store().AuditSearch(context.Background(), store.AuditFilter{Kind: audit.SignInFailed, Limit: 1})
+	evs, _, err := e.app.Store().AuditSearch(context.Background(), store.AuditFilter{Kind: access.EventSignInFailed, Limit: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

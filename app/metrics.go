@@ -11,7 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/gatehouse-dev/gatehouse/audit"
+	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
@@ -81,11 +81,11 @@ func newMetrics(a *App) *metrics {
 }
 
 // countAudit counts the sign-in events of e.
-func (m *metrics) countAudit(e audit.Event) {
+func (m *metrics) countAudit(e access.Event) {
 	switch e.Kind {
-	case audit.SignIn:
+	case access.EventSignIn:
 		m.signIns.WithLabelValues(e.IdP, "success").Inc()
-	case audit.SignInFailed:
+	case access.EventSignInFailed:
 		m.signIns.WithLabelValues(e.IdP, "failure").Inc()
 	}
 }
@@ -97,7 +97,7 @@ func (m *metrics) revocations(db *store.DB) float64 {
 	defer m.revMu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
 	defer cancel()
-	n, last, err := db.CountAuditSince(ctx, audit.Revoked, m.revLastID)
+	n, last, err := db.CountAuditSince(ctx, access.EventRevoked, m.revLastID)
 	if err == nil {
 		m.revTotal += n
 		m.revLastID = last

@@ -18,7 +18,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/policy"
+	"github.com/gatehouse-dev/gatehouse/access"
 )
 
 // PIDFile is the name, in data_dir, of the file holding the serve process id.
@@ -114,7 +114,7 @@ func (a *App) ApplyConfig(ctx context.Context, cfg *Config) error {
 }
 
 // buildTable converts cfg's apps, giving each its stable AUD.
-func (a *App) buildTable(ctx context.Context, cfg *Config) (*policy.Table, error) {
+func (a *App) buildTable(ctx context.Context, cfg *Config) (*access.Table, error) {
 	apps, err := cfg.PolicyApps()
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
@@ -126,7 +126,7 @@ func (a *App) buildTable(ctx context.Context, cfg *Config) (*policy.Table, error
 		}
 		p.AUD = aud
 	}
-	return policy.NewTable(apps), nil
+	return access.NewTable(apps), nil
 }
 
 // restartKeys lists the settings that differ between old and cfg but are

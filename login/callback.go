@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/audit"
+	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/idp"
 	"github.com/gatehouse-dev/gatehouse/token"
 	"github.com/gatehouse-dev/gatehouse/web"
@@ -178,7 +178,7 @@ type signInFailure struct {
 // flow's sign-in page (the launcher when the flow is unknown). No session
 // is created.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, p Provider, fl *flow, appName, email string, f signInFailure) error {
-	h.audit(r, audit.Event{Kind: audit.SignInFailed, Email: email, App: appName, IdP: p.ID, Detail: f.Reason})
+	h.audit(r, access.Event{Kind: access.EventSignInFailed, Email: email, App: appName, IdP: p.ID, Detail: f.Reason})
 	h.o.Log.InfoContext(r.Context(), "login: sign-in failed", "idp", p.ID, "reason", f.Reason)
 	retry := PathLauncher
 	if fl != nil {
@@ -235,12 +235,12 @@ func (h *Handler) completeSignIn(w http.ResponseWriter, r *http.Request, p Provi
 			Reason: "provider not allowed for this application",
 		})
 	}
-	s, err := h.startIdentity(w, r, p, token.Identity{
+	s, err := h.startIdentity(w, r, p, access.Identity{
 		Email:  id.Email,
 		Name:   id.Name,
 		Groups: id.Groups,
 		Custom: id.Custom,
-		IdP:    token.IdP{ID: p.ID, Type: idpType},
+		IdP:    access.IdP{ID: p.ID, Type: idpType},
 	})
 	if err != nil {
 		return err

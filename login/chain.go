@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/policy"
+	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/token"
 )
 
@@ -28,7 +28,7 @@ const MaxChainHops = 10
 // CF_AppSession cookie on those hosts); their nonces only leave Gatehouse
 // in the redirect of the starting domain's hand-off, which is bound to the
 // browser that started the sign-in.
-func (h *Handler) cookieChain(r *http.Request, t target, first token.Handoff, now time.Time) ([]string, error) {
+func (h *Handler) cookieChain(r *http.Request, t target, first access.Handoff, now time.Time) ([]string, error) {
 	hosts := chainHosts(t.App, t.Host)
 	if len(hosts) == 0 {
 		return nil, nil
@@ -55,7 +55,7 @@ func (h *Handler) cookieChain(r *http.Request, t target, first token.Handoff, no
 // order, at most MaxChainHops-1 of them. Wildcard domains are left out (they
 // get the cookie on first visit). A domain without a port borrows start's,
 // since one listener serves them all.
-func chainHosts(app *policy.App, start string) []string {
+func chainHosts(app *access.App, start string) []string {
 	if app == nil {
 		return nil
 	}

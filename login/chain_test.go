@@ -5,7 +5,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/gatehouse-dev/gatehouse/policy"
+	"github.com/gatehouse-dev/gatehouse/access"
 )
 
 func TestChainHosts(t *testing.T) {
@@ -29,7 +29,7 @@ func TestChainHosts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := chainHosts(&policy.App{Domains: tt.domains}, tt.start)
+			got := chainHosts(&access.App{Domains: tt.domains}, tt.start)
 			if !slices.Equal(got, tt.want) {
 				t.Errorf("chainHosts = %q, want %q", got, tt.want)
 			}

@@ -6,14 +6,14 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/gatehouse-dev/gatehouse/policy"
+	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/token"
 )
 
 // denied answers a sign-in the app's policies refuse: a 302 to the app's
 // deny_url when it has one, else 403 with its deny_message (or the
 // standard text).
-func (h *Handler) denied(w http.ResponseWriter, r *http.Request, app *policy.App) {
+func (h *Handler) denied(w http.ResponseWriter, r *http.Request, app *access.App) {
 	if app.DenyURL != "" {
 		http.Redirect(w, r, app.DenyURL, http.StatusFound)
 		return
@@ -28,7 +28,7 @@ func (h *Handler) denied(w http.ResponseWriter, r *http.Request, app *policy.App
 // bind gives claims a binding for an app with binding_cookie: it returns
 // the random CF_Binding value the protected host sets and puts its hex
 // SHA-256 in the binding claim. "" when the app uses no binding cookie.
-func bind(app *policy.App, claims *token.Claims) string {
+func bind(app *access.App, claims *token.Claims) string {
 	if !app.Cookie.Binding {
 		return ""
 	}

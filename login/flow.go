@@ -11,8 +11,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/gatehouse-dev/gatehouse/audit"
-	"github.com/gatehouse-dev/gatehouse/policy"
+	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/token"
 	"github.com/gatehouse-dev/gatehouse/web"
 )
@@ -65,7 +64,7 @@ func (f flow) loginURL() string {
 // domain itself (the launcher).
 type target struct {
 	flow
-	App *policy.App
+	App *access.App
 }
 
 // appName is the name shown for t.
@@ -162,7 +161,7 @@ func cleanHost(host string) (string, bool) {
 // port, so without this check a sign-in link naming another port of an app's
 // host name would send the nonce (and so the app token) to whatever listens
 // there.
-func (h *Handler) portAllowed(host string, app *policy.App) bool {
+func (h *Handler) portAllowed(host string, app *access.App) bool {
 	_, port, ok := strings.Cut(host, ":")
 	if !ok {
 		return true
@@ -189,7 +188,7 @@ func isHex64(s string) bool {
 
 // providersFor returns the providers app allows (all when app is nil or
 // lists none), in configuration order.
-func (h *Handler) providersFor(app *policy.App) []Provider {
+func (h *Handler) providersFor(app *access.App) []Provider {
 	if app == nil || len(app.IdPs) == 0 {
 		return h.o.Providers
 	}
@@ -203,7 +202,7 @@ func (h *Handler) providersFor(app *policy.App) []Provider {
 }
 
 // idpAllowed reports whether app accepts sign-ins from provider id.
-func idpAllowed(app *policy.App, id string) bool {
+func idpAllowed(app *access.App, id string) bool {
 	return app == nil || len(app.IdPs) == 0 || slices.Contains(app.IdPs, id)
 }
 
@@ -290,10 +289,10 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, t target, s 
 	now := h.now()
 	app := t.App
 	id := s.Identity
-	res := policy.Evaluate(app.Policies, h.subject(r, id))
+	res := access.Evaluate(app.Policies, h.subject(r, id))
 	// A service_auth policy admits service tokens, never a browser sign-in.
-	if !res.Allowed() || res.Decision == policy.ServiceAuth {
-		h.audit(r, audit.Event{Kind: audit.Denied, Email: id.Email, App: app.Name, IdP: id.IdP.ID,
+	if !res.Allowed() || res.Decision == access.ServiceAuth {
+		h.audit(r, access.Event{Kind: access.EventDenied, Email: id.Email, App: app.Name, IdP: id.IdP.ID,
 			Detail: "no policy allows this identity at sign-in"})
 		h.denied(w, r, app)
 		return nil
@@ -312,7 +311,7 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, t target, s 
 		return fmt.Errorf("login: sign app token: %w", err)
 	}
 	nonce := token.RandomHex(32)
-	handoff := token.Handoff{
+	handoff := access.Handoff{
 		Token:          raw,
 		RedirectURL:    t.RedirectURL,
 		AppSessionHash: t.AppSession,
@@ -325,7 +324,7 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, t target, s 
 	if err := h.o.Store.CreateHandoff(r.Context(), nonce, t.Host, handoff, now.Add(handoffTTL)); err != nil {
 		return fmt.Errorf("login: create hand-off: %w", err)
 	}
-	h.audit(r, audit.Event{Kind: audit.Access, Email: id.Email, App: app.Name, IdP: id.IdP.ID, IP: h.ipString(r)})
+	h.audit(r, access.Event{Kind: access.EventAccess, Email: id.Email, App: app.Name, IdP: id.IdP.ID, IP: h.ipString(r)})
 	v := url.Values{}
 	v.Set("nonce", nonce)
 	v.Set("state", handoffState(t.Host, t.RedirectURL, now.Unix()))
@@ -334,8 +333,8 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, t target, s 
 }
 
 // subject is the policy subject of id asking from r.
-func (h *Handler) subject(r *http.Request, id token.Identity) policy.Subject {
-	return policy.Subject{
+func (h *Handler) subject(r *http.Request, id access.Identity) access.Subject {
+	return access.Subject{
 		Email:  id.Email,
 		Groups: id.Groups,
 		IdP:    id.IdP.ID,

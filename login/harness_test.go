@@ -14,9 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/audit"
+	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/idp"
-	"github.com/gatehouse-dev/gatehouse/policy"
 	"github.com/gatehouse-dev/gatehouse/token"
 	"github.com/gatehouse-dev/gatehouse/ui"
 )
@@ -36,7 +35,7 @@ var (
 
 type storedHandoff struct {
 	host    string
-	h       token.Handoff
+	h       access.Handoff
 	expires time.Time
 }
 
@@ -44,17 +43,17 @@ type storedHandoff struct {
 type memStore struct {
 	mu       sync.Mutex
 	users    map[string]string
-	sessions map[string]token.Session
+	sessions map[string]access.Session
 	revoked  map[string]bool
 	handoffs map[string]storedHandoff
-	events   []audit.Event
+	events   []access.Event
 	appHard  map[string]time.Time // aud -> latest hard revocation
 }
 
 func newMemStore() *memStore {
 	return &memStore{
 		users:    map[string]string{},
-		sessions: map[string]token.Session{},
+		sessions: map[string]access.Session{},
 		revoked:  map[string]bool{},
 		handoffs: map[string]storedHandoff{},
 	}
@@ -71,19 +70,19 @@ func (m *memStore) SignInUser(_ context.Context, email, _ string, _ time.Time) (
 	return id, nil
 }
 
-func (m *memStore) CreateSession(_ context.Context, s token.Session) error {
+func (m *memStore) CreateSession(_ context.Context, s access.Session) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.sessions[s.Nonce] = s
 	return nil
 }
 
-func (m *memStore) Session(_ context.Context, nonce string) (token.Session, error) {
+func (m *memStore) Session(_ context.Context, nonce string) (access.Session, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s, ok := m.sessions[nonce]
 	if !ok {
-		return token.Session{}, errors.New("not found")
+		return access.Session{}, errors.New("not found")
 	}
 	return s, nil
 }
@@ -101,7 +100,7 @@ func (m *memStore) RevokeSession(_ context.Context, nonce string, _ time.Time) e
 	return nil
 }
 
-func (m *memStore) CreateHandoff(_ context.Context, nonce, host string, h token.Handoff, expires time.Time) error {
+func (m *memStore) CreateHandoff(_ context.Context, nonce, host string, h access.Handoff, expires time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.handoffs[nonce] = storedHandoff{host: host, h: h, expires: expires}
@@ -134,7 +133,7 @@ func (m *memStore) revokeApp(aud string, t time.Time) {
 	m.appHard[aud] = t
 }
 
-func (m *memStore) Audit(_ context.Context, e audit.Event) error {
+func (m *memStore) Audit(_ context.Context, e access.Event) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.events = append(m.events, e)
@@ -208,11 +207,11 @@ type harness struct {
 	store *memStore
 	mail  *lastMail
 	keys  *token.Keyring
-	apps  *policy.Table
+	apps  *access.Table
 }
 
-func allowEmails(emails ...string) []policy.Policy {
-	return []policy.Policy{{Name: "people", Decision: policy.Allow, Include: []policy.Rule{{Emails: emails}}}}
+func allowEmails(emails ...string) []access.Policy {
+	return []access.Policy{{Name: "people", Decision: access.Allow, Include: []access.Rule{{Emails: emails}}}}
 }
 
 func newHarness(t *testing.T, providers ...Provider) *harness {
@@ -228,11 +227,11 @@ func newHarness(t *testing.T, providers ...Provider) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	apps := policy.NewTable([]*policy.App{
+	apps := access.NewTable([]*access.App{
 		{Name: "Demo", AUD: demoAUD, Domains: []string{demoHost}, SessionDuration: 2 * time.Hour,
 			Policies: allowEmails("ann@example.com")},
 		{Name: "Wiki", AUD: wikiAUD, Domains: []string{"*.wiki.example.com", "wiki.example.com"}, Path: "/docs",
-			Policies: []policy.Policy{{Name: "all", Decision: policy.Allow, Include: []policy.Rule{{Everyone: true}},
+			Policies: []access.Policy{{Name: "all", Decision: access.Allow, Include: []access.Rule{{Everyone: true}},
 				SessionDuration: 30 * time.Minute}}},
 		{Name: "Ops", AUD: strings.Repeat("d", 64), Domains: []string{"ops.example.com"}, IdPs: []string{"sso"},
 			Policies: allowEmails("ann@example.com")},
@@ -251,7 +250,7 @@ func newHarness(t *testing.T, providers ...Provider) *harness {
 		TeamURL:       testTeamURL,
 		Secure:        true,
 		GlobalSession: 8 * time.Hour,
-		Apps:          func() *policy.Table { return apps },
+		Apps:          func() *access.Table { return apps },
 		Keys:          func() *token.Keyring { return keys },
 		Store:         store,
 		OTP:           otp,
@@ -354,9 +353,9 @@ func (hs *harness) signIn(email, code string) *httptest.ResponseRecorder {
 // orgCookie signs a global session token for email and stores its session.
 func (hs *harness) orgCookie(email string) (*http.Cookie, string) {
 	hs.t.Helper()
-	s := token.Session{
+	s := access.Session{
 		Nonce:     token.NewNonce(),
-		Identity:  token.Identity{UserID: "user-" + email, Email: email, IdP: token.IdP{ID: "pin", Type: "onetimepin"}, IssuedAt: testNow.Unix()},
+		Identity:  access.Identity{UserID: "user-" + email, Email: email, IdP: access.IdP{ID: "pin", Type: "onetimepin"}, IssuedAt: testNow.Unix()},
 		CreatedAt: testNow,
 		ExpiresAt: testNow.Add(time.Hour),
 	}

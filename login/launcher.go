@@ -7,7 +7,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/gatehouse-dev/gatehouse/policy"
+	"github.com/gatehouse-dev/gatehouse/access"
 )
 
 // launcherData is the data of the launcher page.
@@ -51,8 +51,8 @@ func (h *Handler) launcher(w http.ResponseWriter, r *http.Request) error {
 		}
 		// Only apps a browser sign-in would be let into: no tile for a
 		// block or default deny, nor for an app only service tokens reach.
-		res := policy.Evaluate(app.Policies, subject)
-		if !res.Allowed() || res.Decision == policy.ServiceAuth {
+		res := access.Evaluate(app.Policies, subject)
+		if !res.Allowed() || res.Decision == access.ServiceAuth {
 			continue
 		}
 		path := app.Path
@@ -66,7 +66,7 @@ func (h *Handler) launcher(w http.ResponseWriter, r *http.Request) error {
 }
 
 // newTile builds app's tile leading to target.
-func newTile(app *policy.App, target, shown string) tile {
+func newTile(app *access.App, target, shown string) tile {
 	t := tile{Name: app.Name, URL: target, Domain: shown}
 	if strings.HasPrefix(strings.ToLower(app.LogoURL), "https://") {
 		t.LogoURL = app.LogoURL
@@ -79,7 +79,7 @@ func newTile(app *policy.App, target, shown string) tile {
 
 // launchDomain is the domain a tile of app leads to: its first concrete
 // (non-wildcard) domain, or "" when it has none.
-func launchDomain(app *policy.App) string {
+func launchDomain(app *access.App) string {
 	for _, d := range app.Domains {
 		if d != "" && !strings.Contains(d, "*") {
 			return d

@@ -14,9 +14,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/audit"
+	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/idp"
-	"github.com/gatehouse-dev/gatehouse/policy"
 	"github.com/gatehouse-dev/gatehouse/token"
 	"github.com/gatehouse-dev/gatehouse/web"
 )
@@ -45,12 +44,12 @@ const idpTypeOTP = "onetimepin"
 // and the audit log.
 type Store interface {
 	SignInUser(ctx context.Context, email, idp string, now time.Time) (userID string, err error)
-	CreateSession(ctx context.Context, s token.Session) error
-	Session(ctx context.Context, nonce string) (token.Session, error)
+	CreateSession(ctx context.Context, s access.Session) error
+	Session(ctx context.Context, nonce string) (access.Session, error)
 	SessionRevoked(nonce string) bool
 	RevokeSession(ctx context.Context, nonce string, now time.Time) error
-	CreateHandoff(ctx context.Context, nonce, host string, h token.Handoff, expires time.Time) error
-	Audit(ctx context.Context, e audit.Event) error
+	CreateHandoff(ctx context.Context, nonce, host string, h access.Handoff, expires time.Time) error
+	Audit(ctx context.Context, e access.Event) error
 	// AppRevokedAt returns the latest hard and soft revocation times of the
 	// app with audience aud (zero when never revoked).
 	AppRevokedAt(aud string) (hard, soft time.Time)
@@ -80,7 +79,7 @@ type Options struct {
 	TeamURL        string // scheme://TeamDomain; its scheme is used for protected hosts too
 	Secure         bool   // Secure cookies
 	GlobalSession  time.Duration
-	Apps           func() *policy.Table
+	Apps           func() *access.Table
 	Keys           func() *token.Keyring
 	Store          Store
 	OTP            *idp.OTP // required when a provider is of KindOTP
@@ -210,7 +209,7 @@ func (h *Handler) ipString(r *http.Request) string {
 }
 
 // audit records e; a failure is logged, never shown.
-func (h *Handler) audit(r *http.Request, e audit.Event) {
+func (h *Handler) audit(r *http.Request, e access.Event) {
 	e.Time = h.now()
 	if e.IP == "" {
 		e.IP = h.ipString(r)

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/audit"
+	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/token"
 )
 
@@ -150,10 +150,10 @@ func TestPINFlowIssuesSessionAndHandoff(t *testing.T) {
 		t.Errorf("nonces: org %q app %q", org.IdentityNonce, app.IdentityNonce)
 	}
 	s := hs.store.sessions[org.IdentityNonce]
-	if s.Identity.IdP != (token.IdP{ID: "pin", Type: "onetimepin"}) || !s.ExpiresAt.Equal(testNow.Add(8*time.Hour)) {
+	if s.Identity.IdP != (access.IdP{ID: "pin", Type: "onetimepin"}) || !s.ExpiresAt.Equal(testNow.Add(8*time.Hour)) {
 		t.Errorf("stored session %+v", s)
 	}
-	if kinds := hs.store.eventKinds(); !slices.Contains(kinds, audit.SignIn) || !slices.Contains(kinds, audit.Access) {
+	if kinds := hs.store.eventKinds(); !slices.Contains(kinds, access.EventSignIn) || !slices.Contains(kinds, access.EventAccess) {
 		t.Errorf("audit %v lacks sign-in or access", kinds)
 	}
 }
@@ -171,7 +171,7 @@ func TestPINFlowFailures(t *testing.T) {
 		if cookie(w, CookieAuthorization) != nil {
 			t.Error("a session cookie was set")
 		}
-		if kinds := hs.store.eventKinds(); !slices.Equal(kinds, []string{audit.SignInFailed}) {
+		if kinds := hs.store.eventKinds(); !slices.Equal(kinds, []string{access.EventSignInFailed}) {
 			t.Errorf("audit %v", kinds)
 		}
 	})
@@ -190,7 +190,7 @@ func TestPINFlowFailures(t *testing.T) {
 		if !strings.Contains(w.Body.String(), PathLogin+demoHost+"?") {
 			t.Errorf("retry link does not restart the flow:\n%s", w.Body)
 		}
-		if len(hs.store.events) != 1 || hs.store.events[0].Kind != audit.SignInFailed ||
+		if len(hs.store.events) != 1 || hs.store.events[0].Kind != access.EventSignInFailed ||
 			!strings.Contains(hs.store.events[0].Detail, "unknown") {
 			t.Errorf("audit %+v", hs.store.events)
 		}
@@ -311,9 +311,9 @@ func TestDeniedIdentity(t *testing.T) {
 		if len(hs.store.handoffs) != 0 {
 			t.Error("a hand-off was stored for a denied user")
 		}
-		var denied *audit.Event
+		var denied *access.Event
 		for i, e := range hs.store.events {
-			if e.Kind == audit.Denied {
+			if e.Kind == access.EventDenied {
 				denied = &hs.store.events[i]
 			}
 		}
@@ -328,7 +328,7 @@ func TestDeniedIdentity(t *testing.T) {
 		if w.Code != http.StatusForbidden {
 			t.Fatalf("status %d", w.Code)
 		}
-		if kinds := hs.store.eventKinds(); !slices.Equal(kinds, []string{audit.Denied}) {
+		if kinds := hs.store.eventKinds(); !slices.Equal(kinds, []string{access.EventDenied}) {
 			t.Errorf("audit %v", kinds)
 		}
 	})
@@ -369,7 +369,7 @@ func TestLogout(t *testing.T) {
 	if cleared := cookie(w, CookieAuthorization); cleared == nil || cleared.MaxAge >= 0 {
 		t.Errorf("cookie not cleared: %+v", cleared)
 	}
-	if kinds := hs.store.eventKinds(); !slices.Equal(kinds, []string{audit.SignOut}) {
+	if kinds := hs.store.eventKinds(); !slices.Equal(kinds, []string{access.EventSignOut}) {
 		t.Errorf("audit %v", kinds)
 	}
 	if w := hs.do("GET", PathGetIdentity, nil, c); w.Code != http.StatusUnauthorized {
@@ -403,7 +403,7 @@ func TestGetIdentity(t *testing.T) {
 		t.Errorf("idp %v", got["idp"])
 	}
 	// An app token is not a global session.
-	raw, _ := hs.keys.Sign(token.AppClaims(token.Identity{Email: "ann@example.com"}, nonce, demoAUD, testNow, time.Hour))
+	raw, _ := hs.keys.Sign(token.AppClaims(access.Identity{Email: "ann@example.com"}, nonce, demoAUD, testNow, time.Hour))
 	if w := hs.do("GET", PathGetIdentity, nil, &http.Cookie{Name: CookieAuthorization, Value: raw}); w.Code != http.StatusUnauthorized {
 		t.Errorf("app token accepted: %d", w.Code)
 	}

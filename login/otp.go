@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/gatehouse-dev/gatehouse/audit"
+	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/idp"
 	"github.com/gatehouse-dev/gatehouse/token"
 	"github.com/gatehouse-dev/gatehouse/web"
@@ -157,7 +157,7 @@ func (h *Handler) otpVerify(w http.ResponseWriter, r *http.Request) error {
 	email, err := h.o.OTP.Verify(r.Context(), pinID, r.PostForm.Get(paramCode))
 	if err != nil {
 		shown := r.PostForm.Get(paramEmail)
-		h.audit(r, audit.Event{Kind: audit.SignInFailed, Email: shown, App: t.appName(), IdP: p.ID, Detail: pinFailure(err)})
+		h.audit(r, access.Event{Kind: access.EventSignInFailed, Email: shown, App: t.appName(), IdP: p.ID, Detail: pinFailure(err)})
 		if errors.Is(err, idp.ErrPINWrong) {
 			h.renderCode(w, r, t, http.StatusUnauthorized, shown, pinID, "That code is not valid.")
 			return nil

@@ -6,14 +6,14 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/audit"
+	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/token"
 )
 
 // session is a verified, unrevoked global session.
 type session struct {
 	Nonce    string
-	Identity token.Identity
+	Identity access.Identity
 }
 
 // globalSession returns the global session of r's CF_Authorization cookie,
@@ -43,14 +43,14 @@ func (h *Handler) globalSession(r *http.Request) (session, bool) {
 // startSession creates a global session for a user who just signed in with
 // provider p, sets its cookie and records the sign-in.
 func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, email string, p Provider, idpType string) (session, error) {
-	return h.startIdentity(w, r, p, token.Identity{Email: email, IdP: token.IdP{ID: p.ID, Type: idpType}})
+	return h.startIdentity(w, r, p, access.Identity{Email: email, IdP: access.IdP{ID: p.ID, Type: idpType}})
 }
 
 // startIdentity is the one path from an established identity (email, name,
 // groups, custom claims and idp as the provider gave them) to a global
 // session: it fills in the user id, client IP and sign-in time, stores the
 // session, sets its cookie and records the sign-in.
-func (h *Handler) startIdentity(w http.ResponseWriter, r *http.Request, p Provider, id token.Identity) (session, error) {
+func (h *Handler) startIdentity(w http.ResponseWriter, r *http.Request, p Provider, id access.Identity) (session, error) {
 	now := h.now()
 	ctx := r.Context()
 	email := id.Email
@@ -61,7 +61,7 @@ func (h *Handler) startIdentity(w http.ResponseWriter, r *http.Request, p Provid
 	id.UserID = userID
 	id.IP = h.ipString(r)
 	id.IssuedAt = now.Unix()
-	s := token.Session{
+	s := access.Session{
 		Nonce:     token.NewNonce(),
 		Identity:  id,
 		CreatedAt: now,
@@ -83,7 +83,7 @@ func (h *Handler) startIdentity(w http.ResponseWriter, r *http.Request, p Provid
 		Secure:   h.o.Secure,
 		SameSite: http.SameSiteLaxMode,
 	})
-	h.audit(r, audit.Event{Kind: audit.SignIn, Email: email, IdP: p.ID, IP: s.Identity.IP})
+	h.audit(r, access.Event{Kind: access.EventSignIn, Email: email, IdP: p.ID, IP: s.Identity.IP})
 	return session{Nonce: s.Nonce, Identity: s.Identity}, nil
 }
 
@@ -92,7 +92,7 @@ type identityJSON struct {
 	Email         string         `json:"email"`
 	Name          string         `json:"name,omitempty"`
 	Groups        []string       `json:"groups"`
-	IdP           token.IdP      `json:"idp"`
+	IdP           access.IdP     `json:"idp"`
 	UserUUID      string         `json:"user_uuid"`
 	IAT           int64          `json:"iat"`
 	IP            string         `json:"ip,omitempty"`
@@ -144,7 +144,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) error {
 		if err := h.o.Store.RevokeSession(r.Context(), s.Nonce, h.now()); err != nil {
 			return fmt.Errorf("login: revoke session: %w", err)
 		}
-		h.audit(r, audit.Event{Kind: audit.SignOut, Email: s.Identity.Email, IdP: s.Identity.IdP.ID})
+		h.audit(r, access.Event{Kind: access.EventSignOut, Email: s.Identity.Email, IdP: s.Identity.IdP.ID})
 	}
 	http.SetCookie(w, &http.Cookie{
 		Name:     CookieAuthorization,

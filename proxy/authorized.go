@@ -7,7 +7,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/gatehouse-dev/gatehouse/policy"
+	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/web"
 )
 
@@ -103,7 +103,7 @@ func (h *Handler) sameApp(r *http.Request, u *url.URL) bool {
 		if p == "" {
 			p = "/"
 		}
-		if policy.NewTable([]*policy.App{a}).Match(u.Host, p) != nil && chainPortOK(r, u, a) {
+		if access.NewTable([]*access.App{a}).Match(u.Host, p) != nil && chainPortOK(r, u, a) {
 			return true
 		}
 	}
@@ -114,7 +114,7 @@ func (h *Handler) sameApp(r *http.Request, u *url.URL) bool {
 // the port of r's host, or a port one of a's domains names. A domain without
 // a port matches any port, so without this a "next" URL could send the
 // browser to another service on an app's host name.
-func chainPortOK(r *http.Request, u *url.URL, a *policy.App) bool {
+func chainPortOK(r *http.Request, u *url.URL, a *access.App) bool {
 	port := u.Port()
 	if port == "" || (u.Scheme == "https" && port == "443") || (u.Scheme == "http" && port == "80") {
 		return true

@@ -5,11 +5,12 @@ import (
 	"fmt"
 	"path/filepath"
 
-	"github.com/gatehouse-dev/gatehouse/store"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/store"
 )
 
 // BenchmarkAuthorize measures an allowed request with a valid cookie to an

@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/gatehouse-dev/gatehouse/policy"
+	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/token"
 )
 
@@ -14,7 +14,7 @@ import (
 // SameSite lax, strict or none (none implies Secure), and Path = the app
 // path with path_cookie. maxAge < 0 deletes it. A nil app gets the
 // defaults. Every place that sets CF_Authorization goes through here.
-func (h *Handler) appCookie(app *policy.App, name, value string, maxAge int) *http.Cookie {
+func (h *Handler) appCookie(app *access.App, name, value string, maxAge int) *http.Cookie {
 	c := h.cookie(name, value, maxAge)
 	if app == nil {
 		return c
@@ -22,9 +22,9 @@ func (h *Handler) appCookie(app *policy.App, name, value string, maxAge int) *ht
 	s := app.Cookie
 	c.HttpOnly = !s.NoHTTPOnly || name == CookieBinding
 	switch s.SameSite {
-	case policy.SameSiteStrict:
+	case access.SameSiteStrict:
 		c.SameSite = http.SameSiteStrictMode
-	case policy.SameSiteNone:
+	case access.SameSiteNone:
 		c.SameSite = http.SameSiteNoneMode
 		c.Secure = true
 	}
@@ -49,7 +49,7 @@ func cookiePath(p string) string {
 
 // setAppCookies sets CF_Authorization to raw for app and, when binding is
 // not empty, CF_Binding to it, with the same lifetime.
-func (h *Handler) setAppCookies(w http.ResponseWriter, app *policy.App, raw, binding string, maxAge int) {
+func (h *Handler) setAppCookies(w http.ResponseWriter, app *access.App, raw, binding string, maxAge int) {
 	http.SetCookie(w, h.appCookie(app, CookieAuthorization, raw, maxAge))
 	if binding != "" {
 		http.SetCookie(w, h.appCookie(app, CookieBinding, binding, maxAge))
@@ -59,13 +59,13 @@ func (h *Handler) setAppCookies(w http.ResponseWriter, app *policy.App, raw, bin
 // setHandoffCookies sets the cookies of a consumed hand-off on the request's
 // host: the app is the host's app whose audience the token names (the token
 // itself is verified on every later request).
-func (h *Handler) setHandoffCookies(w http.ResponseWriter, r *http.Request, hand token.Handoff) {
+func (h *Handler) setHandoffCookies(w http.ResponseWriter, r *http.Request, hand access.Handoff) {
 	h.setAppCookies(w, h.tokenApp(r, hand.Token), hand.Token, hand.Binding, hand.MaxAge)
 }
 
 // tokenApp returns the app served on r's host whose AUD the (unverified)
 // token raw names, else the app matching r, else nil.
-func (h *Handler) tokenApp(r *http.Request, raw string) *policy.App {
+func (h *Handler) tokenApp(r *http.Request, raw string) *access.App {
 	apps := h.hostApps(r)
 	if _, payload, err := token.Decode(raw); err == nil {
 		var auds []string
@@ -108,7 +108,7 @@ func bindingOK(r *http.Request, want string) bool {
 
 // clearAppCookies deletes CF_Authorization (and CF_Binding) on "/" and on
 // each app's cookie path.
-func (h *Handler) clearAppCookies(w http.ResponseWriter, apps []*policy.App) {
+func (h *Handler) clearAppCookies(w http.ResponseWriter, apps []*access.App) {
 	http.SetCookie(w, h.cookie(CookieAuthorization, "", -1))
 	seen := map[string]bool{"/": true}
 	for _, a := range apps {

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/gatehouse-dev/gatehouse/policy"
+	"github.com/gatehouse-dev/gatehouse/access"
 )
 
 // isPreflight reports whether r is a CORS preflight: OPTIONS with Origin
@@ -18,7 +18,7 @@ func isPreflight(r *http.Request) bool {
 
 // corsOrigin returns origin when the app's CORS settings allow it, else "".
 // "*" allows any origin (echoed back, so that credentials work).
-func corsOrigin(c policy.CORS, origin string) string {
+func corsOrigin(c access.CORS, origin string) string {
 	if origin == "" {
 		return ""
 	}
@@ -33,7 +33,7 @@ func corsOrigin(c policy.CORS, origin string) string {
 // preflight answers a CORS preflight from the app's settings: 204 with the
 // Access-Control-* headers when the origin is allowed, 204 without them
 // otherwise. It never asks for a credential.
-func (h *Handler) preflight(w http.ResponseWriter, r *http.Request, app *policy.App) {
+func (h *Handler) preflight(w http.ResponseWriter, r *http.Request, app *access.App) {
 	c := app.CORS
 	hdr := w.Header()
 	hdr.Add("Vary", "Origin")

@@ -6,8 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/gatehouse-dev/gatehouse/audit"
-	"github.com/gatehouse-dev/gatehouse/policy"
+	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/token"
 	"github.com/gatehouse-dev/gatehouse/web"
 )
@@ -65,12 +64,12 @@ func ipString(addr netip.Addr) string {
 // hostApps returns the apps served on the request's host: the one matching
 // the path first, then those matching at their own path. The reserved paths
 // belong to the host, not to one app path.
-func (h *Handler) hostApps(r *http.Request) []*policy.App {
+func (h *Handler) hostApps(r *http.Request) []*access.App {
 	t := h.o.Apps()
 	if t == nil {
 		return nil
 	}
-	var apps []*policy.App
+	var apps []*access.App
 	if a := t.Match(r.Host, r.URL.Path); a != nil {
 		apps = append(apps, a)
 	}
@@ -88,7 +87,7 @@ func (h *Handler) hostApps(r *http.Request) []*policy.App {
 
 // verifyAny verifies the request's credential against each of apps and
 // returns the claims and the app that accepted it.
-func (h *Handler) verifyAny(r *http.Request, apps []*policy.App) (*token.Claims, *policy.App, error) {
+func (h *Handler) verifyAny(r *http.Request, apps []*access.App) (*token.Claims, *access.App, error) {
 	raw := credential(r)
 	if raw == "" {
 		return nil, nil, errNoCredential
@@ -110,12 +109,12 @@ func (h *Handler) verifyAny(r *http.Request, apps []*policy.App) (*token.Claims,
 // identityJSON is the get-identity response: the stored identity plus the
 // session nonce, in the team domain's shape.
 type identityJSON struct {
-	token.Identity
+	access.Identity
 	IdentityNonce string `json:"identity_nonce"`
 }
 
 // getIdentity serves the identity behind the request's app token.
-func (h *Handler) getIdentity(w http.ResponseWriter, r *http.Request, apps []*policy.App) {
+func (h *Handler) getIdentity(w http.ResponseWriter, r *http.Request, apps []*access.App) {
 	claims, _, err := h.verifyAny(r, apps)
 	if err != nil {
 		h.identityUnauthorized(w, r, err)
@@ -124,7 +123,7 @@ func (h *Handler) getIdentity(w http.ResponseWriter, r *http.Request, apps []*po
 	if claims.IdentityNonce == "" {
 		// A token without a session (a service token): what the token says.
 		h.own(w, r, func(w http.ResponseWriter) {
-			writeJSON(w, http.StatusOK, identityJSON{Identity: token.Identity{
+			writeJSON(w, http.StatusOK, identityJSON{Identity: access.Identity{
 				UserID: claims.Subject, Email: claims.Email, Custom: claims.Custom,
 				Country: claims.Country, IssuedAt: claims.IssuedAt,
 			}})
@@ -156,7 +155,7 @@ func (h *Handler) identityUnauthorized(w http.ResponseWriter, r *http.Request, e
 // logout ends the user's session everywhere (when the request carries a
 // valid token), clears the app cookie and hands over to the team domain's
 // logout, which ends the global cookie and says "signed out".
-func (h *Handler) logout(w http.ResponseWriter, r *http.Request, apps []*policy.App) {
+func (h *Handler) logout(w http.ResponseWriter, r *http.Request, apps []*access.App) {
 	claims, app, err := h.verifyAny(r, apps)
 	switch {
 	case err != nil:
@@ -166,9 +165,9 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request, apps []*policy.
 		if err := h.o.Store.RevokeSession(r.Context(), claims.IdentityNonce, now); err != nil {
 			h.log.Error("proxy: logout: revoke session", "app", app.Name, "err", err)
 		}
-		ev := audit.Event{
+		ev := access.Event{
 			Time:   now,
-			Kind:   audit.SignOut,
+			Kind:   access.EventSignOut,
 			Email:  claims.Email,
 			App:    app.Name,
 			IP:     ipString(web.ClientIP(r, h.o.TrustedProxies, h.ipHeader)),

@@ -8,8 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/audit"
-	"github.com/gatehouse-dev/gatehouse/token"
+	"github.com/gatehouse-dev/gatehouse/access"
 )
 
 func TestAuthorized(t *testing.T) {
@@ -32,11 +31,11 @@ func TestAuthorized(t *testing.T) {
 	}
 	f := newFixture(t, "http://127.0.0.1:1", func(o *Options) { o.Secure = true })
 	for _, n := range []string{"n1", "n2", "n4", "n5"} {
-		f.store.handoffs[n] = handoff{host: "app.example.com", h: token.Handoff{
+		f.store.handoffs[n] = handoff{host: "app.example.com", h: access.Handoff{
 			Token: "tok-" + n, RedirectURL: "/after?x=1", AppSessionHash: hashHex(appSession), MaxAge: 600,
 		}}
 	}
-	f.store.handoffs["n3"] = handoff{host: "app.example.com", h: token.Handoff{Token: "tok-n3", RedirectURL: "//evil.example.net/", MaxAge: 600}}
+	f.store.handoffs["n3"] = handoff{host: "app.example.com", h: access.Handoff{Token: "tok-n3", RedirectURL: "//evil.example.net/", MaxAge: 600}}
 
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -88,16 +87,16 @@ func TestAuthorized(t *testing.T) {
 
 func TestGetIdentity(t *testing.T) {
 	f := newFixture(t, "http://127.0.0.1:1", nil)
-	f.store.sessions[nonceA] = token.Session{
+	f.store.sessions[nonceA] = access.Session{
 		Nonce: nonceA,
-		Identity: token.Identity{
+		Identity: access.Identity{
 			UserID: "u-1", Email: "ann@example.com", Name: "Ann", Groups: []string{"eng"},
-			IdP: token.IdP{ID: "pin", Type: "onetimepin"}, IP: "192.0.2.1", IssuedAt: testNow.Unix(),
+			IdP: access.IdP{ID: "pin", Type: "onetimepin"}, IP: "192.0.2.1", IssuedAt: testNow.Unix(),
 		},
 		CreatedAt: testNow.Add(-time.Hour),
 		ExpiresAt: testNow.Add(time.Hour),
 	}
-	f.store.sessions["GONEGONEGONEGONE"] = token.Session{Nonce: "GONEGONEGONEGONE", ExpiresAt: testNow.Add(-time.Minute)}
+	f.store.sessions["GONEGONEGONEGONE"] = access.Session{Nonce: "GONEGONEGONEGONE", ExpiresAt: testNow.Add(-time.Minute)}
 	tests := []struct {
 		name  string
 		raw   string
@@ -162,7 +161,7 @@ func TestLogout(t *testing.T) {
 		t.Fatal("session not revoked")
 	}
 	// GET revoked the session, so POST had no valid token: one audit event.
-	if len(f.store.events) != 1 || f.store.events[0].Kind != audit.SignOut || f.store.events[0].Email != "ann@example.com" || f.store.events[0].App != "demo" {
+	if len(f.store.events) != 1 || f.store.events[0].Kind != access.EventSignOut || f.store.events[0].Email != "ann@example.com" || f.store.events[0].App != "demo" {
 		t.Fatalf("audit events %+v", f.store.events)
 	}
 	// The revoked token no longer opens the app.

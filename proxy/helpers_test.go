@@ -13,8 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/audit"
-	"github.com/gatehouse-dev/gatehouse/policy"
+	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/token"
 )
 
@@ -50,7 +49,7 @@ func testKeyring(t testing.TB) *token.Keyring {
 // appToken signs an app token for email, aud and nonce, issued at iat.
 func appToken(t testing.TB, kr *token.Keyring, email, aud, nonce string, iat time.Time, ttl time.Duration) string {
 	t.Helper()
-	id := token.Identity{UserID: "u-1", Email: email}
+	id := access.Identity{UserID: "u-1", Email: email}
 	raw, err := kr.Sign(token.AppClaims(id, nonce, aud, iat, ttl))
 	if err != nil {
 		t.Fatal(err)
@@ -62,22 +61,22 @@ func appToken(t testing.TB, kr *token.Keyring, email, aud, nonce string, iat tim
 type fakeStore struct {
 	mu       sync.Mutex
 	revoked  map[string]bool
-	sessions map[string]token.Session
+	sessions map[string]access.Session
 	handoffs map[string]handoff
-	events   []audit.Event
+	events   []access.Event
 	appHard  map[string]time.Time
 	appSoft  map[string]time.Time
 }
 
 type handoff struct {
 	host string
-	h    token.Handoff
+	h    access.Handoff
 }
 
 var errNotFound = errors.New("fake: not found")
 
 func newFakeStore() *fakeStore {
-	return &fakeStore{revoked: map[string]bool{}, sessions: map[string]token.Session{}, handoffs: map[string]handoff{},
+	return &fakeStore{revoked: map[string]bool{}, sessions: map[string]access.Session{}, handoffs: map[string]handoff{},
 		appHard: map[string]time.Time{}, appSoft: map[string]time.Time{}}
 }
 
@@ -87,12 +86,12 @@ func (s *fakeStore) SessionRevoked(nonce string) bool {
 	return s.revoked[nonce]
 }
 
-func (s *fakeStore) Session(_ context.Context, nonce string) (token.Session, error) {
+func (s *fakeStore) Session(_ context.Context, nonce string) (access.Session, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sess, ok := s.sessions[nonce]
 	if !ok {
-		return token.Session{}, errNotFound
+		return access.Session{}, errNotFound
 	}
 	return sess, nil
 }
@@ -108,18 +107,18 @@ func (s *fakeStore) RevokeSession(_ context.Context, nonce string, now time.Time
 	return nil
 }
 
-func (s *fakeStore) ConsumeHandoff(_ context.Context, nonce, host string, _ time.Time) (token.Handoff, error) {
+func (s *fakeStore) ConsumeHandoff(_ context.Context, nonce, host string, _ time.Time) (access.Handoff, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	h, ok := s.handoffs[nonce]
 	if !ok || h.host != host {
-		return token.Handoff{}, errNotFound
+		return access.Handoff{}, errNotFound
 	}
 	delete(s.handoffs, nonce)
 	return h.h, nil
 }
 
-func (s *fakeStore) Audit(_ context.Context, e audit.Event) error {
+func (s *fakeStore) Audit(_ context.Context, e access.Event) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.events = append(s.events, e)
@@ -142,7 +141,7 @@ func (fakePages) Error(w http.ResponseWriter, _ *http.Request, status int, title
 }
 
 // everyone is an allow policy for everybody.
-var everyone = []policy.Policy{{Name: "all", Decision: policy.Allow, Include: []policy.Rule{{Everyone: true}}}}
+var everyone = []access.Policy{{Name: "all", Decision: access.Allow, Include: []access.Rule{{Everyone: true}}}}
 
 // fixture is a Handler with three apps: demo (app.example.com and
 // api.example.com) and ops (ops.example.com) proxied to origin, and public
@@ -157,19 +156,19 @@ func newFixture(t testing.TB, origin string, mod func(*Options)) *fixture {
 	t.Helper()
 	kr := testKeyring(t)
 	st := newFakeStore()
-	table := policy.NewTable([]*policy.App{
+	table := access.NewTable([]*access.App{
 		{Name: "demo", AUD: audDemo, Domains: []string{"app.example.com", "api.example.com", "*.wild.example.com"}, Origin: origin, Policies: everyone},
 		{Name: "ops", AUD: audOps, Domains: []string{"ops.example.com"}, Origin: origin, Policies: everyone},
-		{Name: "public", AUD: audPub, Domains: []string{"public.example.com"}, Origin: origin, Policies: []policy.Policy{
-			{Name: "open", Decision: policy.Bypass, Include: []policy.Rule{{Everyone: true}}},
+		{Name: "public", AUD: audPub, Domains: []string{"public.example.com"}, Origin: origin, Policies: []access.Policy{
+			{Name: "open", Decision: access.Bypass, Include: []access.Rule{{Everyone: true}}},
 		}},
-		{Name: "office", AUD: audOps, Domains: []string{"office.example.com"}, Origin: origin, Policies: []policy.Policy{
-			{Name: "office", Decision: policy.Allow, Include: []policy.Rule{{IPRanges: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}}},
+		{Name: "office", AUD: audOps, Domains: []string{"office.example.com"}, Origin: origin, Policies: []access.Policy{
+			{Name: "office", Decision: access.Allow, Include: []access.Rule{{IPRanges: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}}},
 		}},
 	})
 	o := Options{
 		TeamURL: teamURL,
-		Apps:    func() *policy.Table { return table },
+		Apps:    func() *access.Table { return table },
 		Keys:    func() *token.Keyring { return kr },
 		Store:   st,
 		Pages:   fakePages{},

@@ -20,8 +20,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/audit"
-	"github.com/gatehouse-dev/gatehouse/policy"
+	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/token"
 	"github.com/gatehouse-dev/gatehouse/web"
 )
@@ -38,15 +37,15 @@ type Store interface {
 	// It is answered from memory in O(1).
 	SessionRevoked(nonce string) bool
 	// Session returns the global session with nonce (revoked or not).
-	Session(ctx context.Context, nonce string) (token.Session, error)
+	Session(ctx context.Context, nonce string) (access.Session, error)
 	// RevokeSession revokes the global session with nonce and every app
 	// token minted from it.
 	RevokeSession(ctx context.Context, nonce string, now time.Time) error
 	// ConsumeHandoff returns and burns the single-use hand-off for nonce,
 	// bound to host.
-	ConsumeHandoff(ctx context.Context, nonce, host string, now time.Time) (token.Handoff, error)
+	ConsumeHandoff(ctx context.Context, nonce, host string, now time.Time) (access.Handoff, error)
 	// Audit records an audit event.
-	Audit(ctx context.Context, e audit.Event) error
+	Audit(ctx context.Context, e access.Event) error
 	// AppTokenRevoked reports, in O(1) from memory, whether an app token
 	// for aud issued at iat (Unix seconds) is refused by a hard or soft
 	// revocation of the app.
@@ -70,7 +69,7 @@ type Options struct {
 	TeamURL string // https://auth.example.com, no trailing slash
 	Secure  bool   // set the Secure attribute on cookies
 
-	Apps func() *policy.Table  // the current apps (hot reload swaps them)
+	Apps func() *access.Table  // the current apps (hot reload swaps them)
 	Keys func() *token.Keyring // the current signing keys
 
 	Store  Store
@@ -156,7 +155,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 		h.serveReserved(w, r)
 		return
 	}
-	var app *policy.App
+	var app *access.App
 	if t := h.o.Apps(); t != nil {
 		app = t.Match(r.Host, r.URL.Path)
 	}
@@ -171,7 +170,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 // authorize strips the request, lets bypass policies, service tokens and
 // valid app tokens through to the origin, and sends everyone else to the
 // login (or, for an app only machines may use, refuses them).
-func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, app *policy.App) {
+func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, app *access.App) {
 	now := h.now()
 	raw := credential(r)
 	ip := web.ClientIP(r, h.o.TrustedProxies, h.ipHeader)
@@ -190,7 +189,7 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, app *policy.
 			return
 		}
 	}
-	if policy.Evaluate(app.Policies, policy.Subject{IP: ip}).Decision == policy.Bypass {
+	if access.Evaluate(app.Policies, access.Subject{IP: ip}).Decision == access.Bypass {
 		note(r, app.Name, DecisionBypass, "")
 		h.forward(w, out, app)
 		return
@@ -253,7 +252,7 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, app *policy.
 // CF_Authorization cookie and passed to the origin) and forwards the
 // request. It reports false, having written nothing, when the credentials
 // are unknown, revoked or not accepted by the app.
-func (h *Handler) serveServiceToken(w http.ResponseWriter, r, out *http.Request, app *policy.App, id, secret string, ip netip.Addr, now time.Time) bool {
+func (h *Handler) serveServiceToken(w http.ResponseWriter, r, out *http.Request, app *access.App, id, secret string, ip netip.Addr, now time.Time) bool {
 	st := h.serviceTokens()
 	if st == nil {
 		return false
@@ -347,11 +346,11 @@ func (h *Handler) verify(raw, aud string, now time.Time) (*token.Claims, error) 
 // only a policy that now definitely fails is held against the request. It
 // reports whether some allow policy (for a user's token) or service_auth
 // policy (for a service token's, by client ID or name) may still match.
-func (h *Handler) stillAllowed(app *policy.App, claims *token.Claims, ip netip.Addr, now time.Time) bool {
-	subjects := []policy.Subject{{Email: claims.Email, IP: ip}}
-	want := policy.Allow
+func (h *Handler) stillAllowed(app *access.App, claims *token.Claims, ip netip.Addr, now time.Time) bool {
+	subjects := []access.Subject{{Email: claims.Email, IP: ip}}
+	want := access.Allow
 	if claims.CommonName != "" {
-		want = policy.ServiceAuth
+		want = access.ServiceAuth
 		var name string
 		if st := h.serviceTokens(); st != nil {
 			name, _ = st.ServiceTokenActive(claims.CommonName, now)
@@ -364,7 +363,7 @@ func (h *Handler) stillAllowed(app *policy.App, claims *token.Claims, ip netip.A
 			continue
 		}
 		for _, s := range subjects {
-			if policy.Recheck(p, s) {
+			if access.Recheck(p, s) {
 				return true
 			}
 		}
@@ -375,7 +374,7 @@ func (h *Handler) stillAllowed(app *policy.App, claims *token.Claims, ip netip.A
 // unauthorized answers a request without a usable credential: 401 JSON for
 // XHR and fetch, a 302 to the team domain's login for navigations. Both set
 // the CF_AppSession cookie the login URL is bound to.
-func (h *Handler) unauthorized(w http.ResponseWriter, r *http.Request, app *policy.App) {
+func (h *Handler) unauthorized(w http.ResponseWriter, r *http.Request, app *access.App) {
 	session := cookieValue(r.Header, CookieAppSession)
 	if !validAppSession(session) {
 		session = token.RandomHex(16)
@@ -411,7 +410,7 @@ func validAppSession(v string) bool {
 }
 
 // loginURL is the team domain's login URL for this request.
-func (h *Handler) loginURL(r *http.Request, app *policy.App, appSession string) string {
+func (h *Handler) loginURL(r *http.Request, app *access.App, appSession string) string {
 	redirect, err := web.CleanPath(r.URL.RequestURI())
 	if err != nil {
 		redirect = "/"
@@ -431,7 +430,7 @@ func hashHex(s string) string {
 // allowedOrigin returns the request's Origin header when its host is the
 // request's own host, one of the app's concrete domains or one of its
 // configured CORS allowed_origins, else "".
-func allowedOrigin(r *http.Request, app *policy.App) string {
+func allowedOrigin(r *http.Request, app *access.App) string {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
 		return ""
@@ -483,7 +482,7 @@ func (h *Handler) cookie(name, value string, maxAge int) *http.Cookie {
 
 // forward sends the stripped (and, when allowed, identity-carrying) request
 // out to the app's origin.
-func (h *Handler) forward(w http.ResponseWriter, out *http.Request, app *policy.App) {
+func (h *Handler) forward(w http.ResponseWriter, out *http.Request, app *access.App) {
 	if app.Origin == OriginWhoami {
 		if h.o.Whoami == nil {
 			h.upstreamError(w, out, errors.New("proxy: no whoami handler configured"))

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/policy"
+	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/token"
 )
 
@@ -21,7 +21,7 @@ const defaultAppSession = 24 * time.Hour
 // issuer, audience, type). It refuses when the session is unknown, revoked,
 // expired or older than a hard revocation of the app, or when the stored
 // identity no longer passes the app's policies from ip.
-func (h *Handler) refresh(ctx context.Context, raw string, app *policy.App, ip netip.Addr, now time.Time) (*token.Claims, string, bool) {
+func (h *Handler) refresh(ctx context.Context, raw string, app *access.App, ip netip.Addr, now time.Time) (*token.Claims, string, bool) {
 	keys := h.o.Keys()
 	if raw == "" || keys == nil {
 		return nil, "", false
@@ -41,10 +41,10 @@ func (h *Handler) refresh(ctx context.Context, raw string, app *policy.App, ip n
 	if len(app.IdPs) > 0 && !slices.Contains(app.IdPs, id.IdP.ID) {
 		return nil, "", false // the app no longer accepts this sign-in method
 	}
-	res := policy.Evaluate(app.Policies, policy.Subject{
+	res := access.Evaluate(app.Policies, access.Subject{
 		Email: id.Email, Groups: id.Groups, IdP: id.IdP.ID, Claims: id.Custom, IP: ip,
 	})
-	if !res.Allowed() || res.Decision == policy.ServiceAuth {
+	if !res.Allowed() || res.Decision == access.ServiceAuth {
 		return nil, "", false
 	}
 	ttl := app.SessionDuration

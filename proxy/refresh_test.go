@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/policy"
+	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/token"
 )
 
@@ -15,9 +15,9 @@ import (
 func (f *fixture) addSession(nonce string, created time.Time, ttl time.Duration) {
 	f.store.mu.Lock()
 	defer f.store.mu.Unlock()
-	f.store.sessions[nonce] = token.Session{
+	f.store.sessions[nonce] = access.Session{
 		Nonce:     nonce,
-		Identity:  token.Identity{UserID: "u-1", Email: "ann@example.com", IdP: token.IdP{ID: "pin", Type: "onetimepin"}},
+		Identity:  access.Identity{UserID: "u-1", Email: "ann@example.com", IdP: access.IdP{ID: "pin", Type: "onetimepin"}},
 		CreatedAt: created,
 		ExpiresAt: created.Add(ttl),
 	}
@@ -29,7 +29,7 @@ func TestSilentRefresh(t *testing.T) {
 	defer srv.Close()
 	now := testNow
 	clock := func() time.Time { return now }
-	blocked := []policy.Policy{{Name: "nobody", Decision: policy.Allow, Include: []policy.Rule{{Emails: []string{"zed@example.com"}}}}}
+	blocked := []access.Policy{{Name: "nobody", Decision: access.Allow, Include: []access.Rule{{Emails: []string{"zed@example.com"}}}}}
 
 	tests := []struct {
 		name    string

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/policy"
+	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/token"
 	"github.com/gatehouse-dev/gatehouse/web"
 )
@@ -35,7 +35,7 @@ func (h *Handler) serviceTokens() ServiceTokens {
 // app's configured header holding {"cf-access-client-id": ...,
 // "cf-access-client-secret": ...}. viaHeader reports the latter, so that
 // the caller strips that header too.
-func serviceCredentials(r *http.Request, app *policy.App) (id, secret string, viaHeader bool) {
+func serviceCredentials(r *http.Request, app *access.App) (id, secret string, viaHeader bool) {
 	id, secret = r.Header.Get(HeaderClientID), r.Header.Get(HeaderClientSecret)
 	if id != "" || secret != "" {
 		return strings.TrimSpace(id), strings.TrimSpace(secret), false
@@ -60,19 +60,19 @@ func serviceCredentials(r *http.Request, app *policy.App) (id, secret string, vi
 // serviceSubjects are the subjects a service token is evaluated as: by
 // client ID, then by name, so that a service_tokens selector may list
 // either.
-func serviceSubjects(clientID, name string, ip netip.Addr) []policy.Subject {
-	s := []policy.Subject{{ServiceToken: clientID, IP: ip}}
+func serviceSubjects(clientID, name string, ip netip.Addr) []access.Subject {
+	s := []access.Subject{{ServiceToken: clientID, IP: ip}}
 	if name != "" && name != clientID {
-		s = append(s, policy.Subject{ServiceToken: name, IP: ip})
+		s = append(s, access.Subject{ServiceToken: name, IP: ip})
 	}
 	return s
 }
 
 // serviceAuth evaluates the app's policies for a service token and returns
 // the matching service_auth policy, or nil.
-func serviceAuth(app *policy.App, clientID, name string, ip netip.Addr) *policy.Policy {
+func serviceAuth(app *access.App, clientID, name string, ip netip.Addr) *access.Policy {
 	for _, s := range serviceSubjects(clientID, name, ip) {
-		if res := policy.Evaluate(app.Policies, s); res.Decision == policy.ServiceAuth {
+		if res := access.Evaluate(app.Policies, s); res.Decision == access.ServiceAuth {
 			return res.Policy
 		}
 	}
@@ -81,7 +81,7 @@ func serviceAuth(app *policy.App, clientID, name string, ip netip.Addr) *policy.
 
 // mintService returns a signed app token for the service token clientID:
 // common_name = client ID, empty sub, no email.
-func (h *Handler) mintService(app *policy.App, p *policy.Policy, clientID string, now time.Time) (*token.Claims, string, error) {
+func (h *Handler) mintService(app *access.App, p *access.Policy, clientID string, now time.Time) (*token.Claims, string, error) {
 	keys := h.o.Keys()
 	if keys == nil {
 		return nil, "", errNoKeys
@@ -93,7 +93,7 @@ func (h *Handler) mintService(app *policy.App, p *policy.Policy, clientID string
 	if ttl <= 0 {
 		ttl = defaultAppSession
 	}
-	c := token.AppClaims(token.Identity{}, "", app.AUD, now, ttl)
+	c := token.AppClaims(access.Identity{}, "", app.AUD, now, ttl)
 	c.CommonName = clientID
 	c.IssuedAt = h.o.Store.AppIssuedAt(app.AUD, now)
 	raw, err := keys.Sign(c)
@@ -105,7 +105,7 @@ func (h *Handler) mintService(app *policy.App, p *policy.Policy, clientID string
 
 // serviceOnly answers an unauthenticated request to an app without an allow
 // policy: 401 or 403 (service_auth_401), never a redirect to the login.
-func (h *Handler) serviceOnly(w http.ResponseWriter, r *http.Request, app *policy.App) {
+func (h *Handler) serviceOnly(w http.ResponseWriter, r *http.Request, app *access.App) {
 	status, title := http.StatusForbidden, "Access denied"
 	if app.ServiceAuth401 {
 		status, title = http.StatusUnauthorized, "Unauthorized"

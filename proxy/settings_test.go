@@ -6,28 +6,28 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/policy"
+	"github.com/gatehouse-dev/gatehouse/access"
 )
 
 func TestAppCookie(t *testing.T) {
 	h := New(Options{})
 	tests := []struct {
 		name     string
-		app      *policy.App
+		app      *access.App
 		cookie   string
 		httpOnly bool
 		sameSite http.SameSite
 		secure   bool
 		path     string
 	}{
-		{"defaults", &policy.App{}, CookieAuthorization, true, http.SameSiteLaxMode, false, "/"},
+		{"defaults", &access.App{}, CookieAuthorization, true, http.SameSiteLaxMode, false, "/"},
 		{"nil app", nil, CookieAuthorization, true, http.SameSiteLaxMode, false, "/"},
-		{"not http only", &policy.App{Settings: policy.Settings{Cookie: policy.CookieSettings{NoHTTPOnly: true}}}, CookieAuthorization, false, http.SameSiteLaxMode, false, "/"},
-		{"binding stays http only", &policy.App{Settings: policy.Settings{Cookie: policy.CookieSettings{NoHTTPOnly: true}}}, CookieBinding, true, http.SameSiteLaxMode, false, "/"},
-		{"strict", &policy.App{Settings: policy.Settings{Cookie: policy.CookieSettings{SameSite: "strict"}}}, CookieAuthorization, true, http.SameSiteStrictMode, false, "/"},
-		{"none implies secure", &policy.App{Settings: policy.Settings{Cookie: policy.CookieSettings{SameSite: "none"}}}, CookieAuthorization, true, http.SameSiteNoneMode, true, "/"},
-		{"path cookie", &policy.App{Path: "/api/*", Settings: policy.Settings{Cookie: policy.CookieSettings{PathCookie: true}}}, CookieAuthorization, true, http.SameSiteLaxMode, false, "/api"},
-		{"path ignored without path_cookie", &policy.App{Path: "/api"}, CookieAuthorization, true, http.SameSiteLaxMode, false, "/"},
+		{"not http only", &access.App{Settings: access.Settings{Cookie: access.CookieSettings{NoHTTPOnly: true}}}, CookieAuthorization, false, http.SameSiteLaxMode, false, "/"},
+		{"binding stays http only", &access.App{Settings: access.Settings{Cookie: access.CookieSettings{NoHTTPOnly: true}}}, CookieBinding, true, http.SameSiteLaxMode, false, "/"},
+		{"strict", &access.App{Settings: access.Settings{Cookie: access.CookieSettings{SameSite: "strict"}}}, CookieAuthorization, true, http.SameSiteStrictMode, false, "/"},
+		{"none implies secure", &access.App{Settings: access.Settings{Cookie: access.CookieSettings{SameSite: "none"}}}, CookieAuthorization, true, http.SameSiteNoneMode, true, "/"},
+		{"path cookie", &access.App{Path: "/api/*", Settings: access.Settings{Cookie: access.CookieSettings{PathCookie: true}}}, CookieAuthorization, true, http.SameSiteLaxMode, false, "/api"},
+		{"path ignored without path_cookie", &access.App{Path: "/api"}, CookieAuthorization, true, http.SameSiteLaxMode, false, "/"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -65,7 +65,7 @@ func TestBindingOK(t *testing.T) {
 }
 
 func TestServiceCredentials(t *testing.T) {
-	app := &policy.App{Settings: policy.Settings{ServiceTokenHeader: "Authorization"}}
+	app := &access.App{Settings: access.Settings{ServiceTokenHeader: "Authorization"}}
 	tests := []struct {
 		name      string
 		hdr       map[string]string
@@ -93,11 +93,11 @@ func TestServiceCredentials(t *testing.T) {
 }
 
 func TestCORSOrigin(t *testing.T) {
-	c := policy.CORS{AllowedOrigins: []string{"https://a.example.com/"}}
+	c := access.CORS{AllowedOrigins: []string{"https://a.example.com/"}}
 	if corsOrigin(c, "https://a.example.com") != "https://a.example.com" || corsOrigin(c, "https://b.example.com") != "" {
 		t.Error("allowed origin list not applied")
 	}
-	wild := policy.CORS{AllowedOrigins: []string{"*"}}
+	wild := access.CORS{AllowedOrigins: []string{"*"}}
 	if corsOrigin(wild, "https://z.example") != "https://z.example" || corsOrigin(wild, "") != "" {
 		t.Error("wildcard origin not echoed")
 	}
@@ -124,10 +124,10 @@ func TestServiceTokenProxy(t *testing.T) {
 	st := &svcStore{fakeStore: newFakeStore()}
 	f := newFixture(t, origin.URL, func(o *Options) {
 		o.Store = st
-		table := policy.NewTable([]*policy.App{{Name: "svc", AUD: audDemo, Domains: []string{"svc.example.com"}, Origin: origin.URL,
-			Policies: []policy.Policy{{Name: "bots", Decision: policy.ServiceAuth, Include: []policy.Rule{{ServiceTokens: []string{"bot"}}}}},
-			Settings: policy.Settings{ServiceAuth401: true}}})
-		o.Apps = func() *policy.Table { return table }
+		table := access.NewTable([]*access.App{{Name: "svc", AUD: audDemo, Domains: []string{"svc.example.com"}, Origin: origin.URL,
+			Policies: []access.Policy{{Name: "bots", Decision: access.ServiceAuth, Include: []access.Rule{{ServiceTokens: []string{"bot"}}}}},
+			Settings: access.Settings{ServiceAuth401: true}}})
+		o.Apps = func() *access.Table { return table }
 	})
 	do := func(hdr map[string]string) *http.Response {
 		r := httptest.NewRequest(http.MethodGet, "http://svc.example.com/x", nil)

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/audit"
+	"github.com/gatehouse-dev/gatehouse/access"
 )
 
 // UserSummary is one row of the admin users page.
@@ -60,7 +60,7 @@ type AuditFilter struct {
 
 // AuditSearch returns one page of events matching f, newest first, and
 // whether older events match too.
-func (db *DB) AuditSearch(ctx context.Context, f AuditFilter) ([]audit.Event, bool, error) {
+func (db *DB) AuditSearch(ctx context.Context, f AuditFilter) ([]access.Event, bool, error) {
 	if f.Limit <= 0 {
 		f.Limit = 50
 	}
@@ -95,10 +95,10 @@ func (db *DB) AuditSearch(ctx context.Context, f AuditFilter) ([]audit.Event, bo
 		return nil, false, fmt.Errorf("store: audit search: %w", err)
 	}
 	defer rows.Close()
-	var out []audit.Event
+	var out []access.Event
 	for rows.Next() {
 		var (
-			e  audit.Event
+			e  access.Event
 			at int64
 		)
 		if err := rows.Scan(&e.ID, &at, &e.Kind, &e.Email, &e.App, &e.IdP, &e.IP, &e.Detail); err != nil {
@@ -139,7 +139,7 @@ func (db *DB) AdminCounts(ctx context.Context, since, now time.Time) (Counts, er
 			(SELECT COUNT(*) FROM audit WHERE kind = ?3 AND at >= ?1),
 			(SELECT COUNT(*) FROM audit WHERE kind = ?4 AND at >= ?1),
 			(SELECT COUNT(*) FROM revocations)`,
-		toMillis(since), toMillis(now), audit.SignIn, audit.Denied,
+		toMillis(since), toMillis(now), access.EventSignIn, access.EventDenied,
 	).Scan(&c.Users, &c.UsersSince, &c.ActiveSessions, &c.SignInsSince, &c.DeniedSince, &c.Revocations)
 	if err != nil {
 		return Counts{}, fmt.Errorf("store: admin counts: %w", err)
@@ -166,7 +166,7 @@ func (db *DB) AppUsers(ctx context.Context, now time.Time) ([]AppUser, error) {
 		WHERE a.kind = ? AND a.app != '' AND EXISTS (
 			SELECT 1 FROM sessions s WHERE s.user_id = u.id AND s.revoked_at IS NULL
 				AND s.expires_at > ? AND s.created_at <= a.at)
-		GROUP BY a.app, a.email`, audit.Access, toMillis(now))
+		GROUP BY a.app, a.email`, access.EventAccess, toMillis(now))
 	if err != nil {
 		return nil, fmt.Errorf("store: app users: %w", err)
 	}

@@ -5,21 +5,20 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/audit"
-	"github.com/gatehouse-dev/gatehouse/token"
+	"github.com/gatehouse-dev/gatehouse/access"
 )
 
 // adminSession creates a user and a global session for email at t.
-func adminSession(t *testing.T, db *DB, email, nonce string, t0 time.Time, ttl time.Duration) token.Session {
+func adminSession(t *testing.T, db *DB, email, nonce string, t0 time.Time, ttl time.Duration) access.Session {
 	t.Helper()
 	ctx := context.Background()
 	u, err := db.UpsertUser(ctx, email, "pin", t0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := token.Session{
+	s := access.Session{
 		Nonce:     nonce,
-		Identity:  token.Identity{UserID: u.ID, Email: u.Email},
+		Identity:  access.Identity{UserID: u.ID, Email: u.Email},
 		CreatedAt: t0,
 		ExpiresAt: t0.Add(ttl),
 	}
@@ -75,12 +74,12 @@ func TestAuditSearch(t *testing.T) {
 	db, _ := openTest(t)
 	ctx := context.Background()
 	t0 := time.Date(2025, 3, 10, 12, 0, 0, 0, time.UTC)
-	for i, e := range []audit.Event{
-		{Kind: audit.SignIn, Email: "alice@example.com"},
-		{Kind: audit.Denied, Email: "alice@example.com", App: "wiki"},
-		{Kind: audit.SignIn, Email: "bob@example.com"},
-		{Kind: audit.Revoked, Email: "admin@example.com", App: "wiki"},
-		{Kind: audit.SignIn, Email: "Alice@example.com"},
+	for i, e := range []access.Event{
+		{Kind: access.EventSignIn, Email: "alice@example.com"},
+		{Kind: access.EventDenied, Email: "alice@example.com", App: "wiki"},
+		{Kind: access.EventSignIn, Email: "bob@example.com"},
+		{Kind: access.EventRevoked, Email: "admin@example.com", App: "wiki"},
+		{Kind: access.EventSignIn, Email: "Alice@example.com"},
 	} {
 		e.Time = t0.Add(time.Duration(i) * time.Second)
 		if err := db.Audit(ctx, e); err != nil {
@@ -94,10 +93,10 @@ func TestAuditSearch(t *testing.T) {
 		more  bool
 	}{
 		{name: "all", f: AuditFilter{}, kinds: []string{"sign-in", "revoked", "sign-in", "denied", "sign-in"}},
-		{name: "kind", f: AuditFilter{Kind: audit.SignIn}, kinds: []string{"sign-in", "sign-in", "sign-in"}},
+		{name: "kind", f: AuditFilter{Kind: access.EventSignIn}, kinds: []string{"sign-in", "sign-in", "sign-in"}},
 		{name: "email any case", f: AuditFilter{Email: "ALICE@example.com"}, kinds: []string{"sign-in", "denied", "sign-in"}},
 		{name: "app", f: AuditFilter{App: "wiki"}, kinds: []string{"revoked", "denied"}},
-		{name: "combined", f: AuditFilter{App: "wiki", Kind: audit.Denied}, kinds: []string{"denied"}},
+		{name: "combined", f: AuditFilter{App: "wiki", Kind: access.EventDenied}, kinds: []string{"denied"}},
 		{name: "first page", f: AuditFilter{Limit: 2}, kinds: []string{"sign-in", "revoked"}, more: true},
 		{name: "second page", f: AuditFilter{Limit: 2, Before: 4}, kinds: []string{"sign-in", "denied"}, more: true},
 		{name: "last page", f: AuditFilter{Limit: 2, Before: 2}, kinds: []string{"sign-in"}},
@@ -135,9 +134,9 @@ func TestAdminCounts(t *testing.T) {
 	if err := db.RevokeSession(ctx, "n-b1", t0); err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range []audit.Event{
-		{Time: t0, Kind: audit.SignIn}, {Time: t0, Kind: audit.SignIn},
-		{Time: t0, Kind: audit.Denied}, {Time: t0.AddDate(0, -2, 0), Kind: audit.SignIn},
+	for _, e := range []access.Event{
+		{Time: t0, Kind: access.EventSignIn}, {Time: t0, Kind: access.EventSignIn},
+		{Time: t0, Kind: access.EventDenied}, {Time: t0.AddDate(0, -2, 0), Kind: access.EventSignIn},
 	} {
 		if err := db.Audit(ctx, e); err != nil {
 			t.Fatal(err)
@@ -161,16 +160,16 @@ func TestAppUsers(t *testing.T) {
 	adminSession(t, db, "bob@example.com", "n-bob", now.Add(-time.Minute), time.Hour)
 	event := func(kind, email, app string, at time.Time) {
 		t.Helper()
-		if err := db.Audit(ctx, audit.Event{Time: at, Kind: kind, Email: email, App: app}); err != nil {
+		if err := db.Audit(ctx, access.Event{Time: at, Kind: kind, Email: email, App: app}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	event(audit.Access, "alice@example.com", "wiki", now)
-	event(audit.Access, "alice@example.com", "grafana", now)
-	event(audit.Access, "alice@example.com", "wiki", now.Add(-30*time.Second)) // same user twice: counted once
-	event(audit.Access, "bob@example.com", "wiki", now)                        // bob's session is revoked below
-	event(audit.Access, "alice@example.com", "old", now.Add(-2*time.Minute))   // before her current session
-	event(audit.Denied, "alice@example.com", "secret", now)                    // not access
+	event(access.EventAccess, "alice@example.com", "wiki", now)
+	event(access.EventAccess, "alice@example.com", "grafana", now)
+	event(access.EventAccess, "alice@example.com", "wiki", now.Add(-30*time.Second)) // same user twice: counted once
+	event(access.EventAccess, "bob@example.com", "wiki", now)                        // bob's session is revoked below
+	event(access.EventAccess, "alice@example.com", "old", now.Add(-2*time.Minute))   // before her current session
+	event(access.EventDenied, "alice@example.com", "secret", now)                    // not access
 	if err := db.RevokeSession(ctx, "n-bob", now); err != nil {
 		t.Fatal(err)
 	}

@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/audit"
+	"github.com/gatehouse-dev/gatehouse/access"
 )
 
 // Audit appends an event to the audit log. A zero e.Time means now; e.ID is
 // ignored (the log assigns it).
-func (db *DB) Audit(ctx context.Context, e audit.Event) error {
+func (db *DB) Audit(ctx context.Context, e access.Event) error {
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}

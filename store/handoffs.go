@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/token"
+	"github.com/gatehouse-dev/gatehouse/access"
 )
 
 // staleAfter is how long after expiry hand-offs and PINs are kept before
@@ -26,7 +26,7 @@ func hashNonce(nonce string) string {
 
 // CreateHandoff stores a single-use login nonce (by its SHA-256) for host,
 // valid until expires. It also deletes hand-offs expired over an hour ago.
-func (db *DB) CreateHandoff(ctx context.Context, nonce, host string, h token.Handoff, expires time.Time) error {
+func (db *DB) CreateHandoff(ctx context.Context, nonce, host string, h access.Handoff, expires time.Time) error {
 	if nonce == "" {
 		return errors.New("store: create handoff: empty nonce")
 	}
@@ -54,8 +54,8 @@ func (db *DB) CreateHandoff(ctx context.Context, nonce, host string, h token.Han
 // created for host, is unexpired at now and was not used before. A used
 // nonce gives ErrNonceConsumed, an unknown, expired or foreign-host one
 // ErrNotFound. A foreign-host attempt does not burn the nonce.
-func (db *DB) ConsumeHandoff(ctx context.Context, nonce, host string, now time.Time) (token.Handoff, error) {
-	var h token.Handoff
+func (db *DB) ConsumeHandoff(ctx context.Context, nonce, host string, now time.Time) (access.Handoff, error) {
+	var h access.Handoff
 	err := db.withTx(ctx, func(tx *sql.Tx) error {
 		var (
 			storedHost, payload string
@@ -87,10 +87,10 @@ func (db *DB) ConsumeHandoff(ctx context.Context, nonce, host string, now time.T
 		return err
 	})
 	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrNonceConsumed) {
-		return token.Handoff{}, err
+		return access.Handoff{}, err
 	}
 	if err != nil {
-		return token.Handoff{}, fmt.Errorf("store: consume handoff: %w", err)
+		return access.Handoff{}, fmt.Errorf("store: consume handoff: %w", err)
 	}
 	return h, nil
 }

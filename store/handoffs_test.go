@@ -8,14 +8,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/token"
+	"github.com/gatehouse-dev/gatehouse/access"
 )
 
 func TestHandoff(t *testing.T) {
 	db, _ := openTest(t)
 	ctx := context.Background()
 	now := time.Now()
-	h := token.Handoff{Token: "jwt", RedirectURL: "/dash?x=1", MaxAge: 3600}
+	h := access.Handoff{Token: "jwt", RedirectURL: "/dash?x=1", MaxAge: 3600}
 	if err := db.CreateHandoff(ctx, "n-good", "app.example.com", h, now.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
@@ -65,13 +65,13 @@ func TestHandoffCleanup(t *testing.T) {
 	db, _ := openTest(t)
 	ctx := context.Background()
 	now := time.Now()
-	if err := db.CreateHandoff(ctx, "stale", "a.example.com", token.Handoff{}, now.Add(-2*time.Hour)); err != nil {
+	if err := db.CreateHandoff(ctx, "stale", "a.example.com", access.Handoff{}, now.Add(-2*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.CreateHandoff(ctx, "recent", "a.example.com", token.Handoff{}, now.Add(-time.Minute)); err != nil {
+	if err := db.CreateHandoff(ctx, "recent", "a.example.com", access.Handoff{}, now.Add(-time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.CreateHandoff(ctx, "fresh", "a.example.com", token.Handoff{}, now.Add(time.Minute)); err != nil {
+	if err := db.CreateHandoff(ctx, "fresh", "a.example.com", access.Handoff{}, now.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	var n int

@@ -9,7 +9,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/token"
+	"github.com/gatehouse-dev/gatehouse/access"
 )
 
 // Kinds of revocations, as stored in the revocations table.
@@ -226,7 +226,7 @@ func (db *DB) RevokeApp(ctx context.Context, app, aud string, soft bool, by stri
 
 // UserSessions returns the active (unrevoked, unexpired at now) global
 // sessions of the user with userID, newest first.
-func (db *DB) UserSessions(ctx context.Context, userID string, now time.Time) ([]token.Session, error) {
+func (db *DB) UserSessions(ctx context.Context, userID string, now time.Time) ([]access.Session, error) {
 	rows, err := db.sql.QueryContext(ctx, `
 		SELECT nonce, identity, created_at, expires_at, revoked_at FROM sessions
 		WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?
@@ -235,7 +235,7 @@ func (db *DB) UserSessions(ctx context.Context, userID string, now time.Time) ([
 		return nil, fmt.Errorf("store: user sessions: %w", err)
 	}
 	defer rows.Close()
-	var out []token.Session
+	var out []access.Session
 	for rows.Next() {
 		s, err := scanSession(rows)
 		if err != nil {

@@ -7,19 +7,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/token"
+	"github.com/gatehouse-dev/gatehouse/access"
 )
 
 // sessionFor creates a session of email with nonce.
-func sessionFor(t *testing.T, db *DB, email, nonce string, created time.Time) token.Session {
+func sessionFor(t *testing.T, db *DB, email, nonce string, created time.Time) access.Session {
 	t.Helper()
 	u, err := db.UpsertUser(context.Background(), email, "pin", created)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := token.Session{
+	s := access.Session{
 		Nonce:     nonce,
-		Identity:  token.Identity{UserID: u.ID, Email: u.Email},
+		Identity:  access.Identity{UserID: u.ID, Email: u.Email},
 		CreatedAt: created,
 		ExpiresAt: created.Add(24 * time.Hour),
 	}

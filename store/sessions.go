@@ -8,12 +8,12 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/token"
+	"github.com/gatehouse-dev/gatehouse/access"
 )
 
 // CreateSession stores a new global session. s.Identity.UserID must name a
 // user created by UpsertUser (it is a foreign key).
-func (db *DB) CreateSession(ctx context.Context, s token.Session) error {
+func (db *DB) CreateSession(ctx context.Context, s access.Session) error {
 	if s.Nonce == "" {
 		return errors.New("store: create session: empty nonce")
 	}
@@ -39,18 +39,18 @@ type rowScanner interface{ Scan(dest ...any) error }
 
 // scanSession reads the columns nonce, identity, created_at, expires_at,
 // revoked_at.
-func scanSession(r rowScanner) (token.Session, error) {
+func scanSession(r rowScanner) (access.Session, error) {
 	var (
-		s                token.Session
+		s                access.Session
 		ident            string
 		created, expires int64
 		revoked          sql.NullInt64
 	)
 	if err := r.Scan(&s.Nonce, &ident, &created, &expires, &revoked); err != nil {
-		return token.Session{}, err
+		return access.Session{}, err
 	}
 	if err := json.Unmarshal([]byte(ident), &s.Identity); err != nil {
-		return token.Session{}, fmt.Errorf("decode identity: %w", err)
+		return access.Session{}, fmt.Errorf("decode identity: %w", err)
 	}
 	s.CreatedAt = fromMillis(created)
 	s.ExpiresAt = fromMillis(expires)
@@ -59,21 +59,21 @@ func scanSession(r rowScanner) (token.Session, error) {
 }
 
 // Session returns the global session with nonce (revoked or not), or ErrNotFound.
-func (db *DB) Session(ctx context.Context, nonce string) (token.Session, error) {
+func (db *DB) Session(ctx context.Context, nonce string) (access.Session, error) {
 	s, err := scanSession(db.sql.QueryRowContext(ctx, `
 		SELECT nonce, identity, created_at, expires_at, revoked_at FROM sessions WHERE nonce = ?`, nonce))
 	if errors.Is(err, sql.ErrNoRows) {
-		return token.Session{}, ErrNotFound
+		return access.Session{}, ErrNotFound
 	}
 	if err != nil {
-		return token.Session{}, fmt.Errorf("store: session: %w", err)
+		return access.Session{}, fmt.Errorf("store: session: %w", err)
 	}
 	return s, nil
 }
 
 // ListSessions returns global sessions newest first, at most limit (all if
 // limit <= 0). With activeOnly, only sessions unrevoked and unexpired at now.
-func (db *DB) ListSessions(ctx context.Context, activeOnly bool, now time.Time, limit int) ([]token.Session, error) {
+func (db *DB) ListSessions(ctx context.Context, activeOnly bool, now time.Time, limit int) ([]access.Session, error) {
 	if limit <= 0 {
 		limit = -1 // SQLite: no limit
 	}
@@ -90,7 +90,7 @@ func (db *DB) ListSessions(ctx context.Context, activeOnly bool, now time.Time, 
 		return nil, fmt.Errorf("store: list sessions: %w", err)
 	}
 	defer rows.Close()
-	var out []token.Session
+	var out []access.Session
 	for rows.Next() {
 		s, err := scanSession(rows)
 		if err != nil {

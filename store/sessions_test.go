@@ -6,20 +6,20 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/token"
+	"github.com/gatehouse-dev/gatehouse/access"
 )
 
-func newSession(t *testing.T, db *DB, nonce string, created time.Time, ttl time.Duration) token.Session {
+func newSession(t *testing.T, db *DB, nonce string, created time.Time, ttl time.Duration) access.Session {
 	t.Helper()
 	u, err := db.UpsertUser(context.Background(), "carol@example.com", "pin", created)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := token.Session{
+	s := access.Session{
 		Nonce: nonce,
-		Identity: token.Identity{
+		Identity: access.Identity{
 			UserID: u.ID, Email: u.Email, Groups: []string{"eng"},
-			IdP: token.IdP{ID: "pin", Type: "onetimepin"}, IssuedAt: created.Unix(),
+			IdP: access.IdP{ID: "pin", Type: "onetimepin"}, IssuedAt: created.Unix(),
 		},
 		CreatedAt: created,
 		ExpiresAt: created.Add(ttl),
@@ -142,8 +142,8 @@ func TestListSessions(t *testing.T) {
 func TestCreateSessionUnknownUser(t *testing.T) {
 	db, _ := openTest(t)
 	now := time.Now()
-	err := db.CreateSession(context.Background(), token.Session{
-		Nonce: "x", Identity: token.Identity{UserID: "no-such-user"}, CreatedAt: now, ExpiresAt: now.Add(time.Hour),
+	err := db.CreateSession(context.Background(), access.Session{
+		Nonce: "x", Identity: access.Identity{UserID: "no-such-user"}, CreatedAt: now, ExpiresAt: now.Add(time.Hour),
 	})
 	if err == nil {
 		t.Error("session for an unknown user accepted (foreign keys off?)")

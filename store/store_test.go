@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/token"
+	"github.com/gatehouse-dev/gatehouse/access"
 )
 
 // openTest opens a fresh database in a temporary directory.
@@ -153,9 +153,9 @@ func TestConcurrentSessions(t *testing.T) {
 		wg.Go(func() {
 			for i := range each {
 				nonce := fmt.Sprintf("w%02di%02d", w, i)
-				s := token.Session{
+				s := access.Session{
 					Nonce:     nonce,
-					Identity:  token.Identity{UserID: u.ID, Email: u.Email},
+					Identity:  access.Identity{UserID: u.ID, Email: u.Email},
 					CreatedAt: now,
 					ExpiresAt: now.Add(time.Hour),
 				}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -89,7 +90,7 @@ func (a *audience) UnmarshalJSON(b []byte) error {
 
 // AppClaims returns the claims of an app token for id, minted from the global
 // session nonce, for the app audience aud, valid for ttl from now.
-func AppClaims(id Identity, nonce, aud string, now time.Time, ttl time.Duration) *Claims {
+func AppClaims(id access.Identity, nonce, aud string, now time.Time, ttl time.Duration) *Claims {
 	t := now.Unix()
 	return &Claims{
 		Audience:      []string{aud},
@@ -107,7 +108,7 @@ func AppClaims(id Identity, nonce, aud string, now time.Time, ttl time.Duration)
 
 // OrgClaims returns the claims of the global session token for s; aud is the
 // team audience (a 64-hex value derived from the team domain).
-func OrgClaims(s Session, aud string, now time.Time) *Claims {
+func OrgClaims(s access.Session, aud string, now time.Time) *Claims {
 	t := now.Unix()
 	return &Claims{
 		Audience:      []string{aud},

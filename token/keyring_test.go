@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/access"
 )
 
 const (
@@ -58,13 +60,13 @@ func testKeyring(t testing.TB, keys ...Key) *Keyring {
 	return kr
 }
 
-func testIdentity() Identity {
-	return Identity{
+func testIdentity() access.Identity {
+	return access.Identity{
 		UserID:  "7335d417-61da-459d-899c-0a01c76a2f94",
 		Email:   "user@example.com",
 		Country: "US",
 		Custom:  map[string]any{"dept": "eng"},
-		IdP:     IdP{ID: "pin", Type: "onetimepin"},
+		IdP:     access.IdP{ID: "pin", Type: "onetimepin"},
 	}
 }
 
@@ -206,7 +208,7 @@ func TestSignHeaderAndPayload(t *testing.T) {
 
 func TestRoundTrip(t *testing.T) {
 	kr := testKeyring(t)
-	s := Session{Nonce: "AbCdEfGhIjKlMnOp", Identity: testIdentity(), ExpiresAt: testNow.Add(24 * time.Hour)}
+	s := access.Session{Nonce: "AbCdEfGhIjKlMnOp", Identity: testIdentity(), ExpiresAt: testNow.Add(24 * time.Hour)}
 	teamAud := TeamAudience("auth.example.com")
 	tests := []struct {
 		name     string

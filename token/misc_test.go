@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/access"
 )
 
 func sha512Sum(s string) []byte {
@@ -104,7 +106,7 @@ func TestDecode(t *testing.T) {
 }
 
 func TestOrgClaims(t *testing.T) {
-	s := Session{Nonce: "AbCdEfGhIjKlMnOp", Identity: testIdentity(), ExpiresAt: testNow.Add(24 * time.Hour)}
+	s := access.Session{Nonce: "AbCdEfGhIjKlMnOp", Identity: testIdentity(), ExpiresAt: testNow.Add(24 * time.Hour)}
 	c := OrgClaims(s, "team", testNow)
 	if c.Type != TypeOrg || c.IdentityNonce != s.Nonce || c.Subject != s.Identity.UserID ||
 		c.Email != s.Identity.Email || c.ExpiresAt != s.ExpiresAt.Unix() ||

@@ -6,6 +6,8 @@ import (
 	"crypto/rsa"
 	"errors"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/access"
 )
 
 // Token types.
@@ -23,20 +25,20 @@ var ErrInvalid = errors.New("token: invalid token")
 // Claims are the claims of app and org tokens (reference §2.2-2.4).
 // aud is always emitted as an array and accepted as a string or an array.
 type Claims struct {
-	Audience      []string       `json:"aud"`
-	Email         string         `json:"email,omitempty"`
-	ExpiresAt     int64          `json:"exp"`
-	IssuedAt      int64          `json:"iat"`
-	NotBefore     int64          `json:"nbf,omitempty"`
-	Issuer        string         `json:"iss"`
-	Type          string         `json:"type"`
-	IdentityNonce string         `json:"identity_nonce,omitempty"`
-	Subject       string         `json:"sub"`
-	Country       string         `json:"country,omitempty"`
-	Custom        map[string]any `json:"custom,omitempty"`
-	CommonName    string         `json:"common_name,omitempty"` // service tokens: the client ID
-	Binding       string         `json:"binding,omitempty"`     // hex SHA-256 of the CF_Binding cookie, when bound
-	Identity      *Identity      `json:"identity,omitempty"`    // org tokens only
+	Audience      []string         `json:"aud"`
+	Email         string           `json:"email,omitempty"`
+	ExpiresAt     int64            `json:"exp"`
+	IssuedAt      int64            `json:"iat"`
+	NotBefore     int64            `json:"nbf,omitempty"`
+	Issuer        string           `json:"iss"`
+	Type          string           `json:"type"`
+	IdentityNonce string           `json:"identity_nonce,omitempty"`
+	Subject       string           `json:"sub"`
+	Country       string           `json:"country,omitempty"`
+	Custom        map[string]any   `json:"custom,omitempty"`
+	CommonName    string           `json:"common_name,omitempty"` // service tokens: the client ID
+	Binding       string           `json:"binding,omitempty"`     // hex SHA-256 of the CF_Binding cookie, when bound
+	Identity      *access.Identity `json:"identity,omitempty"`    // org tokens only
 }
 
 // Key is an RSA-2048 signing key. ID is the hex SHA-256 of the PKIX DER

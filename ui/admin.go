@@ -18,8 +18,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/audit"
-	"github.com/gatehouse-dev/gatehouse/policy"
+	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/token"
 	"github.com/gatehouse-dev/gatehouse/web"
@@ -42,15 +41,15 @@ const (
 
 // AdminStore is what the admin pages read and write.
 type AdminStore interface {
-	Session(ctx context.Context, nonce string) (token.Session, error)
+	Session(ctx context.Context, nonce string) (access.Session, error)
 	SessionRevoked(nonce string) bool
 	UserByEmail(ctx context.Context, email string) (store.User, error)
-	UserSessions(ctx context.Context, userID string, now time.Time) ([]token.Session, error)
+	UserSessions(ctx context.Context, userID string, now time.Time) ([]access.Session, error)
 	UsersSince(ctx context.Context, since, now time.Time) ([]store.UserSummary, error)
 	AdminCounts(ctx context.Context, since, now time.Time) (store.Counts, error)
 	AppUsers(ctx context.Context, now time.Time) ([]store.AppUser, error)
-	AuditSearch(ctx context.Context, f store.AuditFilter) ([]audit.Event, bool, error)
-	Audit(ctx context.Context, e audit.Event) error
+	AuditSearch(ctx context.Context, f store.AuditFilter) ([]access.Event, bool, error)
+	Audit(ctx context.Context, e access.Event) error
 	SigningKeys(ctx context.Context) ([]token.Key, error)
 	AppRevokedAt(aud string) (hard, soft time.Time)
 	RevokeUser(ctx context.Context, email, by string, now time.Time) (int, error)
@@ -65,7 +64,7 @@ type AdminOptions struct {
 	Secure     bool   // Secure attribute on cookies (TLS)
 	// Admins are emails, or "group:NAME" entries matching identity groups.
 	Admins []string
-	Apps   func() *policy.Table
+	Apps   func() *access.Table
 	Keys   func() *token.Keyring
 	Store  AdminStore
 	Pages  *Renderer
@@ -156,7 +155,7 @@ func (a *Admin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // adminSession is the verified session of an admin.
 type adminSession struct {
 	Nonce    string
-	Identity token.Identity
+	Identity access.Identity
 }
 
 type adminFunc func(w http.ResponseWriter, r *http.Request, s adminSession) error
@@ -234,7 +233,7 @@ func (a *Admin) guard(f adminFunc) web.HandlerFunc {
 }
 
 // isAdmin reports whether id is named in Admins, by email or by group.
-func (a *Admin) isAdmin(id token.Identity) bool {
+func (a *Admin) isAdmin(id access.Identity) bool {
 	for _, entry := range a.o.Admins {
 		if g, ok := strings.CutPrefix(entry, "group:"); ok {
 			if slices.Contains(id.Groups, g) {
@@ -315,7 +314,7 @@ func (a *Admin) render(w http.ResponseWriter, status int, name, title string, da
 
 // recordRevocation writes the audit event of a revocation by the admin.
 func (a *Admin) recordRevocation(r *http.Request, s adminSession, app, detail string) {
-	e := audit.Event{Time: a.o.Now(), Kind: audit.Revoked, Email: s.Identity.Email, App: app, Detail: detail}
+	e := access.Event{Time: a.o.Now(), Kind: access.EventRevoked, Email: s.Identity.Email, App: app, Detail: detail}
 	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
 		e.IP = host
 	}

@@ -9,10 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/audit"
-	"github.com/gatehouse-dev/gatehouse/policy"
+	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/store"
-	"github.com/gatehouse-dev/gatehouse/token"
 	"github.com/gatehouse-dev/gatehouse/web"
 )
 
@@ -30,7 +28,7 @@ type AdminOverview struct {
 	Counts  store.Counts
 	Apps    int
 	Since   time.Time
-	SignIns []audit.Event
+	SignIns []access.Event
 	System  *SystemStatus // nil when AdminOptions.Status is nil
 }
 
@@ -57,9 +55,9 @@ type AdminUsers struct {
 	AdminBase
 	Since    time.Time
 	Users    []store.UserSummary
-	Open     string          // email whose sessions are shown
-	Sessions []token.Session // sessions of Open
-	Me       string          // the admin's own session nonce
+	Open     string           // email whose sessions are shown
+	Sessions []access.Session // sessions of Open
+	Me       string           // the admin's own session nonce
 }
 
 // AdminAudit is the data of the audit page.
@@ -68,7 +66,7 @@ type AdminAudit struct {
 	Filter store.AuditFilter
 	Kinds  []string
 	Apps   []string
-	Events []audit.Event
+	Events []access.Event
 	Older  string // URL of the next page, "" when none
 	Newest string // URL of the first page, "" when on it
 }
@@ -117,7 +115,7 @@ func (a *Admin) overview(w http.ResponseWriter, r *http.Request, s adminSession)
 	if err != nil {
 		return err
 	}
-	signIns, _, err := a.o.Store.AuditSearch(r.Context(), store.AuditFilter{Kind: audit.SignIn, Limit: 10})
+	signIns, _, err := a.o.Store.AuditSearch(r.Context(), store.AuditFilter{Kind: access.EventSignIn, Limit: 10})
 	if err != nil {
 		return err
 	}
@@ -165,7 +163,7 @@ func (a *Admin) apps(w http.ResponseWriter, r *http.Request, s adminSession) err
 }
 
 // summarizePolicy renders a policy as one line: "allow Staff: emails, groups".
-func summarizePolicy(p policy.Policy) string {
+func summarizePolicy(p access.Policy) string {
 	var sel []string
 	seen := map[string]bool{}
 	add := func(on bool, name string) {
@@ -364,7 +362,7 @@ func (a *Admin) confirm(w http.ResponseWriter, r *http.Request, s adminSession, 
 }
 
 // auditKinds are the kinds offered by the audit filter.
-var auditKinds = []string{audit.SignIn, audit.SignInFailed, audit.Access, audit.Denied, audit.SignOut, audit.Revoked, AuditServiceToken}
+var auditKinds = []string{access.EventSignIn, access.EventSignInFailed, access.EventAccess, access.EventDenied, access.EventSignOut, access.EventRevoked, AuditServiceToken}
 
 func (a *Admin) audit(w http.ResponseWriter, r *http.Request, s adminSession) error {
 	q := r.URL.Query()

@@ -12,8 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/audit"
-	"github.com/gatehouse-dev/gatehouse/policy"
+	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/token"
 )
@@ -54,11 +53,11 @@ func newAdminHarness(t *testing.T, admins ...string) *adminHarness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	table := policy.NewTable([]*policy.App{{Name: "wiki", AUD: strings.Repeat("a", 64), Domains: []string{"wiki.example.com"},
-		Policies: []policy.Policy{{Name: "staff", Decision: policy.Allow, Include: []policy.Rule{{EmailDomains: []string{"example.com"}}}}}}})
+	table := access.NewTable([]*access.App{{Name: "wiki", AUD: strings.Repeat("a", 64), Domains: []string{"wiki.example.com"},
+		Policies: []access.Policy{{Name: "staff", Decision: access.Allow, Include: []access.Rule{{EmailDomains: []string{"example.com"}}}}}}})
 	a, err := NewAdmin(AdminOptions{
 		TeamDomain: adminTeam, TeamURL: "https://" + adminTeam, Admins: admins,
-		Apps: func() *policy.Table { return table }, Keys: func() *token.Keyring { return kr },
+		Apps: func() *access.Table { return table }, Keys: func() *token.Keyring { return kr },
 		Store: db, Pages: pages, Log: log, Now: func() time.Time { return now },
 	})
 	if err != nil {
@@ -68,15 +67,15 @@ func newAdminHarness(t *testing.T, admins ...string) *adminHarness {
 }
 
 // signIn creates a user and global session and returns its org token.
-func (h *adminHarness) signIn(email string, groups ...string) (string, token.Session) {
+func (h *adminHarness) signIn(email string, groups ...string) (string, access.Session) {
 	h.t.Helper()
 	ctx := context.Background()
 	u, err := h.db.UpsertUser(ctx, email, "pin", h.now)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	s := token.Session{Nonce: token.NewNonce(), CreatedAt: h.now, ExpiresAt: h.now.Add(time.Hour),
-		Identity: token.Identity{UserID: u.ID, Email: u.Email, Groups: groups, IdP: token.IdP{ID: "pin"}}}
+	s := access.Session{Nonce: token.NewNonce(), CreatedAt: h.now, ExpiresAt: h.now.Add(time.Hour),
+		Identity: access.Identity{UserID: u.ID, Email: u.Email, Groups: groups, IdP: access.IdP{ID: "pin"}}}
 	if err := h.db.CreateSession(ctx, s); err != nil {
 		h.t.Fatal(err)
 	}
@@ -242,7 +241,7 @@ func TestAdminConfirmFlow(t *testing.T) {
 	if !strings.Contains(w.Body.String(), "Revoked 2 sessions of alice@example.com") {
 		t.Errorf("flash missing: %s", w.Body)
 	}
-	events, _, err := h.db.AuditSearch(context.Background(), store.AuditFilter{Kind: audit.Revoked})
+	events, _, err := h.db.AuditSearch(context.Background(), store.AuditFilter{Kind: access.EventRevoked})
 	if err != nil || len(events) != 1 || events[0].Email != "admin@example.com" || !strings.Contains(events[0].Detail, "alice@example.com") {
 		t.Errorf("audit = %+v, %v", events, err)
 	}

@@ -9,13 +9,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/audit"
+	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/web"
 )
 
 // AuditServiceToken is the audit kind of service token changes that revoke
-// nothing (create, enable); disable and delete are audit.Revoked.
+// nothing (create, enable); disable and delete are access.EventRevoked.
 const AuditServiceToken = "service-token"
 
 // ServiceTokenStore is what the service tokens page reads and writes;
@@ -144,7 +144,7 @@ type tokenAction struct {
 }
 
 var (
-	disableToken = tokenAction{path: "disable", title: "Disable", verb: "Disabled", kind: audit.Revoked, button: "Disable token",
+	disableToken = tokenAction{path: "disable", title: "Disable", verb: "Disabled", kind: access.EventRevoked, button: "Disable token",
 		effects: func(t store.ServiceToken) []string {
 			return []string{
 				"The next request presenting " + t.ClientID + " is refused, and so is every app token minted from it.",
@@ -161,7 +161,7 @@ var (
 		apply: func(ctx context.Context, ts ServiceTokenStore, id string, now time.Time) error {
 			return ts.EnableServiceToken(ctx, id, now)
 		}}
-	deleteToken = tokenAction{path: "delete", title: "Delete", verb: "Deleted", kind: audit.Revoked, button: "Delete token",
+	deleteToken = tokenAction{path: "delete", title: "Delete", verb: "Deleted", kind: access.EventRevoked, button: "Delete token",
 		effects: func(t store.ServiceToken) []string {
 			return []string{
 				"The next request presenting " + t.ClientID + " is refused, and so is every app token minted from it.",
@@ -220,7 +220,7 @@ func (a *Admin) changeServiceToken(act tokenAction) adminFunc {
 
 // recordAdmin writes an audit event of kind for a change by the admin.
 func (a *Admin) recordAdmin(r *http.Request, s adminSession, kind, detail string) {
-	e := audit.Event{Time: a.o.Now(), Kind: kind, Email: s.Identity.Email, Detail: detail}
+	e := access.Event{Time: a.o.Now(), Kind: kind, Email: s.Identity.Email, Detail: detail}
 	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
 		e.IP = host
 	}

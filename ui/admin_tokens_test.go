@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/audit"
+	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
@@ -138,7 +138,7 @@ func TestAdminServiceTokenDisableDelete(t *testing.T) {
 			if active() != tt.active {
 				t.Errorf("token active = %v, want %v", active(), tt.active)
 			}
-			events, _, err := h.db.AuditSearch(ctx, store.AuditFilter{Kind: audit.Revoked})
+			events, _, err := h.db.AuditSearch(ctx, store.AuditFilter{Kind: access.EventRevoked})
 			if err != nil || len(events) != tt.auditLen {
 				t.Fatalf("revoked events = %d, %v; want %d", len(events), err, tt.auditLen)
 			}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/app"
 	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/token"
@@ -53,13 +54,13 @@ func mint(ctx context.Context, cfgPath, email, appName string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("mint: %w", err)
 	}
-	id := token.Identity{
+	id := access.Identity{
 		UserID:   u.ID,
 		Email:    u.Email,
-		IdP:      token.IdP{ID: "pin", Type: "onetimepin"},
+		IdP:      access.IdP{ID: "pin", Type: "onetimepin"},
 		IssuedAt: now.Unix(),
 	}
-	s := token.Session{Nonce: nonce(rand.New(rand.NewPCG(uint64(now.UnixNano()), 7))), Identity: id, CreatedAt: now, ExpiresAt: now.Add(mintTTL)}
+	s := access.Session{Nonce: nonce(rand.New(rand.NewPCG(uint64(now.UnixNano()), 7))), Identity: id, CreatedAt: now, ExpiresAt: now.Add(mintTTL)}
 	if err := db.CreateSession(ctx, s); err != nil {
 		return "", fmt.Errorf("mint: %w", err)
 	}
@@ -239,9 +240,9 @@ func seedRows(ctx context.Context, tx *sql.Tx, sessions, revoked int) error {
 	for i := range seedUsers {
 		ids[i] = uuid.NewString()
 		email := fmt.Sprintf("seed%d@bench.test", i)
-		b, err := json.Marshal(token.Identity{
+		b, err := json.Marshal(access.Identity{
 			UserID: ids[i], Email: email,
-			IdP: token.IdP{ID: "pin", Type: "onetimepin"}, IssuedAt: now.Unix(),
+			IdP: access.IdP{ID: "pin", Type: "onetimepin"}, IssuedAt: now.Unix(),
 		})
 		if err != nil {
 			return err

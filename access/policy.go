@@ -1,5 +1,10 @@
+// Package access is the domain of Gatehouse: protected apps and how requests
+// match them, policies and their evaluation, identities and sessions, the
+// grant rule that decides whether a session may get a token for an app, the
+// revocation-timing rule, audit event kinds and the names of the Cloudflare
+// Access contract. It is pure: no I/O, and it imports nothing in the module.
 // Package policy decides who may reach an application. It is pure: no I/O.
-package policy
+package access
 
 import (
 	"fmt"

@@ -1,0 +1,25 @@
+package access
+
+import "time"
+
+// Kinds of audit events.
+const (
+	EventSignIn       = "sign-in" // a global session was started
+	EventSignInFailed = "sign-in-failed"
+	EventAccess       = "access" // the team domain issued an app token to a signed-in user
+	EventDenied       = "denied"
+	EventSignOut      = "sign-out"
+	EventRevoked      = "revoked"
+)
+
+// Event is one line of the audit log.
+type Event struct {
+	ID     int64
+	Time   time.Time
+	Kind   string // one of the constants above
+	Email  string // the user, when known
+	App    string // the app name, when one is involved
+	IdP    string // the provider id, when one is involved
+	IP     string
+	Detail string // human-readable reason or extra context; never a secret
+}
