@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/idp"
 	"github.com/gatehouse-dev/gatehouse/login"
 )
@@ -24,7 +25,7 @@ import (
 func (a *App) buildProviders(mail idp.Mailer) ([]login.Provider, *idp.OTP, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	a.idpCancel = cancel
-	callback := a.cfg.TeamURL() + login.PathCallback
+	callback := a.cfg.TeamURL() + access.PathCallback
 	var otp *idp.OTP
 	var providers []login.Provider
 	for _, p := range a.cfg.IdPs {

@@ -28,8 +28,6 @@ const (
 	pendingTTL = 10 * time.Minute
 	// maxPending bounds the pending sign-ins kept in memory.
 	maxPending = 10000
-	// CookieSignIn binds an OIDC sign-in to the browser that started it.
-	CookieSignIn = "CF_SignIn"
 	// paramState carries the pending sign-in's key.
 	paramState = "state"
 	// paramRelayState is SAML's name for it.
@@ -134,14 +132,14 @@ func (h *Handler) newPending(t target, p Provider, pend pending) (string, error)
 // setting a new cookie when there is none.
 func (h *Handler) browserBinding(w http.ResponseWriter, r *http.Request) string {
 	v := ""
-	if c, err := r.Cookie(CookieSignIn); err == nil && isHex64(c.Value) {
+	if c, err := r.Cookie(access.CookieSignIn); err == nil && isHex64(c.Value) {
 		v = c.Value
 	} else {
 		v = token.RandomHex(32)
 		http.SetCookie(w, &http.Cookie{
-			Name:     CookieSignIn,
+			Name:     access.CookieSignIn,
 			Value:    v,
-			Path:     "/cdn-cgi/access/",
+			Path:     access.PathPrefix,
 			MaxAge:   int(pendingTTL / time.Second),
 			HttpOnly: true,
 			Secure:   h.o.Secure,
@@ -154,7 +152,7 @@ func (h *Handler) browserBinding(w http.ResponseWriter, r *http.Request) string 
 // sameBrowser reports whether r carries the CF_SignIn cookie whose hash is
 // want.
 func sameBrowser(r *http.Request, want string) bool {
-	c, err := r.Cookie(CookieSignIn)
+	c, err := r.Cookie(access.CookieSignIn)
 	if err != nil || !isHex64(c.Value) {
 		return false
 	}
@@ -180,7 +178,7 @@ type signInFailure struct {
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, p Provider, fl *flow, appName, email string, f signInFailure) error {
 	h.audit(r, access.Event{Kind: access.EventSignInFailed, Email: email, App: appName, IdP: p.ID, Detail: f.Reason})
 	h.o.Log.InfoContext(r.Context(), "login: sign-in failed", "idp", p.ID, "reason", f.Reason)
-	retry := PathLauncher
+	retry := access.PathLauncher
 	if fl != nil {
 		retry = fl.loginURL()
 	}

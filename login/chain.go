@@ -46,7 +46,7 @@ func (h *Handler) cookieChain(r *http.Request, t target, first access.Handoff, n
 		v := url.Values{}
 		v.Set("nonce", nonce)
 		v.Set("state", handoffState(host, t.RedirectURL, now.Unix()))
-		next = append(next, h.hostURL(host)+PathAuthorized+"?"+v.Encode())
+		next = append(next, h.hostURL(host)+access.PathAuthorized+"?"+v.Encode())
 	}
 	return append(next, h.hostURL(t.Host)+t.RedirectURL), nil
 }

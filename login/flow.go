@@ -57,7 +57,7 @@ func (f flow) values() url.Values {
 func (f flow) loginURL() string {
 	v := f.values()
 	v.Del(paramHost)
-	return PathLogin + url.PathEscape(f.Host) + "?" + v.Encode()
+	return access.PathLogin + url.PathEscape(f.Host) + "?" + v.Encode()
 }
 
 // target is a validated flow: App is nil when the flow signs in to the team
@@ -210,9 +210,9 @@ func idpAllowed(app *access.App, id string) bool {
 func providerURL(p Provider, f flow) string {
 	q := f.values().Encode()
 	if p.Kind == KindOTP {
-		return PathOTP + "?" + q
+		return access.PathOTP + "?" + q
 	}
-	return PathIdPStart + url.PathEscape(p.ID) + "?" + q
+	return access.PathIdPStart + url.PathEscape(p.ID) + "?" + q
 }
 
 // pickData is the data of the login_pick page.
@@ -253,7 +253,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) error {
 // signInPage renders the provider picker, or the only allowed provider's
 // first page.
 func (h *Handler) signInPage(w http.ResponseWriter, r *http.Request, t target) error {
-	w.Header().Set(HeaderAccessDomain, t.Host)
+	w.Header().Set(access.HeaderAccessDomain, t.Host)
 	providers := h.providersFor(t.App)
 	switch {
 	case len(providers) == 0:
@@ -328,7 +328,7 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, t target, s 
 	v := url.Values{}
 	v.Set("nonce", nonce)
 	v.Set("state", handoffState(t.Host, t.RedirectURL, now.Unix()))
-	http.Redirect(w, r, h.hostURL(t.Host)+PathAuthorized+"?"+v.Encode(), http.StatusFound)
+	http.Redirect(w, r, h.hostURL(t.Host)+access.PathAuthorized+"?"+v.Encode(), http.StatusFound)
 	return nil
 }
 

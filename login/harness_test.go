@@ -300,7 +300,7 @@ func loginURL(host, redirect string) string {
 	v.Set("kid", demoAUD)
 	v.Set("redirect_url", redirect)
 	v.Set("app_session", appSession)
-	return PathLogin + host + "?" + v.Encode()
+	return access.PathLogin + host + "?" + v.Encode()
 }
 
 // demoFlow is the flow form fields for the demo app.
@@ -323,14 +323,14 @@ func (hs *harness) signIn(email, code string) *httptest.ResponseRecorder {
 	if first.Code != http.StatusOK {
 		hs.t.Fatalf("login page: %d %s", first.Code, first.Body)
 	}
-	csrf := cookie(first, CookieCSRF)
+	csrf := cookie(first, access.CookieCSRF)
 	if csrf == nil {
 		hs.t.Fatal("login page set no CSRF cookie")
 	}
 	form := demoFlow("/x?y=1")
 	form.Set("csrf", csrf.Value)
 	form.Set("email", email)
-	sent := hs.do("POST", PathOTP, form, csrf)
+	sent := hs.do("POST", access.PathOTP, form, csrf)
 	if sent.Code != http.StatusOK {
 		hs.t.Fatalf("send code: %d %s", sent.Code, sent.Body)
 	}
@@ -347,7 +347,7 @@ func (hs *harness) signIn(email, code string) *httptest.ResponseRecorder {
 	}
 	form.Set("pin_id", m[1])
 	form.Set("code", code)
-	return hs.do("POST", PathOTPVerify, form, csrf)
+	return hs.do("POST", access.PathOTPVerify, form, csrf)
 }
 
 // orgCookie signs a global session token for email and stores its session.
@@ -366,5 +366,5 @@ func (hs *harness) orgCookie(email string) (*http.Cookie, string) {
 	if err != nil {
 		hs.t.Fatal(err)
 	}
-	return &http.Cookie{Name: CookieAuthorization, Value: raw}, s.Nonce
+	return &http.Cookie{Name: access.CookieAuthorization, Value: raw}, s.Nonce
 }

@@ -33,14 +33,14 @@ func (h *Handler) launcher(w http.ResponseWriter, r *http.Request) error {
 	s, ok := h.globalSession(r)
 	if !ok {
 		v := url.Values{}
-		v.Set(paramRedirectURL, PathLauncher)
+		v.Set(paramRedirectURL, access.PathLauncher)
 		h.o.Pages.Render(w, http.StatusOK, "launcher", "Sign in", launcherData{
-			SignInURL: PathLogin + url.PathEscape(h.o.TeamDomain) + "?" + v.Encode(),
+			SignInURL: access.PathLogin + url.PathEscape(h.o.TeamDomain) + "?" + v.Encode(),
 		})
 		return nil
 	}
 	subject := h.subject(r, s.Identity)
-	data := launcherData{Email: s.Identity.Email, LogoutURL: PathLogout}
+	data := launcherData{Email: s.Identity.Email, LogoutURL: access.PathLogout}
 	for _, app := range h.o.Apps().Apps() {
 		if app.Hidden {
 			continue

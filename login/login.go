@@ -157,24 +157,24 @@ func (h *Handler) routes() {
 	a := &web.Adapter{Log: h.o.Log, Page: h.o.Pages.Error}
 	page := func(f web.HandlerFunc) http.Handler { return web.SecurityHeaders(a.Wrap(f)) }
 	m := http.NewServeMux()
-	m.Handle("GET "+PathLauncher+"{$}", page(h.launcher))
-	m.Handle("GET "+PathLogin+"{host}", page(h.login))
-	m.Handle("GET "+PathOTP, page(h.otpEmailPage))
-	m.Handle("POST "+PathOTP, page(h.otpStart))
-	m.Handle("POST "+PathOTPVerify, page(h.otpVerify))
-	m.Handle("GET "+PathIdPStart+"{idp}", page(h.idpStart))
-	m.Handle("GET "+PathCallback, page(h.callbackGET))
-	m.Handle("POST "+PathCallback, page(h.callbackPOST))
-	m.Handle("GET "+PathSAMLMetadata, a.Wrap(h.samlMetadata("")))
+	m.Handle("GET "+access.PathLauncher+"{$}", page(h.launcher))
+	m.Handle("GET "+access.PathLogin+"{host}", page(h.login))
+	m.Handle("GET "+access.PathOTP, page(h.otpEmailPage))
+	m.Handle("POST "+access.PathOTP, page(h.otpStart))
+	m.Handle("POST "+access.PathOTPVerify, page(h.otpVerify))
+	m.Handle("GET "+access.PathIdPStart+"{idp}", page(h.idpStart))
+	m.Handle("GET "+access.PathCallback, page(h.callbackGET))
+	m.Handle("POST "+access.PathCallback, page(h.callbackPOST))
+	m.Handle("GET "+access.PathSAMLMetadata, a.Wrap(h.samlMetadata("")))
 	for _, p := range h.o.Providers {
 		if p.Kind == KindSAML {
 			m.Handle("GET "+samlMetadataPath(p.ID), a.Wrap(h.samlMetadata(p.ID)))
 		}
 	}
-	m.Handle("GET "+PathCerts, a.Wrap(h.certs))
-	m.Handle("GET "+PathGetIdentity, a.Wrap(h.getIdentity))
-	m.Handle("GET "+PathLogout, page(h.logout))
-	m.Handle("POST "+PathLogout, page(h.logout))
+	m.Handle("GET "+access.PathCerts, a.Wrap(h.certs))
+	m.Handle("GET "+access.PathGetIdentity, a.Wrap(h.getIdentity))
+	m.Handle("GET "+access.PathLogout, page(h.logout))
+	m.Handle("POST "+access.PathLogout, page(h.logout))
 	m.Handle("/", page(h.notFound))
 	h.mux = m
 }
@@ -182,7 +182,7 @@ func (h *Handler) routes() {
 // ServeHTTP serves the team domain. Every response but the certs is
 // uncacheable.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != PathCerts {
+	if r.URL.Path != access.PathCerts {
 		web.NoCache(w)
 	}
 	h.mux.ServeHTTP(w, r)

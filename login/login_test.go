@@ -28,14 +28,14 @@ func TestLoginPage(t *testing.T) {
 			body: "not protected by auth.example.com"},
 		{name: "bad redirect_url", target: loginURL(demoHost, "//evil.com/x"), status: http.StatusBadRequest},
 		{name: "bad host", target: loginURL("evil.com@demo.example.com", "/"), status: http.StatusBadRequest},
-		{name: "kid mismatch", target: PathLogin + demoHost + "?kid=" + strings.Repeat("f", 64) + "&app_session=" + appSession,
+		{name: "kid mismatch", target: access.PathLogin + demoHost + "?kid=" + strings.Repeat("f", 64) + "&app_session=" + appSession,
 			status: http.StatusBadRequest},
-		{name: "bad app_session", target: PathLogin + demoHost + "?redirect_url=/&app_session=nothex", status: http.StatusBadRequest},
-		{name: "missing app_session", target: PathLogin + demoHost + "?kid=" + demoAUD + "&redirect_url=%2Fa%3Fb%3D1",
+		{name: "bad app_session", target: access.PathLogin + demoHost + "?redirect_url=/&app_session=nothex", status: http.StatusBadRequest},
+		{name: "missing app_session", target: access.PathLogin + demoHost + "?kid=" + demoAUD + "&redirect_url=%2Fa%3Fb%3D1",
 			status: http.StatusFound, location: "https://demo.example.com/a?b=1"},
-		{name: "app allows no configured provider", target: PathLogin + "ops.example.com?redirect_url=/&app_session=" + appSession,
+		{name: "app allows no configured provider", target: access.PathLogin + "ops.example.com?redirect_url=/&app_session=" + appSession,
 			status: http.StatusForbidden},
-		{name: "team domain sign-in", target: PathLogin + testTeam + "?redirect_url=/", status: http.StatusOK,
+		{name: "team domain sign-in", target: access.PathLogin + testTeam + "?redirect_url=/", status: http.StatusOK,
 			body: `name="host" value="auth.example.com"`},
 	}
 	for _, tt := range tests {
@@ -61,8 +61,8 @@ func TestLoginPage(t *testing.T) {
 func TestLoginPageHeadersAndFields(t *testing.T) {
 	hs := newHarness(t)
 	w := hs.do("GET", loginURL(demoHost, "/x?y=1"), nil)
-	if got := w.Header().Get(HeaderAccessDomain); got != demoHost {
-		t.Errorf("%s = %q", HeaderAccessDomain, got)
+	if got := w.Header().Get(access.HeaderAccessDomain); got != demoHost {
+		t.Errorf("%s = %q", access.HeaderAccessDomain, got)
 	}
 	body := w.Body.String()
 	for _, want := range []string{
@@ -93,8 +93,8 @@ func TestLoginPickerListsProviders(t *testing.T) {
 		}
 	}
 	// An app limited to one redirecting provider goes straight to it.
-	w = hs.do("GET", PathLogin+"ops.example.com?redirect_url=/&app_session="+appSession, nil)
-	if w.Code != http.StatusFound || !strings.HasPrefix(w.Header().Get("Location"), PathIdPStart+"sso?") {
+	w = hs.do("GET", access.PathLogin+"ops.example.com?redirect_url=/&app_session="+appSession, nil)
+	if w.Code != http.StatusFound || !strings.HasPrefix(w.Header().Get("Location"), access.PathIdPStart+"sso?") {
 		t.Errorf("ops: %d Location %q", w.Code, w.Header().Get("Location"))
 	}
 }
@@ -109,7 +109,7 @@ func TestPINFlowIssuesSessionAndHandoff(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if loc.Scheme != "https" || loc.Host != demoHost || loc.Path != PathAuthorized {
+	if loc.Scheme != "https" || loc.Host != demoHost || loc.Path != access.PathAuthorized {
 		t.Fatalf("Location %s", loc)
 	}
 	nonce := loc.Query().Get("nonce")
@@ -135,7 +135,7 @@ func TestPINFlowIssuesSessionAndHandoff(t *testing.T) {
 		t.Errorf("state %q (%v)", state, err)
 	}
 
-	c := cookie(w, CookieAuthorization)
+	c := cookie(w, access.CookieAuthorization)
 	if c == nil {
 		t.Fatal("no session cookie")
 	}
@@ -168,7 +168,7 @@ func TestPINFlowFailures(t *testing.T) {
 		if !strings.Contains(w.Body.String(), "That code is not valid.") || !pinIDPattern.MatchString(w.Body.String()) {
 			t.Errorf("body:\n%s", w.Body)
 		}
-		if cookie(w, CookieAuthorization) != nil {
+		if cookie(w, access.CookieAuthorization) != nil {
 			t.Error("a session cookie was set")
 		}
 		if kinds := hs.store.eventKinds(); !slices.Equal(kinds, []string{access.EventSignInFailed}) {
@@ -178,16 +178,16 @@ func TestPINFlowFailures(t *testing.T) {
 	t.Run("unknown pin id shows try again", func(t *testing.T) {
 		hs := newHarness(t)
 		first := hs.do("GET", loginURL(demoHost, "/"), nil)
-		csrf := cookie(first, CookieCSRF)
+		csrf := cookie(first, access.CookieCSRF)
 		form := demoFlow("/")
 		form.Set("csrf", csrf.Value)
 		form.Set("pin_id", strings.Repeat("0", 32))
 		form.Set("code", "123456")
-		w := hs.do("POST", PathOTPVerify, form, csrf)
+		w := hs.do("POST", access.PathOTPVerify, form, csrf)
 		if w.Code != http.StatusUnauthorized || !strings.Contains(w.Body.String(), "Try again") {
 			t.Fatalf("%d:\n%s", w.Code, w.Body)
 		}
-		if !strings.Contains(w.Body.String(), PathLogin+demoHost+"?") {
+		if !strings.Contains(w.Body.String(), access.PathLogin+demoHost+"?") {
 			t.Errorf("retry link does not restart the flow:\n%s", w.Body)
 		}
 		if len(hs.store.events) != 1 || hs.store.events[0].Kind != access.EventSignInFailed ||
@@ -199,7 +199,7 @@ func TestPINFlowFailures(t *testing.T) {
 		hs := newHarness(t)
 		form := demoFlow("/")
 		form.Set("email", "ann@example.com")
-		w := hs.do("POST", PathOTP, form)
+		w := hs.do("POST", access.PathOTP, form)
 		if w.Code != http.StatusForbidden {
 			t.Fatalf("status %d", w.Code)
 		}
@@ -210,18 +210,18 @@ func TestPINFlowFailures(t *testing.T) {
 	t.Run("invalid email", func(t *testing.T) {
 		hs := newHarness(t)
 		first := hs.do("GET", loginURL(demoHost, "/"), nil)
-		csrf := cookie(first, CookieCSRF)
+		csrf := cookie(first, access.CookieCSRF)
 		form := demoFlow("/")
 		form.Set("csrf", csrf.Value)
 		form.Set("email", "not an email")
-		w := hs.do("POST", PathOTP, form, csrf)
+		w := hs.do("POST", access.PathOTP, form, csrf)
 		if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "valid email") {
 			t.Fatalf("%d:\n%s", w.Code, w.Body)
 		}
 	})
 	t.Run("app refusing the provider", func(t *testing.T) {
 		hs := newHarness(t)
-		w := hs.do("GET", PathOTP+"?host=ops.example.com&redirect_url=/&app_session="+appSession, nil)
+		w := hs.do("GET", access.PathOTP+"?host=ops.example.com&redirect_url=/&app_session="+appSession, nil)
 		if w.Code != http.StatusForbidden {
 			t.Fatalf("status %d", w.Code)
 		}
@@ -231,11 +231,11 @@ func TestPINFlowFailures(t *testing.T) {
 func TestCodePageClaimsCodeSent(t *testing.T) {
 	hs := newHarness(t)
 	first := hs.do("GET", loginURL(demoHost, "/"), nil)
-	csrf := cookie(first, CookieCSRF)
+	csrf := cookie(first, access.CookieCSRF)
 	form := demoFlow("/")
 	form.Set("csrf", csrf.Value)
 	form.Set("email", "Bob@Example.com")
-	w := hs.do("POST", PathOTP, form, csrf)
+	w := hs.do("POST", access.PathOTP, form, csrf)
 	if !strings.Contains(w.Body.String(), "If <strong>bob@example.com</strong> may sign in, we sent a code to it") {
 		t.Errorf("body:\n%s", w.Body)
 	}
@@ -248,7 +248,7 @@ func TestGlobalSessionSkipsPIN(t *testing.T) {
 	hs := newHarness(t)
 	c, nonce := hs.orgCookie("ann@example.com")
 	w := hs.do("GET", loginURL(demoHost, "/x"), nil, c)
-	if w.Code != http.StatusFound || !strings.HasPrefix(w.Header().Get("Location"), "https://demo.example.com"+PathAuthorized+"?nonce=") {
+	if w.Code != http.StatusFound || !strings.HasPrefix(w.Header().Get("Location"), "https://demo.example.com"+access.PathAuthorized+"?nonce=") {
 		t.Fatalf("%d Location %q", w.Code, w.Header().Get("Location"))
 	}
 	if len(hs.store.handoffs) != 1 {
@@ -336,10 +336,10 @@ func TestDeniedIdentity(t *testing.T) {
 
 func TestLauncherSignInReturnsHome(t *testing.T) {
 	hs := newHarness(t)
-	first := hs.do("GET", PathLogin+testTeam+"?redirect_url=/", nil)
-	csrf := cookie(first, CookieCSRF)
+	first := hs.do("GET", access.PathLogin+testTeam+"?redirect_url=/", nil)
+	csrf := cookie(first, access.CookieCSRF)
 	form := url.Values{"host": {testTeam}, "redirect_url": {"/"}, "csrf": {csrf.Value}, "email": {"carol@example.com"}}
-	sent := hs.do("POST", PathOTP, form, csrf)
+	sent := hs.do("POST", access.PathOTP, form, csrf)
 	m := pinIDPattern.FindStringSubmatch(sent.Body.String())
 	if m == nil {
 		t.Fatalf("code page:\n%s", sent.Body)
@@ -347,11 +347,11 @@ func TestLauncherSignInReturnsHome(t *testing.T) {
 	_, pin := hs.mail.get()
 	form.Set("pin_id", m[1])
 	form.Set("code", pin)
-	w := hs.do("POST", PathOTPVerify, form, csrf)
+	w := hs.do("POST", access.PathOTPVerify, form, csrf)
 	if w.Code != http.StatusFound || w.Header().Get("Location") != "/" {
 		t.Fatalf("%d Location %q", w.Code, w.Header().Get("Location"))
 	}
-	if cookie(w, CookieAuthorization) == nil {
+	if cookie(w, access.CookieAuthorization) == nil {
 		t.Error("no session cookie")
 	}
 }
@@ -359,36 +359,36 @@ func TestLauncherSignInReturnsHome(t *testing.T) {
 func TestLogout(t *testing.T) {
 	hs := newHarness(t)
 	c, nonce := hs.orgCookie("ann@example.com")
-	w := hs.do("POST", PathLogout, nil, c)
+	w := hs.do("POST", access.PathLogout, nil, c)
 	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), "signed out") {
 		t.Fatalf("%d:\n%s", w.Code, w.Body)
 	}
 	if !hs.store.revoked[nonce] {
 		t.Error("session not revoked")
 	}
-	if cleared := cookie(w, CookieAuthorization); cleared == nil || cleared.MaxAge >= 0 {
+	if cleared := cookie(w, access.CookieAuthorization); cleared == nil || cleared.MaxAge >= 0 {
 		t.Errorf("cookie not cleared: %+v", cleared)
 	}
 	if kinds := hs.store.eventKinds(); !slices.Equal(kinds, []string{access.EventSignOut}) {
 		t.Errorf("audit %v", kinds)
 	}
-	if w := hs.do("GET", PathGetIdentity, nil, c); w.Code != http.StatusUnauthorized {
+	if w := hs.do("GET", access.PathGetIdentity, nil, c); w.Code != http.StatusUnauthorized {
 		t.Errorf("get-identity after logout: %d", w.Code)
 	}
 	// Without a session, logout still answers.
-	if w := hs.do("GET", PathLogout, nil); w.Code != http.StatusOK {
+	if w := hs.do("GET", access.PathLogout, nil); w.Code != http.StatusOK {
 		t.Errorf("anonymous logout: %d", w.Code)
 	}
 }
 
 func TestGetIdentity(t *testing.T) {
 	hs := newHarness(t)
-	w := hs.do("GET", PathGetIdentity, nil)
+	w := hs.do("GET", access.PathGetIdentity, nil)
 	if w.Code != http.StatusUnauthorized || !strings.Contains(w.Body.String(), `"error"`) {
 		t.Fatalf("anonymous: %d %s", w.Code, w.Body)
 	}
 	c, nonce := hs.orgCookie("ann@example.com")
-	w = hs.do("GET", PathGetIdentity, nil, c)
+	w = hs.do("GET", access.PathGetIdentity, nil, c)
 	if w.Code != http.StatusOK || w.Header().Get("Content-Type") != "application/json" {
 		t.Fatalf("%d %q", w.Code, w.Header().Get("Content-Type"))
 	}
@@ -404,14 +404,14 @@ func TestGetIdentity(t *testing.T) {
 	}
 	// An app token is not a global session.
 	raw, _ := hs.keys.Sign(token.AppClaims(access.Identity{Email: "ann@example.com"}, nonce, demoAUD, testNow, time.Hour))
-	if w := hs.do("GET", PathGetIdentity, nil, &http.Cookie{Name: CookieAuthorization, Value: raw}); w.Code != http.StatusUnauthorized {
+	if w := hs.do("GET", access.PathGetIdentity, nil, &http.Cookie{Name: access.CookieAuthorization, Value: raw}); w.Code != http.StatusUnauthorized {
 		t.Errorf("app token accepted: %d", w.Code)
 	}
 }
 
 func TestCerts(t *testing.T) {
 	hs := newHarness(t)
-	w := hs.do("GET", PathCerts, nil)
+	w := hs.do("GET", access.PathCerts, nil)
 	if w.Code != http.StatusOK || w.Header().Get("Content-Type") != "application/json" {
 		t.Fatalf("%d %q", w.Code, w.Header().Get("Content-Type"))
 	}
@@ -430,7 +430,7 @@ func TestLauncher(t *testing.T) {
 		want    []string
 		notWant []string
 	}{
-		{name: "anonymous", want: []string{"Sign in", PathLogin + testTeam + "?redirect_url=%2F"}, notWant: []string{"Demo"}},
+		{name: "anonymous", want: []string{"Sign in", access.PathLogin + testTeam + "?redirect_url=%2F"}, notWant: []string{"Demo"}},
 		{name: "allowed everywhere", email: "ann@example.com",
 			want: []string{`href="https://demo.example.com/"`, `href="https://wiki.example.com/docs"`, "Ops"}},
 		{name: "only the open app", email: "bob@example.com",

@@ -71,10 +71,10 @@ func (h *Handler) otpEmailPage(w http.ResponseWriter, r *http.Request) error {
 
 // renderEmail renders the email form of the one-time-PIN flow.
 func (h *Handler) renderEmail(w http.ResponseWriter, r *http.Request, t target, status int, email, msg string) error {
-	w.Header().Set(HeaderAccessDomain, t.Host)
+	w.Header().Set(access.HeaderAccessDomain, t.Host)
 	h.o.Pages.Render(w, status, "login_email", "Sign in", emailData{
 		App:    t.appName(),
-		Action: PathOTP,
+		Action: access.PathOTP,
 		Flow:   t.flow,
 		CSRF:   h.csrfToken(w, r),
 		Email:  email,
@@ -85,10 +85,10 @@ func (h *Handler) renderEmail(w http.ResponseWriter, r *http.Request, t target, 
 
 // renderCode renders the code form of the one-time-PIN flow.
 func (h *Handler) renderCode(w http.ResponseWriter, r *http.Request, t target, status int, email, pinID, msg string) {
-	w.Header().Set(HeaderAccessDomain, t.Host)
+	w.Header().Set(access.HeaderAccessDomain, t.Host)
 	h.o.Pages.Render(w, status, "login_code", "Enter your code", codeData{
 		App:     t.appName(),
-		Action:  PathOTPVerify,
+		Action:  access.PathOTPVerify,
 		Flow:    t.flow,
 		CSRF:    h.csrfToken(w, r),
 		Email:   email,
@@ -213,27 +213,27 @@ func pinFailureMessage(err error) string {
 // csrfToken returns the sign-in forms' CSRF token, setting its cookie when
 // the request has none.
 func (h *Handler) csrfToken(w http.ResponseWriter, r *http.Request) string {
-	if c, err := r.Cookie(CookieCSRF); err == nil && isHex64(c.Value) {
+	if c, err := r.Cookie(access.CookieCSRF); err == nil && isHex64(c.Value) {
 		return c.Value
 	}
 	v := token.RandomHex(32)
 	http.SetCookie(w, &http.Cookie{
-		Name:     CookieCSRF,
+		Name:     access.CookieCSRF,
 		Value:    v,
-		Path:     "/cdn-cgi/access/",
+		Path:     access.PathPrefix,
 		MaxAge:   csrfMaxAge,
 		HttpOnly: true,
 		Secure:   h.o.Secure,
 		SameSite: http.SameSiteLaxMode,
 	})
 	// Later renders of the same request reuse the value just issued.
-	r.AddCookie(&http.Cookie{Name: CookieCSRF, Value: v})
+	r.AddCookie(&http.Cookie{Name: access.CookieCSRF, Value: v})
 	return v
 }
 
 // csrfValid reports whether the posted CSRF token matches the cookie.
 func (h *Handler) csrfValid(r *http.Request) bool {
-	c, err := r.Cookie(CookieCSRF)
+	c, err := r.Cookie(access.CookieCSRF)
 	if err != nil || !isHex64(c.Value) {
 		return false
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/idp"
 )
 
@@ -13,9 +14,7 @@ import (
 const idpTypeSAML = "saml"
 
 // samlMetadataPath is the SP metadata path of provider id.
-func samlMetadataPath(id string) string {
-	return "/cdn-cgi/access/" + url.PathEscape(id) + "/saml-metadata"
-}
+func samlMetadataPath(id string) string { return access.SAMLMetadataPath(url.PathEscape(id)) }
 
 // samlStart sends the browser to the SAML IdP with an AuthnRequest whose
 // RelayState is the pending sign-in's state (an opaque reference).

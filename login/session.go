@@ -19,7 +19,7 @@ type session struct {
 // globalSession returns the global session of r's CF_Authorization cookie,
 // if it holds a valid org token whose session is not revoked.
 func (h *Handler) globalSession(r *http.Request) (session, bool) {
-	c, err := r.Cookie(CookieAuthorization)
+	c, err := r.Cookie(access.CookieAuthorization)
 	if err != nil || c.Value == "" {
 		return session{}, false
 	}
@@ -75,7 +75,7 @@ func (h *Handler) startIdentity(w http.ResponseWriter, r *http.Request, p Provid
 		return session{}, fmt.Errorf("login: sign session token: %w", err)
 	}
 	http.SetCookie(w, &http.Cookie{
-		Name:     CookieAuthorization,
+		Name:     access.CookieAuthorization,
 		Value:    raw,
 		Path:     "/",
 		MaxAge:   int(h.o.GlobalSession / time.Second),
@@ -147,7 +147,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) error {
 		h.audit(r, access.Event{Kind: access.EventSignOut, Email: s.Identity.Email, IdP: s.Identity.IdP.ID})
 	}
 	http.SetCookie(w, &http.Cookie{
-		Name:     CookieAuthorization,
+		Name:     access.CookieAuthorization,
 		Value:    "",
 		Path:     "/",
 		MaxAge:   -1,
@@ -155,7 +155,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) error {
 		Secure:   h.o.Secure,
 		SameSite: http.SameSiteLaxMode,
 	})
-	h.o.Pages.Render(w, http.StatusOK, "signed_out", "Signed out", signedOutData{SignInURL: PathLauncher})
+	h.o.Pages.Render(w, http.StatusOK, "signed_out", "Signed out", signedOutData{SignInURL: access.PathLauncher})
 	return nil
 }
 

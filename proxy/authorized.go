@@ -47,7 +47,7 @@ func (h *Handler) authorized(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if hand.AppSessionHash != "" {
-		got := hashHex(cookieValue(r.Header, CookieAppSession))
+		got := hashHex(cookieValue(r.Header, access.CookieAppSession))
 		if subtle.ConstantTimeCompare([]byte(got), []byte(hand.AppSessionHash)) != 1 {
 			h.log.Info("proxy: hand-off app session mismatch", "host", r.Host)
 			h.fail(w, r, http.StatusBadRequest, "Invalid login session", msgInvalidLogin)
@@ -55,7 +55,7 @@ func (h *Handler) authorized(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	h.setHandoffCookies(w, r, hand) // app cookie settings and CF_Binding (cookies.go)
-	http.SetCookie(w, h.cookie(CookieAppSession, "", -1))
+	http.SetCookie(w, h.cookie(access.CookieAppSession, "", -1))
 	if len(hand.Next) > 0 {
 		// The chain stored with the starting domain's hand-off.
 		rest = hand.Next
@@ -84,7 +84,7 @@ func (h *Handler) continueChain(w http.ResponseWriter, r *http.Request, chain []
 		return false
 	}
 	if len(chain) > 1 {
-		if u.Path != PathAuthorized {
+		if u.Path != access.PathAuthorized {
 			return false
 		}
 		q := u.Query()

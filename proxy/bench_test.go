@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
@@ -23,7 +24,7 @@ func BenchmarkAuthorize(b *testing.B) {
 	})
 	raw := appToken(b, f.keys, "ann@example.com", audDemo, nonceA, time.Now(), time.Hour)
 	req := httptest.NewRequest("GET", "http://app.example.com/dashboard?tab=1", nil)
-	req.Header.Set("Cookie", "theme=dark; "+CookieAuthorization+"="+raw)
+	req.Header.Set("Cookie", "theme=dark; "+access.CookieAuthorization+"="+raw)
 	req.Header.Set("Accept", "text/html")
 	req.Header.Set("User-Agent", "bench")
 	w := &discardWriter{h: http.Header{}}
@@ -74,7 +75,7 @@ func BenchmarkAuthorizeRevocationIndex(b *testing.B) {
 			}
 			raw := appToken(b, f.keys, "ann@example.com", audDemo, nonceA, time.Now(), time.Hour)
 			req := httptest.NewRequest("GET", "http://app.example.com/dashboard?tab=1", nil)
-			req.Header.Set("Cookie", "theme=dark; "+CookieAuthorization+"="+raw)
+			req.Header.Set("Cookie", "theme=dark; "+access.CookieAuthorization+"="+raw)
 			req.Header.Set("Accept", "text/html")
 			w := &discardWriter{h: http.Header{}}
 			b.ReportAllocs()

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/token"
 )
 
@@ -26,7 +27,7 @@ func TestVerifiedCacheHonoursExpiryAndRotation(t *testing.T) {
 
 	status := func() int {
 		req := httptest.NewRequest("GET", "http://app.example.com/", nil)
-		req.AddCookie(&http.Cookie{Name: CookieAuthorization, Value: raw})
+		req.AddCookie(&http.Cookie{Name: access.CookieAuthorization, Value: raw})
 		rec := httptest.NewRecorder()
 		f.h.ServeHTTP(rec, req)
 		return rec.Code

@@ -5,6 +5,8 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"testing"
+
+	"github.com/gatehouse-dev/gatehouse/access"
 )
 
 // TestChainNextPortBound checks that the "next" chain of an authorized URL
@@ -28,7 +30,7 @@ func TestChainNextPortBound(t *testing.T) {
 	f := newFixture(t, "http://127.0.0.1:1", nil)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			req := httptest.NewRequest("GET", "http://"+tt.host+PathAuthorized+"?next="+url.QueryEscape(tt.next), nil)
+			req := httptest.NewRequest("GET", "http://"+tt.host+access.PathAuthorized+"?next="+url.QueryEscape(tt.next), nil)
 			rec := httptest.NewRecorder()
 			f.h.ServeHTTP(rec, req)
 			loc := rec.Header().Get("Location")

@@ -20,7 +20,7 @@ func (h *Handler) appCookie(app *access.App, name, value string, maxAge int) *ht
 		return c
 	}
 	s := app.Cookie
-	c.HttpOnly = !s.NoHTTPOnly || name == CookieBinding
+	c.HttpOnly = !s.NoHTTPOnly || name == access.CookieBinding
 	switch s.SameSite {
 	case access.SameSiteStrict:
 		c.SameSite = http.SameSiteStrictMode
@@ -50,9 +50,9 @@ func cookiePath(p string) string {
 // setAppCookies sets CF_Authorization to raw for app and, when binding is
 // not empty, CF_Binding to it, with the same lifetime.
 func (h *Handler) setAppCookies(w http.ResponseWriter, app *access.App, raw, binding string, maxAge int) {
-	http.SetCookie(w, h.appCookie(app, CookieAuthorization, raw, maxAge))
+	http.SetCookie(w, h.appCookie(app, access.CookieAuthorization, raw, maxAge))
 	if binding != "" {
-		http.SetCookie(w, h.appCookie(app, CookieBinding, binding, maxAge))
+		http.SetCookie(w, h.appCookie(app, access.CookieBinding, binding, maxAge))
 	}
 }
 
@@ -99,7 +99,7 @@ func bindingOK(r *http.Request, want string) bool {
 	if want == "" {
 		return true
 	}
-	got := cookieValue(r.Header, CookieBinding)
+	got := cookieValue(r.Header, access.CookieBinding)
 	if got == "" {
 		return false
 	}
@@ -109,13 +109,13 @@ func bindingOK(r *http.Request, want string) bool {
 // clearAppCookies deletes CF_Authorization (and CF_Binding) on "/" and on
 // each app's cookie path.
 func (h *Handler) clearAppCookies(w http.ResponseWriter, apps []*access.App) {
-	http.SetCookie(w, h.cookie(CookieAuthorization, "", -1))
+	http.SetCookie(w, h.cookie(access.CookieAuthorization, "", -1))
 	seen := map[string]bool{"/": true}
 	for _, a := range apps {
 		if a.Cookie.Binding {
-			http.SetCookie(w, h.appCookie(a, CookieBinding, "", -1))
+			http.SetCookie(w, h.appCookie(a, access.CookieBinding, "", -1))
 		}
-		c := h.appCookie(a, CookieAuthorization, "", -1)
+		c := h.appCookie(a, access.CookieAuthorization, "", -1)
 		if !seen[c.Path] {
 			seen[c.Path] = true
 			http.SetCookie(w, c)

@@ -23,17 +23,17 @@ func (h *Handler) serveReserved(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch r.URL.Path {
-	case PathAuthorized:
+	case access.PathAuthorized:
 		if !h.allowMethods(w, r, http.MethodGet, http.MethodHead) {
 			return
 		}
 		h.authorized(w, r)
-	case PathGetIdentity:
+	case access.PathGetIdentity:
 		if !h.allowMethods(w, r, http.MethodGet, http.MethodHead) {
 			return
 		}
 		h.getIdentity(w, r, apps)
-	case PathLogout:
+	case access.PathLogout:
 		if !h.allowMethods(w, r, http.MethodGet, http.MethodHead, http.MethodPost) {
 			return
 		}
@@ -179,6 +179,6 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request, apps []*access.
 	}
 	h.clearAppCookies(w, apps)
 	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Location", h.o.TeamURL+teamLogoutPath)
+	w.Header().Set("Location", h.o.TeamURL+access.PathLogout)
 	w.WriteHeader(http.StatusFound)
 }

@@ -39,9 +39,9 @@ func TestAuthorized(t *testing.T) {
 
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			req := httptest.NewRequest("GET", "http://"+tt.host+PathAuthorized+"?nonce="+tt.nonce+"&state=s", nil)
+			req := httptest.NewRequest("GET", "http://"+tt.host+access.PathAuthorized+"?nonce="+tt.nonce+"&state=s", nil)
 			if tt.cookie != "" {
-				req.AddCookie(&http.Cookie{Name: CookieAppSession, Value: tt.cookie})
+				req.AddCookie(&http.Cookie{Name: access.CookieAppSession, Value: tt.cookie})
 			}
 			rec := httptest.NewRecorder()
 			f.h.ServeHTTP(rec, req)
@@ -50,7 +50,7 @@ func TestAuthorized(t *testing.T) {
 				t.Fatalf("status %d, want %d (%s)", resp.StatusCode, tt.wantStatus, rec.Body.String())
 			}
 			if tt.wantStatus != http.StatusFound {
-				if !strings.Contains(rec.Body.String(), "Invalid login session") || cookieFrom(resp, CookieAuthorization) != nil {
+				if !strings.Contains(rec.Body.String(), "Invalid login session") || cookieFrom(resp, access.CookieAuthorization) != nil {
 					t.Fatalf("body %q cookies %v", rec.Body.String(), resp.Cookies())
 				}
 				return
@@ -58,11 +58,11 @@ func TestAuthorized(t *testing.T) {
 			if loc := resp.Header.Get("Location"); loc != tt.wantLoc {
 				t.Errorf("Location %q, want %q", loc, tt.wantLoc)
 			}
-			c := cookieFrom(resp, CookieAuthorization)
+			c := cookieFrom(resp, access.CookieAuthorization)
 			if c == nil || c.Value != "tok-"+tt.nonce || c.MaxAge != 600 || !c.HttpOnly || !c.Secure || c.Path != "/" || c.SameSite != http.SameSiteLaxMode {
 				t.Errorf("CF_Authorization cookie %+v", c)
 			}
-			if d := cookieFrom(resp, CookieAppSession); d == nil || d.MaxAge >= 0 {
+			if d := cookieFrom(resp, access.CookieAppSession); d == nil || d.MaxAge >= 0 {
 				t.Errorf("CF_AppSession not deleted: %+v", d)
 			}
 			if !strings.Contains(resp.Header.Get("Cache-Control"), "no-store") {
@@ -72,8 +72,8 @@ func TestAuthorized(t *testing.T) {
 	}
 
 	t.Run("reused nonce", func(t *testing.T) {
-		req := httptest.NewRequest("GET", "http://app.example.com"+PathAuthorized+"?nonce=n1", nil)
-		req.AddCookie(&http.Cookie{Name: CookieAppSession, Value: appSession})
+		req := httptest.NewRequest("GET", "http://app.example.com"+access.PathAuthorized+"?nonce=n1", nil)
+		req.AddCookie(&http.Cookie{Name: access.CookieAppSession, Value: appSession})
 		rec := httptest.NewRecorder()
 		f.h.ServeHTTP(rec, req)
 		if rec.Code != http.StatusBadRequest {
@@ -111,9 +111,9 @@ func TestGetIdentity(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			req := httptest.NewRequest("GET", "http://app.example.com"+PathGetIdentity, nil)
+			req := httptest.NewRequest("GET", "http://app.example.com"+access.PathGetIdentity, nil)
 			if tt.raw != "" {
-				req.AddCookie(&http.Cookie{Name: CookieAuthorization, Value: tt.raw})
+				req.AddCookie(&http.Cookie{Name: access.CookieAuthorization, Value: tt.raw})
 			}
 			rec := httptest.NewRecorder()
 			f.h.ServeHTTP(rec, req)
@@ -144,15 +144,15 @@ func TestLogout(t *testing.T) {
 	raw := appToken(t, f.keys, "ann@example.com", audDemo, nonceA, testNow, time.Hour)
 	for _, method := range []string{"GET", "POST"} {
 		t.Run(method, func(t *testing.T) {
-			req := httptest.NewRequest(method, "http://app.example.com"+PathLogout, nil)
-			req.AddCookie(&http.Cookie{Name: CookieAuthorization, Value: raw})
+			req := httptest.NewRequest(method, "http://app.example.com"+access.PathLogout, nil)
+			req.AddCookie(&http.Cookie{Name: access.CookieAuthorization, Value: raw})
 			rec := httptest.NewRecorder()
 			f.h.ServeHTTP(rec, req)
 			resp := rec.Result()
 			if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != teamURL+"/cdn-cgi/access/logout" {
 				t.Fatalf("status %d Location %q", resp.StatusCode, resp.Header.Get("Location"))
 			}
-			if c := cookieFrom(resp, CookieAuthorization); c == nil || c.MaxAge >= 0 || c.Value != "" || c.Path != "/" {
+			if c := cookieFrom(resp, access.CookieAuthorization); c == nil || c.MaxAge >= 0 || c.Value != "" || c.Path != "/" {
 				t.Errorf("cookie not cleared: %+v", c)
 			}
 		})
@@ -166,7 +166,7 @@ func TestLogout(t *testing.T) {
 	}
 	// The revoked token no longer opens the app.
 	req := httptest.NewRequest("GET", "http://app.example.com/", nil)
-	req.AddCookie(&http.Cookie{Name: CookieAuthorization, Value: raw})
+	req.AddCookie(&http.Cookie{Name: access.CookieAuthorization, Value: raw})
 	rec := httptest.NewRecorder()
 	f.h.ServeHTTP(rec, req)
 	if rec.Code != http.StatusFound {
@@ -182,7 +182,7 @@ func TestReservedPathsAnsweredOnPathApps(t *testing.T) {
 		t.Fatalf("unknown reserved path: status %d, want 404", rec.Code)
 	}
 	rec = httptest.NewRecorder()
-	f.h.ServeHTTP(rec, httptest.NewRequest("DELETE", "http://app.example.com"+PathLogout, nil))
+	f.h.ServeHTTP(rec, httptest.NewRequest("DELETE", "http://app.example.com"+access.PathLogout, nil))
 	if rec.Code != http.StatusMethodNotAllowed {
 		t.Fatalf("DELETE logout: status %d, want 405", rec.Code)
 	}

@@ -151,7 +151,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
-	if isReserved(r.URL.Path) {
+	if access.IsReserved(r.URL.Path) {
 		h.serveReserved(w, r)
 		return
 	}
@@ -226,7 +226,7 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, app *access.
 	}
 	if freshRaw != "" {
 		h.setAppCookies(w, app, freshRaw, "", int(claims.ExpiresAt-now.Unix()))
-		replaceCookie(out.Header, CookieAuthorization, freshRaw)
+		replaceCookie(out.Header, access.CookieAuthorization, freshRaw)
 	}
 	if !h.stillAllowed(app, claims, ip, now) {
 		note(r, app.Name, DecisionDeny, claimsUser(claims))
@@ -235,9 +235,9 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, app *access.
 		return
 	}
 	note(r, app.Name, DecisionAllow, claimsUser(claims))
-	out.Header.Set(HeaderJWTAssertion, raw)
+	out.Header.Set(access.HeaderJWTAssertion, raw)
 	if claims.Email != "" {
-		out.Header.Set(HeaderUserEmail, claims.Email)
+		out.Header.Set(access.HeaderUserEmail, claims.Email)
 	}
 	if claims.IdentityNonce != "" && longLived(r) {
 		var done func()
@@ -274,8 +274,8 @@ func (h *Handler) serveServiceToken(w http.ResponseWriter, r, out *http.Request,
 	}
 	h.setAppCookies(w, app, raw, "", int(claims.ExpiresAt-now.Unix()))
 	note(r, app.Name, DecisionAllow, claimsUser(claims))
-	out.Header.Set(HeaderJWTAssertion, raw)
-	replaceCookie(out.Header, CookieAuthorization, raw)
+	out.Header.Set(access.HeaderJWTAssertion, raw)
+	replaceCookie(out.Header, access.CookieAuthorization, raw)
 	h.forward(w, out, app)
 	return true
 }
@@ -375,11 +375,11 @@ func (h *Handler) stillAllowed(app *access.App, claims *token.Claims, ip netip.A
 // XHR and fetch, a 302 to the team domain's login for navigations. Both set
 // the CF_AppSession cookie the login URL is bound to.
 func (h *Handler) unauthorized(w http.ResponseWriter, r *http.Request, app *access.App) {
-	session := cookieValue(r.Header, CookieAppSession)
+	session := cookieValue(r.Header, access.CookieAppSession)
 	if !validAppSession(session) {
 		session = token.RandomHex(16)
 	}
-	http.SetCookie(w, h.cookie(CookieAppSession, session, appSessionMaxAge))
+	http.SetCookie(w, h.cookie(access.CookieAppSession, session, appSessionMaxAge))
 	login := h.loginURL(r, app, session)
 	if web.WantsJSON(r) {
 		h.own(w, r, func(w http.ResponseWriter) {
@@ -415,7 +415,7 @@ func (h *Handler) loginURL(r *http.Request, app *access.App, appSession string) 
 	if err != nil {
 		redirect = "/"
 	}
-	return h.o.TeamURL + teamLoginPath + r.Host +
+	return h.o.TeamURL + access.PathLogin + r.Host +
 		"?kid=" + app.AUD +
 		"&redirect_url=" + url.QueryEscape(redirect) +
 		"&app_session=" + hashHex(appSession)

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/access"
 )
 
 func TestUnknownHostIsNotFound(t *testing.T) {
@@ -17,7 +19,7 @@ func TestUnknownHostIsNotFound(t *testing.T) {
 	defer srv.Close()
 	f := newFixture(t, srv.URL, nil)
 
-	for _, target := range []string{"http://nobody.example.com/", "http://nobody.example.com" + PathAuthorized + "?nonce=x"} {
+	for _, target := range []string{"http://nobody.example.com/", "http://nobody.example.com" + access.PathAuthorized + "?nonce=x"} {
 		rec := httptest.NewRecorder()
 		f.h.ServeHTTP(rec, httptest.NewRequest("GET", target, nil))
 		if rec.Code != http.StatusNotFound {
@@ -40,7 +42,7 @@ func TestNavigationWithoutTokenRedirectsToLogin(t *testing.T) {
 	if resp.StatusCode != http.StatusFound {
 		t.Fatalf("status %d, want 302", resp.StatusCode)
 	}
-	c := cookieFrom(resp, CookieAppSession)
+	c := cookieFrom(resp, access.CookieAppSession)
 	if c == nil || len(c.Value) != 32 || !c.HttpOnly || c.Path != "/" || c.MaxAge != 3600 || c.SameSite != http.SameSiteLaxMode {
 		t.Fatalf("CF_AppSession cookie = %+v", c)
 	}
@@ -127,10 +129,10 @@ func TestValidTokenReachesOriginWithInjectedHeaders(t *testing.T) {
 	rec := httptest.NewRecorder()
 	req := httptest.NewRequest("GET", "http://app.example.com/page?q=1", nil)
 	req.Header.Set("Cookie", "theme=dark; CF_Authorization="+raw+"; CF_Binding=bind; CF_AppSession=0123; lang=en")
-	req.Header.Set(HeaderJWTAssertion, "forged.jwt.value")
-	req.Header.Set(HeaderUserEmail, "mallory@example.com")
-	req.Header.Set(HeaderClientID, "id")
-	req.Header.Set(HeaderClientSecret, "secret")
+	req.Header.Set(access.HeaderJWTAssertion, "forged.jwt.value")
+	req.Header.Set(access.HeaderUserEmail, "mallory@example.com")
+	req.Header.Set(access.HeaderClientID, "id")
+	req.Header.Set(access.HeaderClientSecret, "secret")
 	req.Header.Set("X-Forwarded-For", "6.6.6.6")
 	req.Header.Set("X-Forwarded-Host", "evil.example.net")
 	req.Header.Set("X-Forwarded-Proto", "https")
@@ -147,10 +149,10 @@ func TestValidTokenReachesOriginWithInjectedHeaders(t *testing.T) {
 	checks := []struct {
 		name, header, want string
 	}{
-		{"jwt", HeaderJWTAssertion, raw},
-		{"email", HeaderUserEmail, "ann@example.com"},
-		{"client id", HeaderClientID, ""},
-		{"client secret", HeaderClientSecret, ""},
+		{"jwt", access.HeaderJWTAssertion, raw},
+		{"email", access.HeaderUserEmail, "ann@example.com"},
+		{"client id", access.HeaderClientID, ""},
+		{"client secret", access.HeaderClientSecret, ""},
 		{"xff", "X-Forwarded-For", "192.0.2.1"},
 		{"x-forwarded-host", "X-Forwarded-Host", "app.example.com"},
 		{"x-forwarded-proto", "X-Forwarded-Proto", "http"},
@@ -161,10 +163,10 @@ func TestValidTokenReachesOriginWithInjectedHeaders(t *testing.T) {
 			t.Errorf("%s: origin saw %s = %q, want %q", c.name, c.header, v, c.want)
 		}
 	}
-	if n := len(got.Header.Values(HeaderJWTAssertion)); n != 1 {
+	if n := len(got.Header.Values(access.HeaderJWTAssertion)); n != 1 {
 		t.Errorf("origin saw %d JWT headers", n)
 	}
-	for name, want := range map[string]bool{"theme": true, "lang": true, CookieAuthorization: true, CookieBinding: false, CookieAppSession: false} {
+	for name, want := range map[string]bool{"theme": true, "lang": true, access.CookieAuthorization: true, access.CookieBinding: false, access.CookieAppSession: false} {
 		if hasCookie(got.Header, name) != want {
 			t.Errorf("cookie %s at origin: %v, want %v (Cookie %q)", name, !want, want, got.Header.Get("Cookie"))
 		}
@@ -198,10 +200,10 @@ func TestTrustedProxyKeepsForwardingChain(t *testing.T) {
 	if v := got.Header.Get("X-Forwarded-Proto"); v != "https" {
 		t.Errorf("X-Forwarded-Proto %q", v)
 	}
-	if v := got.Header.Get(HeaderAccessToken); v != "" {
+	if v := got.Header.Get(access.HeaderAccessToken); v != "" {
 		t.Errorf("cf-access-token reached the origin")
 	}
-	if v := got.Header.Get(HeaderJWTAssertion); v != raw {
+	if v := got.Header.Get(access.HeaderJWTAssertion); v != raw {
 		t.Errorf("JWT header %q", v)
 	}
 }
@@ -226,9 +228,9 @@ func TestUnusableTokenRedirects(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			req := httptest.NewRequest("GET", "http://app.example.com/x", nil)
 			if tt.raw != "" {
-				req.AddCookie(&http.Cookie{Name: CookieAuthorization, Value: tt.raw})
+				req.AddCookie(&http.Cookie{Name: access.CookieAuthorization, Value: tt.raw})
 			} else {
-				req.Header.Set(HeaderJWTAssertion, "eyJhbGciOiJub25lIn0.eyJlbWFpbCI6Im1AeC5jb20ifQ.")
+				req.Header.Set(access.HeaderJWTAssertion, "eyJhbGciOiJub25lIn0.eyJlbWFpbCI6Im1AeC5jb20ifQ.")
 			}
 			rec := httptest.NewRecorder()
 			f.h.ServeHTTP(rec, req)
@@ -248,14 +250,14 @@ func TestBypassReachesOriginWithoutToken(t *testing.T) {
 	defer srv.Close()
 	f := newFixture(t, srv.URL, nil)
 	req := httptest.NewRequest("GET", "http://public.example.com/status", nil)
-	req.Header.Set(HeaderUserEmail, "forged@example.com")
+	req.Header.Set(access.HeaderUserEmail, "forged@example.com")
 	rec := httptest.NewRecorder()
 	f.h.ServeHTTP(rec, req)
 	if rec.Code != http.StatusOK {
 		t.Fatalf("status %d, want 200", rec.Code)
 	}
 	got, n := origin.last()
-	if n != 1 || got.Header.Get(HeaderUserEmail) != "" || got.Header.Get(HeaderJWTAssertion) != "" {
+	if n != 1 || got.Header.Get(access.HeaderUserEmail) != "" || got.Header.Get(access.HeaderJWTAssertion) != "" {
 		t.Fatalf("origin calls %d, identity headers %v", n, got.Header)
 	}
 }
@@ -278,7 +280,7 @@ func TestPerRequestIPRangeCheck(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			req := httptest.NewRequest("GET", "http://office.example.com/", nil)
 			req.RemoteAddr = tt.remote
-			req.AddCookie(&http.Cookie{Name: CookieAuthorization, Value: raw})
+			req.AddCookie(&http.Cookie{Name: access.CookieAuthorization, Value: raw})
 			rec := httptest.NewRecorder()
 			f.h.ServeHTTP(rec, req)
 			if rec.Code != tt.want {
@@ -314,7 +316,7 @@ func TestOriginDownIs502WithoutDetail(t *testing.T) {
 	raw := appToken(t, f.keys, "ann@example.com", audDemo, nonceA, testNow, time.Hour)
 	for _, xhr := range []bool{false, true} {
 		req := httptest.NewRequest("GET", "http://app.example.com/", nil)
-		req.AddCookie(&http.Cookie{Name: CookieAuthorization, Value: raw})
+		req.AddCookie(&http.Cookie{Name: access.CookieAuthorization, Value: raw})
 		if xhr {
 			req.Header.Set("X-Requested-With", "XMLHttpRequest")
 		}
@@ -339,9 +341,9 @@ func TestWhoamiOriginGetsRewrittenRequest(t *testing.T) {
 	f := newFixture(t, OriginWhoami, func(o *Options) { o.Whoami = http.HandlerFunc(origin.handler) })
 	raw := appToken(t, f.keys, "ann@example.com", audDemo, nonceA, testNow, time.Hour)
 	req := httptest.NewRequest("GET", "http://app.example.com/", nil)
-	req.AddCookie(&http.Cookie{Name: CookieAuthorization, Value: raw})
-	req.AddCookie(&http.Cookie{Name: CookieBinding, Value: "b"})
-	req.Header.Set(HeaderUserEmail, "mallory@example.com")
+	req.AddCookie(&http.Cookie{Name: access.CookieAuthorization, Value: raw})
+	req.AddCookie(&http.Cookie{Name: access.CookieBinding, Value: "b"})
+	req.Header.Set(access.HeaderUserEmail, "mallory@example.com")
 	req.Header.Set("X-Forwarded-For", "6.6.6.6")
 	rec := httptest.NewRecorder()
 	f.h.ServeHTTP(rec, req)
@@ -349,11 +351,11 @@ func TestWhoamiOriginGetsRewrittenRequest(t *testing.T) {
 	if rec.Code != http.StatusOK || n != 1 {
 		t.Fatalf("status %d, calls %d", rec.Code, n)
 	}
-	if got.Header.Get(HeaderUserEmail) != "ann@example.com" || got.Header.Get(HeaderJWTAssertion) != raw ||
-		got.Header.Get("X-Forwarded-For") != "192.0.2.1" || hasCookie(got.Header, CookieBinding) {
+	if got.Header.Get(access.HeaderUserEmail) != "ann@example.com" || got.Header.Get(access.HeaderJWTAssertion) != raw ||
+		got.Header.Get("X-Forwarded-For") != "192.0.2.1" || hasCookie(got.Header, access.CookieBinding) {
 		t.Fatalf("whoami saw %v", got.Header)
 	}
-	if req.Header.Get(HeaderUserEmail) != "mallory@example.com" {
+	if req.Header.Get(access.HeaderUserEmail) != "mallory@example.com" {
 		t.Error("the inbound request was modified in place")
 	}
 }

@@ -143,14 +143,14 @@ func TestSilentRefresh(t *testing.T) {
 			req := httptest.NewRequest("GET", "http://app.example.com/api/data", nil)
 			req.Header.Set("Accept", "application/json")
 			req.Header.Set("Sec-Fetch-Mode", "cors")
-			req.Header.Set("Cookie", "theme=dark; "+CookieAuthorization+"="+raw)
+			req.Header.Set("Cookie", "theme=dark; "+access.CookieAuthorization+"="+raw)
 			rec := httptest.NewRecorder()
 			f.h.ServeHTTP(rec, req)
 			resp := rec.Result()
 			if resp.StatusCode != tt.want {
 				t.Fatalf("status %d, want %d", resp.StatusCode, tt.want)
 			}
-			c := cookieFrom(resp, CookieAuthorization)
+			c := cookieFrom(resp, access.CookieAuthorization)
 			if !tt.refresh {
 				if c != nil {
 					t.Fatalf("refused request set a new app token: %+v", c)
@@ -168,7 +168,7 @@ func TestSilentRefresh(t *testing.T) {
 				t.Fatal("refreshed token is itself revoked")
 			}
 			got, _ := origin.last()
-			if got.Header.Get(HeaderJWTAssertion) != c.Value || !strings.Contains(got.Header.Get("Cookie"), c.Value) ||
+			if got.Header.Get(access.HeaderJWTAssertion) != c.Value || !strings.Contains(got.Header.Get("Cookie"), c.Value) ||
 				!strings.Contains(got.Header.Get("Cookie"), "theme=dark") {
 				t.Errorf("origin did not get the fresh token: %v", got.Header)
 			}
@@ -189,7 +189,7 @@ func TestReplaceCookie(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := http.Header{"Cookie": tt.in}
-			replaceCookie(h, CookieAuthorization, "new")
+			replaceCookie(h, access.CookieAuthorization, "new")
 			if got := h.Get("Cookie"); got != tt.want {
 				t.Errorf("Cookie = %q, want %q", got, tt.want)
 			}

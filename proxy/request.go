@@ -5,19 +5,21 @@ import (
 	"net/http/httputil"
 	"net/netip"
 	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/access"
 )
 
 // credential returns the app token the request carries: the CF_Authorization
 // cookie, else the cf-access-token header, else Cf-Access-Jwt-Assertion.
 // It must be read before strip removes the headers.
 func credential(r *http.Request) string {
-	if v := cookieValue(r.Header, CookieAuthorization); v != "" {
+	if v := cookieValue(r.Header, access.CookieAuthorization); v != "" {
 		return v
 	}
-	if v := r.Header.Get(HeaderAccessToken); v != "" {
+	if v := r.Header.Get(access.HeaderAccessToken); v != "" {
 		return v
 	}
-	return r.Header.Get(HeaderJWTAssertion)
+	return r.Header.Get(access.HeaderJWTAssertion)
 }
 
 // cookieValue returns the value of the first cookie called name in the
@@ -37,11 +39,11 @@ func cookieValue(h http.Header, name string) string {
 // forgeable are the request headers a client must never pass to an origin:
 // identity headers only Gatehouse may set, and service-token credentials.
 var forgeable = []string{
-	HeaderJWTAssertion,
-	HeaderUserEmail,
-	HeaderAccessToken,
-	HeaderClientID,
-	HeaderClientSecret,
+	access.HeaderJWTAssertion,
+	access.HeaderUserEmail,
+	access.HeaderAccessToken,
+	access.HeaderClientID,
+	access.HeaderClientSecret,
 }
 
 // forwardingHeaders are trusted only from TrustedProxies.
@@ -65,7 +67,7 @@ func strip(r *http.Request, trustedPeer bool) {
 			delete(r.Header, name)
 		}
 	}
-	stripCookies(r.Header, CookieBinding, CookieAppSession)
+	stripCookies(r.Header, access.CookieBinding, access.CookieAppSession)
 }
 
 // stripCookies rewrites the Cookie header of h without the cookies named in
@@ -177,4 +179,4 @@ func stripUpstreamCookies(resp *http.Response) error {
 }
 
 // ownCookies are the cookies only Gatehouse may set on a protected host.
-var ownCookies = []string{CookieAuthorization, CookieBinding, CookieAppSession}
+var ownCookies = []string{access.CookieAuthorization, access.CookieBinding, access.CookieAppSession}

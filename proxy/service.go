@@ -36,7 +36,7 @@ func (h *Handler) serviceTokens() ServiceTokens {
 // "cf-access-client-secret": ...}. viaHeader reports the latter, so that
 // the caller strips that header too.
 func serviceCredentials(r *http.Request, app *access.App) (id, secret string, viaHeader bool) {
-	id, secret = r.Header.Get(HeaderClientID), r.Header.Get(HeaderClientSecret)
+	id, secret = r.Header.Get(access.HeaderClientID), r.Header.Get(access.HeaderClientSecret)
 	if id != "" || secret != "" {
 		return strings.TrimSpace(id), strings.TrimSpace(secret), false
 	}
@@ -47,14 +47,11 @@ func serviceCredentials(r *http.Request, app *access.App) (id, secret string, vi
 	if !strings.HasPrefix(v, "{") {
 		return "", "", false
 	}
-	var body struct {
-		ID     string `json:"cf-access-client-id"`
-		Secret string `json:"cf-access-client-secret"`
-	}
-	if err := json.Unmarshal([]byte(v), &body); err != nil || body.ID == "" {
+	var body map[string]string
+	if err := json.Unmarshal([]byte(v), &body); err != nil || body[access.JSONClientID] == "" {
 		return "", "", false
 	}
-	return body.ID, body.Secret, true
+	return body[access.JSONClientID], body[access.JSONClientSecret], true
 }
 
 // serviceSubjects are the subjects a service token is evaluated as: by

@@ -20,14 +20,14 @@ func TestAppCookie(t *testing.T) {
 		secure   bool
 		path     string
 	}{
-		{"defaults", &access.App{}, CookieAuthorization, true, http.SameSiteLaxMode, false, "/"},
-		{"nil app", nil, CookieAuthorization, true, http.SameSiteLaxMode, false, "/"},
-		{"not http only", &access.App{Settings: access.Settings{Cookie: access.CookieSettings{NoHTTPOnly: true}}}, CookieAuthorization, false, http.SameSiteLaxMode, false, "/"},
-		{"binding stays http only", &access.App{Settings: access.Settings{Cookie: access.CookieSettings{NoHTTPOnly: true}}}, CookieBinding, true, http.SameSiteLaxMode, false, "/"},
-		{"strict", &access.App{Settings: access.Settings{Cookie: access.CookieSettings{SameSite: "strict"}}}, CookieAuthorization, true, http.SameSiteStrictMode, false, "/"},
-		{"none implies secure", &access.App{Settings: access.Settings{Cookie: access.CookieSettings{SameSite: "none"}}}, CookieAuthorization, true, http.SameSiteNoneMode, true, "/"},
-		{"path cookie", &access.App{Path: "/api/*", Settings: access.Settings{Cookie: access.CookieSettings{PathCookie: true}}}, CookieAuthorization, true, http.SameSiteLaxMode, false, "/api"},
-		{"path ignored without path_cookie", &access.App{Path: "/api"}, CookieAuthorization, true, http.SameSiteLaxMode, false, "/"},
+		{"defaults", &access.App{}, access.CookieAuthorization, true, http.SameSiteLaxMode, false, "/"},
+		{"nil app", nil, access.CookieAuthorization, true, http.SameSiteLaxMode, false, "/"},
+		{"not http only", &access.App{Settings: access.Settings{Cookie: access.CookieSettings{NoHTTPOnly: true}}}, access.CookieAuthorization, false, http.SameSiteLaxMode, false, "/"},
+		{"binding stays http only", &access.App{Settings: access.Settings{Cookie: access.CookieSettings{NoHTTPOnly: true}}}, access.CookieBinding, true, http.SameSiteLaxMode, false, "/"},
+		{"strict", &access.App{Settings: access.Settings{Cookie: access.CookieSettings{SameSite: "strict"}}}, access.CookieAuthorization, true, http.SameSiteStrictMode, false, "/"},
+		{"none implies secure", &access.App{Settings: access.Settings{Cookie: access.CookieSettings{SameSite: "none"}}}, access.CookieAuthorization, true, http.SameSiteNoneMode, true, "/"},
+		{"path cookie", &access.App{Path: "/api/*", Settings: access.Settings{Cookie: access.CookieSettings{PathCookie: true}}}, access.CookieAuthorization, true, http.SameSiteLaxMode, false, "/api"},
+		{"path ignored without path_cookie", &access.App{Path: "/api"}, access.CookieAuthorization, true, http.SameSiteLaxMode, false, "/"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -72,7 +72,7 @@ func TestServiceCredentials(t *testing.T) {
 		id        string
 		viaHeader bool
 	}{
-		{"standard headers", map[string]string{HeaderClientID: "a.access", HeaderClientSecret: "s"}, "a.access", false},
+		{"standard headers", map[string]string{access.HeaderClientID: "a.access", access.HeaderClientSecret: "s"}, "a.access", false},
 		{"json header", map[string]string{"Authorization": `{"cf-access-client-id":"b.access","cf-access-client-secret":"s"}`}, "b.access", true},
 		{"bearer is not a service token", map[string]string{"Authorization": "Bearer xyz"}, "", false},
 		{"bad json", map[string]string{"Authorization": `{"cf-access-client-id":`}, "", false},
@@ -141,19 +141,19 @@ func TestServiceTokenProxy(t *testing.T) {
 	if resp := do(nil); resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("no credentials: %d, want 401", resp.StatusCode)
 	}
-	resp := do(map[string]string{HeaderClientID: "abc.access", HeaderClientSecret: "sekret"})
+	resp := do(map[string]string{access.HeaderClientID: "abc.access", access.HeaderClientSecret: "sekret"})
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("service token: %d", resp.StatusCode)
 	}
 	got, _ := rc.last()
-	if got.Header.Get(HeaderClientSecret) != "" || got.Header.Get(HeaderJWTAssertion) == "" || got.Header.Get(HeaderUserEmail) != "" {
+	if got.Header.Get(access.HeaderClientSecret) != "" || got.Header.Get(access.HeaderJWTAssertion) == "" || got.Header.Get(access.HeaderUserEmail) != "" {
 		t.Errorf("origin headers: %v", got.Header)
 	}
-	ck := cookieFrom(resp, CookieAuthorization)
+	ck := cookieFrom(resp, access.CookieAuthorization)
 	if ck == nil {
 		t.Fatal("no CF_Authorization set")
 	}
-	cookie := map[string]string{"Cookie": CookieAuthorization + "=" + ck.Value}
+	cookie := map[string]string{"Cookie": access.CookieAuthorization + "=" + ck.Value}
 	if resp := do(cookie); resp.StatusCode != http.StatusOK {
 		t.Errorf("cookie: %d", resp.StatusCode)
 	}

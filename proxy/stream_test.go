@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gorilla/websocket"
 )
 
@@ -56,7 +57,7 @@ func TestStreamingResponseArrivesChunkByChunk(t *testing.T) {
 func TestWebSocketThroughProxy(t *testing.T) {
 	upgrader := websocket.Upgrader{}
 	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get(HeaderUserEmail) != "ann@example.com" {
+		if r.Header.Get(access.HeaderUserEmail) != "ann@example.com" {
 			http.Error(w, "no identity", http.StatusForbidden)
 			return
 		}
@@ -89,7 +90,7 @@ func TestWebSocketThroughProxy(t *testing.T) {
 		}
 	})
 	t.Run("with a token", func(t *testing.T) {
-		hdr := http.Header{"Host": {"app.example.com"}, "Cookie": {CookieAuthorization + "=" + raw}}
+		hdr := http.Header{"Host": {"app.example.com"}, "Cookie": {access.CookieAuthorization + "=" + raw}}
 		conn, resp, err := websocket.DefaultDialer.Dial(wsURL, hdr)
 		if err != nil {
 			t.Fatalf("dial: %v (resp %v)", err, resp)

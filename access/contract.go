@@ -1,0 +1,91 @@
+package access
+
+import "strings"
+
+// The names of the Cloudflare Access contract, each declared once. Paths
+// under PathPrefix are Gatehouse's own on the team domain and on every
+// protected host; they never reach an origin.
+const (
+	// PathPrefix is the reserved namespace.
+	PathPrefix = "/cdn-cgi/access/"
+
+	// PathLauncher is the app launcher on the team domain.
+	PathLauncher = "/"
+	// PathLogin is the team domain's sign-in page; the protected host
+	// follows: /cdn-cgi/access/login/{host}?kid=AUD&redirect_url=PATH&app_session=HASH.
+	PathLogin = PathPrefix + "login/"
+	// PathOTP shows (GET) and submits (POST) the one-time-PIN email form.
+	PathOTP = PathPrefix + "otp"
+	// PathOTPVerify checks the one-time PIN (POST).
+	PathOTPVerify = PathPrefix + "otp/verify"
+	// PathIdPStart starts sign-in with a redirecting provider (OIDC, SAML);
+	// the provider id follows.
+	PathIdPStart = PathPrefix + "start/"
+	// PathCallback is the OIDC redirect URI and the SAML ACS.
+	PathCallback = PathPrefix + "callback"
+	// PathSAMLMetadata is the SAML SP metadata of the default provider;
+	// SAMLMetadataPath gives a named provider's.
+	PathSAMLMetadata = PathPrefix + "saml-metadata"
+	// PathCerts publishes the token signing keys.
+	PathCerts = PathPrefix + "certs"
+	// PathGetIdentity returns the identity of the global session (team
+	// domain) or of the app token (protected host).
+	PathGetIdentity = PathPrefix + "get-identity"
+	// PathLogout ends the user's session everywhere.
+	PathLogout = PathPrefix + "logout"
+	// PathAuthorized ends a sign-in hand-off on a protected host: it trades
+	// a single-use nonce for the app cookie.
+	PathAuthorized = PathPrefix + "authorized"
+	// PathStatic serves the shared static assets.
+	PathStatic = PathPrefix + "static/"
+)
+
+// SAMLMetadataPath is the SP metadata path of the SAML provider id.
+func SAMLMetadataPath(id string) string { return PathPrefix + id + "/saml-metadata" }
+
+// IsReserved reports whether path lies in the reserved namespace.
+func IsReserved(path string) bool { return strings.HasPrefix(path, PathPrefix) }
+
+// Cookies.
+const (
+	// CookieAuthorization holds the app token on a protected host and the
+	// global session (org) token on the team domain.
+	CookieAuthorization = "CF_Authorization"
+	// CookieBinding is the binding cookie whose hash a bound token carries.
+	CookieBinding = "CF_Binding"
+	// CookieAppSession binds a login URL to the browser that was sent to it.
+	CookieAppSession = "CF_AppSession"
+	// CookieCSRF holds the sign-in forms' CSRF token on the team domain.
+	CookieCSRF = "CF_Session"
+	// CookieSignIn binds a redirecting sign-in (OIDC, SAML) to the browser
+	// that started it.
+	CookieSignIn = "CF_SignIn"
+	// CookieAdmin holds the admin page's session.
+	CookieAdmin = "GH_Admin"
+	// CookieAdminFlash carries the admin page's one-shot messages.
+	CookieAdminFlash = "GH_Flash"
+)
+
+// Headers.
+const (
+	// HeaderJWTAssertion carries the app token to the origin.
+	HeaderJWTAssertion = "Cf-Access-Jwt-Assertion"
+	// HeaderUserEmail carries the user's email to the origin.
+	HeaderUserEmail = "Cf-Access-Authenticated-User-Email"
+	// HeaderAccessToken is a client's way to present an app token.
+	HeaderAccessToken = "Cf-Access-Token"
+	// HeaderClientID and HeaderClientSecret present a service token.
+	HeaderClientID     = "Cf-Access-Client-Id"
+	HeaderClientSecret = "Cf-Access-Client-Secret"
+	// HeaderAccessDomain names the protected host on sign-in pages.
+	HeaderAccessDomain = "CF-Access-Domain"
+	// HeaderPrefix starts every header of the contract; clients' copies
+	// never reach an origin.
+	HeaderPrefix = "Cf-Access-"
+)
+
+// Fields of the JSON a service token may present in one configured header.
+const (
+	JSONClientID     = "cf-access-client-id"
+	JSONClientSecret = "cf-access-client-secret"
+)
