@@ -3,7 +3,6 @@
 // grant rule that decides whether a session may get a token for an app, the
 // revocation-timing rule, audit event kinds and the names of the Cloudflare
 // Access contract. It is pure: no I/O, and it imports nothing in the module.
-// Package policy decides who may reach an application. It is pure: no I/O.
 package access
 
 import (
@@ -93,7 +92,7 @@ func Evaluate(policies []Policy, s Subject) Result {
 			if p.NeedsIdentity() && s.Email == "" {
 				continue
 			}
-			if evalPolicy(p, s, true) == yes {
+			if evalPolicy(p, s) {
 				return Result{Decision: p.Decision, Policy: p}
 			}
 		}
@@ -101,116 +100,63 @@ func Evaluate(policies []Policy, s Subject) Result {
 	return Result{}
 }
 
-// Recheck re-evaluates, per request, a policy that matched when a token was
-// minted. Identity selectors were checked at mint time and are not re-checked
-// unless s carries the data they need: a selector whose data s lacks
-// (no Email for emails and email domains, nil Groups, empty IdP, nil Claims,
-// neither Email nor ServiceToken for service-token selectors) counts as
-// unknown. Evaluation uses three-valued logic (unknown OR true = true,
-// unknown AND false = false, NOT unknown = unknown) and Recheck reports
-// false only when the policy now definitely does not match, for example
-// because s.IP left a required IP range or entered an excluded one. An
-// unknown outcome is taken as the one seen at mint time.
-//
-// Supplying the token's email in s is recommended: with Include rules
-// "email a OR range X", a user b admitted from X is then refused outside X,
-// while with IP alone the email rule is unknown and the check passes.
-// A nil policy never matches.
-func Recheck(p *Policy, s Subject) bool {
-	if p == nil {
+// evalPolicy reports whether p matches s: any Include rule, every Require
+// rule, no Exclude rule.
+func evalPolicy(p *Policy, s Subject) bool {
+	if len(p.Include) == 0 {
 		return false
 	}
-	return evalPolicy(p, s, false) != no
-}
-
-// tri is a three-valued truth value.
-type tri int8
-
-const (
-	no tri = iota
-	unknown
-	yes
-)
-
-func or3(a, b tri) tri  { return max(a, b) }
-func and3(a, b tri) tri { return min(a, b) }
-func not3(a tri) tri    { return yes - a }
-
-// evalPolicy evaluates p; when strict, unknown selectors count as no match.
-func evalPolicy(p *Policy, s Subject, strict bool) tri {
-	if len(p.Include) == 0 {
-		return no
-	}
-	inc := no
+	inc := false
 	for i := range p.Include {
-		inc = or3(inc, evalRule(&p.Include[i], s, strict))
+		if evalRule(&p.Include[i], s) {
+			inc = true
+			break
+		}
 	}
-	req := yes
+	if !inc {
+		return false
+	}
 	for i := range p.Require {
-		req = and3(req, evalRule(&p.Require[i], s, strict))
+		if !evalRule(&p.Require[i], s) {
+			return false
+		}
 	}
-	exc := no
 	for i := range p.Exclude {
-		exc = or3(exc, evalRule(&p.Exclude[i], s, strict))
+		if evalRule(&p.Exclude[i], s) {
+			return false
+		}
 	}
-	return and3(and3(inc, req), not3(exc))
+	return true
 }
 
 // evalRule is the OR of the rule's non-empty selectors. A rule with no
-// selector never matches.
-func evalRule(r *Rule, s Subject, strict bool) tri {
-	res := no
-	add := func(v tri) {
-		if strict && v == unknown {
-			v = no
-		}
-		res = or3(res, v)
+// selector never matches. Identity selectors never match a service token
+// or a subject without an email, and service-token selectors never match a
+// user.
+func evalRule(r *Rule, s Subject) bool {
+	user := s.Email != "" && s.ServiceToken == ""
+	service := s.ServiceToken != ""
+	switch {
+	case r.Everyone:
+		return true
+	case user && len(r.Emails) > 0 && matchEmail(r.Emails, s.Email):
+		return true
+	case user && len(r.EmailDomains) > 0 && matchEmailDomain(r.EmailDomains, s.Email):
+		return true
+	case user && len(r.Groups) > 0 && overlap(r.Groups, s.Groups):
+		return true
+	case user && len(r.IdPs) > 0 && contains(r.IdPs, s.IdP):
+		return true
+	case user && len(r.Claims) > 0 && matchClaims(r.Claims, s.Claims):
+		return true
+	case len(r.IPRanges) > 0 && matchIP(r.IPRanges, s.IP):
+		return true
+	case service && len(r.ServiceTokens) > 0 && contains(r.ServiceTokens, s.ServiceToken):
+		return true
+	case service && r.AnyServiceToken:
+		return true
 	}
-	hasIdentity := s.Email != ""
-	isService := s.ServiceToken != ""
-	// known returns v when the data is present, no when the subject
-	// is definitely of the other kind, unknown otherwise.
-	known := func(present, other bool, match func() bool) tri {
-		switch {
-		case present:
-			if match() {
-				return yes
-			}
-			return no
-		case other:
-			return no
-		default:
-			return unknown
-		}
-	}
-	if r.Everyone {
-		add(yes)
-	}
-	if len(r.Emails) > 0 {
-		add(known(hasIdentity, isService, func() bool { return matchEmail(r.Emails, s.Email) }))
-	}
-	if len(r.EmailDomains) > 0 {
-		add(known(hasIdentity, isService, func() bool { return matchEmailDomain(r.EmailDomains, s.Email) }))
-	}
-	if len(r.Groups) > 0 {
-		add(known(hasIdentity && s.Groups != nil, isService, func() bool { return overlap(r.Groups, s.Groups) }))
-	}
-	if len(r.IdPs) > 0 {
-		add(known(hasIdentity && s.IdP != "", isService, func() bool { return contains(r.IdPs, s.IdP) }))
-	}
-	if len(r.Claims) > 0 {
-		add(known(hasIdentity && s.Claims != nil, isService, func() bool { return matchClaims(r.Claims, s.Claims) }))
-	}
-	if len(r.IPRanges) > 0 {
-		add(known(true, false, func() bool { return matchIP(r.IPRanges, s.IP) }))
-	}
-	if len(r.ServiceTokens) > 0 {
-		add(known(isService, hasIdentity, func() bool { return contains(r.ServiceTokens, s.ServiceToken) }))
-	}
-	if r.AnyServiceToken {
-		add(known(isService, hasIdentity, func() bool { return true }))
-	}
-	return res
+	return false
 }
 
 func matchEmail(list []string, email string) bool {

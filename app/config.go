@@ -231,7 +231,7 @@ func (d Duration) MarshalText() ([]byte, error) {
 
 // Defaults that the validation and the example refer to.
 const (
-	DefaultSessionDuration = 24 * time.Hour
+	DefaultSessionDuration = access.DefaultSessionDuration
 	MaxSessionDuration     = 744 * time.Hour // one month
 	MinGlobalSession       = 15 * time.Minute
 	DefaultKeyRotation     = 1008 * time.Hour // six weeks

@@ -248,7 +248,7 @@ func TestEndToEndRevokeAppHard(t *testing.T) {
 	if !strings.Contains(out, "revoked app demo") {
 		t.Errorf("revoke output: %q", out)
 	}
-	if ok, took := pollUntil(time.Second, func() bool { hard, _ := env.app.Store().AppRevokedAt(aud); return !hard.IsZero() }); !ok {
+	if ok, took := pollUntil(time.Second, func() bool { return !env.app.Store().AppRevocation(aud).Hard.IsZero() }); !ok {
 		t.Fatalf("the serving Gatehouse did not learn of the app revocation within %v", took)
 	}
 
@@ -284,7 +284,7 @@ func TestEndToEndRevokeAppSoft(t *testing.T) {
 	signInBoth(t, env, alice, "alice@example.com")
 	aud := env.app.Apps().ByName("demo").AUD
 	before := appToken(t, alice, env.url("app", "/"))
-	if hard, soft := env.app.Store().AppTokenRevoked(aud, mustIAT(t, before)); hard || soft {
+	if hard, soft := env.app.Store().AppRevocation(aud).Refuses(mustIAT(t, before)); hard || soft {
 		t.Fatal("token revoked before any revocation")
 	}
 
@@ -292,10 +292,10 @@ func TestEndToEndRevokeAppSoft(t *testing.T) {
 	if !strings.Contains(out, "soft-revoked app demo") {
 		t.Errorf("revoke output: %q", out)
 	}
-	if ok, took := pollUntil(time.Second, func() bool { _, soft := env.app.Store().AppRevokedAt(aud); return !soft.IsZero() }); !ok {
+	if ok, took := pollUntil(time.Second, func() bool { return !env.app.Store().AppRevocation(aud).Soft.IsZero() }); !ok {
 		t.Fatalf("the serving Gatehouse did not learn of the app revocation within %v", took)
 	}
-	if _, soft := env.app.Store().AppTokenRevoked(aud, mustIAT(t, before)); !soft {
+	if _, soft := env.app.Store().AppRevocation(aud).Refuses(mustIAT(t, before)); !soft {
 		t.Fatal("the old token is not refused by the soft revocation")
 	}
 

@@ -107,7 +107,7 @@ func (h *Handler) idpStart(w http.ResponseWriter, r *http.Request) error {
 	if !ok || (p.Kind != KindOIDC && p.Kind != KindSAML) {
 		return web.Errorf(http.StatusNotFound, "This sign-in method does not exist.", nil)
 	}
-	if !idpAllowed(t.App, p.ID) {
+	if !t.App.AllowsIdP(p.ID) {
 		return web.Errorf(http.StatusForbidden, fmt.Sprintf("This application does not accept sign-in with %s.", p.Name), nil)
 	}
 	if p.Kind == KindOIDC {
@@ -226,7 +226,7 @@ func (h *Handler) completeSignIn(w http.ResponseWriter, r *http.Request, p Provi
 	if err != nil {
 		return err
 	}
-	if !idpAllowed(t.App, p.ID) {
+	if !t.App.AllowsIdP(p.ID) {
 		return h.fail(w, r, p, &fl, t.appName(), id.Email, signInFailure{
 			Status: http.StatusForbidden, Title: "Sign-in not accepted",
 			Msg:    fmt.Sprintf("This application does not accept sign-in with %s.", p.Name),

@@ -201,11 +201,6 @@ func (h *Handler) providersFor(app *access.App) []Provider {
 	return out
 }
 
-// idpAllowed reports whether app accepts sign-ins from provider id.
-func idpAllowed(app *access.App, id string) bool {
-	return app == nil || len(app.IdPs) == 0 || slices.Contains(app.IdPs, id)
-}
-
 // providerURL is where the picker sends the user for p.
 func providerURL(p Provider, f flow) string {
 	q := f.values().Encode()
@@ -244,7 +239,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) error {
 		http.Redirect(w, r, h.hostURL(t.Host)+t.RedirectURL, http.StatusFound)
 		return nil
 	}
-	if s, ok := h.globalSession(r); ok && idpAllowed(t.App, s.Identity.IdP.ID) && !h.sessionPredatesAppRevocation(r, t.App, s) {
+	if s, ok := h.globalSession(r); ok && h.mayReuse(t.App, &s) {
 		return h.finish(w, r, t, s)
 	}
 	return h.signInPage(w, r, t)
@@ -289,22 +284,14 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, t target, s 
 	now := h.now()
 	app := t.App
 	id := s.Identity
-	res := access.Evaluate(app.Policies, h.subject(r, id))
-	// A service_auth policy admits service tokens, never a browser sign-in.
-	if !res.Allowed() || res.Decision == access.ServiceAuth {
+	g, err := app.GrantSession(&s, access.SubjectOf(id, h.clientIP(r)), h.o.Store.AppRevocation(app.AUD), now)
+	if err != nil {
 		h.audit(r, access.Event{Kind: access.EventDenied, Email: id.Email, App: app.Name, IdP: id.IdP.ID,
-			Detail: "no policy allows this identity at sign-in"})
+			Detail: strings.TrimPrefix(err.Error(), "access: ")})
 		h.denied(w, r, app)
 		return nil
 	}
-	ttl := app.SessionDuration
-	if res.Policy != nil && res.Policy.SessionDuration > 0 {
-		ttl = res.Policy.SessionDuration
-	}
-	if ttl <= 0 {
-		ttl = defaultAppSession
-	}
-	claims := h.appClaims(id, s.Nonce, app, now, ttl)
+	claims := token.AppClaims(id, s.Nonce, app.AUD, g)
 	binding := bind(app, claims) // CF_Binding, when the app uses one (deny.go)
 	raw, err := h.o.Keys().Sign(claims)
 	if err != nil {
@@ -315,7 +302,7 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, t target, s 
 		Token:          raw,
 		RedirectURL:    t.RedirectURL,
 		AppSessionHash: t.AppSession,
-		MaxAge:         int(ttl.Seconds()),
+		MaxAge:         int(g.ExpiresAt - now.Unix()),
 		Binding:        binding,
 	}
 	if handoff.Next, err = h.cookieChain(r, t, handoff, now); err != nil {
@@ -330,17 +317,6 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, t target, s 
 	v.Set("state", handoffState(t.Host, t.RedirectURL, now.Unix()))
 	http.Redirect(w, r, h.hostURL(t.Host)+access.PathAuthorized+"?"+v.Encode(), http.StatusFound)
 	return nil
-}
-
-// subject is the policy subject of id asking from r.
-func (h *Handler) subject(r *http.Request, id access.Identity) access.Subject {
-	return access.Subject{
-		Email:  id.Email,
-		Groups: id.Groups,
-		IdP:    id.IdP.ID,
-		Claims: id.Custom,
-		IP:     h.clientIP(r),
-	}
 }
 
 // handoffState is the informational state parameter of the hand-off:

@@ -107,20 +107,10 @@ func (m *memStore) CreateHandoff(_ context.Context, nonce, host string, h access
 	return nil
 }
 
-func (m *memStore) AppRevokedAt(aud string) (hard, soft time.Time) {
+func (m *memStore) AppRevocation(aud string) access.AppRevocation {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.appHard[aud], time.Time{}
-}
-
-func (m *memStore) AppIssuedAt(aud string, now time.Time) int64 {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	iat := now.Unix()
-	if t := m.appHard[aud]; !t.IsZero() {
-		iat = max(iat, t.Add(time.Second-1).Unix())
-	}
-	return iat
+	return access.AppRevocation{Hard: m.appHard[aud]}
 }
 
 // revokeApp records a hard revocation of the app with audience aud at t.

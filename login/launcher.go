@@ -39,7 +39,7 @@ func (h *Handler) launcher(w http.ResponseWriter, r *http.Request) error {
 		})
 		return nil
 	}
-	subject := h.subject(r, s.Identity)
+	subject := access.SubjectOf(s.Identity, h.clientIP(r))
 	data := launcherData{Email: s.Identity.Email, LogoutURL: access.PathLogout}
 	for _, app := range h.o.Apps().Apps() {
 		if app.Hidden {

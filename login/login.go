@@ -20,13 +20,6 @@ import (
 	"github.com/gatehouse-dev/gatehouse/web"
 )
 
-// DefaultGlobalSession is the global session duration when none is set.
-const DefaultGlobalSession = 24 * time.Hour
-
-// defaultAppSession is the app token lifetime when neither the policy nor
-// the app sets one.
-const defaultAppSession = 24 * time.Hour
-
 // handoffTTL is how long a hand-off nonce may wait for its protected host.
 const handoffTTL = 60 * time.Second
 
@@ -50,12 +43,9 @@ type Store interface {
 	RevokeSession(ctx context.Context, nonce string, now time.Time) error
 	CreateHandoff(ctx context.Context, nonce, host string, h access.Handoff, expires time.Time) error
 	Audit(ctx context.Context, e access.Event) error
-	// AppRevokedAt returns the latest hard and soft revocation times of the
-	// app with audience aud (zero when never revoked).
-	AppRevokedAt(aud string) (hard, soft time.Time)
-	// AppIssuedAt returns the iat to give an app token for aud minted at
-	// now, so that no earlier app revocation refuses it.
-	AppIssuedAt(aud string, now time.Time) int64
+	// AppRevocation returns the latest hard and soft revocation of the app
+	// with audience aud.
+	AppRevocation(aud string) access.AppRevocation
 }
 
 // Pages renders the branded HTML pages.
@@ -117,7 +107,7 @@ func New(o Options) (*Handler, error) {
 		return nil, fmt.Errorf("login: team URL %q must be an http(s) URL", o.TeamURL)
 	}
 	if o.GlobalSession <= 0 {
-		o.GlobalSession = DefaultGlobalSession
+		o.GlobalSession = access.DefaultSessionDuration
 	}
 	if o.Log == nil {
 		o.Log = slog.Default()

@@ -403,7 +403,7 @@ func TestGetIdentity(t *testing.T) {
 		t.Errorf("idp %v", got["idp"])
 	}
 	// An app token is not a global session.
-	raw, _ := hs.keys.Sign(token.AppClaims(access.Identity{Email: "ann@example.com"}, nonce, demoAUD, testNow, time.Hour))
+	raw, _ := hs.keys.Sign(token.AppClaims(access.Identity{Email: "ann@example.com"}, nonce, demoAUD, access.Grant{IssuedAt: testNow.Unix(), ExpiresAt: testNow.Add(time.Hour).Unix()}))
 	if w := hs.do("GET", access.PathGetIdentity, nil, &http.Cookie{Name: access.CookieAuthorization, Value: raw}); w.Code != http.StatusUnauthorized {
 		t.Errorf("app token accepted: %d", w.Code)
 	}

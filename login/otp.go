@@ -51,7 +51,7 @@ func (h *Handler) otpProvider(t target) (Provider, error) {
 	if h.otp == nil {
 		return Provider{}, web.Errorf(http.StatusNotFound, "One-time PIN sign-in is not enabled.", nil)
 	}
-	if !idpAllowed(t.App, h.otp.ID) {
+	if !t.App.AllowsIdP(h.otp.ID) {
 		return Provider{}, web.Errorf(http.StatusForbidden, "This application does not accept one-time PIN sign-in.", nil)
 	}
 	return *h.otp, nil

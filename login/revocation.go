@@ -1,32 +1,11 @@
 package login
 
-import (
-	"net/http"
-	"time"
+import "github.com/gatehouse-dev/gatehouse/access"
 
-	"github.com/gatehouse-dev/gatehouse/access"
-	"github.com/gatehouse-dev/gatehouse/token"
-)
-
-// sessionPredatesAppRevocation reports whether the global session s was
-// created before the latest hard revocation of app: such a session may not
-// mint tokens for the app, so the user signs in with the IdP again.
-func (h *Handler) sessionPredatesAppRevocation(r *http.Request, app *access.App, s session) bool {
-	if app == nil {
-		return false
-	}
-	hard, _ := h.o.Store.AppRevokedAt(app.AUD)
-	if hard.IsZero() {
-		return false
-	}
-	stored, err := h.o.Store.Session(r.Context(), s.Nonce)
-	return err != nil || stored.CreatedAt.Before(hard)
-}
-
-// appClaims returns the claims of an app token minted at now, with an iat
-// that no earlier revocation of the app refuses.
-func (h *Handler) appClaims(id access.Identity, nonce string, app *access.App, now time.Time, ttl time.Duration) *token.Claims {
-	c := token.AppClaims(id, nonce, app.AUD, now, ttl)
-	c.IssuedAt = h.o.Store.AppIssuedAt(app.AUD, now)
-	return c
+// mayReuse reports whether the global session s may be used for app without
+// signing in with the IdP again: the app accepts its sign-in method and no
+// hard revocation of the app is newer than it. Whether a policy admits it is
+// decided by the grant; a refusal there is a deny page, not a new sign-in.
+func (h *Handler) mayReuse(app *access.App, s *session) bool {
+	return app == nil || (app.AllowsIdP(s.Identity.IdP.ID) && !access.SessionPredates(s, h.o.Store.AppRevocation(app.AUD)))
 }

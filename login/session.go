@@ -11,10 +11,7 @@ import (
 )
 
 // session is a verified, unrevoked global session.
-type session struct {
-	Nonce    string
-	Identity access.Identity
-}
+type session = access.Session
 
 // globalSession returns the global session of r's CF_Authorization cookie,
 // if it holds a valid org token whose session is not revoked.
@@ -30,14 +27,13 @@ func (h *Handler) globalSession(r *http.Request) (session, bool) {
 	if h.o.Store.SessionRevoked(claims.IdentityNonce) {
 		return session{}, false
 	}
-	if claims.Identity != nil {
-		return session{Nonce: claims.IdentityNonce, Identity: *claims.Identity}, true
-	}
+	// The stored session, not the token, says when the session ends: it is
+	// refused exactly at its end, with no clock-skew grace.
 	stored, err := h.o.Store.Session(r.Context(), claims.IdentityNonce)
 	if err != nil || !stored.Active(h.now()) {
 		return session{}, false
 	}
-	return session{Nonce: stored.Nonce, Identity: stored.Identity}, true
+	return stored, true
 }
 
 // startSession creates a global session for a user who just signed in with
@@ -84,7 +80,7 @@ func (h *Handler) startIdentity(w http.ResponseWriter, r *http.Request, p Provid
 		SameSite: http.SameSiteLaxMode,
 	})
 	h.audit(r, access.Event{Kind: access.EventSignIn, Email: email, IdP: p.ID, IP: s.Identity.IP})
-	return session{Nonce: s.Nonce, Identity: s.Identity}, nil
+	return s, nil
 }
 
 // identityJSON is the get-identity response of the team domain.

@@ -23,6 +23,7 @@ func TestVerifiedCacheHonoursExpiryAndRotation(t *testing.T) {
 		o.Keys = func() *token.Keyring { return keys.Load() }
 	})
 	keys.Store(f.keys)
+	f.addSession(nonceA, testNow, 10*time.Minute) // ends with the token: no refresh
 	raw := appToken(t, f.keys, "ann@example.com", audDemo, nonceA, testNow, 10*time.Minute)
 
 	status := func() int {

@@ -50,7 +50,7 @@ func testKeyring(t testing.TB) *token.Keyring {
 func appToken(t testing.TB, kr *token.Keyring, email, aud, nonce string, iat time.Time, ttl time.Duration) string {
 	t.Helper()
 	id := access.Identity{UserID: "u-1", Email: email}
-	raw, err := kr.Sign(token.AppClaims(id, nonce, aud, iat, ttl))
+	raw, err := kr.Sign(token.AppClaims(id, nonce, aud, access.Grant{IssuedAt: iat.Unix(), ExpiresAt: iat.Add(ttl).Unix()}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,6 +156,9 @@ func newFixture(t testing.TB, origin string, mod func(*Options)) *fixture {
 	t.Helper()
 	kr := testKeyring(t)
 	st := newFakeStore()
+	// The session behind the tokens tests mint with nonceA.
+	st.sessions[nonceA] = access.Session{Nonce: nonceA, CreatedAt: testNow.Add(-time.Hour), ExpiresAt: testNow.Add(23 * time.Hour),
+		Identity: access.Identity{UserID: "u-1", Email: "ann@example.com", IdP: access.IdP{ID: "pin", Type: "onetimepin"}}}
 	table := access.NewTable([]*access.App{
 		{Name: "demo", AUD: audDemo, Domains: []string{"app.example.com", "api.example.com", "*.wild.example.com"}, Origin: origin, Policies: everyone},
 		{Name: "ops", AUD: audOps, Domains: []string{"ops.example.com"}, Origin: origin, Policies: everyone},
@@ -235,30 +238,10 @@ func TestHeaderNamesCanonical(t *testing.T) {
 	}
 }
 
-func (s *fakeStore) AppTokenRevoked(aud string, iat int64) (hard, soft bool) {
+func (s *fakeStore) AppRevocation(aud string) access.AppRevocation {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	h, ok := s.appHard[aud]
-	so, sok := s.appSoft[aud]
-	return ok && iat < ceilUnix(h), sok && iat < ceilUnix(so)
-}
-
-func (s *fakeStore) AppRevokedAt(aud string) (hard, soft time.Time) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.appHard[aud], s.appSoft[aud]
-}
-
-func (s *fakeStore) AppIssuedAt(aud string, now time.Time) int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	iat := now.Unix()
-	for _, t := range []time.Time{s.appHard[aud], s.appSoft[aud]} {
-		if !t.IsZero() && ceilUnix(t) > iat {
-			iat = ceilUnix(t)
-		}
-	}
-	return iat
+	return access.AppRevocation{Hard: s.appHard[aud], Soft: s.appSoft[aud]}
 }
 
 // revokeApp records an app revocation at at.
@@ -270,13 +253,4 @@ func (s *fakeStore) revokeApp(aud string, soft bool, at time.Time) {
 	} else {
 		s.appHard[aud] = at
 	}
-}
-
-// ceilUnix is t in Unix seconds rounded up.
-func ceilUnix(t time.Time) int64 {
-	s := t.Unix()
-	if t.Nanosecond() > 0 {
-		s++
-	}
-	return s
 }

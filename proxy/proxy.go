@@ -46,16 +46,9 @@ type Store interface {
 	ConsumeHandoff(ctx context.Context, nonce, host string, now time.Time) (access.Handoff, error)
 	// Audit records an audit event.
 	Audit(ctx context.Context, e access.Event) error
-	// AppTokenRevoked reports, in O(1) from memory, whether an app token
-	// for aud issued at iat (Unix seconds) is refused by a hard or soft
-	// revocation of the app.
-	AppTokenRevoked(aud string, iat int64) (hard, soft bool)
-	// AppRevokedAt returns the latest hard and soft revocation times of the
-	// app with audience aud (zero when never revoked).
-	AppRevokedAt(aud string) (hard, soft time.Time)
-	// AppIssuedAt returns the iat to give an app token for aud minted at
-	// now, so that it is never refused by an earlier app revocation.
-	AppIssuedAt(aud string, now time.Time) int64
+	// AppRevocation returns, in O(1) from memory, the latest hard and soft
+	// revocation of the app with audience aud.
+	AppRevocation(aud string) access.AppRevocation
 }
 
 // Pages renders Gatehouse's own pages.
@@ -95,14 +88,15 @@ type Options struct {
 
 // Handler is the http.Handler of every protected host.
 type Handler struct {
-	o         Options
-	log       *slog.Logger
-	now       func() time.Time
-	ipHeader  string
-	transport http.RoundTripper
-	proxies   sync.Map // origin URL string → *httputil.ReverseProxy
-	verified  verifiedCache
-	live      liveConns // WebSocket and event-stream requests, closed on revocation
+	o          Options
+	log        *slog.Logger
+	now        func() time.Time
+	ipHeader   string
+	transport  http.RoundTripper
+	proxies    sync.Map // origin URL string → *httputil.ReverseProxy
+	verified   verifiedCache
+	identities identityCache
+	live       liveConns // WebSocket and event-stream requests, closed on revocation
 }
 
 // New returns the handler for the protected hosts.
@@ -228,7 +222,7 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, app *access.
 		h.setAppCookies(w, app, freshRaw, "", int(claims.ExpiresAt-now.Unix()))
 		replaceCookie(out.Header, access.CookieAuthorization, freshRaw)
 	}
-	if !h.stillAllowed(app, claims, ip, now) {
+	if !h.stillAllowed(r.Context(), app, claims, ip, now) {
 		note(r, app.Name, DecisionDeny, claimsUser(claims))
 		h.log.Info("proxy: denied by the per-request policy check", "app", app.Name, "email", claims.Email, "ip", ipString(ip))
 		h.deny(w, r, app)
@@ -262,12 +256,12 @@ func (h *Handler) serveServiceToken(w http.ResponseWriter, r, out *http.Request,
 		h.log.Info("proxy: refused service token", "app", app.Name, "client_id", id)
 		return false
 	}
-	p := serviceAuth(app, id, name, ip)
-	if p == nil {
+	g, err := app.GrantService(id, name, ip, h.o.Store.AppRevocation(app.AUD), now)
+	if err != nil {
 		h.log.Info("proxy: no service_auth policy admits the service token", "app", app.Name, "client_id", id)
 		return false
 	}
-	claims, raw, err := h.mintService(app, p, id, now)
+	claims, raw, err := h.mintService(app, g, id)
 	if err != nil {
 		h.log.Warn("proxy: sign service token app token", "app", app.Name, "err", err)
 		return false
@@ -335,41 +329,45 @@ func (h *Handler) verify(raw, aud string, now time.Time) (*token.Claims, error) 
 	if claims.IdentityNonce != "" && h.o.Store.SessionRevoked(claims.IdentityNonce) {
 		return nil, errRevoked
 	}
-	if hard, soft := h.o.Store.AppTokenRevoked(aud, claims.IssuedAt); hard || soft {
+	if hard, soft := h.o.Store.AppRevocation(aud).Refuses(claims.IssuedAt); hard || soft {
 		return nil, errAppRevoked
 	}
 	return claims, nil
 }
 
-// stillAllowed re-checks the per-request parts of the app's policies (IP
-// ranges): identity selectors were checked when the token was minted, so
-// only a policy that now definitely fails is held against the request. It
-// reports whether some allow policy (for a user's token) or service_auth
-// policy (for a service token's, by client ID or name) may still match.
-func (h *Handler) stillAllowed(app *access.App, claims *token.Claims, ip netip.Addr, now time.Time) bool {
-	subjects := []access.Subject{{Email: claims.Email, IP: ip}}
-	want := access.Allow
+// stillAllowed judges a granted token by the app's current policies, with
+// every selector: a user's token by the identity stored with its session
+// (so that a reload adding a block, or dropping the user's group, holds from
+// the next request), a service token's by its client ID or name. Both are
+// judged from the request's address ip.
+func (h *Handler) stillAllowed(ctx context.Context, app *access.App, claims *token.Claims, ip netip.Addr, now time.Time) bool {
 	if claims.CommonName != "" {
-		want = access.ServiceAuth
 		var name string
 		if st := h.serviceTokens(); st != nil {
 			name, _ = st.ServiceTokenActive(claims.CommonName, now)
 		}
-		subjects = serviceSubjects(claims.CommonName, name, ip)
-	}
-	for i := range app.Policies {
-		p := &app.Policies[i]
-		if p.Decision != want {
-			continue
-		}
-		for _, s := range subjects {
-			if access.Recheck(p, s) {
+		for _, s := range access.ServiceSubjects(claims.CommonName, name, ip) {
+			if app.Permits(s) {
 				return true
 			}
 		}
+		return false
 	}
-	return false
+	if claims.IdentityNonce == "" {
+		return false
+	}
+	id, err := h.identities.get(ctx, claims.IdentityNonce, h.o.Store.Session)
+	if err != nil {
+		h.log.Warn("proxy: read the session's identity", "app", app.Name, "err", err)
+		return false
+	}
+	return app.Permits(access.SubjectOf(id, ip))
 }
+
+// ForgetIdentities drops the remembered identities of the sessions nonces,
+// so that their next request is judged by the identity stored now (after a
+// change of the user's groups or attributes).
+func (h *Handler) ForgetIdentities(nonces ...string) { h.identities.forget(nonces...) }
 
 // unauthorized answers a request without a usable credential: 401 JSON for
 // XHR and fetch, a 302 to the team domain's login for navigations. Both set

@@ -219,7 +219,7 @@ func TestUnusableTokenRedirects(t *testing.T) {
 		raw  string
 	}{
 		{name: "revoked session", raw: appToken(t, f.keys, "ann@example.com", audDemo, "RRRRRRRRRRRRRRRR", testNow, time.Hour)},
-		{name: "expired", raw: appToken(t, f.keys, "ann@example.com", audDemo, nonceA, testNow.Add(-3*time.Hour), time.Hour)},
+		{name: "expired, no session to refresh from", raw: appToken(t, f.keys, "ann@example.com", audDemo, "EEEEEEEEEEEEEEEE", testNow.Add(-3*time.Hour), time.Hour)},
 		{name: "another app's aud", raw: appToken(t, f.keys, "ann@example.com", audOps, nonceA, testNow, time.Hour)},
 		{name: "garbage", raw: "not-a-jwt"},
 		{name: "forged assertion header only", raw: ""},
@@ -357,5 +357,55 @@ func TestWhoamiOriginGetsRewrittenRequest(t *testing.T) {
 	}
 	if req.Header.Get(access.HeaderUserEmail) != "mallory@example.com" {
 		t.Error("the inbound request was modified in place")
+	}
+}
+
+// TestPolicyChangeReachesLiveTokens judges a still-valid token by the app's
+// current policies with every selector, from the identity stored with the
+// session: a reload that adds a block or drops the user's group holds at
+// the next request.
+func TestPolicyChangeReachesLiveTokens(t *testing.T) {
+	var origin recorded
+	srv := httptest.NewServer(http.HandlerFunc(origin.handler))
+	defer srv.Close()
+	tests := []struct {
+		name     string
+		policies []access.Policy
+		want     int
+	}{
+		{"unchanged", everyone, http.StatusOK},
+		{"block added", append([]access.Policy{{Name: "no-ann", Decision: access.Block,
+			Include: []access.Rule{{Emails: []string{"ann@example.com"}}}}}, everyone...), http.StatusForbidden},
+		{"group rule she is not in", []access.Policy{{Name: "ops", Decision: access.Allow,
+			Include: []access.Rule{{Groups: []string{"ops"}}}}}, http.StatusForbidden},
+		{"group rule she is in", []access.Policy{{Name: "eng", Decision: access.Allow,
+			Include: []access.Rule{{Groups: []string{"eng"}}}}}, http.StatusOK},
+		{"idps rule for another provider", []access.Policy{{Name: "okta", Decision: access.Allow,
+			Include: []access.Rule{{IdPs: []string{"okta"}}}}}, http.StatusForbidden},
+		{"exclude by claim", []access.Policy{{Name: "x", Decision: access.Allow, Include: []access.Rule{{Everyone: true}},
+			Exclude: []access.Rule{{Claims: map[string][]string{"dept": {"sales"}}}}}}, http.StatusForbidden},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, srv.URL, nil)
+			f.store.sessions[nonceA] = access.Session{Nonce: nonceA, CreatedAt: testNow.Add(-time.Hour), ExpiresAt: testNow.Add(time.Hour),
+				Identity: access.Identity{Email: "ann@example.com", Groups: []string{"eng"}, IdP: access.IdP{ID: "pin"},
+					Custom: map[string]any{"dept": "sales"}}}
+			raw := appToken(t, f.keys, "ann@example.com", audDemo, nonceA, testNow, time.Hour)
+			get := func() int {
+				req := httptest.NewRequest("GET", "http://app.example.com/", nil)
+				req.AddCookie(&http.Cookie{Name: access.CookieAuthorization, Value: raw})
+				rec := httptest.NewRecorder()
+				f.h.ServeHTTP(rec, req)
+				return rec.Code
+			}
+			if got := get(); got != http.StatusOK {
+				t.Fatalf("before the change: status %d", got)
+			}
+			f.h.o.Apps().Apps()[0].Policies = tt.policies // what a reload swaps in
+			if got := get(); got != tt.want {
+				t.Fatalf("after the change: status %d, want %d", got, tt.want)
+			}
+		})
 	}
 }

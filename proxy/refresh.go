@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/netip"
-	"slices"
 	"strings"
 	"time"
 
@@ -12,15 +11,10 @@ import (
 	"github.com/gatehouse-dev/gatehouse/token"
 )
 
-// defaultAppSession is the app token lifetime when neither the matching
-// policy nor the app sets one (reference §4.1).
-const defaultAppSession = 24 * time.Hour
-
 // refresh mints a fresh app token for app from the global session of raw,
 // an expired or soft-revoked app token that is otherwise genuine (signature,
-// issuer, audience, type). It refuses when the session is unknown, revoked,
-// expired or older than a hard revocation of the app, or when the stored
-// identity no longer passes the app's policies from ip.
+// issuer, audience, type), when access's grant rule still lets the session
+// have one from ip.
 func (h *Handler) refresh(ctx context.Context, raw string, app *access.App, ip netip.Addr, now time.Time) (*token.Claims, string, bool) {
 	keys := h.o.Keys()
 	if raw == "" || keys == nil {
@@ -31,31 +25,16 @@ func (h *Handler) refresh(ctx context.Context, raw string, app *access.App, ip n
 		return nil, "", false
 	}
 	sess, err := h.o.Store.Session(ctx, old.IdentityNonce)
-	if err != nil || !sess.Active(now) {
-		return nil, "", false
-	}
-	if hard, _ := h.o.Store.AppRevokedAt(app.AUD); !hard.IsZero() && sess.CreatedAt.Before(hard) {
+	if err != nil {
 		return nil, "", false
 	}
 	id := sess.Identity
-	if len(app.IdPs) > 0 && !slices.Contains(app.IdPs, id.IdP.ID) {
-		return nil, "", false // the app no longer accepts this sign-in method
-	}
-	res := access.Evaluate(app.Policies, access.Subject{
-		Email: id.Email, Groups: id.Groups, IdP: id.IdP.ID, Claims: id.Custom, IP: ip,
-	})
-	if !res.Allowed() || res.Decision == access.ServiceAuth {
+	g, err := app.GrantSession(&sess, access.SubjectOf(id, ip), h.o.Store.AppRevocation(app.AUD), now)
+	if err != nil {
+		h.log.Debug("proxy: refresh refused", "app", app.Name, "email", id.Email, "err", err)
 		return nil, "", false
 	}
-	ttl := app.SessionDuration
-	if res.Policy != nil && res.Policy.SessionDuration > 0 {
-		ttl = res.Policy.SessionDuration
-	}
-	if ttl <= 0 {
-		ttl = defaultAppSession
-	}
-	c := token.AppClaims(id, sess.Nonce, app.AUD, now, ttl)
-	c.IssuedAt = h.o.Store.AppIssuedAt(app.AUD, now)
+	c := token.AppClaims(id, sess.Nonce, app.AUD, g)
 	c.Binding = old.Binding // the browser keeps its CF_Binding cookie
 	fresh, err := keys.Sign(c)
 	if err != nil {

@@ -89,7 +89,7 @@ func TestSilentRefresh(t *testing.T) {
 		},
 		{
 			name:  "expired token, unknown session",
-			setup: func(f *fixture) {},
+			setup: func(f *fixture) { delete(f.store.sessions, nonceA) },
 			raw: func(f *fixture) string {
 				return appToken(t, f.keys, "ann@example.com", audDemo, nonceA, testNow.Add(-10*time.Minute), time.Second)
 			},
@@ -164,7 +164,7 @@ func TestSilentRefresh(t *testing.T) {
 			if err != nil || claims.IdentityNonce != nonceA || claims.Email != "ann@example.com" {
 				t.Fatalf("refreshed token: %+v, %v", claims, err)
 			}
-			if hard, soft := f.store.AppTokenRevoked(audDemo, claims.IssuedAt); hard || soft {
+			if hard, soft := f.store.AppRevocation(audDemo).Refuses(claims.IssuedAt); hard || soft {
 				t.Fatal("refreshed token is itself revoked")
 			}
 			got, _ := origin.last()

@@ -3,7 +3,6 @@ package proxy
 import (
 	"encoding/json"
 	"net/http"
-	"net/netip"
 	"strings"
 	"time"
 
@@ -54,45 +53,15 @@ func serviceCredentials(r *http.Request, app *access.App) (id, secret string, vi
 	return body[access.JSONClientID], body[access.JSONClientSecret], true
 }
 
-// serviceSubjects are the subjects a service token is evaluated as: by
-// client ID, then by name, so that a service_tokens selector may list
-// either.
-func serviceSubjects(clientID, name string, ip netip.Addr) []access.Subject {
-	s := []access.Subject{{ServiceToken: clientID, IP: ip}}
-	if name != "" && name != clientID {
-		s = append(s, access.Subject{ServiceToken: name, IP: ip})
-	}
-	return s
-}
-
-// serviceAuth evaluates the app's policies for a service token and returns
-// the matching service_auth policy, or nil.
-func serviceAuth(app *access.App, clientID, name string, ip netip.Addr) *access.Policy {
-	for _, s := range serviceSubjects(clientID, name, ip) {
-		if res := access.Evaluate(app.Policies, s); res.Decision == access.ServiceAuth {
-			return res.Policy
-		}
-	}
-	return nil
-}
-
-// mintService returns a signed app token for the service token clientID:
-// common_name = client ID, empty sub, no email.
-func (h *Handler) mintService(app *access.App, p *access.Policy, clientID string, now time.Time) (*token.Claims, string, error) {
+// mintService returns a signed app token for the service token clientID
+// under grant g: common_name = client ID, empty sub, no email.
+func (h *Handler) mintService(app *access.App, g access.Grant, clientID string) (*token.Claims, string, error) {
 	keys := h.o.Keys()
 	if keys == nil {
 		return nil, "", errNoKeys
 	}
-	ttl := app.SessionDuration
-	if p != nil && p.SessionDuration > 0 {
-		ttl = p.SessionDuration
-	}
-	if ttl <= 0 {
-		ttl = defaultAppSession
-	}
-	c := token.AppClaims(access.Identity{}, "", app.AUD, now, ttl)
+	c := token.AppClaims(access.Identity{}, "", app.AUD, g)
 	c.CommonName = clientID
-	c.IssuedAt = h.o.Store.AppIssuedAt(app.AUD, now)
 	raw, err := keys.Sign(c)
 	if err != nil {
 		return nil, "", err

@@ -33,56 +33,14 @@ type Revocation struct {
 	Nonces []string
 }
 
-// Same-second rule for app revocations. Token iat has second granularity
-// while revocation times have millisecond granularity. An app token of an
-// app revoked at T is refused when its iat < ceil(T) (in whole seconds), and
-// every app token minted after T gets iat >= ceil(T) (see AppIssuedAt): a
-// token minted before T always has iat <= floor(T) < ceil(T) when T is not
-// on a whole second (no bypass), and one minted after T is never refused
-// (no lockout).
-
-// ceilSeconds returns t in Unix seconds, rounded up.
-func ceilSeconds(t time.Time) int64 {
-	ms := t.UnixMilli()
-	s := ms / 1000
-	if ms%1000 > 0 {
-		s++
-	}
-	return s
-}
-
-// AppTokenRevoked reports, from memory in O(1), whether an app token for aud
-// issued at iat (Unix seconds) is refused by a hard or a soft revocation of
-// the app.
-func (db *DB) AppTokenRevoked(aud string, iat int64) (hard, soft bool) {
+// AppRevocation returns, from memory in O(1), the latest hard and soft
+// revocation of the app with audience aud; access.AppRevocation applies the
+// same-second rule to it.
+func (db *DB) AppRevocation(aud string) access.AppRevocation {
 	db.mu.RLock()
-	h, hok := db.appHard[aud]
-	s, sok := db.appSoft[aud]
+	rev := access.AppRevocation{Hard: db.appHard[aud], Soft: db.appSoft[aud]}
 	db.mu.RUnlock()
-	return hok && iat < ceilSeconds(h), sok && iat < ceilSeconds(s)
-}
-
-// AppIssuedAt returns the iat (Unix seconds) to give an app token for aud
-// minted at now: now, or the first whole second at or after the latest
-// revocation of the app when that is later.
-func (db *DB) AppIssuedAt(aud string, now time.Time) int64 {
-	iat := now.Unix()
-	hard, soft := db.AppRevokedAt(aud)
-	for _, t := range []time.Time{hard, soft} {
-		if !t.IsZero() && ceilSeconds(t) > iat {
-			iat = ceilSeconds(t)
-		}
-	}
-	return iat
-}
-
-// AppRevokedAt returns, from memory in O(1), the latest hard and soft
-// revocation times of the app with audience aud (zero when never revoked).
-func (db *DB) AppRevokedAt(aud string) (hard, soft time.Time) {
-	db.mu.RLock()
-	hard, soft = db.appHard[aud], db.appSoft[aud]
-	db.mu.RUnlock()
-	return hard, soft
+	return rev
 }
 
 // SessionRevoked reports, from memory in O(1), whether the session with

@@ -105,22 +105,23 @@ func TestRevokeApp(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			hard, soft := db.AppTokenRevoked(tt.aud, tt.iat)
+			hard, soft := db.AppRevocation(tt.aud).Refuses(tt.iat)
 			if hard != tt.hard || soft != tt.soft {
 				t.Errorf("AppTokenRevoked = %v, %v; want %v, %v", hard, soft, tt.hard, tt.soft)
 			}
 		})
 	}
 	// A token minted after the revocation, in the same second, is not refused.
-	iat := db.AppIssuedAt("aud-wiki", at.Add(10*time.Second+100*time.Millisecond))
-	if hard, soft := db.AppTokenRevoked("aud-wiki", iat); hard || soft {
+	iat := access.IssuedAt(at.Add(10*time.Second+100*time.Millisecond), db.AppRevocation("aud-wiki"))
+	if hard, soft := db.AppRevocation("aud-wiki").Refuses(iat); hard || soft {
 		t.Errorf("token minted after revocation with iat %d refused", iat)
 	}
-	if got := db.AppIssuedAt("aud-other", at); got != at.Unix() {
-		t.Errorf("AppIssuedAt(unrevoked) = %d, want %d", got, at.Unix())
+	if got := access.IssuedAt(at, db.AppRevocation("aud-other")); got != at.Unix() {
+		t.Errorf("IssuedAt(unrevoked) = %d, want %d", got, at.Unix())
 	}
 	db = reopen(t, db, path)
-	hard, soft := db.AppRevokedAt("aud-wiki")
+	rev := db.AppRevocation("aud-wiki")
+	hard, soft := rev.Hard, rev.Soft
 	if !hard.Equal(at) || !soft.Equal(at.Add(10*time.Second)) {
 		t.Errorf("AppRevokedAt after reopen = %v, %v", hard, soft)
 	}
@@ -169,7 +170,7 @@ func TestPollRevocations(t *testing.T) {
 	if !db.SessionRevoked("f1") || !db.SessionRevoked("g1") {
 		t.Error("polled session revocations not in index")
 	}
-	if hard, _ := db.AppRevokedAt("aud-wiki"); !hard.Equal(now) {
+	if hard := db.AppRevocation("aud-wiki").Hard; !hard.Equal(now) {
 		t.Errorf("polled app revocation = %v", hard)
 	}
 	// A local revocation is applied once, not again by the watcher.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/gatehouse-dev/gatehouse/access"
 )
 
 func TestCertsJSON(t *testing.T) {
@@ -113,11 +114,11 @@ func TestGoOIDCCompatibility(t *testing.T) {
 	defer srv.Close()
 
 	now := time.Now() // go-oidc checks exp against the real clock
-	raw, err := kr.Sign(AppClaims(testIdentity(), NewNonce(), testAud, now, time.Hour))
+	raw, err := kr.Sign(AppClaims(testIdentity(), NewNonce(), testAud, access.Grant{IssuedAt: now.Unix(), ExpiresAt: now.Add(time.Hour).Unix()}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	prev, err := testKeyring(t, b).Sign(AppClaims(testIdentity(), NewNonce(), testAud, now, time.Hour))
+	prev, err := testKeyring(t, b).Sign(AppClaims(testIdentity(), NewNonce(), testAud, access.Grant{IssuedAt: now.Unix(), ExpiresAt: now.Add(time.Hour).Unix()}))
 	if err != nil {
 		t.Fatal(err)
 	}

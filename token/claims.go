@@ -89,15 +89,15 @@ func (a *audience) UnmarshalJSON(b []byte) error {
 }
 
 // AppClaims returns the claims of an app token for id, minted from the global
-// session nonce, for the app audience aud, valid for ttl from now.
-func AppClaims(id access.Identity, nonce, aud string, now time.Time, ttl time.Duration) *Claims {
-	t := now.Unix()
+// session nonce (or for a service token when nonce is ""), for the app
+// audience aud, with the times of grant g.
+func AppClaims(id access.Identity, nonce, aud string, g access.Grant) *Claims {
 	return &Claims{
 		Audience:      []string{aud},
 		Email:         id.Email,
-		ExpiresAt:     now.Add(ttl).Unix(),
-		IssuedAt:      t,
-		NotBefore:     t,
+		ExpiresAt:     g.ExpiresAt,
+		IssuedAt:      g.IssuedAt,
+		NotBefore:     g.IssuedAt,
 		Type:          TypeApp,
 		IdentityNonce: nonce,
 		Subject:       id.UserID,

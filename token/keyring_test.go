@@ -167,7 +167,7 @@ func TestNewKeyringRejects(t *testing.T) {
 
 func TestSignHeaderAndPayload(t *testing.T) {
 	kr := testKeyring(t)
-	c := AppClaims(testIdentity(), "6ei69kawdKzMIAPF", testAud, testNow, time.Hour)
+	c := AppClaims(testIdentity(), "6ei69kawdKzMIAPF", testAud, access.Grant{IssuedAt: testNow.Unix(), ExpiresAt: testNow.Add(time.Hour).Unix()})
 	raw, err := kr.Sign(c)
 	if err != nil {
 		t.Fatal(err)
@@ -216,8 +216,8 @@ func TestRoundTrip(t *testing.T) {
 		aud      string
 		wantType string
 	}{
-		{name: "app", claims: AppClaims(testIdentity(), "6ei69kawdKzMIAPF", testAud, testNow, time.Hour), aud: testAud, wantType: TypeApp},
-		{name: "app any type", claims: AppClaims(testIdentity(), "6ei69kawdKzMIAPF", testAud, testNow, time.Hour), aud: testAud},
+		{name: "app", claims: AppClaims(testIdentity(), "6ei69kawdKzMIAPF", testAud, access.Grant{IssuedAt: testNow.Unix(), ExpiresAt: testNow.Add(time.Hour).Unix()}), aud: testAud, wantType: TypeApp},
+		{name: "app any type", claims: AppClaims(testIdentity(), "6ei69kawdKzMIAPF", testAud, access.Grant{IssuedAt: testNow.Unix(), ExpiresAt: testNow.Add(time.Hour).Unix()}), aud: testAud},
 		{name: "org", claims: OrgClaims(s, teamAud, testNow), aud: teamAud, wantType: TypeOrg},
 	}
 	for _, tt := range tests {
@@ -386,7 +386,7 @@ func TestTwoKeyKeyring(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			raw, err := tt.signer.Sign(AppClaims(testIdentity(), "n", testAud, testNow, time.Hour))
+			raw, err := tt.signer.Sign(AppClaims(testIdentity(), "n", testAud, access.Grant{IssuedAt: testNow.Unix(), ExpiresAt: testNow.Add(time.Hour).Unix()}))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -445,7 +445,7 @@ func TestClaimsAudienceJSON(t *testing.T) {
 
 func BenchmarkVerify(b *testing.B) {
 	kr := testKeyring(b)
-	raw, err := kr.Sign(AppClaims(testIdentity(), "6ei69kawdKzMIAPF", testAud, testNow, time.Hour))
+	raw, err := kr.Sign(AppClaims(testIdentity(), "6ei69kawdKzMIAPF", testAud, access.Grant{IssuedAt: testNow.Unix(), ExpiresAt: testNow.Add(time.Hour).Unix()}))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -71,7 +71,7 @@ func TestTeamAudience(t *testing.T) {
 
 func TestDecode(t *testing.T) {
 	kr := testKeyring(t)
-	raw, err := kr.Sign(AppClaims(testIdentity(), "6ei69kawdKzMIAPF", testAud, testNow, time.Hour))
+	raw, err := kr.Sign(AppClaims(testIdentity(), "6ei69kawdKzMIAPF", testAud, access.Grant{IssuedAt: testNow.Unix(), ExpiresAt: testNow.Add(time.Hour).Unix()}))
 	if err != nil {
 		t.Fatal(err)
 	}

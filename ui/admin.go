@@ -51,7 +51,7 @@ type AdminStore interface {
 	AuditSearch(ctx context.Context, f store.AuditFilter) ([]access.Event, bool, error)
 	Audit(ctx context.Context, e access.Event) error
 	SigningKeys(ctx context.Context) ([]token.Key, error)
-	AppRevokedAt(aud string) (hard, soft time.Time)
+	AppRevocation(aud string) access.AppRevocation
 	RevokeUser(ctx context.Context, email, by string, now time.Time) (int, error)
 	RevokeApp(ctx context.Context, app, aud string, soft bool, by string, now time.Time) error
 	RevokeSessionBy(ctx context.Context, nonce, by string, now time.Time) error

@@ -142,7 +142,8 @@ func (a *Admin) apps(w http.ResponseWriter, r *http.Request, s adminSession) err
 	var rows []AdminApp
 	for _, p := range a.o.Apps().Apps() {
 		row := AdminApp{Name: p.Name, Domains: p.Domains, Path: p.Path, AUD: p.AUD}
-		row.RevokedHard, row.RevokedSoft = a.o.Store.AppRevokedAt(p.AUD)
+		rev := a.o.Store.AppRevocation(p.AUD)
+		row.RevokedHard, row.RevokedSoft = rev.Hard, rev.Soft
 		cutoff := row.RevokedHard
 		if row.RevokedSoft.After(cutoff) {
 			cutoff = row.RevokedSoft

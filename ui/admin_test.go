@@ -251,7 +251,8 @@ func TestAdminConfirmFlow(t *testing.T) {
 		if w.Code != http.StatusSeeOther {
 			t.Fatalf("status %d: %s", w.Code, w.Body)
 		}
-		hard, soft := h.db.AppRevokedAt(strings.Repeat("a", 64))
+		rev := h.db.AppRevocation(strings.Repeat("a", 64))
+		hard, soft := rev.Hard, rev.Soft
 		if !hard.IsZero() || soft.IsZero() {
 			t.Errorf("revoked at hard=%v soft=%v, want soft only", hard, soft)
 		}

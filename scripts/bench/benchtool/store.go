@@ -72,7 +72,7 @@ func mint(ctx context.Context, cfgPath, email, appName string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("mint: %w", err)
 	}
-	raw, err := kr.Sign(token.AppClaims(id, s.Nonce, aud, now, mintTTL))
+	raw, err := kr.Sign(token.AppClaims(id, s.Nonce, aud, access.Grant{IssuedAt: now.Unix(), ExpiresAt: now.Add(mintTTL).Unix()}))
 	if err != nil {
 		return "", fmt.Errorf("mint: %w", err)
 	}
