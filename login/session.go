@@ -1,13 +1,13 @@
 package login
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/token"
+	"github.com/gatehouse-dev/gatehouse/web"
 )
 
 // session is a verified, unrevoked global session.
@@ -106,14 +106,16 @@ type geoJSON struct {
 func (h *Handler) getIdentity(w http.ResponseWriter, r *http.Request) error {
 	s, ok := h.globalSession(r)
 	if !ok {
-		return writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "no valid session"})
+		// get-identity is an API: JSON whatever the client accepts.
+		web.WriteJSON(w, http.StatusUnauthorized, web.ErrorBody{Error: "No valid session.", Status: http.StatusUnauthorized})
+		return nil
 	}
 	id := s.Identity
 	groups := id.Groups
 	if groups == nil {
 		groups = []string{}
 	}
-	return writeJSON(w, http.StatusOK, identityJSON{
+	web.WriteJSON(w, http.StatusOK, identityJSON{
 		Email:         id.Email,
 		Name:          id.Name,
 		Groups:        groups,
@@ -126,6 +128,7 @@ func (h *Handler) getIdentity(w http.ResponseWriter, r *http.Request) error {
 		Custom:        id.Custom,
 		IdentityNonce: s.Nonce,
 	})
+	return nil
 }
 
 // signedOutData is the data of the signed_out page.
@@ -160,17 +163,5 @@ func (h *Handler) certs(w http.ResponseWriter, _ *http.Request) error {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "public, max-age=60")
 	_, _ = w.Write(h.o.Keys().CertsJSON())
-	return nil
-}
-
-// writeJSON writes v as JSON with status.
-func writeJSON(w http.ResponseWriter, status int, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("login: encode json: %w", err)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n'))
 	return nil
 }

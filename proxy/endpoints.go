@@ -123,7 +123,7 @@ func (h *Handler) getIdentity(w http.ResponseWriter, r *http.Request, apps []*ac
 	if claims.IdentityNonce == "" {
 		// A token without a session (a service token): what the token says.
 		h.own(w, r, func(w http.ResponseWriter) {
-			writeJSON(w, http.StatusOK, identityJSON{Identity: access.Identity{
+			web.WriteJSON(w, http.StatusOK, identityJSON{Identity: access.Identity{
 				UserID: claims.Subject, Email: claims.Email, Custom: claims.Custom,
 				Country: claims.Country, IssuedAt: claims.IssuedAt,
 			}})
@@ -139,7 +139,7 @@ func (h *Handler) getIdentity(w http.ResponseWriter, r *http.Request, apps []*ac
 		return
 	}
 	h.own(w, r, func(w http.ResponseWriter) {
-		writeJSON(w, http.StatusOK, identityJSON{Identity: s.Identity, IdentityNonce: s.Nonce})
+		web.WriteJSON(w, http.StatusOK, identityJSON{Identity: s.Identity, IdentityNonce: s.Nonce})
 	})
 }
 
@@ -147,8 +147,9 @@ func (h *Handler) getIdentity(w http.ResponseWriter, r *http.Request, apps []*ac
 func (h *Handler) identityUnauthorized(w http.ResponseWriter, r *http.Request, err error) {
 	h.log.Debug("proxy: get-identity refused", "host", r.Host, "err", err)
 	h.own(w, r, func(w http.ResponseWriter) {
+		// get-identity is an API: JSON whatever the client accepts.
 		w.Header().Set("WWW-Authenticate", "Cloudflare-Access")
-		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "unauthorized"})
+		web.WriteJSON(w, http.StatusUnauthorized, web.ErrorBody{Error: "No valid app token.", Status: http.StatusUnauthorized})
 	})
 }
 

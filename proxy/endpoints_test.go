@@ -125,7 +125,7 @@ func TestGetIdentity(t *testing.T) {
 				t.Fatalf("body %q: %v", rec.Body.String(), err)
 			}
 			if tt.want != http.StatusOK {
-				if got["error"] != "unauthorized" {
+				if got["status"] != float64(http.StatusUnauthorized) || got["error"] == "" {
 					t.Errorf("body %v", got)
 				}
 				return

@@ -8,7 +8,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net"
@@ -96,7 +95,8 @@ type Handler struct {
 	proxies    sync.Map // origin URL string → *httputil.ReverseProxy
 	verified   verifiedCache
 	identities identityCache
-	live       liveConns // WebSocket and event-stream requests, closed on revocation
+	errors     web.Adapter // renders every error this handler answers
+	live       liveConns   // WebSocket and event-stream requests, closed on revocation
 }
 
 // New returns the handler for the protected hosts.
@@ -113,6 +113,10 @@ func New(o Options) *Handler {
 	}
 	if h.transport == nil {
 		h.transport = defaultTransport()
+	}
+	h.errors = web.Adapter{Log: h.log}
+	if o.Pages != nil {
+		h.errors.Page = o.Pages.Error
 	}
 	return h
 }
@@ -380,16 +384,14 @@ func (h *Handler) unauthorized(w http.ResponseWriter, r *http.Request, app *acce
 	http.SetCookie(w, h.cookie(access.CookieAppSession, session, appSessionMaxAge))
 	login := h.loginURL(r, app, session)
 	if web.WantsJSON(r) {
-		h.own(w, r, func(w http.ResponseWriter) {
-			hdr := w.Header()
-			hdr.Set("WWW-Authenticate", "Cloudflare-Access")
-			if origin := allowedOrigin(r, app); origin != "" {
-				hdr.Set("Access-Control-Allow-Origin", origin)
-				hdr.Set("Access-Control-Allow-Credentials", "true")
-				hdr.Add("Vary", "Origin")
-			}
-			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "unauthorized", "login_url": login})
-		})
+		hdr := w.Header()
+		hdr.Set("WWW-Authenticate", "Cloudflare-Access")
+		if origin := allowedOrigin(r, app); origin != "" {
+			hdr.Set("Access-Control-Allow-Origin", origin)
+			hdr.Set("Access-Control-Allow-Credentials", "true")
+			hdr.Add("Vary", "Origin")
+		}
+		h.failWith(w, r, &web.Error{Status: http.StatusUnauthorized, Msg: "Sign in to use this application.", LoginURL: login})
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
@@ -544,36 +546,16 @@ func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
 	h.fail(w, r, http.StatusNotFound, "Not found", "There is no application at this address.")
 }
 
-// fail renders an error page, or JSON for XHR and fetch, with the security
-// headers of Gatehouse's own pages.
+// fail answers an error of Gatehouse's own: the branded page, or the one
+// JSON error shape for XHR and fetch, with the security headers of
+// Gatehouse's pages.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int, title, msg string) {
-	h.own(w, r, func(w http.ResponseWriter) {
-		if web.WantsJSON(r) {
-			writeJSON(w, status, map[string]string{"error": errorCode(status), "message": msg})
-			return
-		}
-		h.o.Pages.Error(w, r, status, title, msg)
-	})
+	h.failWith(w, r, &web.Error{Status: status, Title: title, Msg: msg})
 }
 
-// errorCode is the machine-readable error of a JSON error body.
-func errorCode(status int) string {
-	switch status {
-	case http.StatusBadRequest:
-		return "bad_request"
-	case http.StatusUnauthorized:
-		return "unauthorized"
-	case http.StatusForbidden:
-		return "forbidden"
-	case http.StatusNotFound:
-		return "not_found"
-	case http.StatusMethodNotAllowed:
-		return "method_not_allowed"
-	case http.StatusBadGateway:
-		return "bad_gateway"
-	default:
-		return "error"
-	}
+// failWith is fail for a prepared *web.Error.
+func (h *Handler) failWith(w http.ResponseWriter, r *http.Request, e *web.Error) {
+	h.own(w, r, func(w http.ResponseWriter) { h.errors.Respond(w, r, e) })
 }
 
 // own runs write under web.SecurityHeaders: for responses Gatehouse itself
@@ -582,17 +564,4 @@ func (h *Handler) own(w http.ResponseWriter, r *http.Request, write func(w http.
 	web.SecurityHeaders(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		write(w)
 	})).ServeHTTP(w, r)
-}
-
-// writeJSON writes v as the JSON body with status.
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n'))
 }

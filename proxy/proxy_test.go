@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/access"
+	"github.com/gatehouse-dev/gatehouse/web"
 )
 
 func TestUnknownHostIsNotFound(t *testing.T) {
@@ -96,15 +97,12 @@ func TestXHRWithoutTokenGets401JSON(t *testing.T) {
 			if got := rec.Header().Get("WWW-Authenticate"); got != "Cloudflare-Access" {
 				t.Errorf("WWW-Authenticate %q", got)
 			}
-			var body struct {
-				Error    string `json:"error"`
-				LoginURL string `json:"login_url"`
-			}
+			var body web.ErrorBody
 			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
 				t.Fatalf("body %q: %v", rec.Body.String(), err)
 			}
 			wantPrefix := teamURL + "/cdn-cgi/access/login/app.example.com?kid=" + audDemo + "&redirect_url=%2Fapi%2Fitems&app_session="
-			if body.Error != "unauthorized" || !strings.HasPrefix(body.LoginURL, wantPrefix) {
+			if body.Status != http.StatusUnauthorized || body.Error == "" || !strings.HasPrefix(body.LoginURL, wantPrefix) {
 				t.Errorf("body %+v", body)
 			}
 			acao := rec.Header().Get("Access-Control-Allow-Origin")

@@ -8,7 +8,6 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/token"
-	"github.com/gatehouse-dev/gatehouse/web"
 )
 
 // ServiceTokens is what the proxy needs to accept service tokens. The Store
@@ -76,14 +75,8 @@ func (h *Handler) serviceOnly(w http.ResponseWriter, r *http.Request, app *acces
 	if app.ServiceAuth401 {
 		status, title = http.StatusUnauthorized, "Unauthorized"
 	}
-	h.own(w, r, func(w http.ResponseWriter) {
-		if status == http.StatusUnauthorized {
-			w.Header().Set("WWW-Authenticate", "Cloudflare-Access")
-		}
-		if web.WantsJSON(r) {
-			writeJSON(w, status, map[string]string{"error": errorCode(status), "message": "A valid service token is required."})
-			return
-		}
-		h.o.Pages.Error(w, r, status, title, "A valid service token is required.")
-	})
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", "Cloudflare-Access")
+	}
+	h.fail(w, r, status, title, "A valid service token is required.")
 }

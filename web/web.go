@@ -27,6 +27,11 @@ type Error struct {
 	Status int
 	Msg    string
 	Err    error
+	// Title heads the error page; "" for the status text.
+	Title string
+	// LoginURL, for a 401, is where the user signs in; it is part of the
+	// JSON body so that scripts can send the user there.
+	LoginURL string
 }
 
 func (e *Error) Error() string {
@@ -65,32 +70,49 @@ func (a *Adapter) Wrap(h HandlerFunc) http.Handler {
 		if err == nil {
 			return
 		}
-		status, msg := http.StatusInternalServerError, genericMsg
-		if e, ok := errors.AsType[*Error](err); ok {
-			status, msg = e.Status, e.Msg
-			if status < 400 || status > 599 {
-				status = http.StatusInternalServerError
-			}
-			if msg == "" {
-				msg = http.StatusText(status)
-			}
-		}
-		a.logError(r, status, err)
 		if tw.wrote {
+			a.logError(r, statusOf(err), err)
 			return
 		}
-		switch {
-		case WantsJSON(r):
-			writeJSONError(w, status, msg)
-		case a.Page != nil:
-			a.Page(w, r, status, http.StatusText(status), msg)
-		default:
-			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-			w.Header().Set("X-Content-Type-Options", "nosniff")
-			w.WriteHeader(status)
-			_, _ = fmt.Fprintln(w, msg)
-		}
+		a.Respond(w, r, err)
 	})
+}
+
+// statusOf is the status err answers with: an *Error's, else 500.
+func statusOf(err error) int {
+	if e, ok := errors.AsType[*Error](err); ok && e.Status >= 400 && e.Status <= 599 {
+		return e.Status
+	}
+	return http.StatusInternalServerError
+}
+
+// Respond answers the request with err, which it logs once: an *Error with
+// its status, title and message, anything else as a generic 500; as the
+// one JSON error shape (ErrorBody) when the client wants JSON, else as the
+// branded page.
+func (a *Adapter) Respond(w http.ResponseWriter, r *http.Request, err error) {
+	status, msg, title, login := statusOf(err), genericMsg, "", ""
+	if e, ok := errors.AsType[*Error](err); ok {
+		msg, title, login = e.Msg, e.Title, e.LoginURL
+	}
+	if msg == "" {
+		msg = http.StatusText(status)
+	}
+	if title == "" {
+		title = http.StatusText(status)
+	}
+	a.logError(r, status, err)
+	switch {
+	case WantsJSON(r):
+		WriteJSON(w, status, ErrorBody{Error: msg, Status: status, LoginURL: login})
+	case a.Page != nil:
+		a.Page(w, r, status, title, msg)
+	default:
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.WriteHeader(status)
+		_, _ = fmt.Fprintln(w, msg)
+	}
 }
 
 func (a *Adapter) logError(r *http.Request, status int, err error) {
@@ -112,13 +134,25 @@ func (a *Adapter) logError(r *http.Request, status int, err error) {
 	)
 }
 
-func writeJSONError(w http.ResponseWriter, status int, msg string) {
-	body, _ := json.Marshal(struct {
-		Error  string `json:"error"`
-		Status int    `json:"status"`
-	}{msg, status})
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
+// ErrorBody is the one JSON shape of every error Gatehouse answers, on the
+// team domain, the admin pages and every protected host.
+type ErrorBody struct {
+	Error    string `json:"error"`               // what went wrong, for people
+	Status   int    `json:"status"`              // the HTTP status
+	LoginURL string `json:"login_url,omitempty"` // 401 only: where to sign in
+}
+
+// WriteJSON writes v as the JSON body with status, uncacheable.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		body, _ = json.Marshal(ErrorBody{Error: genericMsg, Status: status})
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_, _ = w.Write(append(body, '\n'))
 }
