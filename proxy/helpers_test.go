@@ -229,14 +229,6 @@ func hasCookie(h http.Header, name string) bool {
 	return false
 }
 
-// TestHeaderNamesCanonical guards strip, which deletes by exact map key.
-func TestHeaderNamesCanonical(t *testing.T) {
-	for _, name := range append(append([]string{}, forgeable...), forwardingHeaders...) {
-		if c := http.CanonicalHeaderKey(name); c != name {
-			t.Errorf("%q is not canonical (%q)", name, c)
-		}
-	}
-}
 
 func (s *fakeStore) AppRevocation(aud string) access.AppRevocation {
 	s.mu.Lock()

@@ -173,7 +173,7 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, app *access.
 	raw := credential(r)
 	ip := web.ClientIP(r, h.o.TrustedProxies, h.ipHeader)
 	out := r.Clone(r.Context())
-	strip(out, peerTrusted(r, h.o.TrustedProxies))
+	strip(out, peerTrusted(r, h.o.TrustedProxies), app.ServiceTokenHeader)
 
 	if isPreflight(r) {
 		switch {
@@ -192,10 +192,7 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, app *access.
 		h.forward(w, out, app)
 		return
 	}
-	if id, secret, viaHeader := serviceCredentials(r, app); id != "" || secret != "" {
-		if viaHeader {
-			out.Header.Del(app.ServiceTokenHeader)
-		}
+	if id, secret := serviceCredentials(r, app); id != "" || secret != "" {
 		if h.serveServiceToken(w, r, out, app, id, secret, ip, now) {
 			return
 		}

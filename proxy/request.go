@@ -36,38 +36,101 @@ func cookieValue(h http.Header, name string) string {
 	return ""
 }
 
-// forgeable are the request headers a client must never pass to an origin:
-// identity headers only Gatehouse may set, and service-token credentials.
-var forgeable = []string{
-	access.HeaderJWTAssertion,
-	access.HeaderUserEmail,
-	access.HeaderAccessToken,
-	access.HeaderClientID,
-	access.HeaderClientSecret,
-}
+// Header names are compared the way any origin stack may read them: case
+// does not matter, and '_' is the same as '-' (PHP, WSGI and Rack map both
+// to one variable), so "Cf_Access_Jwt_Assertion" is the assertion header.
 
-// forwardingHeaders are trusted only from TrustedProxies.
-var forwardingHeaders = []string{
-	"X-Forwarded-For",
-	"X-Forwarded-Host",
-	"X-Forwarded-Proto",
-	"Forwarded",
-}
+// forgeablePrefixes start the names of headers a client must never pass to
+// an origin: every Cf-Access-* header (identity headers only Gatehouse may
+// set, and service-token credentials).
+var forgeablePrefixes = []string{access.HeaderPrefix}
+
+// forgeable are further headers no client may pass to any origin: the
+// path-override headers some frameworks honour.
+var forgeable = []string{"X-Original-Url", "X-Rewrite-Url"}
+
+// forwardingPrefixes and forwarding are the forwarding headers, trusted
+// only from TrustedProxies.
+var (
+	forwardingPrefixes = []string{"X-Forwarded-"}
+	forwarding         = []string{"Forwarded", "X-Real-Ip", "X-Client-Ip", "True-Client-Ip"}
+)
 
 // strip removes from r what a client must not forge or the origin must not
-// see. trustedPeer keeps the forwarding headers of a trusted proxy.
-func strip(r *http.Request, trustedPeer bool) {
-	// The names are canonical, so a plain delete does what Header.Del does
-	// without canonicalising each name on every request.
-	for _, name := range forgeable {
-		delete(r.Header, name)
-	}
-	if !trustedPeer {
-		for _, name := range forwardingHeaders {
+// see, under every spelling of the name: the Cf-Access-* headers, the
+// path-override headers, extra (the app's service-token header, when it
+// has one) and, unless trustedPeer, the forwarding headers. The binding and
+// app-session cookies never reach the origin either.
+func strip(r *http.Request, trustedPeer bool, extra string) {
+	for name := range r.Header {
+		if headerForged(name, trustedPeer, extra) {
 			delete(r.Header, name)
 		}
 	}
 	stripCookies(r.Header, access.CookieBinding, access.CookieAppSession)
+}
+
+// headerForged reports whether strip drops the header called name.
+func headerForged(name string, trustedPeer bool, extra string) bool {
+	if extra != "" && headerNameEq(name, extra) {
+		return true
+	}
+	for _, p := range forgeablePrefixes {
+		if headerHasPrefix(name, p) {
+			return true
+		}
+	}
+	for _, f := range forgeable {
+		if headerNameEq(name, f) {
+			return true
+		}
+	}
+	if trustedPeer {
+		return false
+	}
+	for _, p := range forwardingPrefixes {
+		if headerHasPrefix(name, p) {
+			return true
+		}
+	}
+	for _, f := range forwarding {
+		if headerNameEq(name, f) {
+			return true
+		}
+	}
+	return false
+}
+
+// headerNameEq reports whether header names a and b are the same name to an
+// origin: equal ignoring ASCII case, with '_' equal to '-'. It does not
+// allocate.
+func headerNameEq(a, b string) bool {
+	return len(a) == len(b) && headerHasPrefix(a, b)
+}
+
+// headerHasPrefix reports whether header name starts with prefix, compared
+// as headerNameEq compares.
+func headerHasPrefix(name, prefix string) bool {
+	if len(name) < len(prefix) {
+		return false
+	}
+	for i := 0; i < len(prefix); i++ {
+		if foldHeaderByte(name[i]) != foldHeaderByte(prefix[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// foldHeaderByte maps c to lower case and '_' to '-'.
+func foldHeaderByte(c byte) byte {
+	switch {
+	case c == '_':
+		return '-'
+	case 'A' <= c && c <= 'Z':
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // stripCookies rewrites the Cookie header of h without the cookies named in

@@ -31,25 +31,24 @@ func (h *Handler) serviceTokens() ServiceTokens {
 // serviceCredentials returns the service-token client ID and secret of r:
 // the CF-Access-Client-Id and CF-Access-Client-Secret headers, else the
 // app's configured header holding {"cf-access-client-id": ...,
-// "cf-access-client-secret": ...}. viaHeader reports the latter, so that
-// the caller strips that header too.
-func serviceCredentials(r *http.Request, app *access.App) (id, secret string, viaHeader bool) {
+// "cf-access-client-secret": ...}.
+func serviceCredentials(r *http.Request, app *access.App) (id, secret string) {
 	id, secret = r.Header.Get(access.HeaderClientID), r.Header.Get(access.HeaderClientSecret)
 	if id != "" || secret != "" {
-		return strings.TrimSpace(id), strings.TrimSpace(secret), false
+		return strings.TrimSpace(id), strings.TrimSpace(secret)
 	}
 	if app.ServiceTokenHeader == "" {
-		return "", "", false
+		return "", ""
 	}
 	v := strings.TrimSpace(r.Header.Get(app.ServiceTokenHeader))
 	if !strings.HasPrefix(v, "{") {
-		return "", "", false
+		return "", ""
 	}
 	var body map[string]string
 	if err := json.Unmarshal([]byte(v), &body); err != nil || body[access.JSONClientID] == "" {
-		return "", "", false
+		return "", ""
 	}
-	return body[access.JSONClientID], body[access.JSONClientSecret], true
+	return body[access.JSONClientID], body[access.JSONClientSecret]
 }
 
 // mintService returns a signed app token for the service token clientID

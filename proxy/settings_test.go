@@ -67,16 +67,15 @@ func TestBindingOK(t *testing.T) {
 func TestServiceCredentials(t *testing.T) {
 	app := &access.App{Settings: access.Settings{ServiceTokenHeader: "Authorization"}}
 	tests := []struct {
-		name      string
-		hdr       map[string]string
-		id        string
-		viaHeader bool
+		name string
+		hdr  map[string]string
+		id   string
 	}{
-		{"standard headers", map[string]string{access.HeaderClientID: "a.access", access.HeaderClientSecret: "s"}, "a.access", false},
-		{"json header", map[string]string{"Authorization": `{"cf-access-client-id":"b.access","cf-access-client-secret":"s"}`}, "b.access", true},
-		{"bearer is not a service token", map[string]string{"Authorization": "Bearer xyz"}, "", false},
-		{"bad json", map[string]string{"Authorization": `{"cf-access-client-id":`}, "", false},
-		{"none", nil, "", false},
+		{"standard headers", map[string]string{access.HeaderClientID: "a.access", access.HeaderClientSecret: "s"}, "a.access"},
+		{"json header", map[string]string{"Authorization": `{"cf-access-client-id":"b.access","cf-access-client-secret":"s"}`}, "b.access"},
+		{"bearer is not a service token", map[string]string{"Authorization": "Bearer xyz"}, ""},
+		{"bad json", map[string]string{"Authorization": `{"cf-access-client-id":`}, ""},
+		{"none", nil, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -84,9 +83,8 @@ func TestServiceCredentials(t *testing.T) {
 			for k, v := range tc.hdr {
 				r.Header.Set(k, v)
 			}
-			id, _, via := serviceCredentials(r, app)
-			if id != tc.id || via != tc.viaHeader {
-				t.Errorf("got %q via %v", id, via)
+			if id, _ := serviceCredentials(r, app); id != tc.id {
+				t.Errorf("got %q", id)
 			}
 		})
 	}
