@@ -34,7 +34,7 @@ func (c *verifiedCache) get(k verifiedKey, now time.Time) *token.Claims {
 	c.mu.RLock()
 	claims := c.m[k]
 	c.mu.RUnlock()
-	if claims == nil || time.Unix(claims.ExpiresAt, 0).Before(now.Add(-token.MaxSkew)) {
+	if claims == nil || now.Unix() >= claims.ExpiresAt {
 		return nil
 	}
 	return claims

@@ -229,7 +229,6 @@ func hasCookie(h http.Header, name string) bool {
 	return false
 }
 
-
 func (s *fakeStore) AppRevocation(aud string) access.AppRevocation {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -199,9 +199,9 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, app *access.
 	}
 	claims, err := h.verify(raw, app.AUD, now)
 	var freshRaw string
-	if err != nil || now.Unix() >= claims.ExpiresAt {
-		// Expired (or in the clock-skew grace) or soft-revoked: mint a fresh
-		// app token from the global session when it still may.
+	if err != nil {
+		// Expired or soft-revoked: mint a fresh app token from the global
+		// session when it still may.
 		if fresh, fr, ok := h.refresh(r.Context(), raw, app, ip, now); ok {
 			claims, raw, freshRaw, err = fresh, fr, fr, nil
 		}

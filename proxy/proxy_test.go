@@ -217,6 +217,8 @@ func TestUnusableTokenRedirects(t *testing.T) {
 		raw  string
 	}{
 		{name: "revoked session", raw: appToken(t, f.keys, "ann@example.com", audDemo, "RRRRRRRRRRRRRRRR", testNow, time.Hour)},
+		{name: "expired a second ago, refresh refused", raw: appToken(t, f.keys, "ann@example.com", audDemo, "EEEEEEEEEEEEEEEE", testNow.Add(-time.Hour-time.Second), time.Hour)},
+		{name: "at exp exactly, refresh refused", raw: appToken(t, f.keys, "ann@example.com", audDemo, "EEEEEEEEEEEEEEEE", testNow.Add(-time.Hour), time.Hour)},
 		{name: "expired, no session to refresh from", raw: appToken(t, f.keys, "ann@example.com", audDemo, "EEEEEEEEEEEEEEEE", testNow.Add(-3*time.Hour), time.Hour)},
 		{name: "another app's aud", raw: appToken(t, f.keys, "ann@example.com", audOps, nonceA, testNow, time.Hour)},
 		{name: "garbage", raw: "not-a-jwt"},

@@ -151,8 +151,10 @@ var (
 )
 
 // Verify parses raw and checks: alg RS256 only, a known kid, the signature,
-// iss equal to the issuer, aud containing audience, exp (required), nbf and
-// iat with at most MaxSkew, and typ equal to wantType ("" skips the type
+// iss equal to the issuer, aud containing audience, exp (required, and
+// refused exactly from its second on: Gatehouse issued the token itself, so
+// its end needs no clock-skew allowance), nbf and iat with at most MaxSkew
+// (another node's clock may run ahead), and typ equal to wantType ("" skips the type
 // check). Every failure wraps ErrInvalid.
 func (k *Keyring) Verify(raw, audience, wantType string, now time.Time) (*Claims, error) {
 	if audience == "" {
@@ -199,7 +201,7 @@ func (k *Keyring) checkClaims(c *Claims, audience, wantType string, now time.Tim
 	if c.ExpiresAt == 0 {
 		return fmt.Errorf("token: verify: missing exp: %w", ErrInvalid)
 	}
-	if checkExp && time.Unix(c.ExpiresAt, 0).Before(now.Add(-MaxSkew)) {
+	if checkExp && now.Unix() >= c.ExpiresAt {
 		return fmt.Errorf("token: verify: expired: %w", ErrInvalid)
 	}
 	late := now.Add(MaxSkew)

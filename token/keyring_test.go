@@ -288,6 +288,8 @@ func TestVerifyRefusals(t *testing.T) {
 		{name: "iss trailing slash", raw: rsaToken(t, a.Private, hdr, payload(map[string]any{"iss": testIssuer + "/"}))},
 		{name: "missing exp", raw: rsaToken(t, a.Private, hdr, payload(map[string]any{"exp": nil}))},
 		{name: "expired", raw: good, now: testNow.Add(time.Hour + MaxSkew + time.Second)},
+		{name: "at exp exactly", raw: good, now: testNow.Add(time.Hour)},
+		{name: "within what used to be the skew", raw: good, now: testNow.Add(time.Hour + 30*time.Second)},
 		{name: "nbf in future", raw: rsaToken(t, a.Private, hdr, payload(map[string]any{"nbf": testNow.Add(2 * MaxSkew).Unix()}))},
 		{name: "iat in future", raw: rsaToken(t, a.Private, hdr, payload(map[string]any{"iat": testNow.Add(2 * MaxSkew).Unix()}))},
 		{name: "wrong type", raw: good, wantType: TypeOrg},
@@ -322,7 +324,7 @@ func TestVerifyRefusals(t *testing.T) {
 				t.Fatalf("Verify returned claims with an error")
 			}
 			c, err = kr.VerifyExpired(tt.raw, aud, wantType, now)
-			if tt.name == "expired" {
+			if strings.HasPrefix(tt.name, "expired") || tt.name == "at exp exactly" || tt.name == "within what used to be the skew" {
 				if err != nil {
 					t.Fatalf("VerifyExpired refused an expired but genuine token: %v", err)
 				}
@@ -348,7 +350,7 @@ func TestVerifyAccepts(t *testing.T) {
 		{name: "aud among several", raw: rsaToken(t, a.Private, hdr, payload(map[string]any{"aud": []string{"x", testAud}}))},
 		{name: "no typ header", raw: rsaToken(t, a.Private, map[string]any{"alg": "RS256", "kid": a.ID}, payload(nil))},
 		{name: "no nbf", raw: rsaToken(t, a.Private, hdr, payload(map[string]any{"nbf": nil}))},
-		{name: "expired within skew", raw: rsaToken(t, a.Private, hdr, payload(nil)), now: testNow.Add(time.Hour + MaxSkew)},
+		{name: "a second before exp", raw: rsaToken(t, a.Private, hdr, payload(nil)), now: testNow.Add(time.Hour - time.Second)},
 		{name: "nbf within skew", raw: rsaToken(t, a.Private, hdr, payload(map[string]any{"nbf": testNow.Add(MaxSkew).Unix(), "iat": testNow.Add(MaxSkew).Unix()}))},
 		{name: "unknown claims ignored", raw: rsaToken(t, a.Private, hdr, payload(map[string]any{"policy_id": "p", "h_INTERNAL_DO_NOT_USE": "h"}))},
 	}

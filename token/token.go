@@ -16,7 +16,7 @@ const (
 	TypeOrg = "org" // global session token, on the team domain only
 )
 
-// MaxSkew is the clock skew tolerated on exp, nbf and iat.
+// MaxSkew is the clock skew tolerated on nbf and iat (never on exp).
 const MaxSkew = 60 * time.Second
 
 // ErrInvalid is wrapped by every verification failure.
