@@ -43,7 +43,7 @@ type Handoff struct {
 	Token          string `json:"token"`                      // the app token to set as CF_Authorization
 	RedirectURL    string `json:"redirect_url"`               // sanitized path (and query) on the same host
 	AppSessionHash string `json:"app_session_hash,omitempty"` // hex SHA-256 of the CF_AppSession cookie the flow started with
-	MaxAge         int    `json:"max_age"`                    // cookie lifetime in seconds
+	MaxAge         int    `json:"max_age"`                    // cookie lifetime in seconds: the global session's remaining life
 	// Binding is the raw CF_Binding cookie value /authorized sets when the
 	// app uses a binding cookie; Token's binding claim is its hex SHA-256.
 	Binding string `json:"binding,omitempty"`

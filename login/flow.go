@@ -302,8 +302,12 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, t target, s 
 		Token:          raw,
 		RedirectURL:    t.RedirectURL,
 		AppSessionHash: t.AppSession,
-		MaxAge:         int(g.ExpiresAt - now.Unix()),
-		Binding:        binding,
+		// The cookie lives as long as the global session, while the token
+		// in it may end sooner: the browser then still sends the expired
+		// token, and the protected host refreshes it silently, for fetch
+		// and XHR too.
+		MaxAge:  int(s.ExpiresAt.Unix() - now.Unix()),
+		Binding: binding,
 	}
 	if handoff.Next, err = h.cookieChain(r, t, handoff, now); err != nil {
 		return err

@@ -95,6 +95,7 @@ type Handler struct {
 	proxies    sync.Map // origin URL string → *httputil.ReverseProxy
 	verified   verifiedCache
 	identities identityCache
+	refreshed  refreshCache
 	errors     web.Adapter // renders every error this handler answers
 	live       liveConns   // WebSocket and event-stream requests, closed on revocation
 }
@@ -198,12 +199,13 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, app *access.
 		}
 	}
 	claims, err := h.verify(raw, app.AUD, now)
-	var freshRaw string
+	var fresh *refreshed
 	if err != nil {
 		// Expired or soft-revoked: mint a fresh app token from the global
 		// session when it still may.
-		if fresh, fr, ok := h.refresh(r.Context(), raw, app, ip, now); ok {
-			claims, raw, freshRaw, err = fresh, fr, fr, nil
+		if m, ok := h.refresh(r.Context(), raw, app, ip, now); ok {
+			claims, raw, err = m.claims, m.raw, nil
+			fresh = &m
 		}
 	}
 	if err == nil {
@@ -219,9 +221,11 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, app *access.
 		h.unauthorized(w, r, app)
 		return
 	}
-	if freshRaw != "" {
-		h.setAppCookies(w, app, freshRaw, "", int(claims.ExpiresAt-now.Unix()))
-		replaceCookie(out.Header, access.CookieAuthorization, freshRaw)
+	if fresh != nil {
+		// The cookie lives until the global session ends; the token in it
+		// ends sooner and is refreshed again then.
+		h.setAppCookies(w, app, fresh.raw, "", int(fresh.sessionEnd-now.Unix()))
+		replaceCookie(out.Header, access.CookieAuthorization, fresh.raw)
 	}
 	if !h.stillAllowed(r.Context(), app, claims, ip, now) {
 		note(r, app.Name, DecisionDeny, claimsUser(claims))

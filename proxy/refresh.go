@@ -5,44 +5,106 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/token"
 )
 
+// refreshed is a token minted by a silent refresh, remembered so that the
+// requests that follow with the same expired token reuse it.
+type refreshed struct {
+	claims     *token.Claims
+	raw        string
+	sessionEnd int64 // Unix seconds: the cookie's end
+	until      time.Time
+}
+
+// refreshKey names the refreshes of one session for one app under one
+// keyring.
+type refreshKey struct {
+	keys  *token.Keyring
+	aud   string
+	nonce string
+}
+
+// refreshMemo is how long a refreshed token is reused for the requests that
+// still carry the expired one (a burst of fetches sent before the browser
+// stored the new cookie): one RSA signature per session and app per memo.
+const refreshMemo = 30 * time.Second
+
+// maxRefreshed bounds the memo; when full it starts over.
+const maxRefreshed = 10000
+
+// refreshCache is the memo of silent refreshes.
+type refreshCache struct {
+	mu sync.Mutex
+	m  map[refreshKey]refreshed
+}
+
+func (c *refreshCache) get(k refreshKey, now time.Time) (refreshed, bool) {
+	c.mu.Lock()
+	r, ok := c.m[k]
+	c.mu.Unlock()
+	if !ok || !now.Before(r.until) || now.Unix() >= r.claims.ExpiresAt {
+		return refreshed{}, false
+	}
+	return r, true
+}
+
+func (c *refreshCache) put(k refreshKey, r refreshed) {
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= maxRefreshed {
+		c.m = make(map[refreshKey]refreshed)
+	}
+	c.m[k] = r
+	c.mu.Unlock()
+}
+
 // refresh mints a fresh app token for app from the global session of raw,
 // an expired or soft-revoked app token that is otherwise genuine (signature,
 // issuer, audience, type), when access's grant rule still lets the session
-// have one from ip.
-func (h *Handler) refresh(ctx context.Context, raw string, app *access.App, ip netip.Addr, now time.Time) (*token.Claims, string, bool) {
+// have one from ip. A token refreshed for the same session and app within
+// refreshMemo is reused when no revocation refuses it; the per-request
+// policy check still runs on every request.
+func (h *Handler) refresh(ctx context.Context, raw string, app *access.App, ip netip.Addr, now time.Time) (refreshed, bool) {
 	keys := h.o.Keys()
 	if raw == "" || keys == nil {
-		return nil, "", false
+		return refreshed{}, false
 	}
 	old, err := keys.VerifyExpired(raw, app.AUD, token.TypeApp, now)
 	if err != nil || old.IdentityNonce == "" || h.o.Store.SessionRevoked(old.IdentityNonce) {
-		return nil, "", false
+		return refreshed{}, false
+	}
+	rev := h.o.Store.AppRevocation(app.AUD)
+	k := refreshKey{keys: keys, aud: app.AUD, nonce: old.IdentityNonce}
+	if m, ok := h.refreshed.get(k, now); ok && m.claims.Binding == old.Binding {
+		if hard, soft := rev.Refuses(m.claims.IssuedAt); !hard && !soft {
+			return m, true
+		}
 	}
 	sess, err := h.o.Store.Session(ctx, old.IdentityNonce)
 	if err != nil {
-		return nil, "", false
+		return refreshed{}, false
 	}
 	id := sess.Identity
-	g, err := app.GrantSession(&sess, access.SubjectOf(id, ip), h.o.Store.AppRevocation(app.AUD), now)
+	g, err := app.GrantSession(&sess, access.SubjectOf(id, ip), rev, now)
 	if err != nil {
 		h.log.Debug("proxy: refresh refused", "app", app.Name, "email", id.Email, "err", err)
-		return nil, "", false
+		return refreshed{}, false
 	}
 	c := token.AppClaims(id, sess.Nonce, app.AUD, g)
 	c.Binding = old.Binding // the browser keeps its CF_Binding cookie
 	fresh, err := keys.Sign(c)
 	if err != nil {
 		h.log.Warn("proxy: sign refreshed app token", "app", app.Name, "err", err)
-		return nil, "", false
+		return refreshed{}, false
 	}
 	h.log.Debug("proxy: refreshed app token", "app", app.Name, "email", id.Email)
-	return c, fresh, true
+	m := refreshed{claims: c, raw: fresh, sessionEnd: sess.ExpiresAt.Unix(), until: now.Add(refreshMemo)}
+	h.refreshed.put(k, m)
+	return m, true
 }
 
 // replaceCookie sets the value of cookie name in the Cookie header of hdr,

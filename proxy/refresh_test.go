@@ -196,3 +196,70 @@ func TestReplaceCookie(t *testing.T) {
 		})
 	}
 }
+
+// TestRefreshMemo sends a burst of requests with one expired token: they
+// share one refreshed token whose cookie lives until the global session
+// ends, and a revocation or policy change still holds at the next request.
+func TestRefreshMemo(t *testing.T) {
+	var origin recorded
+	srv := httptest.NewServer(http.HandlerFunc(origin.handler))
+	defer srv.Close()
+	now := testNow
+	f := newFixture(t, srv.URL, func(o *Options) { o.Now = func() time.Time { return now } })
+	f.addSession(nonceA, testNow.Add(-time.Hour), 3*time.Hour) // ends at testNow+2h
+	expired := appToken(t, f.keys, "ann@example.com", audDemo, nonceA, testNow.Add(-10*time.Minute), time.Minute)
+	get := func() *http.Response {
+		req := httptest.NewRequest("GET", "http://app.example.com/api", nil)
+		req.Header.Set("Accept", "application/json")
+		req.AddCookie(&http.Cookie{Name: access.CookieAuthorization, Value: expired})
+		rec := httptest.NewRecorder()
+		f.h.ServeHTTP(rec, req)
+		return rec.Result()
+	}
+	var first string
+	for i := range 5 {
+		resp := get()
+		c := cookieFrom(resp, access.CookieAuthorization)
+		if resp.StatusCode != http.StatusOK || c == nil {
+			t.Fatalf("request %d: status %d cookie %+v", i, resp.StatusCode, c)
+		}
+		if c.MaxAge != int((2 * time.Hour).Seconds()) {
+			t.Errorf("cookie Max-Age %d, want the global session's remaining %d", c.MaxAge, int((2 * time.Hour).Seconds()))
+		}
+		if i == 0 {
+			first = c.Value
+		} else if c.Value != first {
+			t.Fatalf("request %d minted another token instead of reusing the refreshed one", i)
+		}
+	}
+	if _, n := origin.last(); n != 5 {
+		t.Fatalf("origin reached %d times, want 5", n)
+	}
+	t.Run("policy change", func(t *testing.T) {
+		saved := f.h.o.Apps().Apps()[0].Policies
+		defer func() { f.h.o.Apps().Apps()[0].Policies = saved }()
+		f.h.o.Apps().Apps()[0].Policies = []access.Policy{{Name: "bob", Decision: access.Allow,
+			Include: []access.Rule{{Emails: []string{"bob@example.com"}}}}}
+		if resp := get(); resp.StatusCode == http.StatusOK {
+			t.Fatalf("memoised refresh let a user through a policy that no longer admits her")
+		}
+	})
+	t.Run("app revoked", func(t *testing.T) {
+		now = now.Add(time.Second)
+		f.store.mu.Lock()
+		f.store.appHard[audDemo] = now.Add(-100 * time.Millisecond)
+		f.store.mu.Unlock()
+		if resp := get(); resp.StatusCode == http.StatusOK {
+			t.Fatalf("memoised refresh survived a hard revocation of the app")
+		}
+	})
+	t.Run("session revoked", func(t *testing.T) {
+		f.store.mu.Lock()
+		f.store.appHard = map[string]time.Time{}
+		f.store.revoked[nonceA] = true
+		f.store.mu.Unlock()
+		if resp := get(); resp.StatusCode == http.StatusOK {
+			t.Fatalf("memoised refresh survived the session's revocation")
+		}
+	})
+}
