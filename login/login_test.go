@@ -117,7 +117,7 @@ func TestPINFlowIssuesSessionAndHandoff(t *testing.T) {
 	if !ok || len(nonce) != 64 {
 		t.Fatalf("no hand-off stored for nonce %q", nonce)
 	}
-	if ho.host != demoHost || ho.h.RedirectURL != "/x?y=1" || ho.h.AppSessionHash != appSession || ho.h.MaxAge != 7200 {
+	if ho.host != demoHost || ho.h.RedirectURL != "/x?y=1" || ho.h.AppSessionHash != appSession || ho.h.MaxAge != 8*3600 { // the global session's life, not the 2 h token's
 		t.Errorf("hand-off %+v for host %q", ho.h, ho.host)
 	}
 	if !ho.expires.Equal(testNow.Add(handoffTTL)) {
