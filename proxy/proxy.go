@@ -524,11 +524,37 @@ func (h *Handler) reverseProxy(origin string) (*httputil.ReverseProxy, error) {
 		// event streams and of responses without a Content-Length, so
 		// streaming works, while sized responses are not flushed per write.
 		ModifyResponse: stripUpstreamCookies,
+		BufferPool:     copyBuffers,
 		ErrorHandler:   h.upstreamError,
 		ErrorLog:       slog.NewLogLogger(h.log.Handler(), slog.LevelWarn),
 	}
 	v, _ := h.proxies.LoadOrStore(origin, rp)
 	return v.(*httputil.ReverseProxy), nil
+}
+
+// copyBuffers are the reverse proxies' copy buffers, shared so that a
+// response does not allocate its own 32 KiB.
+var copyBuffers = &bufferPool{}
+
+// bufferPool is an httputil.BufferPool over sync.Pool.
+type bufferPool struct{ p sync.Pool }
+
+// copyBufferSize is the size of each copy buffer (ReverseProxy's own).
+const copyBufferSize = 32 << 10
+
+func (b *bufferPool) Get() []byte {
+	if v, ok := b.p.Get().(*[]byte); ok {
+		return *v
+	}
+	return make([]byte, copyBufferSize)
+}
+
+func (b *bufferPool) Put(buf []byte) {
+	if cap(buf) != copyBufferSize {
+		return
+	}
+	buf = buf[:copyBufferSize]
+	b.p.Put(&buf)
 }
 
 // upstreamError logs err and shows a 502 without any upstream detail.
