@@ -175,6 +175,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path != access.PathCerts {
 		web.NoCache(w)
 	}
+	if _, n := web.CookieValues(r.Header, access.CookieAuthorization); n > 1 {
+		// Cookie tossing from a sibling subdomain: no copy may choose the
+		// identity. Clear them all and go on as signed out; signing in sets
+		// the team domain's own cookie again.
+		h.o.Log.Warn("login: several CF_Authorization cookies; cleared them all", "host", r.Host)
+		web.ClearCookieEverywhere(w, r, access.CookieAuthorization, h.o.Secure)
+		r = r.Clone(r.Context())
+		web.DropCookies(r.Header, access.CookieAuthorization)
+	}
 	h.mux.ServeHTTP(w, r)
 }
 

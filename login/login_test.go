@@ -496,3 +496,29 @@ func TestCleanHost(t *testing.T) {
 		})
 	}
 }
+
+// TestTeamCookieTossing: a second CF_Authorization (another user's, planted
+// for the parent domain) never chooses the identity on the team domain.
+func TestTeamCookieTossing(t *testing.T) {
+	hs := newHarness(t)
+	mine, _ := hs.orgCookie("ann@example.com")
+	planted, _ := hs.orgCookie("mallory@example.com")
+	for _, order := range [][]*http.Cookie{{planted, mine}, {mine, planted}} {
+		w := hs.do("GET", access.PathGetIdentity, nil, order...)
+		if w.Code != http.StatusUnauthorized {
+			t.Fatalf("ambiguous cookies gave identity: %d %s", w.Code, w.Body)
+		}
+		cleared := false
+		for _, c := range w.Result().Cookies() {
+			if c.Name == access.CookieAuthorization && c.MaxAge < 0 && c.Domain == "example.com" {
+				cleared = true
+			}
+		}
+		if !cleared {
+			t.Errorf("parent-domain copy not cleared")
+		}
+	}
+	if w := hs.do("GET", access.PathGetIdentity, nil, mine); w.Code != http.StatusOK {
+		t.Fatalf("the team domain's own cookie alone: %d", w.Code)
+	}
+}

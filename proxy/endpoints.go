@@ -88,7 +88,10 @@ func (h *Handler) hostApps(r *http.Request) []*access.App {
 // verifyAny verifies the request's credential against each of apps and
 // returns the claims and the app that accepted it.
 func (h *Handler) verifyAny(r *http.Request, apps []*access.App) (*token.Claims, *access.App, error) {
-	raw := credential(r)
+	raw, ambiguous := credential(r)
+	if ambiguous {
+		return nil, nil, errAmbiguous
+	}
 	if raw == "" {
 		return nil, nil, errNoCredential
 	}

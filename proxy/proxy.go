@@ -171,7 +171,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 // login (or, for an app only machines may use, refuses them).
 func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, app *access.App) {
 	now := h.now()
-	raw := credential(r)
+	raw, ambiguous := credential(r)
 	ip := web.ClientIP(r, h.o.TrustedProxies, h.ipHeader)
 	out := r.Clone(r.Context())
 	strip(out, peerTrusted(r, h.o.TrustedProxies), app.ServiceTokenHeader)
@@ -197,6 +197,15 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, app *access.
 		if h.serveServiceToken(w, r, out, app, id, secret, ip, now) {
 			return
 		}
+	}
+	if ambiguous {
+		// Cookie tossing: clear every copy and run the hand-off again, which
+		// sets the host's own cookie.
+		h.log.Warn("proxy: several CF_Authorization cookies; cleared them all", "app", app.Name, "host", r.Host)
+		web.ClearCookieEverywhere(w, r, access.CookieAuthorization, h.o.Secure)
+		note(r, app.Name, DecisionLogin, "")
+		h.unauthorized(w, r, app)
+		return
 	}
 	claims, err := h.verify(raw, app.AUD, now)
 	var fresh *refreshed
@@ -307,6 +316,7 @@ func (h *Handler) checkBound(r *http.Request, claims *token.Claims, now time.Tim
 
 var (
 	errNoCredential = errors.New("proxy: no credential")
+	errAmbiguous    = errors.New("proxy: several CF_Authorization cookies")
 	errNoKeys       = errors.New("proxy: no signing keys loaded")
 	errRevoked      = errors.New("proxy: session revoked")
 	errAppRevoked   = errors.New("proxy: app tokens revoked")

@@ -4,22 +4,28 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/access"
+	"github.com/gatehouse-dev/gatehouse/web"
 )
 
 // credential returns the app token the request carries: the CF_Authorization
 // cookie, else the cf-access-token header, else Cf-Access-Jwt-Assertion.
+// ambiguous reports several CF_Authorization cookies: one the app host did
+// not set must never choose the identity, so the caller refuses them all.
 // It must be read before strip removes the headers.
-func credential(r *http.Request) string {
-	if v := cookieValue(r.Header, access.CookieAuthorization); v != "" {
-		return v
+func credential(r *http.Request) (raw string, ambiguous bool) {
+	if v, n := web.CookieValues(r.Header, access.CookieAuthorization); n > 1 {
+		return "", true
+	} else if v != "" {
+		return v, false
 	}
 	if v := r.Header.Get(access.HeaderAccessToken); v != "" {
-		return v
+		return v, false
 	}
-	return r.Header.Get(access.HeaderJWTAssertion)
+	return r.Header.Get(access.HeaderJWTAssertion), false
 }
 
 // cookieValue returns the value of the first cookie called name in the
@@ -67,7 +73,7 @@ func strip(r *http.Request, trustedPeer bool, extra string) {
 			delete(r.Header, name)
 		}
 	}
-	stripCookies(r.Header, access.CookieBinding, access.CookieAppSession)
+	web.DropCookies(r.Header, access.CookieBinding, access.CookieAppSession)
 }
 
 // headerForged reports whether strip drops the header called name.
@@ -133,53 +139,6 @@ func foldHeaderByte(c byte) byte {
 	return c
 }
 
-// stripCookies rewrites the Cookie header of h without the cookies named in
-// drop, keeping every other cookie in order. It leaves h alone (and does not
-// allocate) when none of them is present.
-func stripCookies(h http.Header, drop ...string) {
-	lines := h["Cookie"]
-	found := false
-	for _, line := range lines {
-		for _, name := range drop {
-			if strings.Contains(line, name) {
-				found = true
-			}
-		}
-	}
-	if !found {
-		return
-	}
-	var kept []string
-	for _, line := range lines {
-		for part := range strings.SplitSeq(line, ";") {
-			part = strings.TrimSpace(part)
-			if part == "" {
-				continue
-			}
-			name, _, _ := strings.Cut(part, "=")
-			if containsFold(drop, strings.TrimSpace(name)) {
-				continue
-			}
-			kept = append(kept, part)
-		}
-	}
-	if len(kept) == 0 {
-		h.Del("Cookie")
-		return
-	}
-	h["Cookie"] = []string{strings.Join(kept, "; ")}
-}
-
-// containsFold reports whether list holds s, ignoring case.
-func containsFold(list []string, s string) bool {
-	for _, v := range list {
-		if strings.EqualFold(v, s) {
-			return true
-		}
-	}
-	return false
-}
-
 // peerTrusted reports whether the connection's peer is one of trusted.
 func peerTrusted(r *http.Request, trusted []netip.Prefix) bool {
 	if len(trusted) == 0 {
@@ -228,7 +187,7 @@ func stripUpstreamCookies(resp *http.Response) error {
 	kept := lines[:0]
 	for _, line := range lines {
 		name, _, _ := strings.Cut(line, "=")
-		if containsFold(ownCookies, strings.TrimSpace(name)) {
+		if slices.ContainsFunc(ownCookies, func(c string) bool { return strings.EqualFold(c, strings.TrimSpace(name)) }) {
 			continue
 		}
 		kept = append(kept, line)

@@ -83,3 +83,56 @@ func TestHeaderNameEq(t *testing.T) {
 		})
 	}
 }
+
+// TestCookieTossingNeverChoosesIdentity plants a second, valid
+// CF_Authorization (another user's, as a sibling subdomain would set for the
+// parent domain) beside the host's own, in either order.
+func TestCookieTossingNeverChoosesIdentity(t *testing.T) {
+	var origin recorded
+	srv := httptest.NewServer(http.HandlerFunc(origin.handler))
+	defer srv.Close()
+	f := newFixture(t, srv.URL, nil)
+	f.store.sessions["MMMMMMMMMMMMMMMM"] = access.Session{Nonce: "MMMMMMMMMMMMMMMM", CreatedAt: testNow.Add(-time.Hour),
+		ExpiresAt: testNow.Add(time.Hour), Identity: access.Identity{Email: "mallory@example.com"}}
+	mine := appToken(t, f.keys, "ann@example.com", audDemo, nonceA, testNow, time.Hour)
+	planted := appToken(t, f.keys, "mallory@example.com", audDemo, "MMMMMMMMMMMMMMMM", testNow, time.Hour)
+	tests := []struct {
+		name, cookie string
+		xhr          bool
+	}{
+		{"planted first", access.CookieAuthorization + "=" + planted + "; " + access.CookieAuthorization + "=" + mine, false},
+		{"planted last", access.CookieAuthorization + "=" + mine + "; " + access.CookieAuthorization + "=" + planted, false},
+		{"planted twice", access.CookieAuthorization + "=" + planted + "; " + access.CookieAuthorization + "=" + planted, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest("GET", "http://app.example.com/notes/new", nil)
+			req.Header.Set("Cookie", tt.cookie)
+			if tt.xhr {
+				req.Header.Set("X-Requested-With", "XMLHttpRequest")
+			}
+			_, before := origin.last()
+			rec := httptest.NewRecorder()
+			f.h.ServeHTTP(rec, req)
+			if _, after := origin.last(); after != before {
+				t.Fatalf("the request reached the origin with an ambiguous identity")
+			}
+			want := http.StatusFound
+			if tt.xhr {
+				want = http.StatusUnauthorized
+			}
+			if rec.Code != want {
+				t.Fatalf("status %d, want %d", rec.Code, want)
+			}
+			cleared := map[string]bool{}
+			for _, c := range rec.Result().Cookies() {
+				if c.Name == access.CookieAuthorization && c.MaxAge < 0 {
+					cleared[c.Domain] = true
+				}
+			}
+			if !cleared[""] || !cleared["example.com"] {
+				t.Errorf("copies not cleared: %v", cleared)
+			}
+		})
+	}
+}

@@ -1,0 +1,57 @@
+package web
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+)
+
+func TestCookieValues(t *testing.T) {
+	tests := []struct {
+		name  string
+		lines []string
+		first string
+		n     int
+	}{
+		{"none", nil, "", 0},
+		{"one", []string{"a=1; CF_Authorization=tok; b=2"}, "tok", 1},
+		{"tossed in one line", []string{"CF_Authorization=planted; CF_Authorization=mine"}, "planted", 2},
+		{"tossed across lines", []string{"CF_Authorization=x", "CF_Authorization=y"}, "x", 2},
+		{"other case is another cookie", []string{"cf_authorization=x; CF_Authorization=y"}, "y", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			first, n := CookieValues(http.Header{"Cookie": tt.lines}, "CF_Authorization")
+			if first != tt.first || n != tt.n {
+				t.Fatalf("CookieValues = %q, %d; want %q, %d", first, n, tt.first, tt.n)
+			}
+		})
+	}
+}
+
+func TestClearCookieEverywhere(t *testing.T) {
+	r := httptest.NewRequest("GET", "http://app.team.example.com:8443/a/b", nil)
+	w := httptest.NewRecorder()
+	ClearCookieEverywhere(w, r, "CF_Authorization", true)
+	want := map[string]bool{}
+	for _, d := range []string{"", "app.team.example.com", "team.example.com", "example.com"} {
+		for _, p := range []string{"/", "/a", "/a/b"} {
+			want[d+"|"+p] = true
+		}
+	}
+	got := map[string]bool{}
+	for _, c := range w.Result().Cookies() {
+		if c.MaxAge != -1 || c.Value != "" || c.Name != "CF_Authorization" {
+			t.Errorf("cookie %+v does not expire", c)
+		}
+		got[c.Domain+"|"+c.Path] = true
+	}
+	for k := range want {
+		if !got[k] {
+			t.Errorf("no expiry for domain|path %s", k)
+		}
+	}
+	if got["com|/"] {
+		t.Error("expired a cookie for a public suffix")
+	}
+}
