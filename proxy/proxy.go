@@ -150,6 +150,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
+	r, ok := canonicalRequest(r)
+	if !ok {
+		note(r, "", DecisionDeny, "")
+		h.fail(w, r, http.StatusBadRequest, "Bad request", "This address is not valid.")
+		return
+	}
 	if access.IsReserved(r.URL.Path) {
 		h.serveReserved(w, r)
 		return
@@ -164,6 +170,35 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.authorize(w, r, app)
+}
+
+// canonicalRequest returns r with its path in canonical form
+// (access.CanonicalPath): the path apps and policies are matched on and the
+// origin receives. It reports false for an ambiguous path. r itself is
+// returned when its path is already canonical.
+func canonicalRequest(r *http.Request) (*http.Request, bool) {
+	raw := r.URL.EscapedPath()
+	if strings.HasPrefix(r.RequestURI, "/") {
+		// The target as the client sent it: a literal backslash is a
+		// separator to some origins, while EscapedPath would encode it.
+		raw, _, _ = strings.Cut(r.RequestURI, "?")
+	}
+	canon, err := access.CanonicalPath(raw)
+	if err != nil {
+		return r, false
+	}
+	if canon == r.URL.EscapedPath() {
+		return r, true
+	}
+	decoded, err := url.PathUnescape(canon)
+	if err != nil {
+		return r, false
+	}
+	r = r.WithContext(r.Context())
+	u := *r.URL
+	u.Path, u.RawPath = decoded, canon
+	r.URL = &u
+	return r, true
 }
 
 // authorize strips the request, lets bypass policies, service tokens and
