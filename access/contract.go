@@ -40,6 +40,25 @@ const (
 	PathStatic = PathPrefix + "static/"
 )
 
+// Parameters of PathAuthorized in a multi-domain cookie chain.
+const (
+	// ParamHop, with the app's AUD, asks a sibling domain to run its own
+	// browser-bound sign-in hand-off for the app, then go on with the chain.
+	ParamHop = "hop"
+	// ParamNext carries the rest of the chain, one absolute URL per value.
+	ParamNext = "next"
+)
+
+// HopURL is the path and query of a chain hop of the app with audience aud.
+func HopURL(aud string) string { return PathAuthorized + "?" + ParamHop + "=" + aud }
+
+// IsHop reports whether a sign-in's redirect target is a chain hop's return
+// to the hand-off endpoint (such a sign-in starts no chain of its own).
+func IsHop(redirectURL string) bool {
+	p, _, _ := strings.Cut(redirectURL, "?")
+	return p == PathAuthorized
+}
+
 // SAMLMetadataPath is the SP metadata path of the SAML provider id.
 func SAMLMetadataPath(id string) string { return PathPrefix + id + "/saml-metadata" }
 

@@ -41,7 +41,7 @@ func (h *hopRecorder) check(req *http.Request, via []*http.Request) error {
 	if len(via) >= 20 {
 		return fmt.Errorf("too many redirects")
 	}
-	if req.URL.Path == "/cdn-cgi/access/authorized" {
+	if req.URL.Path == "/cdn-cgi/access/authorized" && req.URL.Query().Get("nonce") != "" {
 		h.mu.Lock()
 		h.hops = append(h.hops, req.URL.Hostname())
 		h.mu.Unlock()
@@ -139,10 +139,11 @@ func TestMultiDomainSignInSetsEveryDomain(t *testing.T) {
 	}
 }
 
-// TestMultiDomainBrokenHopContinues: a middle hop whose nonce was already
-// spent skips its own cookie and still sends the browser on, so the user is
-// signed in on the other domains and lands where the sign-in started.
-func TestMultiDomainBrokenHopContinues(t *testing.T) {
+// TestMultiDomainHopLinkInAnotherBrowser: another browser that opens a
+// sibling's hand-off link first (an attacker who stopped their own chain and
+// sends the link to a victim, or the reverse) gets no cookie and burns
+// nothing: the rightful browser's chain completes on every domain.
+func TestMultiDomainHopLinkInAnotherBrowser(t *testing.T) {
 	env := startEnv(t, multiDomainConfig, "")
 	c := newClient(t, false)
 	rec := &hopRecorder{}
@@ -150,9 +151,16 @@ func TestMultiDomainBrokenHopContinues(t *testing.T) {
 		if req.URL.Hostname() != "b.localhost" {
 			return
 		}
-		// Someone else spends B's nonce first.
-		resp := getDirect(t, newClient(t, true), req.URL.String())
-		readBody(t, resp)
+		// Another browser opens B's hand-off link first.
+		other := newClient(t, true)
+		resp := getDirect(t, other, req.URL.String())
+		body := readBody(t, resp)
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "another browser") {
+			t.Errorf("another browser's use of the link: %d %q", resp.StatusCode, body)
+		}
+		if hasAuthCookie(t, other, req.URL.String()) {
+			t.Error("the hand-off link set a cookie in another browser")
+		}
 	}
 	c.CheckRedirect = rec.check
 
@@ -169,8 +177,8 @@ func TestMultiDomainBrokenHopContinues(t *testing.T) {
 	if !hasAuthCookie(t, c, env.url("a", "/")) || !hasAuthCookie(t, c, env.url("c", "/")) {
 		t.Error("A or C lost its cookie because of B")
 	}
-	if hasAuthCookie(t, c, env.url("b", "/")) {
-		t.Error("B set a cookie from a spent nonce")
+	if !hasAuthCookie(t, c, env.url("b", "/")) {
+		t.Error("another browser's attempt spoiled B's hand-off")
 	}
 	if resp := getDirect(t, c, env.url("c", "/?format=json")); resp.StatusCode != http.StatusOK {
 		t.Errorf("C: %d, want the origin", resp.StatusCode)
@@ -205,7 +213,7 @@ func TestMultiDomainChainRefusesForeignHosts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v := url.Values{"nonce": {"spent"}, "next": tt.next}
+			v := url.Values{"next": tt.next}
 			resp := getDirect(t, newClient(t, true), env.url("b", "/cdn-cgi/access/authorized?"+v.Encode()))
 			readBody(t, resp)
 			loc := resp.Header.Get("Location")

@@ -1,54 +1,39 @@
 package login
 
 import (
-	"fmt"
-	"net/http"
-	"net/url"
 	"strings"
-	"time"
 
 	"github.com/gatehouse-dev/gatehouse/access"
-	"github.com/gatehouse-dev/gatehouse/token"
 )
 
 // MaxChainHops is the most domains a sign-in sets the app cookie on at once,
 // the starting domain included. An app with more concrete domains gets the
 // cookie on the first MaxChainHops (in config order); the others get it on
-// their first visit, through the normal flow.
-const MaxChainHops = 10
+// their first visit, through the normal flow. Each sibling costs three
+// redirects (its hop, the team domain, its hand-off), and browsers follow
+// at most 20 in a row, some of which an IdP's own redirects use.
+const MaxChainHops = 5
 
-// cookieChain prepares the multi-domain cookie chain of a sign-in to t: one
-// hand-off per sibling concrete domain of the app, each behind its own
-// single-use nonce bound to that host and carrying the same app token, and
-// returns what the starting domain's hand-off keeps in Handoff.Next: the
-// siblings' /cdn-cgi/access/authorized URLs in order, then the absolute URL
-// to return to on the starting domain. nil when the app has one domain.
+// cookieChain returns the multi-domain cookie chain of a sign-in to t, kept
+// in the starting domain's hand-off (Handoff.Next): one hop URL per sibling
+// concrete domain of the app, in order, then the absolute URL to return to
+// on the starting domain. nil when the app has one domain.
 //
-// The sibling hand-offs carry no app_session binding (the browser has no
-// CF_AppSession cookie on those hosts); their nonces only leave Gatehouse
-// in the redirect of the starting domain's hand-off, which is bound to the
-// browser that started the sign-in.
-func (h *Handler) cookieChain(r *http.Request, t target, first access.Handoff, now time.Time) ([]string, error) {
+// A hop carries no credential: each sibling runs its own sign-in hand-off,
+// bound to a CF_AppSession cookie it sets in the browser, through the team
+// domain, where the browser's own global session decides. A hop link sent
+// to another browser therefore signs that browser in as itself, or not at
+// all, never as the person who sent it.
+func (h *Handler) cookieChain(t target) []string {
 	hosts := chainHosts(t.App, t.Host)
 	if len(hosts) == 0 {
-		return nil, nil
+		return nil
 	}
 	next := make([]string, 0, len(hosts)+1)
 	for _, host := range hosts {
-		hand := first
-		hand.AppSessionHash = ""
-		hand.RedirectURL = "/"
-		hand.Next = nil
-		nonce := token.RandomHex(32)
-		if err := h.o.Store.CreateHandoff(r.Context(), nonce, host, hand, now.Add(handoffTTL)); err != nil {
-			return nil, fmt.Errorf("login: create chain hand-off for %s: %w", host, err)
-		}
-		v := url.Values{}
-		v.Set("nonce", nonce)
-		v.Set("state", handoffState(host, t.RedirectURL, now.Unix()))
-		next = append(next, h.hostURL(host)+access.PathAuthorized+"?"+v.Encode())
+		next = append(next, h.hostURL(host)+access.HopURL(t.App.AUD))
 	}
-	return append(next, h.hostURL(t.Host)+t.RedirectURL), nil
+	return append(next, h.hostURL(t.Host)+t.RedirectURL)
 }
 
 // chainHosts returns the concrete domains of app other than start, in config

@@ -25,7 +25,7 @@ func TestChainHosts(t *testing.T) {
 		{"started on a wildcard host", []string{"*.w.example.com", "c.example.com"}, "x.w.example.com", []string{"c.example.com"}},
 		{"start's port borrowed", []string{"a.localhost", "b.localhost"}, "a.localhost:8080", []string{"b.localhost:8080"}},
 		{"own port kept, duplicates once", []string{"A.localhost:8080", "b.localhost:9090", "b.localhost:9090."}, "a.localhost:8080", []string{"b.localhost:9090"}},
-		{"at most nine siblings", many, "d0.example.com", many[1:10]},
+		{"at most MaxChainHops-1 siblings", many, "d0.example.com", many[1:MaxChainHops]},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

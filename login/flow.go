@@ -101,6 +101,11 @@ func (h *Handler) resolve(f flow) (target, error) {
 	}
 	pathPart, _, _ := strings.Cut(clean, "?")
 	app := h.o.Apps().Match(host, pathPart)
+	if access.IsHop(clean) {
+		// A hop of a multi-domain cookie chain returns to the host's
+		// hand-off endpoint, which no app path covers: the kid names the app.
+		app = h.appOnHost(host, f.Kid)
+	}
 	if app == nil {
 		return target{}, web.Errorf(http.StatusNotFound,
 			fmt.Sprintf("This application is not protected by %s.", h.o.TeamDomain), nil)
@@ -112,6 +117,20 @@ func (h *Handler) resolve(f flow) (target, error) {
 		return target{}, web.Errorf(http.StatusBadRequest, "The sign-in link does not match this application (kid).", nil)
 	}
 	return target{flow: f, App: app}, nil
+}
+
+// appOnHost returns the app with audience aud served on host, or nil.
+func (h *Handler) appOnHost(host, aud string) *access.App {
+	for _, a := range h.o.Apps().Apps() {
+		p := a.Path
+		if p == "" || strings.HasSuffix(p, "*") {
+			p = strings.TrimSuffix(p, "*") + "x"
+		}
+		if a.AUD == aud && h.o.Apps().Match(host, p) == a {
+			return a
+		}
+	}
+	return nil
 }
 
 // resolveBound is resolve for the steps after the login page: an app flow
@@ -309,8 +328,8 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, t target, s 
 		MaxAge:  int(s.ExpiresAt.Unix() - now.Unix()),
 		Binding: binding,
 	}
-	if handoff.Next, err = h.cookieChain(r, t, handoff, now); err != nil {
-		return err
+	if !access.IsHop(t.RedirectURL) {
+		handoff.Next = h.cookieChain(t)
 	}
 	if err := h.o.Store.CreateHandoff(r.Context(), nonce, t.Host, handoff, now.Add(handoffTTL)); err != nil {
 		return fmt.Errorf("login: create hand-off: %w", err)

@@ -1,66 +1,72 @@
 package proxy
 
 import (
-	"crypto/subtle"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/access"
+	"github.com/gatehouse-dev/gatehouse/token"
 	"github.com/gatehouse-dev/gatehouse/web"
 )
-
-// paramNext carries the rest of a multi-domain cookie chain on the
-// /cdn-cgi/access/authorized URL of a sibling domain: one absolute URL per
-// value, in order, the last one being where the sign-in started.
-const paramNext = "next"
 
 // maxChain bounds the URLs a chain may carry (hops and the final return).
 const maxChain = 16
 
+// msgOtherBrowser explains a refused hand-off: spent, expired, or another
+// browser's.
+const msgOtherBrowser = "This sign-in link has expired, was already used, or was started in another browser, " +
+	"so it cannot sign you in here. Go to the URL of your application to sign in."
+
 // authorized trades the single-use hand-off nonce for the app cookie and
-// sends the browser on to where it wanted to go.
+// sends the browser on to where it wanted to go. Every hand-off is bound to
+// the CF_AppSession cookie of the browser that started it: a hand-off link
+// opened in another browser never sets a cookie.
 //
-// For an app with several concrete domains the sign-in is a chain: the
-// domain the sign-in started from comes first (its hand-off is bound to the
-// CF_AppSession cookie and holds the rest of the chain in Handoff.Next), then
-// each sibling domain's /cdn-cgi/access/authorized, the last one returning
-// to the starting domain. Sibling hops carry the remaining URLs in "next"
-// parameters, so that a sibling whose nonce is spent or expired still sends
-// the browser on: it only skips its own cookie.
+// For an app with several concrete domains the sign-in is a chain kept in
+// the starting domain's hand-off (Handoff.Next): a hop URL per sibling
+// domain (?hop=AUD), then the URL to return to. A sibling reached with
+// ?hop runs its own browser-bound sign-in hand-off through the team domain
+// (where the browser's own global session decides), returning here with
+// the rest of the chain in "next" parameters; without a nonce and with
+// "next", the chain goes on.
 func (h *Handler) authorized(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	rest := q[paramNext]
+	rest := q[access.ParamNext]
 	nonce := q.Get("nonce")
-	if nonce == "" && len(rest) == 0 {
-		h.fail(w, r, http.StatusBadRequest, "Invalid login session", msgInvalidLogin)
+	if aud := q.Get(access.ParamHop); aud != "" && nonce == "" {
+		h.startHop(w, r, aud, rest)
 		return
 	}
-	hand, err := h.o.Store.ConsumeHandoff(r.Context(), nonce, r.Host, h.now())
+	if nonce == "" {
+		if !h.continueChain(w, r, rest) {
+			h.fail(w, r, http.StatusBadRequest, "Invalid login session", msgInvalidLogin)
+		}
+		return
+	}
+	session := cookieValue(r.Header, access.CookieAppSession)
+	if !validAppSession(session) {
+		h.log.Info("proxy: hand-off without this browser's CF_AppSession refused", "host", r.Host)
+		h.fail(w, r, http.StatusBadRequest, "Invalid login session", msgOtherBrowser)
+		return
+	}
+	hand, err := h.o.Store.ConsumeHandoff(r.Context(), nonce, r.Host, hashHex(session), h.now())
 	if err != nil {
 		h.log.Info("proxy: refused hand-off", "host", r.Host, "err", err)
-		if h.continueChain(w, r, rest) {
-			return
-		}
-		h.fail(w, r, http.StatusBadRequest, "Invalid login session", msgInvalidLogin)
+		h.fail(w, r, http.StatusBadRequest, "Invalid login session", msgOtherBrowser)
 		return
-	}
-	if hand.AppSessionHash != "" {
-		got := hashHex(cookieValue(r.Header, access.CookieAppSession))
-		if subtle.ConstantTimeCompare([]byte(got), []byte(hand.AppSessionHash)) != 1 {
-			h.log.Info("proxy: hand-off app session mismatch", "host", r.Host)
-			h.fail(w, r, http.StatusBadRequest, "Invalid login session", msgInvalidLogin)
-			return
-		}
 	}
 	h.setHandoffCookies(w, r, hand) // app cookie settings and CF_Binding (cookies.go)
 	http.SetCookie(w, h.cookie(access.CookieAppSession, "", -1))
-	if len(hand.Next) > 0 {
-		// The chain stored with the starting domain's hand-off.
-		rest = hand.Next
+	chain := hand.Next
+	if access.IsHop(hand.RedirectURL) {
+		// This domain was a hop: go on with the rest of the chain at once.
+		if u, err := url.Parse(hand.RedirectURL); err == nil {
+			chain = u.Query()[access.ParamNext]
+		}
 	}
-	if h.continueChain(w, r, rest) {
+	if h.continueChain(w, r, chain) {
 		return
 	}
 	target, err := web.CleanPath(hand.RedirectURL)
@@ -68,6 +74,31 @@ func (h *Handler) authorized(w http.ResponseWriter, r *http.Request) {
 		target = "/"
 	}
 	redirect(w, target)
+}
+
+// startHop runs this host's browser-bound sign-in hand-off for the app with
+// audience aud, as a hop of a multi-domain chain: it sets a fresh
+// CF_AppSession cookie and sends the browser to the team domain's login,
+// which returns to PathAuthorized with a bound nonce and the rest of the
+// chain.
+func (h *Handler) startHop(w http.ResponseWriter, r *http.Request, aud string, rest []string) {
+	var app *access.App
+	for _, a := range h.hostApps(r) {
+		if a.AUD == aud {
+			app = a
+		}
+	}
+	if app == nil || len(rest) > maxChain {
+		h.fail(w, r, http.StatusBadRequest, "Invalid login session", msgInvalidLogin)
+		return
+	}
+	session := token.RandomHex(16)
+	http.SetCookie(w, h.cookie(access.CookieAppSession, session, appSessionMaxAge))
+	back := access.PathAuthorized
+	if len(rest) > 0 {
+		back += "?" + url.Values{access.ParamNext: rest}.Encode()
+	}
+	redirect(w, h.loginURLFor(r.Host, app, back, session))
 }
 
 // continueChain redirects to the first URL of chain, handing it the others,
@@ -88,7 +119,7 @@ func (h *Handler) continueChain(w http.ResponseWriter, r *http.Request, chain []
 			return false
 		}
 		q := u.Query()
-		q[paramNext] = chain[1:]
+		q[access.ParamNext] = chain[1:]
 		u.RawQuery = q.Encode()
 	}
 	redirect(w, u.String())

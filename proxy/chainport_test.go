@@ -46,3 +46,40 @@ func TestChainNextPortBound(t *testing.T) {
 		})
 	}
 }
+
+// TestChainHopIsBrowserBound: a hop URL carries no credential; the sibling
+// starts its own sign-in hand-off bound to a CF_AppSession cookie it sets.
+func TestChainHopIsBrowserBound(t *testing.T) {
+	f := newFixture(t, "http://127.0.0.1:1", nil)
+	next := "https://app.example.com/start"
+	req := httptest.NewRequest("GET", "http://api.example.com"+access.HopURL(audDemo)+"&next="+url.QueryEscape(next), nil)
+	rec := httptest.NewRecorder()
+	f.h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusFound {
+		t.Fatalf("status %d", rec.Code)
+	}
+	if c := cookieFrom(rec.Result(), access.CookieAuthorization); c != nil {
+		t.Fatalf("a hop set the app cookie: %+v", c)
+	}
+	session := cookieFrom(rec.Result(), access.CookieAppSession)
+	if session == nil || !validAppSession(session.Value) {
+		t.Fatalf("no CF_AppSession set: %+v", session)
+	}
+	loc, err := url.Parse(rec.Header().Get("Location"))
+	if err != nil || loc.Host != "auth.example.com" || loc.Path != access.PathLogin+"api.example.com" {
+		t.Fatalf("Location %s", rec.Header().Get("Location"))
+	}
+	q := loc.Query()
+	if q.Get("kid") != audDemo || q.Get("app_session") != hashHex(session.Value) ||
+		q.Get("redirect_url") != access.PathAuthorized+"?next="+url.QueryEscape(next) {
+		t.Fatalf("login query %v", q)
+	}
+	t.Run("unknown app", func(t *testing.T) {
+		req := httptest.NewRequest("GET", "http://api.example.com"+access.HopURL(audOps), nil)
+		rec := httptest.NewRecorder()
+		f.h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusBadRequest {
+			t.Fatalf("status %d", rec.Code)
+		}
+	})
+}

@@ -27,6 +27,7 @@ func TestAuthorized(t *testing.T) {
 		{name: "app session missing", host: "app.example.com", nonce: "n4", wantStatus: http.StatusBadRequest},
 		{name: "unknown nonce", host: "app.example.com", nonce: "nope", cookie: appSession, wantStatus: http.StatusBadRequest},
 		{name: "other host", host: "ops.example.com", nonce: "n5", cookie: appSession, wantStatus: http.StatusBadRequest},
+		{name: "unbound hand-off", host: "app.example.com", nonce: "n6", cookie: appSession, wantStatus: http.StatusBadRequest},
 		{name: "no nonce", host: "app.example.com", nonce: "", cookie: appSession, wantStatus: http.StatusBadRequest},
 	}
 	f := newFixture(t, "http://127.0.0.1:1", func(o *Options) { o.Secure = true })
@@ -35,7 +36,9 @@ func TestAuthorized(t *testing.T) {
 			Token: "tok-" + n, RedirectURL: "/after?x=1", AppSessionHash: hashHex(appSession), MaxAge: 600,
 		}}
 	}
-	f.store.handoffs["n3"] = handoff{host: "app.example.com", h: access.Handoff{Token: "tok-n3", RedirectURL: "//evil.example.net/", MaxAge: 600}}
+	f.store.handoffs["n3"] = handoff{host: "app.example.com", h: access.Handoff{Token: "tok-n3", RedirectURL: "//evil.example.net/",
+		AppSessionHash: hashHex(appSession), MaxAge: 600}}
+	f.store.handoffs["n6"] = handoff{host: "app.example.com", h: access.Handoff{Token: "tok-n6", RedirectURL: "/", MaxAge: 600}}
 
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -107,12 +107,15 @@ func (s *fakeStore) RevokeSession(_ context.Context, nonce string, now time.Time
 	return nil
 }
 
-func (s *fakeStore) ConsumeHandoff(_ context.Context, nonce, host string, _ time.Time) (access.Handoff, error) {
+func (s *fakeStore) ConsumeHandoff(_ context.Context, nonce, host, appSessionHash string, _ time.Time) (access.Handoff, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	h, ok := s.handoffs[nonce]
 	if !ok || h.host != host {
 		return access.Handoff{}, errNotFound
+	}
+	if h.h.AppSessionHash == "" || h.h.AppSessionHash != appSessionHash {
+		return access.Handoff{}, errNotFound // not burnt
 	}
 	delete(s.handoffs, nonce)
 	return h.h, nil

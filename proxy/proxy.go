@@ -41,8 +41,9 @@ type Store interface {
 	// token minted from it.
 	RevokeSession(ctx context.Context, nonce string, now time.Time) error
 	// ConsumeHandoff returns and burns the single-use hand-off for nonce,
-	// bound to host.
-	ConsumeHandoff(ctx context.Context, nonce, host string, now time.Time) (access.Handoff, error)
+	// bound to host and to the browser whose CF_AppSession cookie hashes to
+	// appSessionHash; another browser's attempt fails and burns nothing.
+	ConsumeHandoff(ctx context.Context, nonce, host, appSessionHash string, now time.Time) (access.Handoff, error)
 	// Audit records an audit event.
 	Audit(ctx context.Context, e access.Event) error
 	// AppRevocation returns, in O(1) from memory, the latest hard and soft
@@ -461,7 +462,13 @@ func (h *Handler) loginURL(r *http.Request, app *access.App, appSession string) 
 	if err != nil {
 		redirect = "/"
 	}
-	return h.o.TeamURL + access.PathLogin + r.Host +
+	return h.loginURLFor(r.Host, app, redirect, appSession)
+}
+
+// loginURLFor is the team domain's login URL for app on host, returning to
+// redirect, bound to the CF_AppSession value appSession.
+func (h *Handler) loginURLFor(host string, app *access.App, redirect, appSession string) string {
+	return h.o.TeamURL + access.PathLogin + host +
 		"?kid=" + app.AUD +
 		"&redirect_url=" + url.QueryEscape(redirect) +
 		"&app_session=" + hashHex(appSession)

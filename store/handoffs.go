@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/subtle"
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
@@ -51,10 +52,13 @@ func (db *DB) CreateHandoff(ctx context.Context, nonce, host string, h access.Ha
 }
 
 // ConsumeHandoff returns and burns the hand-off for nonce if it exists, was
-// created for host, is unexpired at now and was not used before. A used
-// nonce gives ErrNonceConsumed, an unknown, expired or foreign-host one
-// ErrNotFound. A foreign-host attempt does not burn the nonce.
-func (db *DB) ConsumeHandoff(ctx context.Context, nonce, host string, now time.Time) (access.Handoff, error) {
+// created for host, is bound to the browser whose CF_AppSession cookie
+// hashes to appSessionHash, is unexpired at now and was not used before. A
+// used nonce gives ErrNonceConsumed, an unknown, expired or foreign-host
+// one ErrNotFound, another browser's ErrOtherBrowser. Neither a
+// foreign-host nor another browser's attempt burns the nonce, so a link
+// sent elsewhere cannot spoil the rightful sign-in.
+func (db *DB) ConsumeHandoff(ctx context.Context, nonce, host, appSessionHash string, now time.Time) (access.Handoff, error) {
 	var h access.Handoff
 	err := db.withTx(ctx, func(tx *sql.Tx) error {
 		var (
@@ -81,12 +85,16 @@ func (db *DB) ConsumeHandoff(ctx context.Context, nonce, host string, now time.T
 		if err := json.Unmarshal([]byte(payload), &h); err != nil {
 			return fmt.Errorf("decode payload: %w", err)
 		}
+		if h.AppSessionHash == "" || subtle.ConstantTimeCompare([]byte(h.AppSessionHash), []byte(appSessionHash)) != 1 {
+			h = access.Handoff{}
+			return ErrOtherBrowser
+		}
 		// The payload holds a bearer app token: once delivered, keep only
 		// the burnt nonce, not the token.
 		_, err = tx.ExecContext(ctx, `UPDATE handoffs SET used_at = ?, payload = '' WHERE nonce_hash = ?`, toMillis(now), key)
 		return err
 	})
-	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrNonceConsumed) {
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrNonceConsumed) || errors.Is(err, ErrOtherBrowser) {
 		return access.Handoff{}, err
 	}
 	if err != nil {

@@ -15,7 +15,7 @@ func TestHandoff(t *testing.T) {
 	db, _ := openTest(t)
 	ctx := context.Background()
 	now := time.Now()
-	h := access.Handoff{Token: "jwt", RedirectURL: "/dash?x=1", MaxAge: 3600}
+	h := access.Handoff{Token: "jwt", RedirectURL: "/dash?x=1", MaxAge: 3600, AppSessionHash: "bound"}
 	if err := db.CreateHandoff(ctx, "n-good", "app.example.com", h, now.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
@@ -37,12 +37,17 @@ func TestHandoff(t *testing.T) {
 		{"unknown", "n-unknown", "app.example.com", ErrNotFound},
 		{"foreign host", "n-good", "evil.example.com", ErrNotFound},
 		{"expired", "n-expired", "app.example.com", ErrNotFound},
+		{"another browser", "n-good", "app.example.com", ErrOtherBrowser},
 		{"first use", "n-good", "APP.example.com", nil},
 		{"second use", "n-good", "app.example.com", ErrNonceConsumed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := db.ConsumeHandoff(ctx, tt.nonce, tt.host, now)
+			session := "bound"
+			if tt.name == "another browser" {
+				session = "other"
+			}
+			got, err := db.ConsumeHandoff(ctx, tt.nonce, tt.host, session, now)
 			if !errors.Is(err, tt.wantErr) || (tt.wantErr != nil && err == nil) {
 				t.Fatalf("ConsumeHandoff = %v, want %v", err, tt.wantErr)
 			}

@@ -25,6 +25,7 @@ var (
 	ErrPINExpired    = errors.New("store: PIN expired")
 	ErrPINExhausted  = errors.New("store: too many PIN attempts")
 	ErrNonceConsumed = errors.New("store: nonce already used")
+	ErrOtherBrowser  = errors.New("store: hand-off belongs to another browser")
 )
 
 // DB is the SQLite database plus the in-memory revocation index.
