@@ -10,6 +10,7 @@ const (
 	EventDenied       = "denied"
 	EventSignOut      = "sign-out"
 	EventRevoked      = "revoked"
+	EventRateLimited  = "rate-limited" // a limit on what strangers can trigger was reached
 )
 
 // Event is one line of the audit log.

@@ -33,11 +33,11 @@ func (s pinStore) CheckPIN(ctx context.Context, id, pin string, now time.Time) (
 	case err == nil:
 		return email, nil
 	case errors.Is(err, store.ErrPINWrong):
-		return "", idp.ErrPINWrong
+		return email, idp.ErrPINWrong
 	case errors.Is(err, store.ErrPINExpired):
 		return "", idp.ErrPINExpired
 	case errors.Is(err, store.ErrPINExhausted):
-		return "", idp.ErrPINExhausted
+		return email, idp.ErrPINExhausted
 	case errors.Is(err, store.ErrNotFound):
 		return "", idp.ErrPINUnknown
 	}

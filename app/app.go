@@ -14,6 +14,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/idp"
+	"github.com/gatehouse-dev/gatehouse/limit"
 	"github.com/gatehouse-dev/gatehouse/login"
 	"github.com/gatehouse-dev/gatehouse/proxy"
 	"github.com/gatehouse-dev/gatehouse/store"
@@ -151,14 +152,18 @@ func (a *App) buildHandler(o Options) error {
 	}
 	secure := a.cfg.TLS.Mode != "off"
 	team, err := login.New(login.Options{
-		TeamDomain:     a.cfg.TeamDomain,
-		TeamURL:        a.cfg.TeamURL(),
-		Secure:         secure,
-		GlobalSession:  a.cfg.GlobalSession.Duration,
-		Apps:           apps,
-		Keys:           keys,
-		Store:          meteredLoginStore{loginStore{a.db}, a.ops.metrics},
-		OTP:            otp,
+		TeamDomain:    a.cfg.TeamDomain,
+		TeamURL:       a.cfg.TeamURL(),
+		Secure:        secure,
+		GlobalSession: a.cfg.GlobalSession.Duration,
+		Apps:          apps,
+		Keys:          keys,
+		Store:         meteredLoginStore{loginStore{a.db}, a.ops.metrics},
+		OTP:           otp,
+		Limits: login.Limits{
+			PINSends: limit.New(pinSendsPerIP, pinWindow),
+			SignIns:  limit.New(signInsPerIP, time.Minute),
+		},
 		Providers:      providers,
 		Pages:          pages,
 		Log:            a.log,

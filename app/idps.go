@@ -17,6 +17,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/idp"
+	"github.com/gatehouse-dev/gatehouse/limit"
 	"github.com/gatehouse-dev/gatehouse/login"
 )
 
@@ -32,7 +33,8 @@ func (a *App) buildProviders(mail idp.Mailer) ([]login.Provider, *idp.OTP, error
 		lp := login.Provider{ID: p.ID, Name: p.Name, Kind: p.Kind}
 		switch p.Kind {
 		case "otp":
-			otp = &idp.OTP{ID: p.ID, Store: pinStore{a.db}, Mail: mail, Log: a.log, Now: a.now}
+			otp = &idp.OTP{ID: p.ID, Store: pinStore{a.db}, Mail: mail, Log: a.log, Now: a.now,
+				Sends: limit.New(pinSendsPerAddress, pinWindow), Failures: limit.New(pinFailuresPerAddress, pinLockout)}
 		case "oidc":
 			secret, err := p.OIDCSecret()
 			if err != nil {
@@ -147,3 +149,13 @@ func ensureSPKeyPair(keyFile, certFile, cn string, now time.Time) error {
 	}
 	return nil
 }
+
+// Limits on what a stranger can trigger on the team domain.
+const (
+	pinWindow             = 10 * time.Minute
+	pinSendsPerAddress    = 3  // PIN emails per address per pinWindow
+	pinSendsPerIP         = 10 // PIN emails per client IP per pinWindow
+	pinFailuresPerAddress = 10 // wrong codes per address (across codes) per pinLockout
+	pinLockout            = 30 * time.Minute
+	signInsPerIP          = 120 // sign-in requests per client IP per minute
+)

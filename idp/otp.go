@@ -38,7 +38,9 @@ var (
 
 // PINStore keeps one-time PINs. CheckPIN returns the email the PIN was sent
 // to, or one of ErrPINWrong (the attempt is counted), ErrPINExpired,
-// ErrPINExhausted or ErrPINUnknown (possibly wrapped).
+// ErrPINExhausted or ErrPINUnknown (possibly wrapped); with ErrPINWrong and
+// ErrPINExhausted it also returns the email, so that wrong codes count
+// against the address.
 type PINStore interface {
 	CreatePIN(ctx context.Context, id, email, pin string, expires time.Time) error
 	CheckPIN(ctx context.Context, id, pin string, now time.Time) (string, error)
@@ -52,7 +54,37 @@ type OTP struct {
 	Log   *slog.Logger
 	Now   func() time.Time
 	TTL   time.Duration // DefaultPINTTL when zero
+
+	// Sends limits the PIN emails per address; nil: no limit.
+	Sends Limiter
+	// Failures limits the wrong codes per address, across codes: when it
+	// is exhausted the address is locked until it refills; nil: no limit.
+	Failures Limiter
 }
+
+// Limiter is a keyed limit on events (limit.Keyed, or a shared store's).
+type Limiter interface {
+	// Take counts one event for key; false, with the wait, past the limit.
+	Take(key string, now time.Time) (bool, time.Duration)
+	// Allowed reports whether one more event is within the limit, counting
+	// nothing.
+	Allowed(key string, now time.Time) (bool, time.Duration)
+}
+
+// ErrLimited is wrapped by LimitError.
+var ErrLimited = errors.New("idp: limit reached")
+
+// LimitError refuses a PIN email or a code check past a limit. It names no
+// address: the sign-in page must not reveal which addresses exist.
+type LimitError struct {
+	What       string        // "pin-send" or "pin-lockout"
+	RetryAfter time.Duration // how long until it would be allowed
+}
+
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("idp: %s limit reached, retry after %s", e.What, e.RetryAfter)
+}
+func (e *LimitError) Unwrap() error { return ErrLimited }
 
 // NormalizeEmail validates a bare email address (no display name) and
 // returns it trimmed and lower-cased, or ErrInvalidEmail.
@@ -84,6 +116,16 @@ func (o *OTP) Start(ctx context.Context, email string) (string, error) {
 	addr, err := NormalizeEmail(email)
 	if err != nil {
 		return "", err
+	}
+	if o.Failures != nil {
+		if ok, wait := o.Failures.Allowed(addr, o.now()); !ok {
+			return "", &LimitError{What: "pin-lockout", RetryAfter: wait}
+		}
+	}
+	if o.Sends != nil {
+		if ok, wait := o.Sends.Take(addr, o.now()); !ok {
+			return "", &LimitError{What: "pin-send", RetryAfter: wait}
+		}
 	}
 	pin, err := newPIN()
 	if err != nil {
@@ -122,6 +164,15 @@ func (o *OTP) Verify(ctx context.Context, pinID, code string) (string, error) {
 		return "", fmt.Errorf("idp: verify PIN: %w", ErrPINUnknown)
 	}
 	email, err := o.Store.CheckPIN(ctx, pinID, code, o.now())
+	if email != "" && o.Failures != nil {
+		// A locked address signs in with no code, not even a right one.
+		if ok, wait := o.Failures.Allowed(email, o.now()); !ok {
+			return "", &LimitError{What: "pin-lockout", RetryAfter: wait}
+		}
+		if errors.Is(err, ErrPINWrong) || errors.Is(err, ErrPINExhausted) {
+			o.Failures.Take(email, o.now())
+		}
+	}
 	if err != nil {
 		return "", fmt.Errorf("idp: verify PIN: %w", err)
 	}

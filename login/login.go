@@ -73,6 +73,7 @@ type Options struct {
 	Keys           func() *token.Keyring
 	Store          Store
 	OTP            *idp.OTP // required when a provider is of KindOTP
+	Limits         Limits   // per-IP limits on sign-in requests
 	Providers      []Provider
 	Pages          Pages
 	Log            *slog.Logger
@@ -150,11 +151,11 @@ func (h *Handler) routes() {
 	m.Handle("GET "+access.PathLauncher+"{$}", page(h.launcher))
 	m.Handle("GET "+access.PathLogin+"{host}", page(h.login))
 	m.Handle("GET "+access.PathOTP, page(h.otpEmailPage))
-	m.Handle("POST "+access.PathOTP, page(h.otpStart))
-	m.Handle("POST "+access.PathOTPVerify, page(h.otpVerify))
-	m.Handle("GET "+access.PathIdPStart+"{idp}", page(h.idpStart))
-	m.Handle("GET "+access.PathCallback, page(h.callbackGET))
-	m.Handle("POST "+access.PathCallback, page(h.callbackPOST))
+	m.Handle("POST "+access.PathOTP, h.limitSignIns(page(h.otpStart)))
+	m.Handle("POST "+access.PathOTPVerify, h.limitSignIns(page(h.otpVerify)))
+	m.Handle("GET "+access.PathIdPStart+"{idp}", h.limitSignIns(page(h.idpStart)))
+	m.Handle("GET "+access.PathCallback, h.limitSignIns(page(h.callbackGET)))
+	m.Handle("POST "+access.PathCallback, h.limitSignIns(page(h.callbackPOST)))
 	m.Handle("GET "+access.PathSAMLMetadata, a.Wrap(h.samlMetadata("")))
 	for _, p := range h.o.Providers {
 		if p.Kind == KindSAML {

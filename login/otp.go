@@ -132,7 +132,16 @@ func (h *Handler) otpStart(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	email := r.PostForm.Get(paramEmail)
+	if _, err := idp.NormalizeEmail(email); err == nil {
+		if wait, hit := h.limitedBy(h.o.Limits.PINSends, r); hit {
+			h.tooMany(w, r, "pin-send-ip", wait, t.appName())
+			return nil
+		}
+	}
 	pinID, err := h.o.OTP.Start(r.Context(), email)
+	if h.limitError(w, r, err, t.appName()) {
+		return nil
+	}
 	if errors.Is(err, idp.ErrInvalidEmail) {
 		return h.renderEmail(w, r, t, http.StatusBadRequest, email, "Enter a valid email address.")
 	}
@@ -155,6 +164,9 @@ func (h *Handler) otpVerify(w http.ResponseWriter, r *http.Request) error {
 	}
 	pinID := r.PostForm.Get(paramPINID)
 	email, err := h.o.OTP.Verify(r.Context(), pinID, r.PostForm.Get(paramCode))
+	if h.limitError(w, r, err, t.appName()) {
+		return nil
+	}
 	if err != nil {
 		shown := r.PostForm.Get(paramEmail)
 		h.audit(r, access.Event{Kind: access.EventSignInFailed, Email: shown, App: t.appName(), IdP: p.ID, Detail: pinFailure(err)})

@@ -98,6 +98,9 @@ func (db *DB) CheckPIN(ctx context.Context, id, pin string, now time.Time) (stri
 	if err != nil {
 		return "", fmt.Errorf("store: check PIN: %w", err)
 	}
+	if errors.Is(result, ErrPINWrong) || errors.Is(result, ErrPINExhausted) {
+		return email, result // wrong codes count against the address
+	}
 	if result != nil {
 		return "", result
 	}
