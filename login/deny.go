@@ -12,8 +12,13 @@ import (
 
 // denied answers a sign-in the app's policies refuse: a 302 to the app's
 // deny_url when it has one, else 403 with its deny_message (or the
-// standard text).
-func (h *Handler) denied(w http.ResponseWriter, r *http.Request, app *access.App) {
+// standard text), who is signed in, and a way to use another account:
+// signing out and coming back to this app's sign-in.
+//
+// A refused sign-in keeps its global session: the user is still signed in
+// to the team domain and to the apps that do admit them.
+func (h *Handler) denied(w http.ResponseWriter, r *http.Request, t target, s session) {
+	app := t.App
 	if app.DenyURL != "" {
 		http.Redirect(w, r, app.DenyURL, http.StatusFound)
 		return
@@ -22,7 +27,12 @@ func (h *Handler) denied(w http.ResponseWriter, r *http.Request, app *access.App
 	if msg == "" {
 		msg = fmt.Sprintf("You don't have access to %s.", app.Name)
 	}
-	h.o.Pages.Error(w, r, http.StatusForbidden, "Access denied", msg)
+	h.o.Pages.Render(w, http.StatusForbidden, "error", "Access denied", errorData{
+		Message:    msg,
+		SignedInAs: s.Identity.Email,
+		SwitchURL:  access.PathLogout,
+		SwitchTo:   t.loginURL(),
+	})
 }
 
 // bind gives claims a binding for an app with binding_cookie: it returns

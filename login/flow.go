@@ -307,7 +307,7 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, t target, s 
 	if err != nil {
 		h.audit(r, access.Event{Kind: access.EventDenied, Email: id.Email, App: app.Name, IdP: id.IdP.ID,
 			Detail: strings.TrimPrefix(err.Error(), "access: ")})
-		h.denied(w, r, app)
+		h.denied(w, r, t, s)
 		return nil
 	}
 	claims := token.AppClaims(id, s.Nonce, app.AUD, g)

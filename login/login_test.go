@@ -3,8 +3,10 @@ package login
 import (
 	"encoding/base64"
 	"encoding/json"
+	"html"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -520,5 +522,42 @@ func TestTeamCookieTossing(t *testing.T) {
 	}
 	if w := hs.do("GET", access.PathGetIdentity, nil, mine); w.Code != http.StatusOK {
 		t.Fatalf("the team domain's own cookie alone: %d", w.Code)
+	}
+}
+
+// TestDeniedOffersAnotherAccount: the deny page says who is signed in and
+// offers to sign out and come back to this app's sign-in; the global
+// session is kept until the user chooses that.
+func TestDeniedOffersAnotherAccount(t *testing.T) {
+	hs := newHarness(t)
+	c, nonce := hs.orgCookie("bob@example.com")
+	w := hs.do("GET", loginURL(demoHost, "/"), nil, c)
+	body := w.Body.String()
+	if w.Code != http.StatusForbidden || !strings.Contains(body, "bob@example.com") || !strings.Contains(body, "Use another account") {
+		t.Fatalf("deny page %d:\n%s", w.Code, body)
+	}
+	if hs.store.SessionRevoked(nonce) {
+		t.Fatal("a refused sign-in ended the global session")
+	}
+	m := regexp.MustCompile(`name="redirect_url" value="([^"]+)"`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatal("no redirect_url in the switch form")
+	}
+	back := html.UnescapeString(m[1])
+	if !strings.HasPrefix(back, access.PathLogin+demoHost) {
+		t.Fatalf("switch returns to %q", back)
+	}
+	w = hs.do("POST", access.PathLogout, url.Values{"redirect_url": {back}}, c)
+	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != back {
+		t.Fatalf("use another account: %d Location %q", w.Code, w.Header().Get("Location"))
+	}
+	if !hs.store.SessionRevoked(nonce) {
+		t.Error("use another account kept the session")
+	}
+	for _, evil := range []string{"https://evil.example.com/", "//evil.example.com/x", "/admin"} {
+		c, _ := hs.orgCookie("bob@example.com")
+		if w := hs.do("POST", access.PathLogout, url.Values{"redirect_url": {evil}}, c); w.Code != http.StatusOK {
+			t.Errorf("logout with redirect_url %q: %d Location %q", evil, w.Code, w.Header().Get("Location"))
+		}
 	}
 }

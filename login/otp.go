@@ -44,6 +44,12 @@ type codeData struct {
 type errorData struct {
 	Message string
 	Retry   string
+	// SignedInAs, on a deny page, is who is signed in; SwitchURL is the
+	// sign-out form's action and SwitchTo where it returns (the app's
+	// sign-in), for "use another account".
+	SignedInAs string
+	SwitchURL  string
+	SwitchTo   string
 }
 
 // otpProvider returns the one-time-PIN provider allowed for t.

@@ -3,6 +3,7 @@ package login
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/access"
@@ -154,6 +155,14 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) error {
 		Secure:   h.o.Secure,
 		SameSite: http.SameSiteLaxMode,
 	})
+	// "Use another account" comes back to an app's sign-in page: a path on
+	// the team domain only.
+	if back := r.FormValue(paramRedirectURL); back != "" {
+		if clean, err := web.CleanPath(back); err == nil && strings.HasPrefix(clean, access.PathLogin) {
+			http.Redirect(w, r, clean, http.StatusSeeOther)
+			return nil
+		}
+	}
 	h.o.Pages.Render(w, http.StatusOK, "signed_out", "Signed out", signedOutData{SignInURL: access.PathLauncher})
 	return nil
 }

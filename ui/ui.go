@@ -144,6 +144,12 @@ func (r *Renderer) Render(w http.ResponseWriter, status int, name, title string,
 type ErrorData struct {
 	Message string
 	Retry   string // optional link to try again
+	// SignedInAs, on a deny page, is who is signed in; SwitchURL is the
+	// sign-out form's action and SwitchTo where it returns, for "use
+	// another account".
+	SignedInAs string
+	SwitchURL  string
+	SwitchTo   string
 }
 
 // Error renders the branded error page; it has the signature of web.PageFunc.
