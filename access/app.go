@@ -18,7 +18,22 @@ type App struct {
 	IdPs            []string // allowed provider ids; empty: all
 	LogoURL         string   // https logo shown on the launcher tile, or ""
 	Hidden          bool     // left off the app launcher (access is unchanged)
-	Settings                 // cookies, CORS, deny page and service tokens (settings.go)
+	// OriginTimeout is how long the origin may take to start answering
+	// (its response headers); 0: DefaultOriginTimeout.
+	OriginTimeout time.Duration
+	Settings      // cookies, CORS, deny page and service tokens (settings.go)
+}
+
+// DefaultOriginTimeout is how long an origin may take to start answering
+// when the app sets no origin_timeout (Cloudflare's proxy waits as long).
+const DefaultOriginTimeout = 100 * time.Second
+
+// ResponseTimeout returns the app's origin timeout.
+func (a *App) ResponseTimeout() time.Duration {
+	if a.OriginTimeout > 0 {
+		return a.OriginTimeout
+	}
+	return DefaultOriginTimeout
 }
 
 // Table matches requests to apps. It is immutable once built.

@@ -40,6 +40,14 @@ func note(r *http.Request, app, decision, user string) {
 	o.decided = time.Since(o.start)
 }
 
+// noteApp returns the app name noted for r, "" when none.
+func noteApp(r *http.Request) string {
+	if o, _ := r.Context().Value(observationKey{}).(*observation); o != nil {
+		return o.app
+	}
+	return ""
+}
+
 // AuthorizeDuration returns, inside Options.Observe, how long the proxy took
 // to decide about r (the authorize latency, without the origin's time).
 func AuthorizeDuration(r *http.Request) time.Duration {

@@ -93,7 +93,8 @@ type Handler struct {
 	now        func() time.Time
 	ipHeader   string
 	transport  http.RoundTripper
-	proxies    sync.Map // origin URL string → *httputil.ReverseProxy
+	proxies    sync.Map // proxyKey → *httputil.ReverseProxy
+	transports sync.Map // response timeout → *http.Transport
 	verified   verifiedCache
 	identities identityCache
 	refreshed  refreshCache
@@ -545,7 +546,7 @@ func (h *Handler) forward(w http.ResponseWriter, out *http.Request, app *access.
 		h.o.Whoami.ServeHTTP(w, out)
 		return
 	}
-	rp, err := h.reverseProxy(app.Origin)
+	rp, err := h.reverseProxy(app.Origin, app.ResponseTimeout())
 	if err != nil {
 		h.upstreamError(w, out, err)
 		return
@@ -553,10 +554,37 @@ func (h *Handler) forward(w http.ResponseWriter, out *http.Request, app *access.
 	rp.ServeHTTP(w, out)
 }
 
-// reverseProxy returns the cached reverse proxy for origin, building it on
-// first use.
-func (h *Handler) reverseProxy(origin string) (*httputil.ReverseProxy, error) {
-	if v, ok := h.proxies.Load(origin); ok {
+// proxyKey names a cached reverse proxy: one per origin and response
+// timeout.
+type proxyKey struct {
+	origin  string
+	timeout time.Duration
+}
+
+// transportFor returns the origin transport whose response-header timeout
+// is d: the configured transport when it is not an *http.Transport (tests),
+// else a clone of it, one per distinct d, sharing nothing but settings.
+func (h *Handler) transportFor(d time.Duration) http.RoundTripper {
+	base, ok := h.transport.(*http.Transport)
+	if !ok {
+		return h.transport
+	}
+	if v, ok := h.transports.Load(d); ok {
+		return v.(*http.Transport)
+	}
+	t := base.Clone()
+	t.ResponseHeaderTimeout = d
+	v, _ := h.transports.LoadOrStore(d, t)
+	return v.(*http.Transport)
+}
+
+// reverseProxy returns the cached reverse proxy for origin whose origin must
+// start answering within timeout, building it on first use. Once the
+// response headers are in, nothing times out: downloads, WebSockets and
+// event streams last as long as they need.
+func (h *Handler) reverseProxy(origin string, timeout time.Duration) (*httputil.ReverseProxy, error) {
+	key := proxyKey{origin, timeout}
+	if v, ok := h.proxies.Load(key); ok {
 		return v.(*httputil.ReverseProxy), nil
 	}
 	target, err := url.Parse(origin)
@@ -571,7 +599,7 @@ func (h *Handler) reverseProxy(origin string) (*httputil.ReverseProxy, error) {
 			pr.SetURL(target)
 			setForwarded(pr.In, pr.Out)
 		},
-		Transport: h.transport,
+		Transport: h.transportFor(timeout),
 		// FlushInterval stays 0: ReverseProxy already flushes every write of
 		// event streams and of responses without a Content-Length, so
 		// streaming works, while sized responses are not flushed per write.
@@ -580,7 +608,7 @@ func (h *Handler) reverseProxy(origin string) (*httputil.ReverseProxy, error) {
 		ErrorHandler:   h.upstreamError,
 		ErrorLog:       slog.NewLogLogger(h.log.Handler(), slog.LevelWarn),
 	}
-	v, _ := h.proxies.LoadOrStore(origin, rp)
+	v, _ := h.proxies.LoadOrStore(key, rp)
 	return v.(*httputil.ReverseProxy), nil
 }
 
@@ -611,12 +639,26 @@ func (b *bufferPool) Put(buf []byte) {
 
 // upstreamError logs err and shows a 502 without any upstream detail.
 func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(err, context.Canceled) {
-		h.log.Debug("proxy: client went away", "host", r.Host, "path", r.URL.Path, "err", err)
-	} else {
-		h.log.Warn("proxy: origin unreachable", "host", r.Host, "path", r.URL.Path,
-			"request_id", web.RequestID(r), "err", err)
+	app := noteApp(r)
+	host := r.Host
+	if host == "" {
+		// The outgoing request: its Host is the origin's, the public one is
+		// in X-Forwarded-Host.
+		host = r.Header.Get("X-Forwarded-Host")
 	}
+	var ne net.Error
+	switch {
+	case errors.Is(err, context.Canceled):
+		h.log.Debug("proxy: client went away", "app", app, "host", host, "path", r.URL.Path, "err", err)
+		return
+	case errors.As(err, &ne) && ne.Timeout():
+		h.log.Warn("proxy: origin timed out", "app", app, "host", host, "path", r.URL.Path,
+			"request_id", web.RequestID(r), "err", err)
+		h.fail(w, r, http.StatusGatewayTimeout, "Gateway timeout", "The application did not answer in time.")
+		return
+	}
+	h.log.Warn("proxy: origin unreachable", "app", app, "host", host, "path", r.URL.Path,
+		"request_id", web.RequestID(r), "err", err)
 	h.fail(w, r, http.StatusBadGateway, "Bad gateway", "The application is not reachable right now")
 }
 
