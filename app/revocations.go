@@ -12,14 +12,18 @@ import (
 // written by other processes (such as `gatehouse revoke`).
 const revocationPoll = 250 * time.Millisecond
 
-// closeRevoked closes the long-lived connections a revocation affects: the
-// sessions it ended, or every connection to a revoked app.
+// closeRevoked cancels, and waits for, the requests in flight that a
+// revocation refuses: those of the sessions it ended, or every request to
+// a hard-revoked app (only the WebSockets and event streams of a soft one),
+// so that none reaches an origin after the revocation returns.
 func closeRevoked(p *proxy.Handler, r store.Revocation) {
 	switch r.Kind {
 	case store.RevocationSession, store.RevocationUser:
 		p.CloseSessions(r.Nonces...)
-	case store.RevocationApp, store.RevocationAppSoft:
-		p.CloseApp(r.Subject)
+	case store.RevocationApp:
+		p.CloseApp(r.Subject, false)
+	case store.RevocationAppSoft:
+		p.CloseApp(r.Subject, true)
 	}
 }
 

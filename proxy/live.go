@@ -2,64 +2,99 @@ package proxy
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
-// liveConn is one long-lived proxied request (WebSocket or event stream).
+// liveConn is one authorized request in flight.
 type liveConn struct {
-	nonce  string // identity_nonce of its app token
-	aud    string // its app
-	cancel context.CancelFunc
+	nonce    string // identity_nonce of its app token
+	aud      string // its app
+	longLive bool   // a WebSocket or an event stream
+	cancel   context.CancelCauseFunc
+	done     chan struct{} // closed when the request has ended
 }
 
-// liveConns tracks the long-lived requests in flight so that a revocation
-// can close them: cancelling the request context makes the reverse proxy
-// close both sides.
+// errRevokedInFlight is the cause of a request context a revocation
+// cancelled.
+var errRevokedInFlight = errors.New("proxy: revoked while in flight")
+
+// liveShards spreads the in-flight requests over several locks.
+const liveShards = 16
+
+// closeWait bounds how long a revocation waits for the requests it
+// cancelled to end.
+const closeWait = 5 * time.Second
+
+// liveConns tracks the authorized requests in flight so that a revocation
+// can cancel them before it returns: cancelling the request context makes
+// the reverse proxy abandon the origin request (or close both sides of a
+// WebSocket), and the revocation waits until each has ended, so that none
+// reaches the origin after the revocation returned.
 type liveConns struct {
-	mu   sync.Mutex
-	next uint64
-	m    map[uint64]liveConn
+	next   atomic.Uint64
+	shards [liveShards]liveShard
 }
 
-// track registers r under nonce and aud and returns it with a cancellable
-// context, plus the function to call when it ends.
-func (l *liveConns) track(r *http.Request, nonce, aud string) (*http.Request, func()) {
-	ctx, cancel := context.WithCancel(r.Context())
-	l.mu.Lock()
-	if l.m == nil {
-		l.m = make(map[uint64]liveConn)
+type liveShard struct {
+	mu sync.Mutex
+	m  map[uint64]*liveConn
+}
+
+// track registers the request whose context cancel cancels, under nonce and
+// aud, and returns the function to call when it ends.
+func (l *liveConns) track(cancel context.CancelCauseFunc, nonce, aud string, longLive bool) func() {
+	id := l.next.Add(1)
+	sh := &l.shards[id%liveShards]
+	c := &liveConn{nonce: nonce, aud: aud, longLive: longLive, cancel: cancel, done: make(chan struct{})}
+	sh.mu.Lock()
+	if sh.m == nil {
+		sh.m = make(map[uint64]*liveConn)
 	}
-	l.next++
-	id := l.next
-	l.m[id] = liveConn{nonce: nonce, aud: aud, cancel: cancel}
-	l.mu.Unlock()
-	return r.WithContext(ctx), func() {
-		l.mu.Lock()
-		delete(l.m, id)
-		l.mu.Unlock()
-		cancel()
+	sh.m[id] = c
+	sh.mu.Unlock()
+	return func() {
+		sh.mu.Lock()
+		delete(sh.m, id)
+		sh.mu.Unlock()
+		close(c.done)
 	}
 }
 
-// close cancels every tracked request match selects and returns how many.
-func (l *liveConns) close(match func(c liveConn) bool) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := 0
-	for id, c := range l.m {
-		if match(c) {
-			c.cancel()
-			delete(l.m, id)
-			n++
+// close cancels every tracked request match selects, waits (up to
+// closeWait) until they have ended, and returns how many it cancelled.
+func (l *liveConns) close(match func(c *liveConn) bool) int {
+	var waits []chan struct{}
+	for i := range l.shards {
+		sh := &l.shards[i]
+		sh.mu.Lock()
+		for _, c := range sh.m {
+			if match(c) {
+				c.cancel(errRevokedInFlight)
+				waits = append(waits, c.done)
+			}
+		}
+		sh.mu.Unlock()
+	}
+	deadline := time.NewTimer(closeWait)
+	defer deadline.Stop()
+	for _, d := range waits {
+		select {
+		case <-d:
+		case <-deadline.C:
+			return len(waits)
 		}
 	}
-	return n
+	return len(waits)
 }
 
-// CloseSessions closes the open WebSocket and event-stream connections of
-// the global sessions with the given nonces, and returns how many it closed.
+// CloseSessions cancels the requests in flight of the global sessions with
+// the given nonces (WebSockets and event streams included), waits until they
+// have ended, and returns how many it cancelled.
 func (h *Handler) CloseSessions(nonces ...string) int {
 	if len(nonces) == 0 {
 		return 0
@@ -68,25 +103,27 @@ func (h *Handler) CloseSessions(nonces ...string) int {
 	for _, n := range nonces {
 		set[n] = struct{}{}
 	}
-	n := h.live.close(func(c liveConn) bool { _, ok := set[c.nonce]; return ok })
+	n := h.live.close(func(c *liveConn) bool { _, ok := set[c.nonce]; return ok })
 	if n > 0 {
-		h.log.Info("proxy: closed connections of revoked sessions", "count", n)
+		h.log.Info("proxy: cancelled requests of revoked sessions", "count", n)
 	}
 	return n
 }
 
-// CloseApp closes the open WebSocket and event-stream connections to the
-// app with audience aud, and returns how many it closed.
-func (h *Handler) CloseApp(aud string) int {
-	n := h.live.close(func(c liveConn) bool { return c.aud == aud })
+// CloseApp cancels the requests in flight to the app with audience aud and
+// waits until they have ended; with longLivedOnly (a soft revocation, whose
+// tokens are re-issued silently) only its WebSockets and event streams. It
+// returns how many it cancelled.
+func (h *Handler) CloseApp(aud string, longLivedOnly bool) int {
+	n := h.live.close(func(c *liveConn) bool { return c.aud == aud && (c.longLive || !longLivedOnly) })
 	if n > 0 {
-		h.log.Info("proxy: closed connections of a revoked app", "aud", aud, "count", n)
+		h.log.Info("proxy: cancelled requests of a revoked app", "aud", aud, "count", n)
 	}
 	return n
 }
 
 // longLived reports whether r opens a WebSocket or asks for an event
-// stream: the requests revocation must be able to cut short.
+// stream.
 func longLived(r *http.Request) bool {
 	if r.Header.Get("Upgrade") != "" {
 		return true

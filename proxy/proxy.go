@@ -210,7 +210,11 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, app *access.
 	now := h.now()
 	raw, ambiguous := credential(r)
 	ip := web.ClientIP(r, h.o.TrustedProxies, h.ipHeader)
-	out := r.Clone(r.Context())
+	// The forwarded request's context is cancellable, so that a revocation
+	// can abandon it while it is in flight (live.go).
+	ctx, cancel := context.WithCancelCause(r.Context())
+	defer cancel(nil)
+	out := r.Clone(ctx)
 	strip(out, peerTrusted(r, h.o.TrustedProxies), app.ServiceTokenHeader)
 
 	if isPreflight(r) {
@@ -284,12 +288,27 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, app *access.
 	if claims.Email != "" {
 		out.Header.Set(access.HeaderUserEmail, claims.Email)
 	}
-	if claims.IdentityNonce != "" && longLived(r) {
-		var done func()
-		out, done = h.live.track(out, claims.IdentityNonce, app.AUD)
-		defer done()
+	if claims.IdentityNonce != "" {
+		defer h.live.track(cancel, claims.IdentityNonce, app.AUD, longLived(r))()
+		// A revocation applied between verify and track found nothing to
+		// cancel; it is in the index by now.
+		if h.revokedSince(claims, app.AUD) {
+			note(r, app.Name, DecisionLogin, "")
+			h.unauthorized(w, r, app)
+			return
+		}
 	}
 	h.forward(w, out, app)
+}
+
+// revokedSince reports whether the session or app of claims was revoked
+// after claims were verified (the O(1) index checks of verify, again).
+func (h *Handler) revokedSince(claims *token.Claims, aud string) bool {
+	if h.o.Store.SessionRevoked(claims.IdentityNonce) {
+		return true
+	}
+	hard, soft := h.o.Store.AppRevocation(aud).Refuses(claims.IssuedAt)
+	return hard || soft
 }
 
 // serveServiceToken exchanges valid service-token credentials that a
@@ -648,6 +667,10 @@ func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, err erro
 	}
 	var ne net.Error
 	switch {
+	case errors.Is(context.Cause(r.Context()), errRevokedInFlight):
+		h.log.Info("proxy: request cancelled by a revocation", "app", app, "host", host, "path", r.URL.Path)
+		h.fail(w, r, http.StatusUnauthorized, "Signed out", "Your session was revoked.")
+		return
 	case errors.Is(err, context.Canceled):
 		h.log.Debug("proxy: client went away", "app", app, "host", host, "path", r.URL.Path, "err", err)
 		return
