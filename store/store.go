@@ -71,6 +71,19 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("store: create directory: %w", err)
 		}
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("store: data directory: %w", err)
+		}
+	}
+	// The database holds the signing keys: 0600 whatever the umask. SQLite
+	// gives its -wal and -shm files the database file's mode.
+	if err := secretFile(path, false); err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	for _, side := range []string{path + "-wal", path + "-shm"} {
+		if err := os.Chmod(side, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("store: open %s: %w", path, err)
+		}
 	}
 	sqldb, err := sql.Open("sqlite", DSN(path))
 	if err != nil {
@@ -125,10 +138,33 @@ func (db *DB) Backup(ctx context.Context, path string) error {
 	if _, err := os.Stat(path); err == nil {
 		return fmt.Errorf("store: backup: %s already exists", path)
 	}
+	// A backup holds the signing private keys: create it 0600 (VACUUM INTO
+	// fills an empty file) whatever the umask.
+	if err := secretFile(path, true); err != nil {
+		return fmt.Errorf("store: backup: %w", err)
+	}
 	if _, err := db.sql.ExecContext(ctx, `VACUUM INTO ?`, path); err != nil {
+		os.Remove(path)
 		return fmt.Errorf("store: backup: %w", err)
 	}
 	return nil
+}
+
+// secretFile creates path empty with mode 0600 (failing if it exists when
+// exclusive), or sets an existing file's mode to 0600.
+func secretFile(path string, exclusive bool) error {
+	flags := os.O_CREATE | os.O_WRONLY
+	if exclusive {
+		flags |= os.O_EXCL
+	}
+	f, err := os.OpenFile(path, flags, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Chmod(path, 0o600)
 }
 
 // withTx runs fn in a write transaction (BEGIN IMMEDIATE through the DSN),
