@@ -36,6 +36,9 @@ const (
 	// PathAuthorized ends a sign-in hand-off on a protected host: it trades
 	// a single-use nonce for the app cookie.
 	PathAuthorized = PathPrefix + "authorized"
+	// PathForwardAuth answers an edge proxy's forward-auth subrequest
+	// (nginx auth_request, Caddy forward_auth, Traefik ForwardAuth).
+	PathForwardAuth = PathPrefix + "forward-auth"
 	// PathStatic serves the shared static assets.
 	PathStatic = PathPrefix + "static/"
 )

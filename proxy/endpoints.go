@@ -17,6 +17,10 @@ const msgInvalidLogin = "Invalid login session. Please go to the URL of your app
 
 // serveReserved answers the /cdn-cgi/access paths of a protected host.
 func (h *Handler) serveReserved(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == access.PathForwardAuth {
+		h.forwardAuth(w, r)
+		return
+	}
 	apps := h.hostApps(r)
 	if len(apps) == 0 {
 		h.notFound(w, r)

@@ -463,6 +463,11 @@ func (h *Handler) unauthorized(w http.ResponseWriter, r *http.Request, app *acce
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Location", login)
+	if edgeOf(r.Context()) == edgeNginx {
+		// auth_request passes 401 and 403 only; error_page redirects.
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
 	w.WriteHeader(http.StatusFound)
 }
 
@@ -556,6 +561,15 @@ func (h *Handler) cookie(name, value string, maxAge int) *http.Cookie {
 // forward sends the stripped (and, when allowed, identity-carrying) request
 // out to the app's origin.
 func (h *Handler) forward(w http.ResponseWriter, out *http.Request, app *access.App) {
+	if edgeOf(out.Context()) != edgeNone {
+		h.allowEdge(w, out)
+		return
+	}
+	if app.Origin == "" {
+		// A forward-auth app: its requests come through an edge proxy.
+		h.fail(w, out, http.StatusMisdirectedRequest, "Misdirected request", "This application is reached through its edge proxy.")
+		return
+	}
 	if app.Origin == OriginWhoami {
 		if h.o.Whoami == nil {
 			h.upstreamError(w, out, errors.New("proxy: no whoami handler configured"))
