@@ -39,6 +39,10 @@ const (
 	// PathForwardAuth answers an edge proxy's forward-auth subrequest
 	// (nginx auth_request, Caddy forward_auth, Traefik ForwardAuth).
 	PathForwardAuth = PathPrefix + "forward-auth"
+	// PathSignIn starts a sign-in on a protected host:
+	// /cdn-cgi/access/sign-in?redirect_url=PATH (for edges that cannot pass
+	// the login redirect with its cookie).
+	PathSignIn = PathPrefix + "sign-in"
 	// PathStatic serves the shared static assets.
 	PathStatic = PathPrefix + "static/"
 )

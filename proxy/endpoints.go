@@ -17,8 +17,12 @@ const msgInvalidLogin = "Invalid login session. Please go to the URL of your app
 
 // serveReserved answers the /cdn-cgi/access paths of a protected host.
 func (h *Handler) serveReserved(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path == access.PathForwardAuth {
+	switch r.URL.Path {
+	case access.PathForwardAuth:
 		h.forwardAuth(w, r)
+		return
+	case access.PathSignIn:
+		h.signIn(w, r)
 		return
 	}
 	apps := h.hostApps(r)

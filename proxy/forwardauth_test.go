@@ -33,11 +33,12 @@ func TestForwardAuth(t *testing.T) {
 		identity bool
 		location bool
 		cookieOK bool
+		signIn   bool
 	}{
 		{name: "caddy, valid token", hdr: caddy("app.example.com", "/x?y=1"), cookie: valid, status: 200, identity: true},
 		{name: "nginx, valid token", host: "app.example.com", hdr: nginx("/x"), cookie: valid, status: 200, identity: true},
 		{name: "caddy, no token: redirect to login", hdr: caddy("app.example.com", "/x"), status: http.StatusFound, location: true},
-		{name: "nginx, no token: 401 with the login in Location", host: "app.example.com", hdr: nginx("/x"), status: http.StatusUnauthorized, location: true},
+		{name: "nginx, no token: 401 with the host's sign-in start in Location", host: "app.example.com", hdr: nginx("/x"), status: http.StatusUnauthorized, signIn: true},
 		{name: "xhr without token: 401 JSON", hdr: hdrs{"X-Forwarded-Host": "app.example.com", "X-Forwarded-Uri": "/api", "X-Requested-With": "XMLHttpRequest"}, status: http.StatusUnauthorized},
 		{name: "expired token refreshed", hdr: caddy("app.example.com", "/x"), cookie: expired, status: 200, identity: true, cookieOK: true},
 		{name: "bypass app: no identity", hdr: caddy("public.example.com", "/"), status: 200},
@@ -76,7 +77,8 @@ func TestForwardAuth(t *testing.T) {
 			if tt.identity != (email == "ann@example.com" && rec.Header().Get(access.HeaderJWTAssertion) != "") {
 				t.Errorf("identity headers: email %q assertion %t", email, rec.Header().Get(access.HeaderJWTAssertion) != "")
 			}
-			if loc := rec.Header().Get("Location"); tt.location != strings.Contains(loc, access.PathLogin+"app.example.com") {
+			if loc := rec.Header().Get("Location"); tt.location != strings.Contains(loc, access.PathLogin+"app.example.com") ||
+				tt.signIn != (loc == access.PathSignIn+"?redirect_url=%2Fx") {
 				t.Errorf("Location %q", loc)
 			}
 			if c := cookieFrom(rec.Result(), access.CookieAuthorization); tt.cookieOK != (c != nil && c.Value != "") {
@@ -93,4 +95,27 @@ func TestForwardAuth(t *testing.T) {
 			t.Fatalf("status %d", rec.Code)
 		}
 	})
+}
+
+// TestSignInStart: the host's sign-in start sets CF_AppSession and sends the
+// browser to the team domain's login for the app covering redirect_url.
+func TestSignInStart(t *testing.T) {
+	f := newFixture(t, "", nil)
+	req := httptest.NewRequest("GET", "http://app.example.com"+access.PathSignIn+"?redirect_url=%2Fdocs%3Fa%3D1", nil)
+	rec := httptest.NewRecorder()
+	f.h.ServeHTTP(rec, req)
+	loc := rec.Header().Get("Location")
+	if rec.Code != http.StatusFound || !strings.HasPrefix(loc, teamURL+access.PathLogin+"app.example.com?kid="+audDemo) ||
+		!strings.Contains(loc, "redirect_url=%2Fdocs%3Fa%3D1") {
+		t.Fatalf("%d Location %q", rec.Code, loc)
+	}
+	if c := cookieFrom(rec.Result(), access.CookieAppSession); c == nil || !validAppSession(c.Value) {
+		t.Fatalf("CF_AppSession %+v", c)
+	}
+	req = httptest.NewRequest("GET", "http://app.example.com"+access.PathSignIn+"?redirect_url=https%3A%2F%2Fevil.example%2F", nil)
+	rec = httptest.NewRecorder()
+	f.h.ServeHTTP(rec, req)
+	if loc := rec.Header().Get("Location"); strings.Contains(loc, "evil.example") {
+		t.Fatalf("open redirect: %q", loc)
+	}
 }

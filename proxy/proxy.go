@@ -444,6 +444,15 @@ func (h *Handler) ForgetIdentities(nonces ...string) { h.identities.forget(nonce
 // XHR and fetch, a 302 to the team domain's login for navigations. Both set
 // the CF_AppSession cookie the login URL is bound to.
 func (h *Handler) unauthorized(w http.ResponseWriter, r *http.Request, app *access.App) {
+	if edgeOf(r.Context()) == edgeNginx && !web.WantsJSON(r) {
+		// auth_request passes only 401 and 403, without their cookies: send
+		// the browser (through error_page) to this host's sign-in start,
+		// which the edge routes to Gatehouse and which sets CF_AppSession.
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Location", access.PathSignIn+"?"+url.Values{"redirect_url": {r.URL.RequestURI()}}.Encode())
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
 	session := cookieValue(r.Header, access.CookieAppSession)
 	if !validAppSession(session) {
 		session = token.RandomHex(16)
@@ -463,12 +472,33 @@ func (h *Handler) unauthorized(w http.ResponseWriter, r *http.Request, app *acce
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Location", login)
-	if edgeOf(r.Context()) == edgeNginx {
-		// auth_request passes 401 and 403 only; error_page redirects.
-		w.WriteHeader(http.StatusUnauthorized)
+	w.WriteHeader(http.StatusFound)
+}
+
+// signIn serves access.PathSignIn on a protected host: the start of a
+// sign-in to the app that covers redirect_url, exactly as an unauthenticated
+// navigation there would begin it.
+func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
+	target, err := web.CleanPath(r.URL.Query().Get("redirect_url"))
+	if err != nil {
+		target = "/"
+	}
+	u, err := url.ParseRequestURI(target)
+	if err != nil {
+		h.fail(w, r, http.StatusBadRequest, "Bad request", "This address is not valid.")
 		return
 	}
-	w.WriteHeader(http.StatusFound)
+	var app *access.App
+	if t := h.o.Apps(); t != nil {
+		app = t.Match(r.Host, u.Path)
+	}
+	if app == nil {
+		h.notFound(w, r)
+		return
+	}
+	o := r.Clone(r.Context())
+	o.URL, o.RequestURI = u, target
+	h.unauthorized(w, o, app)
 }
 
 // validAppSession reports whether v looks like a CF_AppSession value we set

@@ -3,6 +3,9 @@
 # - Debian's chromium (driven by chromedp in the end-to-end tests);
 # - SimpleSAMLphp and the PHP it runs on (the test SAML IdP, internal/testidp);
 # - Debian's pebble and pebble-challtestsrv (the test ACME CA, app/tls_pebble_test.go);
+# - Debian's nginx and caddy (the edge proxies of the forward-auth tests,
+#   app/e2e_edge_test.go) and libnss3-tools (certutil, for Chromium's trust
+#   store in the TLS test);
 # - the npm dependencies of the test OpenID provider (scripts/e2e/oidc).
 # When everything is already there it only checks and returns.
 set -euo pipefail
@@ -10,7 +13,7 @@ cd "$(dirname "$0")/.."
 
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
-for pkg in simplesamlphp php-cli php-xml php-mbstring php-curl pebble; do
+for pkg in simplesamlphp php-cli php-xml php-mbstring php-curl pebble nginx caddy libnss3-tools; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
@@ -31,4 +34,5 @@ fi
 echo "install-test-deps: chromium $(chromium --version 2>/dev/null | awk '{print $2}')," \
   "simplesamlphp $(dpkg-query -W -f='${Version}' simplesamlphp)," \
   "php $(php -r 'echo PHP_VERSION;'), node $(node --version)," \
-  "pebble $(dpkg-query -W -f='${Version}' pebble)"
+  "pebble $(dpkg-query -W -f='${Version}' pebble)," \
+  "nginx $(dpkg-query -W -f='${Version}' nginx), caddy $(dpkg-query -W -f='${Version}' caddy)"
