@@ -363,7 +363,7 @@ func (a *Admin) confirm(w http.ResponseWriter, r *http.Request, s adminSession, 
 }
 
 // auditKinds are the kinds offered by the audit filter.
-var auditKinds = []string{access.EventSignIn, access.EventSignInFailed, access.EventAccess, access.EventDenied, access.EventSignOut, access.EventRevoked, AuditServiceToken}
+var auditKinds = []string{access.EventSignIn, access.EventSignInFailed, access.EventAccess, access.EventDenied, access.EventSignOut, access.EventRevoked, access.EventServiceToken}
 
 func (a *Admin) audit(w http.ResponseWriter, r *http.Request, s adminSession) error {
 	q := r.URL.Query()

@@ -14,10 +14,6 @@ import (
 	"github.com/gatehouse-dev/gatehouse/web"
 )
 
-// AuditServiceToken is the audit kind of service token changes that revoke
-// nothing (create, enable); disable and delete are access.EventRevoked.
-const AuditServiceToken = "service-token"
-
 // ServiceTokenStore is what the service tokens page reads and writes;
 // *store.DB implements it.
 type ServiceTokenStore interface {
@@ -128,7 +124,7 @@ func (a *Admin) createServiceToken(w http.ResponseWriter, r *http.Request, s adm
 	if d.Duration > 0 {
 		data.ExpiresAt = now.Add(d.Duration)
 	}
-	a.recordAdmin(r, s, AuditServiceToken, fmt.Sprintf("service token created: %s (%s, %s)", name, id, strings.ToLower(d.Label)))
+	a.recordAdmin(r, s, access.EventServiceToken, fmt.Sprintf("service token created: %s (%s, %s)", name, id, strings.ToLower(d.Label)))
 	return a.render(w, http.StatusOK, "admin_token_created", "Service token created", data)
 }
 
@@ -154,7 +150,7 @@ var (
 		apply: func(ctx context.Context, ts ServiceTokenStore, id string, now time.Time) error {
 			return ts.DisableServiceToken(ctx, id, now)
 		}}
-	enableToken = tokenAction{path: "enable", title: "Enable", verb: "Enabled", kind: AuditServiceToken, button: "Enable token",
+	enableToken = tokenAction{path: "enable", title: "Enable", verb: "Enabled", kind: access.EventServiceToken, button: "Enable token",
 		effects: func(t store.ServiceToken) []string {
 			return []string{"Requests presenting " + t.ClientID + " and its secret are admitted again where a policy allows it."}
 		},

@@ -81,7 +81,7 @@ func TestAdminServiceTokenCreate(t *testing.T) {
 	if !strings.Contains(body, id) || !strings.Contains(body, "ci-bot") || strings.Contains(body, secret) {
 		t.Errorf("list must show the token but never its secret: %s", body)
 	}
-	events, _, err := h.db.AuditSearch(context.Background(), store.AuditFilter{Kind: AuditServiceToken})
+	events, _, err := h.db.AuditSearch(context.Background(), store.AuditFilter{Kind: access.EventServiceToken})
 	if err != nil || len(events) != 1 || events[0].Email != "admin@example.com" ||
 		!strings.Contains(events[0].Detail, "service token created: ci-bot") || strings.Contains(events[0].Detail, secret) {
 		t.Errorf("audit = %+v, %v", events, err)
