@@ -1,6 +1,6 @@
 // Package ui holds Gatehouse's embedded templates and static assets: the
 // sign-in pages, error pages, the whoami origin and the admin pages.
-package ui
+package pages
 
 import (
 	"bytes"
