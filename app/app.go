@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/access"
+	"github.com/gatehouse-dev/gatehouse/admin"
 	"github.com/gatehouse-dev/gatehouse/idp"
 	"github.com/gatehouse-dev/gatehouse/limit"
 	"github.com/gatehouse-dev/gatehouse/login"
@@ -181,7 +182,7 @@ func (a *App) buildHandler(o Options) error {
 		Keys:           keys,
 		Store:          a.db,
 		Pages:          rd,
-		Whoami:         pages.Whoami(rd),
+		Whoami:         pages.Whoami(rd, token.Decode),
 		Observe:        a.observe,
 		Log:            a.log,
 		Now:            a.now,
@@ -189,23 +190,24 @@ func (a *App) buildHandler(o Options) error {
 		ClientIPHeader: a.cfg.ClientIPHeader,
 	})
 	a.db.Subscribe(func(r store.Revocation) { closeRevoked(prot, r) })
-	admin, err := pages.NewAdmin(pages.AdminOptions{
-		TeamDomain: a.cfg.TeamDomain,
-		TeamURL:    a.cfg.TeamURL(),
-		Secure:     secure,
-		Admins:     a.cfg.Admins,
-		Apps:       apps,
-		Keys:       keys,
-		Store:      a.db,
-		Pages:      rd,
-		Log:        a.log,
-		Now:        a.now,
-		Status:     a.ops.status.snapshot,
+	adm, err := admin.New(admin.Options{
+		TeamDomain:    a.cfg.TeamDomain,
+		TeamURL:       a.cfg.TeamURL(),
+		Secure:        secure,
+		Admins:        a.cfg.Admins,
+		Apps:          apps,
+		Keys:          keys,
+		Store:         adminStore{a.db},
+		ServiceTokens: adminStore{a.db},
+		Pages:         rd,
+		Log:           a.log,
+		Now:           a.now,
+		Status:        a.ops.status.snapshot,
 	})
 	if err != nil {
 		return fmt.Errorf("app: %w", err)
 	}
-	a.handler = web.WithRequestID(&hosts{team: a.cfg.TeamDomain, teamHandler: team, admin: admin, protected: prot, static: pages.Static()})
+	a.handler = web.WithRequestID(&hosts{team: a.cfg.TeamDomain, teamHandler: team, admin: adm, protected: prot, static: pages.Static()})
 	return nil
 }
 

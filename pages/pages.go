@@ -1,5 +1,7 @@
-// Package ui holds Gatehouse's embedded templates and static assets: the
-// sign-in pages, error pages, the whoami origin and the admin pages.
+// Package pages renders Gatehouse's branded HTML: the embedded layout, the
+// sign-in, error and launcher pages, the static assets and the built-in
+// whoami origin. Features with pages of their own (the admin) parse them with
+// the same layout through Renderer.Parse.
 package pages
 
 import (
@@ -11,9 +13,14 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net/http"
+	"path"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/access"
 )
 
 //go:embed templates/*.html
@@ -22,59 +29,80 @@ var templateFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
-// StaticPrefix is where the static assets are served, on every host.
-const StaticPrefix = "/cdn-cgi/access/static/"
+// The pages of this package, each templates/<name>.html. New parses every
+// one of them and refuses a template file that is not listed here.
+const (
+	PageError      = "error"
+	PageLauncher   = "launcher"
+	PageLoginPick  = "login_pick"
+	PageLoginEmail = "login_email"
+	PageLoginCode  = "login_code"
+	PageSignedOut  = "signed_out"
+	PageWhoami     = "whoami"
+)
 
-// Renderer renders the embedded pages. Every page template is parsed with the
-// layout at start-up, so a broken template fails New, not a request.
+// pageNames lists the Page constants.
+var pageNames = []string{PageError, PageLauncher, PageLoginPick, PageLoginEmail, PageLoginCode, PageSignedOut, PageWhoami}
+
+// layoutFile is the template every page is parsed with; it executes the
+// page's "content" template.
+const layoutFile = "templates/layout.html"
+
+// Renderer renders the embedded pages. Every page is parsed with the layout
+// at start-up, so a broken or missing template fails New, not a request.
 type Renderer struct {
-	pages    map[string]*template.Template
+	pages    map[string]*Template
+	funcs    template.FuncMap
 	cssURL   string
 	log      *slog.Logger
 	teamName string
 }
 
-// New parses every template. teamName is shown in page titles.
+// New parses every page. teamName is shown in page titles.
 func New(teamName string, log *slog.Logger) (*Renderer, error) {
 	if log == nil {
 		log = slog.Default()
 	}
 	css, err := staticFS.ReadFile("static/gatehouse.css")
 	if err != nil {
-		return nil, fmt.Errorf("ui: read css: %w", err)
+		return nil, fmt.Errorf("pages: read css: %w", err)
 	}
 	sum := sha256.Sum256(css)
 	r := &Renderer{
-		pages:    map[string]*template.Template{},
-		cssURL:   StaticPrefix + "gatehouse.css?v=" + hex.EncodeToString(sum[:6]),
+		pages: make(map[string]*Template, len(pageNames)),
+		funcs: template.FuncMap{
+			"ago":   Ago,
+			"exact": exact,
+		},
+		cssURL:   access.PathStatic + "gatehouse.css?v=" + hex.EncodeToString(sum[:6]),
 		log:      log,
 		teamName: teamName,
 	}
-	names, err := fs.Glob(templateFS, "templates/*.html")
+	files, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
-		return nil, fmt.Errorf("ui: list templates: %w", err)
+		return nil, fmt.Errorf("pages: list templates: %w", err)
 	}
-	for _, n := range names {
-		base := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
-		if base == "layout" {
-			continue
+	for _, f := range files {
+		name := strings.TrimSuffix(strings.TrimPrefix(f, "templates/"), ".html")
+		if f != layoutFile && !slices.Contains(pageNames, name) {
+			return nil, fmt.Errorf("pages: template %s is not a declared page", f)
 		}
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", n)
+	}
+	for _, name := range pageNames {
+		t, err := r.Parse(templateFS, nil, "templates/"+name+".html")
 		if err != nil {
-			return nil, fmt.Errorf("ui: parse %s: %w", n, err)
+			return nil, err
 		}
-		r.pages[base] = t
+		r.pages[name] = t
 	}
 	return r, nil
 }
 
-var funcs = template.FuncMap{
-	"ago":   ago,
-	"exact": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 MST") },
-}
+// exact renders t as a UTC timestamp ("2006-01-02 15:04:05 UTC").
+func exact(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 MST") }
 
-// ago renders t relative to now ("3 minutes ago", "in 2 hours").
-func ago(t time.Time) string {
+// Ago renders t relative to now ("3 minutes ago", "in 2 hours").
+func Ago(t time.Time) string {
 	if t.IsZero() {
 		return "never"
 	}
@@ -92,11 +120,11 @@ func ago(t time.Time) string {
 		}
 		return "just now"
 	case d < time.Hour:
-		s = plural(int(d/time.Minute), "minute")
+		s = Plural(int(d/time.Minute), "minute")
 	case d < 48*time.Hour:
-		s = plural(int(d/time.Hour), "hour")
+		s = Plural(int(d/time.Hour), "hour")
 	default:
-		s = plural(int(d/(24*time.Hour)), "day")
+		s = Plural(int(d/(24*time.Hour)), "day")
 	}
 	if suffix == "" {
 		return "in " + s
@@ -104,7 +132,8 @@ func ago(t time.Time) string {
 	return s + suffix
 }
 
-func plural(n int, unit string) string {
+// Plural renders a count of unit: "1 day", "3 days".
+func Plural(n int, unit string) string {
 	if n == 1 {
 		return "1 " + unit
 	}
@@ -120,24 +149,67 @@ type Page struct {
 	Status int
 }
 
-// Render writes page name (templates/<name>.html) with data and status.
-func (r *Renderer) Render(w http.ResponseWriter, status int, name, title string, data any) {
-	t, ok := r.pages[name]
-	if !ok {
-		r.log.Error("ui: unknown page", "page", name)
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
+// Template is one page parsed with the layout, ready to render.
+type Template struct {
+	t    *template.Template
+	name string
+	r    *Renderer
+}
+
+// Parse parses the page file (which defines "content") from fsys with the
+// layout and the partials, also from fsys. The page may call the
+// renderer's functions (ago, exact) and funcs; a name in both is an error.
+func (r *Renderer) Parse(fsys fs.FS, funcs template.FuncMap, file string, partials ...string) (*Template, error) {
+	all := maps.Clone(r.funcs)
+	for k, f := range funcs {
+		if _, ok := all[k]; ok {
+			return nil, fmt.Errorf("pages: parse %s: template function %q is already defined", file, k)
+		}
+		all[k] = f
 	}
-	var buf bytes.Buffer
-	err := t.Execute(&buf, Page{Title: title, Team: r.teamName, CSS: r.cssURL, Data: data, Status: status})
+	t, err := template.New("layout.html").Funcs(all).ParseFS(templateFS, layoutFile)
+	if err == nil && len(partials) > 0 {
+		t, err = t.ParseFS(fsys, partials...)
+	}
+	if err == nil {
+		t, err = t.ParseFS(fsys, file)
+	}
 	if err != nil {
-		r.log.Error("ui: render", "page", name, "err", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
+		return nil, fmt.Errorf("pages: parse %s: %w", file, err)
+	}
+	if t.Lookup("content") == nil {
+		return nil, fmt.Errorf("pages: parse %s: no \"content\" template", file)
+	}
+	name := strings.TrimSuffix(path.Base(file), ".html")
+	return &Template{t: t, name: name, r: r}, nil
+}
+
+// Render writes the page with title, data and status. Nothing is written
+// when the template fails.
+func (t *Template) Render(w http.ResponseWriter, status int, title string, data any) error {
+	var buf bytes.Buffer
+	err := t.t.Execute(&buf, Page{Title: title, Team: t.r.teamName, CSS: t.r.cssURL, Data: data, Status: status})
+	if err != nil {
+		return fmt.Errorf("pages: render %s: %w", t.name, err)
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
+	return nil
+}
+
+// Render writes page name (one of the Page constants) with data and status.
+func (r *Renderer) Render(w http.ResponseWriter, status int, name, title string, data any) {
+	t, ok := r.pages[name]
+	if !ok {
+		r.log.Error("pages: unknown page", "page", name)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	if err := t.Render(w, status, title, data); err != nil {
+		r.log.Error("pages: render", "page", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+	}
 }
 
 // ErrorData is the data of the error page.
@@ -154,13 +226,13 @@ type ErrorData struct {
 
 // Error renders the branded error page; it has the signature of web.PageFunc.
 func (r *Renderer) Error(w http.ResponseWriter, _ *http.Request, status int, title, msg string) {
-	r.Render(w, status, "error", title, ErrorData{Message: msg})
+	r.Render(w, status, PageError, title, ErrorData{Message: msg})
 }
 
-// Static serves the embedded assets under StaticPrefix.
+// Static serves the embedded assets under access.PathStatic.
 func Static() http.Handler {
 	sub, _ := fs.Sub(staticFS, "static")
-	fsrv := http.StripPrefix(StaticPrefix, http.FileServer(http.FS(sub)))
+	fsrv := http.StripPrefix(access.PathStatic, http.FileServer(http.FS(sub)))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 		fsrv.ServeHTTP(w, r)
