@@ -10,8 +10,8 @@ import (
 	"fmt"
 	"html/template"
 	"log/slog"
-	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -89,8 +89,12 @@ type Options struct {
 	// 32 random bytes drawn at start, so forms open across a restart must
 	// be submitted again.
 	CSRFKey []byte
-	Log     *slog.Logger
-	Now     func() time.Time
+	// TrustedProxies and ClientIPHeader find the client address that the
+	// audit log records, as web.ClientIP does (login uses the same).
+	TrustedProxies []netip.Prefix
+	ClientIPHeader string
+	Log            *slog.Logger
+	Now            func() time.Time
 	// Status reports the TLS certificates and the last config reload for
 	// the overview's System panel; nil hides the panel.
 	Status func() SystemStatus
@@ -307,8 +311,8 @@ func (a *Handler) takeFlash(w http.ResponseWriter, r *http.Request) string {
 // record writes an audit event of kind for a change by the admin.
 func (a *Handler) record(r *http.Request, s adminSession, kind, app, detail string) {
 	e := access.Event{Time: a.o.Now(), Kind: kind, Email: s.Identity.Email, App: app, Detail: detail}
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		e.IP = host
+	if ip := web.ClientIP(r, a.o.TrustedProxies, a.o.ClientIPHeader); ip.IsValid() {
+		e.IP = ip.String()
 	}
 	if err := a.o.Store.Audit(r.Context(), e); err != nil {
 		a.o.Log.ErrorContext(r.Context(), "admin: audit", "err", err)

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
@@ -251,4 +252,37 @@ func TestAdminConfirmFlow(t *testing.T) {
 			t.Errorf("confirmed: %d revoked=%v", w.Code, h.db.SessionRevoked(s3.Nonce))
 		}
 	})
+}
+
+func TestAdminAuditIP(t *testing.T) {
+	h := newAdminHarness(t, "admin@example.com")
+	h.admin.o.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}
+	h.admin.o.ClientIPHeader = "X-Forwarded-For"
+	admin, s := h.signIn("admin@example.com")
+	csrf := h.admin.csrfToken(s.Nonce)
+	jar := map[string]string{access.CookieAdmin: admin}
+	revoke := func(remote, xff string) string {
+		t.Helper()
+		_, victim := h.signIn("alice@example.com")
+		r := httptest.NewRequest(http.MethodPost, "https://"+adminTeam+"/admin/sessions/revoke",
+			strings.NewReader(url.Values{"nonce": {victim.Nonce}, "csrf": {csrf}, "confirm": {"1"}}.Encode()))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.Header.Set("X-Forwarded-For", xff)
+		r.RemoteAddr = remote
+		for k, v := range jar {
+			r.AddCookie(&http.Cookie{Name: k, Value: v})
+		}
+		w := httptest.NewRecorder()
+		h.admin.ServeHTTP(w, r)
+		if w.Code != http.StatusSeeOther {
+			t.Fatalf("status %d: %s", w.Code, w.Body)
+		}
+		return h.db.kind(access.EventRevoked)[0].IP
+	}
+	if ip := revoke("192.0.2.10:4242", "203.0.113.7"); ip != "203.0.113.7" {
+		t.Errorf("behind a trusted proxy: IP = %q, want the forwarded client", ip)
+	}
+	if ip := revoke("198.51.100.9:4242", "203.0.113.7"); ip != "198.51.100.9" {
+		t.Errorf("from an untrusted peer: IP = %q, want the peer", ip)
+	}
 }

@@ -191,18 +191,20 @@ func (a *App) buildHandler(o Options) error {
 	})
 	a.db.Subscribe(func(r store.Revocation) { closeRevoked(prot, r) })
 	adm, err := admin.New(admin.Options{
-		TeamDomain:    a.cfg.TeamDomain,
-		TeamURL:       a.cfg.TeamURL(),
-		Secure:        secure,
-		Admins:        a.cfg.Admins,
-		Apps:          apps,
-		Keys:          keys,
-		Store:         adminStore{a.db},
-		ServiceTokens: adminStore{a.db},
-		Pages:         rd,
-		Log:           a.log,
-		Now:           a.now,
-		Status:        a.ops.status.snapshot,
+		TeamDomain:     a.cfg.TeamDomain,
+		TeamURL:        a.cfg.TeamURL(),
+		Secure:         secure,
+		Admins:         a.cfg.Admins,
+		Apps:           apps,
+		Keys:           keys,
+		Store:          adminStore{a.db},
+		ServiceTokens:  adminStore{a.db},
+		Pages:          rd,
+		TrustedProxies: trusted,
+		ClientIPHeader: a.cfg.ClientIPHeader,
+		Log:            a.log,
+		Now:            a.now,
+		Status:         a.ops.status.snapshot,
 	})
 	if err != nil {
 		return fmt.Errorf("app: %w", err)
