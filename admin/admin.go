@@ -1,3 +1,10 @@
+// Package admin serves the admin pages on the team domain under Prefix:
+// the overview, apps, users, service tokens, audit log and signing keys,
+// and the revocations and service token changes made from them. Admins
+// are named by email or group; GETs are proven by the team session, POSTs
+// by a SameSite=Strict admin cookie, an Origin check and a CSRF token.
+// The package declares the store it needs (Store, ServiceTokens) over
+// access types and its own rows; app adapts the real store to it.
 package admin
 
 import (
