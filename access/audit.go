@@ -10,7 +10,8 @@ const (
 	EventDenied       = "denied"
 	EventSignOut      = "sign-out"
 	EventRevoked      = "revoked"
-	EventRateLimited  = "rate-limited" // a limit on what strangers can trigger was reached
+	EventRateLimited  = "rate-limited"  // a limit on what strangers can trigger was reached
+	EventServiceToken = "service-token" // an admin created or enabled a service token (disable and delete are EventRevoked)
 )
 
 // Event is one line of the audit log.

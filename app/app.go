@@ -13,13 +13,14 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/access"
+	"github.com/gatehouse-dev/gatehouse/admin"
 	"github.com/gatehouse-dev/gatehouse/idp"
 	"github.com/gatehouse-dev/gatehouse/limit"
 	"github.com/gatehouse-dev/gatehouse/login"
+	"github.com/gatehouse-dev/gatehouse/pages"
 	"github.com/gatehouse-dev/gatehouse/proxy"
 	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/token"
-	"github.com/gatehouse-dev/gatehouse/ui"
 	"github.com/gatehouse-dev/gatehouse/web"
 )
 
@@ -132,7 +133,7 @@ func (a *App) buildHandler(o Options) error {
 	if err := a.initOps(); err != nil {
 		return err
 	}
-	pages, err := ui.New(a.cfg.TeamDomain, a.log)
+	rd, err := pages.New(a.cfg.TeamDomain, a.log)
 	if err != nil {
 		return fmt.Errorf("app: %w", err)
 	}
@@ -165,7 +166,7 @@ func (a *App) buildHandler(o Options) error {
 			SignIns:  limit.New(signInsPerIP, time.Minute),
 		},
 		Providers:      providers,
-		Pages:          pages,
+		Pages:          rd,
 		Log:            a.log,
 		Now:            a.now,
 		TrustedProxies: trusted,
@@ -180,8 +181,8 @@ func (a *App) buildHandler(o Options) error {
 		Apps:           apps,
 		Keys:           keys,
 		Store:          a.db,
-		Pages:          pages,
-		Whoami:         ui.Whoami(pages),
+		Pages:          rd,
+		Whoami:         pages.Whoami(rd, token.Decode),
 		Observe:        a.observe,
 		Log:            a.log,
 		Now:            a.now,
@@ -189,23 +190,26 @@ func (a *App) buildHandler(o Options) error {
 		ClientIPHeader: a.cfg.ClientIPHeader,
 	})
 	a.db.Subscribe(func(r store.Revocation) { closeRevoked(prot, r) })
-	admin, err := ui.NewAdmin(ui.AdminOptions{
-		TeamDomain: a.cfg.TeamDomain,
-		TeamURL:    a.cfg.TeamURL(),
-		Secure:     secure,
-		Admins:     a.cfg.Admins,
-		Apps:       apps,
-		Keys:       keys,
-		Store:      a.db,
-		Pages:      pages,
-		Log:        a.log,
-		Now:        a.now,
-		Status:     a.ops.status.snapshot,
+	adm, err := admin.New(admin.Options{
+		TeamDomain:     a.cfg.TeamDomain,
+		TeamURL:        a.cfg.TeamURL(),
+		Secure:         secure,
+		Admins:         a.cfg.Admins,
+		Apps:           apps,
+		Keys:           keys,
+		Store:          adminStore{a.db},
+		ServiceTokens:  adminStore{a.db},
+		Pages:          rd,
+		TrustedProxies: trusted,
+		ClientIPHeader: a.cfg.ClientIPHeader,
+		Log:            a.log,
+		Now:            a.now,
+		Status:         a.ops.status.snapshot,
 	})
 	if err != nil {
 		return fmt.Errorf("app: %w", err)
 	}
-	a.handler = web.WithRequestID(&hosts{team: a.cfg.TeamDomain, teamHandler: team, admin: admin, protected: prot, static: ui.Static()})
+	a.handler = web.WithRequestID(&hosts{team: a.cfg.TeamDomain, teamHandler: team, admin: adm, protected: prot, static: pages.Static()})
 	return nil
 }
 

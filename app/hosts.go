@@ -5,12 +5,13 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/gatehouse-dev/gatehouse/ui"
+	"github.com/gatehouse-dev/gatehouse/access"
+	"github.com/gatehouse-dev/gatehouse/admin"
 )
 
 // hosts dispatches a request on its Host: the team domain, or a protected
 // host (the proxy refuses hosts no app claims). Static assets are served on
-// every host under ui.StaticPrefix.
+// every host under access.PathStatic.
 type hosts struct {
 	team        string // team domain, host[:port]
 	teamHandler http.Handler
@@ -20,12 +21,12 @@ type hosts struct {
 }
 
 func (h *hosts) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if strings.HasPrefix(r.URL.Path, ui.StaticPrefix) && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+	if strings.HasPrefix(r.URL.Path, access.PathStatic) && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 		h.static.ServeHTTP(w, r)
 		return
 	}
 	if sameHost(r.Host, h.team) {
-		if h.admin != nil && ui.IsAdminPath(r.URL.Path) {
+		if h.admin != nil && admin.IsPath(r.URL.Path) {
 			h.admin.ServeHTTP(w, r)
 			return
 		}

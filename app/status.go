@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/ui"
+	"github.com/gatehouse-dev/gatehouse/admin"
 )
 
 // systemStatus records what the admin overview's System panel and the
@@ -17,7 +17,7 @@ type systemStatus struct {
 	mu     sync.Mutex
 	mode   string                // tls.mode
 	certs  map[string]*certState // by domain
-	reload ui.ReloadStatus
+	reload admin.ReloadStatus
 	// expiry looks up the NotAfter of the certificate serving domain (zero
 	// when there is none); set by the TLS mode, nil when TLS is off.
 	expiry func(domain string) time.Time
@@ -76,7 +76,7 @@ func (s *systemStatus) certFailed(domain, msg string, at time.Time) {
 func (s *systemStatus) reloaded(at time.Time, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.reload = ui.ReloadStatus{At: at, OK: err == nil}
+	s.reload = admin.ReloadStatus{At: at, OK: err == nil}
 	if err != nil {
 		s.reload.Error = err.Error()
 	}
@@ -84,13 +84,13 @@ func (s *systemStatus) reloaded(at time.Time, err error) {
 
 // snapshot is the status for the admin overview, certificates sorted by
 // domain.
-func (s *systemStatus) snapshot() ui.SystemStatus {
+func (s *systemStatus) snapshot() admin.SystemStatus {
 	s.mu.Lock()
 	expiry := s.expiry
-	out := ui.SystemStatus{TLSMode: s.mode, Reload: s.reload}
+	out := admin.SystemStatus{TLSMode: s.mode, Reload: s.reload}
 	for _, d := range slices.Sorted(maps.Keys(s.certs)) {
 		c := s.certs[d]
-		out.Certs = append(out.Certs, ui.CertStatus{Domain: d, LastError: c.lastError, LastErrorAt: c.lastErrorAt, LastOKAt: c.lastOKAt})
+		out.Certs = append(out.Certs, admin.CertStatus{Domain: d, LastError: c.lastError, LastErrorAt: c.lastErrorAt, LastOKAt: c.lastOKAt})
 	}
 	s.mu.Unlock()
 	// The lookup may take the certificate cache's lock: not under ours.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/idp"
+	"github.com/gatehouse-dev/gatehouse/pages"
 	"github.com/gatehouse-dev/gatehouse/token"
 	"github.com/gatehouse-dev/gatehouse/web"
 )
@@ -182,7 +183,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, p Provider, fl *f
 	if fl != nil {
 		retry = fl.loginURL()
 	}
-	h.o.Pages.Render(w, f.Status, "error", f.Title, errorData{Message: f.Msg, Retry: retry})
+	h.o.Pages.Render(w, f.Status, pages.PageError, f.Title, pages.ErrorData{Message: f.Msg, Retry: retry})
 	return nil
 }
 

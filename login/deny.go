@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/gatehouse-dev/gatehouse/access"
+	"github.com/gatehouse-dev/gatehouse/pages"
 	"github.com/gatehouse-dev/gatehouse/token"
 )
 
@@ -27,7 +28,7 @@ func (h *Handler) denied(w http.ResponseWriter, r *http.Request, t target, s ses
 	if msg == "" {
 		msg = fmt.Sprintf("You don't have access to %s.", app.Name)
 	}
-	h.o.Pages.Render(w, http.StatusForbidden, "error", "Access denied", errorData{
+	h.o.Pages.Render(w, http.StatusForbidden, pages.PageError, "Access denied", pages.ErrorData{
 		Message:    msg,
 		SignedInAs: s.Identity.Email,
 		SwitchURL:  access.PathLogout,

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/access"
+	"github.com/gatehouse-dev/gatehouse/pages"
 	"github.com/gatehouse-dev/gatehouse/token"
 	"github.com/gatehouse-dev/gatehouse/web"
 )
@@ -282,7 +283,7 @@ func (h *Handler) signInPage(w http.ResponseWriter, r *http.Request, t target) e
 	for _, p := range providers {
 		data.Providers = append(data.Providers, providerLink{Name: p.Name, URL: providerURL(p, t.flow)})
 	}
-	h.o.Pages.Render(w, http.StatusOK, "login_pick", "Sign in", data)
+	h.o.Pages.Render(w, http.StatusOK, pages.PageLoginPick, "Sign in", data)
 	return nil
 }
 

@@ -16,8 +16,8 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/idp"
+	"github.com/gatehouse-dev/gatehouse/pages"
 	"github.com/gatehouse-dev/gatehouse/token"
-	"github.com/gatehouse-dev/gatehouse/ui"
 )
 
 const (
@@ -227,7 +227,7 @@ func newHarness(t *testing.T, providers ...Provider) *harness {
 			Policies: allowEmails("ann@example.com")},
 	})
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	pages, err := ui.New(testTeam, log)
+	rd, err := pages.New(testTeam, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +245,7 @@ func newHarness(t *testing.T, providers ...Provider) *harness {
 		Store:         store,
 		OTP:           otp,
 		Providers:     providers,
-		Pages:         pages,
+		Pages:         rd,
 		Log:           log,
 		Now:           func() time.Time { return testNow },
 	})

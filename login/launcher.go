@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gatehouse-dev/gatehouse/access"
+	"github.com/gatehouse-dev/gatehouse/pages"
 )
 
 // launcherData is the data of the launcher page.
@@ -34,7 +35,7 @@ func (h *Handler) launcher(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		v := url.Values{}
 		v.Set(paramRedirectURL, access.PathLauncher)
-		h.o.Pages.Render(w, http.StatusOK, "launcher", "Sign in", launcherData{
+		h.o.Pages.Render(w, http.StatusOK, pages.PageLauncher, "Sign in", launcherData{
 			SignInURL: access.PathLogin + url.PathEscape(h.o.TeamDomain) + "?" + v.Encode(),
 		})
 		return nil
@@ -61,7 +62,7 @@ func (h *Handler) launcher(w http.ResponseWriter, r *http.Request) error {
 		}
 		data.Tiles = append(data.Tiles, newTile(app, h.hostURL(domain)+path, domain+strings.TrimSuffix(path, "/")))
 	}
-	h.o.Pages.Render(w, http.StatusOK, "launcher", "Your applications", data)
+	h.o.Pages.Render(w, http.StatusOK, pages.PageLauncher, "Your applications", data)
 	return nil
 }
 

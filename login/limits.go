@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/idp"
+	"github.com/gatehouse-dev/gatehouse/pages"
 )
 
 // Limiter is a keyed limit on events (limit.Keyed, or a shared store's).
@@ -64,7 +65,7 @@ func (h *Handler) tooMany(w http.ResponseWriter, r *http.Request, what string, w
 	h.o.Log.Info("login: limit reached", "limit", what, "ip", h.ipString(r), "retry_after", wait)
 	h.audit(r, access.Event{Kind: access.EventRateLimited, App: app, Detail: what + " limit reached"})
 	w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)))
-	h.o.Pages.Render(w, http.StatusTooManyRequests, "error", "Too many attempts", errorData{
+	h.o.Pages.Render(w, http.StatusTooManyRequests, pages.PageError, "Too many attempts", pages.ErrorData{
 		Message: fmt.Sprintf(msgLimited, waitText(wait)),
 	})
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/idp"
+	"github.com/gatehouse-dev/gatehouse/pages"
 	"github.com/gatehouse-dev/gatehouse/token"
 	"github.com/gatehouse-dev/gatehouse/web"
 )
@@ -40,18 +41,6 @@ type codeData struct {
 	Restart string
 }
 
-// errorData is the data of the shared error page (a "Try again" link).
-type errorData struct {
-	Message string
-	Retry   string
-	// SignedInAs, on a deny page, is who is signed in; SwitchURL is the
-	// sign-out form's action and SwitchTo where it returns (the app's
-	// sign-in), for "use another account".
-	SignedInAs string
-	SwitchURL  string
-	SwitchTo   string
-}
-
 // otpProvider returns the one-time-PIN provider allowed for t.
 func (h *Handler) otpProvider(t target) (Provider, error) {
 	if h.otp == nil {
@@ -78,7 +67,7 @@ func (h *Handler) otpEmailPage(w http.ResponseWriter, r *http.Request) error {
 // renderEmail renders the email form of the one-time-PIN flow.
 func (h *Handler) renderEmail(w http.ResponseWriter, r *http.Request, t target, status int, email, msg string) error {
 	w.Header().Set(access.HeaderAccessDomain, t.Host)
-	h.o.Pages.Render(w, status, "login_email", "Sign in", emailData{
+	h.o.Pages.Render(w, status, pages.PageLoginEmail, "Sign in", emailData{
 		App:    t.appName(),
 		Action: access.PathOTP,
 		Flow:   t.flow,
@@ -92,7 +81,7 @@ func (h *Handler) renderEmail(w http.ResponseWriter, r *http.Request, t target, 
 // renderCode renders the code form of the one-time-PIN flow.
 func (h *Handler) renderCode(w http.ResponseWriter, r *http.Request, t target, status int, email, pinID, msg string) {
 	w.Header().Set(access.HeaderAccessDomain, t.Host)
-	h.o.Pages.Render(w, status, "login_code", "Enter your code", codeData{
+	h.o.Pages.Render(w, status, pages.PageLoginCode, "Enter your code", codeData{
 		App:     t.appName(),
 		Action:  access.PathOTPVerify,
 		Flow:    t.flow,
@@ -116,7 +105,7 @@ func (h *Handler) otpForm(w http.ResponseWriter, r *http.Request) (target, Provi
 		return t, Provider{}, err
 	}
 	if !h.csrfValid(r) {
-		h.o.Pages.Render(w, http.StatusForbidden, "error", "Sign-in expired", errorData{
+		h.o.Pages.Render(w, http.StatusForbidden, pages.PageError, "Sign-in expired", pages.ErrorData{
 			Message: "This sign-in form has expired. Please start again.",
 			Retry:   t.loginURL(),
 		})
@@ -183,7 +172,7 @@ func (h *Handler) otpVerify(w http.ResponseWriter, r *http.Request) error {
 		if !isPINError(err) {
 			return fmt.Errorf("login: verify one-time PIN: %w", err)
 		}
-		h.o.Pages.Render(w, http.StatusUnauthorized, "error", "Code not accepted", errorData{
+		h.o.Pages.Render(w, http.StatusUnauthorized, pages.PageError, "Code not accepted", pages.ErrorData{
 			Message: pinFailureMessage(err),
 			Retry:   t.loginURL(),
 		})

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/access"
+	"github.com/gatehouse-dev/gatehouse/pages"
 	"github.com/gatehouse-dev/gatehouse/token"
 	"github.com/gatehouse-dev/gatehouse/web"
 )
@@ -163,7 +164,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) error {
 			return nil
 		}
 	}
-	h.o.Pages.Render(w, http.StatusOK, "signed_out", "Signed out", signedOutData{SignInURL: access.PathLauncher})
+	h.o.Pages.Render(w, http.StatusOK, pages.PageSignedOut, "Signed out", signedOutData{SignInURL: access.PathLauncher})
 	return nil
 }
 

@@ -1,64 +1,55 @@
-package ui
+package admin
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/access"
-	"github.com/gatehouse-dev/gatehouse/store"
+	"github.com/gatehouse-dev/gatehouse/pages"
 	"github.com/gatehouse-dev/gatehouse/token"
 )
 
 const adminTeam = "auth.example.com"
 
-// adminHarness is an Admin over a real store with helpers to sign in.
+// adminHarness is a Handler over a fake store with helpers to sign in.
 type adminHarness struct {
 	t     *testing.T
-	admin *Admin
-	db    *store.DB
+	admin *Handler
+	db    *fakeStore
 	keys  *token.Keyring
 	now   time.Time
 }
 
 func newAdminHarness(t *testing.T, admins ...string) *adminHarness {
 	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "gh.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
 	now := time.Now()
 	k, err := token.NewKey(now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := db.AddSigningKey(ctx, k); err != nil {
-		t.Fatal(err)
-	}
+	db := newFakeStore(k)
 	kr, err := token.NewKeyring("https://"+adminTeam, []token.Key{k})
 	if err != nil {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	pages, err := New(adminTeam, log)
+	rd, err := pages.New(adminTeam, log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	table := access.NewTable([]*access.App{{Name: "wiki", AUD: strings.Repeat("a", 64), Domains: []string{"wiki.example.com"},
 		Policies: []access.Policy{{Name: "staff", Decision: access.Allow, Include: []access.Rule{{EmailDomains: []string{"example.com"}}}}}}})
-	a, err := NewAdmin(AdminOptions{
+	a, err := New(Options{
 		TeamDomain: adminTeam, TeamURL: "https://" + adminTeam, Admins: admins,
 		Apps: func() *access.Table { return table }, Keys: func() *token.Keyring { return kr },
-		Store: db, Pages: pages, Log: log, Now: func() time.Time { return now },
+		Store: db, ServiceTokens: db, Pages: rd, Log: log, Now: func() time.Time { return now },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -69,16 +60,10 @@ func newAdminHarness(t *testing.T, admins ...string) *adminHarness {
 // signIn creates a user and global session and returns its org token.
 func (h *adminHarness) signIn(email string, groups ...string) (string, access.Session) {
 	h.t.Helper()
-	ctx := context.Background()
-	u, err := h.db.UpsertUser(ctx, email, "pin", h.now)
-	if err != nil {
-		h.t.Fatal(err)
-	}
+	u := h.db.signIn(email, h.now)
 	s := access.Session{Nonce: token.NewNonce(), CreatedAt: h.now, ExpiresAt: h.now.Add(time.Hour),
 		Identity: access.Identity{UserID: u.ID, Email: u.Email, Groups: groups, IdP: access.IdP{ID: "pin"}}}
-	if err := h.db.CreateSession(ctx, s); err != nil {
-		h.t.Fatal(err)
-	}
+	h.db.addSession(s)
 	raw, err := h.keys.Sign(token.OrgClaims(s, token.TeamAudience(adminTeam), h.now))
 	if err != nil {
 		h.t.Fatal(err)
@@ -129,9 +114,9 @@ func TestAdminAccess(t *testing.T) {
 		{name: "non-admin", path: "/admin", cookies: map[string]string{"CF_Authorization": plain}, status: http.StatusForbidden, body: "not an admin"},
 		{name: "admin by email", path: "/admin", cookies: map[string]string{"CF_Authorization": admin}, status: http.StatusOK, body: "Overview"},
 		{name: "admin by group", path: "/admin/users", cookies: map[string]string{"CF_Authorization": opsUser}, status: http.StatusOK, body: "bob@example.com"},
-		{name: "admin cookie alone", path: "/admin/keys", cookies: map[string]string{AdminCookie: admin}, status: http.StatusOK, body: h.keys.CurrentKeyID()},
-		{name: "apps", path: "/admin/apps", cookies: map[string]string{AdminCookie: admin}, status: http.StatusOK, body: "wiki.example.com"},
-		{name: "audit", path: "/admin/audit?kind=revoked", cookies: map[string]string{AdminCookie: admin}, status: http.StatusOK, body: "No events match."},
+		{name: "admin cookie alone", path: "/admin/keys", cookies: map[string]string{access.CookieAdmin: admin}, status: http.StatusOK, body: h.keys.CurrentKeyID()},
+		{name: "apps", path: "/admin/apps", cookies: map[string]string{access.CookieAdmin: admin}, status: http.StatusOK, body: "wiki.example.com"},
+		{name: "audit", path: "/admin/audit?kind=revoked", cookies: map[string]string{access.CookieAdmin: admin}, status: http.StatusOK, body: "No events match."},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -154,7 +139,7 @@ func TestAdminAccess(t *testing.T) {
 		w := h.do(http.MethodGet, "/admin", nil, map[string]string{"CF_Authorization": admin}, nil)
 		var got *http.Cookie
 		for _, c := range w.Result().Cookies() {
-			if c.Name == AdminCookie {
+			if c.Name == access.CookieAdmin {
 				got = c
 			}
 		}
@@ -180,12 +165,12 @@ func TestAdminPostProtection(t *testing.T) {
 		hdr     map[string]string
 		status  int
 	}{
-		{name: "no csrf token", cookies: map[string]string{AdminCookie: admin}, form: url.Values{"email": {"alice@example.com"}}, status: http.StatusForbidden},
-		{name: "wrong csrf token", cookies: map[string]string{AdminCookie: admin}, form: url.Values{"email": {"alice@example.com"}, "csrf": {other}}, status: http.StatusForbidden},
+		{name: "no csrf token", cookies: map[string]string{access.CookieAdmin: admin}, form: url.Values{"email": {"alice@example.com"}}, status: http.StatusForbidden},
+		{name: "wrong csrf token", cookies: map[string]string{access.CookieAdmin: admin}, form: url.Values{"email": {"alice@example.com"}, "csrf": {other}}, status: http.StatusForbidden},
 		{name: "lax cookie only", cookies: map[string]string{"CF_Authorization": admin}, form: url.Values{"email": {"alice@example.com"}, "csrf": {good}}, status: http.StatusForbidden},
-		{name: "foreign origin", cookies: map[string]string{AdminCookie: admin}, form: url.Values{"email": {"alice@example.com"}, "csrf": {good}},
+		{name: "foreign origin", cookies: map[string]string{access.CookieAdmin: admin}, form: url.Values{"email": {"alice@example.com"}, "csrf": {good}},
 			hdr: map[string]string{"Origin": "https://evil.example.net"}, status: http.StatusForbidden},
-		{name: "good, asks to confirm", cookies: map[string]string{AdminCookie: admin}, form: url.Values{"email": {"alice@example.com"}, "csrf": {good}},
+		{name: "good, asks to confirm", cookies: map[string]string{access.CookieAdmin: admin}, form: url.Values{"email": {"alice@example.com"}, "csrf": {good}},
 			hdr: map[string]string{"Origin": "https://" + adminTeam}, status: http.StatusOK},
 	}
 	for _, tt := range tests {
@@ -194,9 +179,8 @@ func TestAdminPostProtection(t *testing.T) {
 			if w.Code != tt.status {
 				t.Fatalf("status = %d, want %d; body %s", w.Code, tt.status, w.Body)
 			}
-			sessions, err := h.db.ListSessions(context.Background(), true, h.now, 0)
-			if err != nil || len(sessions) != 2 {
-				t.Errorf("active sessions = %d, %v; want nothing revoked", len(sessions), err)
+			if n := h.db.activeSessions(h.now); n != 2 {
+				t.Errorf("active sessions = %d; want nothing revoked", n)
 			}
 		})
 	}
@@ -208,7 +192,7 @@ func TestAdminConfirmFlow(t *testing.T) {
 	h.signIn("alice@example.com")
 	_, alice2 := h.signIn("alice@example.com")
 	csrf := h.admin.csrfToken(s.Nonce)
-	jar := map[string]string{AdminCookie: admin}
+	jar := map[string]string{access.CookieAdmin: admin}
 
 	w := h.do(http.MethodPost, "/admin/users/revoke", url.Values{"email": {"alice@example.com"}, "csrf": {csrf}}, jar, nil)
 	body := w.Body.String()
@@ -232,18 +216,18 @@ func TestAdminConfirmFlow(t *testing.T) {
 	}
 	var flash string
 	for _, c := range w.Result().Cookies() {
-		if c.Name == adminFlashCookie {
+		if c.Name == access.CookieAdminFlash {
 			flash = c.Value
 		}
 	}
-	jar[adminFlashCookie] = flash
+	jar[access.CookieAdminFlash] = flash
 	w = h.do(http.MethodGet, "/admin/users", nil, jar, nil)
 	if !strings.Contains(w.Body.String(), "Revoked 2 sessions of alice@example.com") {
 		t.Errorf("flash missing: %s", w.Body)
 	}
-	events, _, err := h.db.AuditSearch(context.Background(), store.AuditFilter{Kind: access.EventRevoked})
-	if err != nil || len(events) != 1 || events[0].Email != "admin@example.com" || !strings.Contains(events[0].Detail, "alice@example.com") {
-		t.Errorf("audit = %+v, %v", events, err)
+	events := h.db.kind(access.EventRevoked)
+	if len(events) != 1 || events[0].Email != "admin@example.com" || !strings.Contains(events[0].Detail, "alice@example.com") {
+		t.Errorf("audit = %+v", events)
 	}
 
 	t.Run("app revoke soft", func(t *testing.T) {
@@ -268,4 +252,37 @@ func TestAdminConfirmFlow(t *testing.T) {
 			t.Errorf("confirmed: %d revoked=%v", w.Code, h.db.SessionRevoked(s3.Nonce))
 		}
 	})
+}
+
+func TestAdminAuditIP(t *testing.T) {
+	h := newAdminHarness(t, "admin@example.com")
+	h.admin.o.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}
+	h.admin.o.ClientIPHeader = "X-Forwarded-For"
+	admin, s := h.signIn("admin@example.com")
+	csrf := h.admin.csrfToken(s.Nonce)
+	jar := map[string]string{access.CookieAdmin: admin}
+	revoke := func(remote, xff string) string {
+		t.Helper()
+		_, victim := h.signIn("alice@example.com")
+		r := httptest.NewRequest(http.MethodPost, "https://"+adminTeam+"/admin/sessions/revoke",
+			strings.NewReader(url.Values{"nonce": {victim.Nonce}, "csrf": {csrf}, "confirm": {"1"}}.Encode()))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.Header.Set("X-Forwarded-For", xff)
+		r.RemoteAddr = remote
+		for k, v := range jar {
+			r.AddCookie(&http.Cookie{Name: k, Value: v})
+		}
+		w := httptest.NewRecorder()
+		h.admin.ServeHTTP(w, r)
+		if w.Code != http.StatusSeeOther {
+			t.Fatalf("status %d: %s", w.Code, w.Body)
+		}
+		return h.db.kind(access.EventRevoked)[0].IP
+	}
+	if ip := revoke("192.0.2.10:4242", "203.0.113.7"); ip != "203.0.113.7" {
+		t.Errorf("behind a trusted proxy: IP = %q, want the forwarded client", ip)
+	}
+	if ip := revoke("198.51.100.9:4242", "203.0.113.7"); ip != "198.51.100.9" {
+		t.Errorf("from an untrusted peer: IP = %q, want the peer", ip)
+	}
 }

@@ -1,4 +1,4 @@
-package ui
+package pages
 
 import (
 	"encoding/json"
@@ -6,14 +6,12 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/gatehouse-dev/gatehouse/token"
+	"github.com/gatehouse-dev/gatehouse/access"
 )
 
-// Header names the whoami origin reads; they are the ones Gatehouse injects.
-const (
-	whoamiEmailHeader = "Cf-Access-Authenticated-User-Email"
-	whoamiJWTHeader   = "Cf-Access-Jwt-Assertion"
-)
+// Decoder splits a JWT into its header and payload without verifying it
+// (token.Decode).
+type Decoder func(raw string) (header, payload map[string]any, err error)
 
 // WhoamiHeader is one request header as the whoami page lists it.
 type WhoamiHeader struct {
@@ -43,18 +41,18 @@ type whoamiJSON struct {
 // Whoami is the built-in origin: it shows what an app behind Gatehouse
 // receives, the identity headers and the decoded (not verified) token.
 // ?format=json answers {"email","jwt_header","jwt_payload","headers"}.
-func Whoami(rd *Renderer) http.Handler {
+func Whoami(rd *Renderer, decode Decoder) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		raw := r.Header.Get(whoamiJWTHeader)
+		raw := r.Header.Get(access.HeaderJWTAssertion)
 		var header, payload map[string]any
 		var decodeErr error
 		if raw != "" {
-			header, payload, decodeErr = token.Decode(raw)
+			header, payload, decodeErr = decode(raw)
 		}
 		w.Header().Set("Cache-Control", "no-store")
 		if r.URL.Query().Get("format") == "json" {
 			out := whoamiJSON{
-				Email:      r.Header.Get(whoamiEmailHeader),
+				Email:      r.Header.Get(access.HeaderUserEmail),
 				JWTHeader:  header,
 				JWTPayload: payload,
 				Headers:    make(map[string]string, len(r.Header)),
@@ -69,7 +67,7 @@ func Whoami(rd *Renderer) http.Handler {
 			return
 		}
 		data := WhoamiData{
-			Email:   r.Header.Get(whoamiEmailHeader),
+			Email:   r.Header.Get(access.HeaderUserEmail),
 			HasJWT:  raw != "",
 			Headers: sortedHeaders(r),
 		}
@@ -83,7 +81,7 @@ func Whoami(rd *Renderer) http.Handler {
 				data.CertsURL = strings.TrimSuffix(iss, "/") + "/cdn-cgi/access/certs"
 			}
 		}
-		rd.Render(w, http.StatusOK, "whoami", "whoami", data)
+		rd.Render(w, http.StatusOK, PageWhoami, "whoami", data)
 	})
 }
 

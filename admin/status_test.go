@@ -1,4 +1,4 @@
-package ui
+package admin
 
 import (
 	"html"
@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/access"
 )
 
 func TestAdminSystemPanel(t *testing.T) {
@@ -63,7 +65,7 @@ func TestAdminSystemPanel(t *testing.T) {
 			h := newAdminHarness(t, "boss@example.com")
 			h.admin.o.Status = tt.status
 			raw, _ := h.signIn("boss@example.com")
-			w := h.do(http.MethodGet, AdminPrefix, nil, map[string]string{teamCookie: raw}, nil)
+			w := h.do(http.MethodGet, Prefix, nil, map[string]string{access.CookieAuthorization: raw}, nil)
 			if w.Code != http.StatusOK {
 				t.Fatalf("status %d", w.Code)
 			}

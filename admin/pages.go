@@ -1,4 +1,4 @@
-package ui
+package admin
 
 import (
 	"errors"
@@ -10,30 +10,30 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/access"
-	"github.com/gatehouse-dev/gatehouse/store"
+	"github.com/gatehouse-dev/gatehouse/pages"
 	"github.com/gatehouse-dev/gatehouse/web"
 )
 
-// AdminBase is the data every admin page has.
-type AdminBase struct {
+// base is the data every admin page has.
+type base struct {
 	Section string // overview, apps, users, tokens, audit, keys: the active nav entry
 	Email   string // the admin
 	CSRF    string // token for the page's forms
 	Flash   string // message after a redirect
 }
 
-// AdminOverview is the data of the overview page.
-type AdminOverview struct {
-	AdminBase
-	Counts  store.Counts
+// overviewData is the data of the overview page.
+type overviewData struct {
+	base
+	Counts  Counts
 	Apps    int
 	Since   time.Time
 	SignIns []access.Event
-	System  *SystemStatus // nil when AdminOptions.Status is nil
+	System  *SystemStatus // nil when Options.Status is nil
 }
 
-// AdminApp is one row of the apps page.
-type AdminApp struct {
+// appRow is one row of the apps page.
+type appRow struct {
 	Name        string
 	Domains     []string
 	Path        string
@@ -44,26 +44,26 @@ type AdminApp struct {
 	RevokedSoft time.Time
 }
 
-// AdminApps is the data of the apps page.
-type AdminApps struct {
-	AdminBase
-	Apps []AdminApp
+// appsData is the data of the apps page.
+type appsData struct {
+	base
+	Apps []appRow
 }
 
-// AdminUsers is the data of the users page.
-type AdminUsers struct {
-	AdminBase
+// usersData is the data of the users page.
+type usersData struct {
+	base
 	Since    time.Time
-	Users    []store.UserSummary
+	Users    []UserSummary
 	Open     string           // email whose sessions are shown
 	Sessions []access.Session // sessions of Open
 	Me       string           // the admin's own session nonce
 }
 
-// AdminAudit is the data of the audit page.
-type AdminAudit struct {
-	AdminBase
-	Filter store.AuditFilter
+// auditData is the data of the audit page.
+type auditData struct {
+	base
+	Filter AuditFilter
 	Kinds  []string
 	Apps   []string
 	Events []access.Event
@@ -71,35 +71,36 @@ type AdminAudit struct {
 	Newest string // URL of the first page, "" when on it
 }
 
-// AdminKey is one signing key.
-type AdminKey struct {
+// keyRow is one signing key.
+type keyRow struct {
 	ID        string
 	CreatedAt time.Time
 	State     string // current, previous or retired
 }
 
-// AdminKeys is the data of the keys page.
-type AdminKeys struct {
-	AdminBase
-	Keys []AdminKey
+// keysData is the data of the keys page.
+type keysData struct {
+	base
+	Keys []keyRow
 }
 
-// AdminField is a hidden form field.
-type AdminField struct{ Name, Value string }
+// field is a hidden form field.
+type field struct{ Name, Value string }
 
-// AdminConfirm is the data of the confirmation page.
-type AdminConfirm struct {
-	AdminBase
+// confirmData is the data of the confirmation page.
+type confirmData struct {
+	base
 	Heading string
 	Effects []string
 	Action  string
-	Fields  []AdminField
+	Fields  []field
 	Button  string
 	Cancel  string
 }
 
-func (a *Admin) base(w http.ResponseWriter, r *http.Request, s adminSession, section string) AdminBase {
-	return AdminBase{Section: section, Email: s.Identity.Email, CSRF: a.csrfToken(s.Nonce), Flash: a.takeFlash(w, r)}
+// pageBase is the base of a page in section.
+func (a *Handler) pageBase(w http.ResponseWriter, r *http.Request, s adminSession, section string) base {
+	return base{Section: section, Email: s.Identity.Email, CSRF: a.csrfToken(s.Nonce), Flash: a.takeFlash(w, r)}
 }
 
 // monthStart is the first instant of now's month, UTC.
@@ -108,14 +109,14 @@ func monthStart(now time.Time) time.Time {
 	return time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
 }
 
-func (a *Admin) overview(w http.ResponseWriter, r *http.Request, s adminSession) error {
+func (a *Handler) overview(w http.ResponseWriter, r *http.Request, s adminSession) error {
 	now := a.o.Now()
 	since := monthStart(now)
-	counts, err := a.o.Store.AdminCounts(r.Context(), since, now)
+	counts, err := a.o.Store.Counts(r.Context(), since, now)
 	if err != nil {
 		return err
 	}
-	signIns, _, err := a.o.Store.AuditSearch(r.Context(), store.AuditFilter{Kind: access.EventSignIn, Limit: 10})
+	signIns, _, err := a.o.Store.AuditSearch(r.Context(), AuditFilter{Kind: access.EventSignIn, Limit: 10})
 	if err != nil {
 		return err
 	}
@@ -124,24 +125,24 @@ func (a *Admin) overview(w http.ResponseWriter, r *http.Request, s adminSession)
 		st := a.o.Status()
 		system = &st
 	}
-	return a.render(w, http.StatusOK, "admin_overview", "Admin", AdminOverview{
-		AdminBase: a.base(w, r, s, "overview"),
-		Counts:    counts,
-		Apps:      len(a.o.Apps().Apps()),
-		Since:     since,
-		SignIns:   signIns,
-		System:    system,
+	return a.tpl.overview.Render(w, http.StatusOK, "Admin", overviewData{
+		base:    a.pageBase(w, r, s, "overview"),
+		Counts:  counts,
+		Apps:    len(a.o.Apps().Apps()),
+		Since:   since,
+		SignIns: signIns,
+		System:  system,
 	})
 }
 
-func (a *Admin) apps(w http.ResponseWriter, r *http.Request, s adminSession) error {
+func (a *Handler) apps(w http.ResponseWriter, r *http.Request, s adminSession) error {
 	uses, err := a.o.Store.AppUsers(r.Context(), a.o.Now())
 	if err != nil {
 		return err
 	}
-	var rows []AdminApp
+	var rows []appRow
 	for _, p := range a.o.Apps().Apps() {
-		row := AdminApp{Name: p.Name, Domains: p.Domains, Path: p.Path, AUD: p.AUD}
+		row := appRow{Name: p.Name, Domains: p.Domains, Path: p.Path, AUD: p.AUD}
 		rev := a.o.Store.AppRevocation(p.AUD)
 		row.RevokedHard, row.RevokedSoft = rev.Hard, rev.Soft
 		cutoff := row.RevokedHard
@@ -160,7 +161,7 @@ func (a *Admin) apps(w http.ResponseWriter, r *http.Request, s adminSession) err
 		}
 		rows = append(rows, row)
 	}
-	return a.render(w, http.StatusOK, "admin_apps", "Applications", AdminApps{AdminBase: a.base(w, r, s, "apps"), Apps: rows})
+	return a.tpl.apps.Render(w, http.StatusOK, "Applications", appsData{base: a.pageBase(w, r, s, "apps"), Apps: rows})
 }
 
 // summarizePolicy renders a policy as one line: "allow Staff: emails, groups".
@@ -192,10 +193,10 @@ func summarizePolicy(p access.Policy) string {
 	}
 	var extra []string
 	if n := len(p.Require); n > 0 {
-		extra = append(extra, plural(n, "require rule"))
+		extra = append(extra, pages.Plural(n, "require rule"))
 	}
 	if n := len(p.Exclude); n > 0 {
-		extra = append(extra, plural(n, "exclude rule"))
+		extra = append(extra, pages.Plural(n, "exclude rule"))
 	}
 	if len(extra) > 0 {
 		out += " (" + strings.Join(extra, ", ") + ")"
@@ -203,18 +204,18 @@ func summarizePolicy(p access.Policy) string {
 	return out
 }
 
-func (a *Admin) users(w http.ResponseWriter, r *http.Request, s adminSession) error {
+func (a *Handler) users(w http.ResponseWriter, r *http.Request, s adminSession) error {
 	now := a.o.Now()
 	since := monthStart(now)
 	list, err := a.o.Store.UsersSince(r.Context(), since, now)
 	if err != nil {
 		return err
 	}
-	data := AdminUsers{AdminBase: a.base(w, r, s, "users"), Since: since, Users: list, Me: s.Nonce}
+	data := usersData{base: a.pageBase(w, r, s, "users"), Since: since, Users: list, Me: s.Nonce}
 	if email := r.URL.Query().Get("user"); email != "" {
 		u, err := a.o.Store.UserByEmail(r.Context(), email)
 		switch {
-		case errors.Is(err, store.ErrNotFound):
+		case errors.Is(err, ErrNotFound):
 			return web.Errorf(http.StatusNotFound, "There is no user "+email+".", nil)
 		case err != nil:
 			return err
@@ -224,17 +225,17 @@ func (a *Admin) users(w http.ResponseWriter, r *http.Request, s adminSession) er
 			return err
 		}
 	}
-	return a.render(w, http.StatusOK, "admin_users", "Users", data)
+	return a.tpl.users.Render(w, http.StatusOK, "Users", data)
 }
 
 // confirmed reports whether the form is the confirmation of a revocation.
 func confirmed(r *http.Request) bool { return r.PostFormValue("confirm") == "1" }
 
-func (a *Admin) revokeUser(w http.ResponseWriter, r *http.Request, s adminSession) error {
+func (a *Handler) revokeUser(w http.ResponseWriter, r *http.Request, s adminSession) error {
 	email := strings.TrimSpace(r.PostFormValue("email"))
 	u, err := a.o.Store.UserByEmail(r.Context(), email)
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, ErrNotFound):
 		return web.Errorf(http.StatusNotFound, "There is no user "+email+".", nil)
 	case err != nil:
 		return err
@@ -244,65 +245,65 @@ func (a *Admin) revokeUser(w http.ResponseWriter, r *http.Request, s adminSessio
 		if err != nil {
 			return err
 		}
-		return a.confirm(w, r, s, AdminConfirm{
+		return a.confirm(w, r, s, confirmData{
 			Heading: "Revoke " + u.Email + "?",
 			Effects: []string{
-				fmt.Sprintf("Ends %s of %s, on every application.", plural(len(sessions), "active session"), u.Email),
+				fmt.Sprintf("Ends %s of %s, on every application.", pages.Plural(len(sessions), "active session"), u.Email),
 				"Their next request to any application is refused and sends them to sign in.",
 				"They can sign in again right away; this is not a ban.",
 			},
-			Action: AdminPrefix + "/users/revoke",
-			Fields: []AdminField{{"email", u.Email}},
+			Action: Prefix + "/users/revoke",
+			Fields: []field{{"email", u.Email}},
 			Button: "Revoke user",
-			Cancel: AdminPrefix + "/users",
+			Cancel: Prefix + "/users",
 		})
 	}
 	n, err := a.o.Store.RevokeUser(r.Context(), u.Email, s.Identity.Email, a.o.Now())
 	if err != nil {
 		return err
 	}
-	msg := fmt.Sprintf("Revoked %s of %s", plural(n, "session"), u.Email)
-	a.recordRevocation(r, s, "", msg)
-	return a.flashAndRedirect(w, r, AdminPrefix+"/users", msg)
+	msg := fmt.Sprintf("Revoked %s of %s", pages.Plural(n, "session"), u.Email)
+	a.record(r, s, access.EventRevoked, "", msg)
+	return a.flashAndRedirect(w, r, Prefix+"/users", msg)
 }
 
-func (a *Admin) revokeSession(w http.ResponseWriter, r *http.Request, s adminSession) error {
+func (a *Handler) revokeSession(w http.ResponseWriter, r *http.Request, s adminSession) error {
 	nonce := r.PostFormValue("nonce")
 	sess, err := a.o.Store.Session(r.Context(), nonce)
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, ErrNotFound):
 		return web.Errorf(http.StatusNotFound, "There is no such session.", nil)
 	case err != nil:
 		return err
 	}
 	email := sess.Identity.Email
-	back := AdminPrefix + "/users?user=" + url.QueryEscape(email)
+	back := Prefix + "/users?user=" + url.QueryEscape(email)
 	if !confirmed(r) {
 		effects := []string{
-			fmt.Sprintf("Ends the session of %s started %s, and every application token minted from it.", email, ago(sess.CreatedAt)),
+			fmt.Sprintf("Ends the session of %s started %s, and every application token minted from it.", email, pages.Ago(sess.CreatedAt)),
 			"Their other sessions keep working.",
 		}
 		if nonce == s.Nonce {
 			effects = append(effects, "This is your own session: you will have to sign in again.")
 		}
-		return a.confirm(w, r, s, AdminConfirm{
+		return a.confirm(w, r, s, confirmData{
 			Heading: "Revoke this session of " + email + "?",
 			Effects: effects,
-			Action:  AdminPrefix + "/sessions/revoke",
-			Fields:  []AdminField{{"nonce", nonce}},
+			Action:  Prefix + "/sessions/revoke",
+			Fields:  []field{{"nonce", nonce}},
 			Button:  "Revoke session",
 			Cancel:  back,
 		})
 	}
-	if err := a.o.Store.RevokeSessionBy(r.Context(), nonce, s.Identity.Email, a.o.Now()); err != nil {
+	if err := a.o.Store.RevokeSession(r.Context(), nonce, s.Identity.Email, a.o.Now()); err != nil {
 		return err
 	}
 	msg := "Revoked one session of " + email
-	a.recordRevocation(r, s, "", msg)
+	a.record(r, s, access.EventRevoked, "", msg)
 	return a.flashAndRedirect(w, r, back, msg)
 }
 
-func (a *Admin) revokeApp(w http.ResponseWriter, r *http.Request, s adminSession) error {
+func (a *Handler) revokeApp(w http.ResponseWriter, r *http.Request, s adminSession) error {
 	name := r.PostFormValue("app")
 	p := a.o.Apps().ByName(name)
 	if p == nil {
@@ -314,10 +315,10 @@ func (a *Admin) revokeApp(w http.ResponseWriter, r *http.Request, s adminSession
 		mode = "soft"
 	}
 	if !confirmed(r) {
-		c := AdminConfirm{
-			Action: AdminPrefix + "/apps/revoke",
-			Fields: []AdminField{{"app", p.Name}, {"mode", mode}},
-			Cancel: AdminPrefix + "/apps",
+		c := confirmData{
+			Action: Prefix + "/apps/revoke",
+			Fields: []field{{"app", p.Name}, {"mode", mode}},
+			Cancel: Prefix + "/apps",
 		}
 		if soft {
 			c.Heading = "Re-issue every token of " + p.Name + "?"
@@ -344,13 +345,13 @@ func (a *Admin) revokeApp(w http.ResponseWriter, r *http.Request, s adminSession
 	if soft {
 		msg = "Tokens of " + p.Name + " will be re-issued silently"
 	}
-	a.recordRevocation(r, s, p.Name, msg+" ("+mode+")")
-	return a.flashAndRedirect(w, r, AdminPrefix+"/apps", msg)
+	a.record(r, s, access.EventRevoked, p.Name, msg+" ("+mode+")")
+	return a.flashAndRedirect(w, r, Prefix+"/apps", msg)
 }
 
 // confirm renders the confirmation page of a revocation.
-func (a *Admin) confirm(w http.ResponseWriter, r *http.Request, s adminSession, c AdminConfirm) error {
-	c.AdminBase = AdminBase{Section: "", Email: s.Identity.Email, CSRF: a.csrfToken(s.Nonce)}
+func (a *Handler) confirm(w http.ResponseWriter, r *http.Request, s adminSession, c confirmData) error {
+	c.base = base{Email: s.Identity.Email, CSRF: a.csrfToken(s.Nonce)}
 	switch {
 	case strings.Contains(c.Action, "/apps/"):
 		c.Section = "apps"
@@ -359,15 +360,15 @@ func (a *Admin) confirm(w http.ResponseWriter, r *http.Request, s adminSession, 
 	default:
 		c.Section = "users"
 	}
-	return a.render(w, http.StatusOK, "admin_confirm", "Confirm", c)
+	return a.tpl.confirm.Render(w, http.StatusOK, "Confirm", c)
 }
 
 // auditKinds are the kinds offered by the audit filter.
-var auditKinds = []string{access.EventSignIn, access.EventSignInFailed, access.EventAccess, access.EventDenied, access.EventSignOut, access.EventRevoked, AuditServiceToken}
+var auditKinds = []string{access.EventSignIn, access.EventSignInFailed, access.EventAccess, access.EventDenied, access.EventSignOut, access.EventRevoked, access.EventServiceToken}
 
-func (a *Admin) audit(w http.ResponseWriter, r *http.Request, s adminSession) error {
+func (a *Handler) audit(w http.ResponseWriter, r *http.Request, s adminSession) error {
 	q := r.URL.Query()
-	f := store.AuditFilter{Kind: q.Get("kind"), Email: strings.TrimSpace(q.Get("email")), App: q.Get("app"), Limit: 50}
+	f := AuditFilter{Kind: q.Get("kind"), Email: strings.TrimSpace(q.Get("email")), App: q.Get("app"), Limit: 50}
 	if b, err := strconv.ParseInt(q.Get("before"), 10, 64); err == nil && b > 0 {
 		f.Before = b
 	}
@@ -375,7 +376,7 @@ func (a *Admin) audit(w http.ResponseWriter, r *http.Request, s adminSession) er
 	if err != nil {
 		return err
 	}
-	data := AdminAudit{AdminBase: a.base(w, r, s, "audit"), Filter: f, Kinds: auditKinds, Events: events}
+	data := auditData{base: a.pageBase(w, r, s, "audit"), Filter: f, Kinds: auditKinds, Events: events}
 	for _, p := range a.o.Apps().Apps() {
 		data.Apps = append(data.Apps, p.Name)
 	}
@@ -390,9 +391,9 @@ func (a *Admin) audit(w http.ResponseWriter, r *http.Request, s adminSession) er
 			v.Set("before", strconv.FormatInt(before, 10))
 		}
 		if len(v) == 0 {
-			return AdminPrefix + "/audit"
+			return Prefix + "/audit"
 		}
-		return AdminPrefix + "/audit?" + v.Encode()
+		return Prefix + "/audit?" + v.Encode()
 	}
 	if more && len(events) > 0 {
 		data.Older = link(events[len(events)-1].ID)
@@ -400,16 +401,16 @@ func (a *Admin) audit(w http.ResponseWriter, r *http.Request, s adminSession) er
 	if f.Before > 0 {
 		data.Newest = link(0)
 	}
-	return a.render(w, http.StatusOK, "admin_audit", "Audit log", data)
+	return a.tpl.audit.Render(w, http.StatusOK, "Audit log", data)
 }
 
-func (a *Admin) keys(w http.ResponseWriter, r *http.Request, s adminSession) error {
+func (a *Handler) keys(w http.ResponseWriter, r *http.Request, s adminSession) error {
 	keys, err := a.o.Store.SigningKeys(r.Context())
 	if err != nil {
 		return err
 	}
 	current := a.o.Keys().CurrentKeyID()
-	data := AdminKeys{AdminBase: a.base(w, r, s, "keys")}
+	data := keysData{base: a.pageBase(w, r, s, "keys")}
 	previous := false
 	for _, k := range keys {
 		state := "retired"
@@ -419,7 +420,7 @@ func (a *Admin) keys(w http.ResponseWriter, r *http.Request, s adminSession) err
 		case !previous:
 			state, previous = "previous", true
 		}
-		data.Keys = append(data.Keys, AdminKey{ID: k.ID, CreatedAt: k.CreatedAt, State: state})
+		data.Keys = append(data.Keys, keyRow{ID: k.ID, CreatedAt: k.CreatedAt, State: state})
 	}
-	return a.render(w, http.StatusOK, "admin_keys", "Signing keys", data)
+	return a.tpl.keys.Render(w, http.StatusOK, "Signing keys", data)
 }

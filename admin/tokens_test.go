@@ -1,4 +1,4 @@
-package ui
+package admin
 
 import (
 	"context"
@@ -10,11 +10,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/access"
-	"github.com/gatehouse-dev/gatehouse/store"
 )
-
-// *store.DB serves the service tokens page.
-var _ ServiceTokenStore = (*store.DB)(nil)
 
 var secretRe = regexp.MustCompile(`<code id="client-secret">([0-9a-f]{64})</code>`)
 
@@ -22,7 +18,7 @@ func TestAdminServiceTokenCreate(t *testing.T) {
 	h := newAdminHarness(t, "admin@example.com")
 	admin, s := h.signIn("admin@example.com")
 	csrf := h.admin.csrfToken(s.Nonce)
-	jar := map[string]string{AdminCookie: admin}
+	jar := map[string]string{access.CookieAdmin: admin}
 
 	w := h.do(http.MethodGet, "/admin/service-tokens", nil, jar, nil)
 	if body := w.Body.String(); w.Code != http.StatusOK || !strings.Contains(body, "No service tokens yet.") ||
@@ -69,8 +65,8 @@ func TestAdminServiceTokenCreate(t *testing.T) {
 	if !strings.Contains(body, "CF-Access-Client-Id: "+id+"\nCF-Access-Client-Secret: "+secret) {
 		t.Errorf("headers missing from: %s", body)
 	}
-	if name, ok := h.db.CheckServiceToken(id, secret, h.now); !ok || name != "ci-bot" {
-		t.Errorf("shown secret does not check: %q %v", name, ok)
+	if !h.db.checkToken(id, secret, h.now) {
+		t.Errorf("shown secret does not check")
 	}
 	if cc := w.Header().Get("Cache-Control"); !strings.Contains(cc, "no-store") {
 		t.Errorf("Cache-Control = %q", cc)
@@ -81,10 +77,10 @@ func TestAdminServiceTokenCreate(t *testing.T) {
 	if !strings.Contains(body, id) || !strings.Contains(body, "ci-bot") || strings.Contains(body, secret) {
 		t.Errorf("list must show the token but never its secret: %s", body)
 	}
-	events, _, err := h.db.AuditSearch(context.Background(), store.AuditFilter{Kind: AuditServiceToken})
-	if err != nil || len(events) != 1 || events[0].Email != "admin@example.com" ||
+	events := h.db.kind(access.EventServiceToken)
+	if len(events) != 1 || events[0].Email != "admin@example.com" ||
 		!strings.Contains(events[0].Detail, "service token created: ci-bot") || strings.Contains(events[0].Detail, secret) {
-		t.Errorf("audit = %+v, %v", events, err)
+		t.Errorf("audit = %+v", events)
 	}
 }
 
@@ -92,13 +88,13 @@ func TestAdminServiceTokenDisableDelete(t *testing.T) {
 	h := newAdminHarness(t, "admin@example.com")
 	admin, s := h.signIn("admin@example.com")
 	csrf := h.admin.csrfToken(s.Nonce)
-	jar := map[string]string{AdminCookie: admin}
+	jar := map[string]string{access.CookieAdmin: admin}
 	ctx := context.Background()
 	id, secret, err := h.db.CreateServiceToken(ctx, "deploy", 0, h.now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	active := func() bool { _, ok := h.db.CheckServiceToken(id, secret, h.now); return ok }
+	active := func() bool { return h.db.checkToken(id, secret, h.now) }
 
 	steps := []struct {
 		name     string
@@ -138,9 +134,9 @@ func TestAdminServiceTokenDisableDelete(t *testing.T) {
 			if active() != tt.active {
 				t.Errorf("token active = %v, want %v", active(), tt.active)
 			}
-			events, _, err := h.db.AuditSearch(ctx, store.AuditFilter{Kind: access.EventRevoked})
-			if err != nil || len(events) != tt.auditLen {
-				t.Fatalf("revoked events = %d, %v; want %d", len(events), err, tt.auditLen)
+			events := h.db.kind(access.EventRevoked)
+			if len(events) != tt.auditLen {
+				t.Fatalf("revoked events = %d; want %d", len(events), tt.auditLen)
 			}
 			if tt.auditLen > 0 && !strings.Contains(events[0].Detail, "deploy") {
 				t.Errorf("audit detail %q does not name the token", events[0].Detail)
@@ -159,11 +155,11 @@ func TestAdminServiceTokenDisableDelete(t *testing.T) {
 		w := h.do(http.MethodPost, "/admin/service-tokens/disable", url.Values{"id": {id2}, "csrf": {csrf}, "confirm": {"1"}}, jar, nil)
 		var flash string
 		for _, c := range w.Result().Cookies() {
-			if c.Name == adminFlashCookie {
+			if c.Name == access.CookieAdminFlash {
 				flash = c.Value
 			}
 		}
-		w = h.do(http.MethodGet, "/admin/service-tokens", nil, map[string]string{AdminCookie: admin, adminFlashCookie: flash}, nil)
+		w = h.do(http.MethodGet, "/admin/service-tokens", nil, map[string]string{access.CookieAdmin: admin, access.CookieAdminFlash: flash}, nil)
 		body := w.Body.String()
 		if !strings.Contains(body, "Disabled service token backup") || !strings.Contains(body, `<span class="badge bad">disabled</span>`) ||
 			!strings.Contains(body, `action="/admin/service-tokens/enable"`) {

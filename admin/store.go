@@ -1,0 +1,140 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/access"
+	"github.com/gatehouse-dev/gatehouse/token"
+)
+
+// ErrNotFound is what Store and ServiceTokens return (or wrap) for a
+// session, user or service token that does not exist.
+var ErrNotFound = errors.New("admin: not found")
+
+// Sessions verifies the global session behind an admin's org token.
+type Sessions interface {
+	// Session returns the session with nonce; ErrNotFound when none.
+	Session(ctx context.Context, nonce string) (access.Session, error)
+	SessionRevoked(nonce string) bool
+}
+
+// Directory is what the overview, users, apps and keys pages read.
+type Directory interface {
+	// UserByEmail returns the user with email (any case); ErrNotFound when
+	// none.
+	UserByEmail(ctx context.Context, email string) (User, error)
+	// UserSessions returns the user's sessions active at now.
+	UserSessions(ctx context.Context, userID string, now time.Time) ([]access.Session, error)
+	// UsersSince returns the users whose last sign-in is at or after since,
+	// most recent first.
+	UsersSince(ctx context.Context, since, now time.Time) ([]UserSummary, error)
+	// Counts returns the overview figures of the period starting at since.
+	Counts(ctx context.Context, since, now time.Time) (Counts, error)
+	// AppUsers lists who was given a token for which app, among users whose
+	// global session is still active at now.
+	AppUsers(ctx context.Context, now time.Time) ([]AppUser, error)
+	// SigningKeys lists the token signing keys, newest first.
+	SigningKeys(ctx context.Context) ([]token.Key, error)
+}
+
+// AuditLog records and searches audit events.
+type AuditLog interface {
+	Audit(ctx context.Context, e access.Event) error
+	// AuditSearch returns a page of events matching f, newest first, and
+	// whether older ones match too.
+	AuditSearch(ctx context.Context, f AuditFilter) ([]access.Event, bool, error)
+}
+
+// Revoker ends sessions and app tokens; by is the admin's email.
+type Revoker interface {
+	AppRevocation(aud string) access.AppRevocation
+	// RevokeUser revokes every active session of email and returns how many.
+	RevokeUser(ctx context.Context, email, by string, now time.Time) (int, error)
+	RevokeApp(ctx context.Context, app, aud string, soft bool, by string, now time.Time) error
+	RevokeSession(ctx context.Context, nonce, by string, now time.Time) error
+}
+
+// Store is what the admin pages read and write.
+type Store interface {
+	Sessions
+	Directory
+	AuditLog
+	Revoker
+}
+
+// ServiceTokens is what the service tokens page reads and writes. The
+// changes return ErrNotFound for an unknown client ID.
+type ServiceTokens interface {
+	CreateServiceToken(ctx context.Context, name string, duration time.Duration, now time.Time) (clientID, secret string, err error)
+	ServiceTokens(ctx context.Context) ([]ServiceToken, error)
+	DisableServiceToken(ctx context.Context, clientID string, now time.Time) error
+	EnableServiceToken(ctx context.Context, clientID string, now time.Time) error
+	DeleteServiceToken(ctx context.Context, clientID string) error
+}
+
+// User is a person who signed in at least once.
+type User struct {
+	ID         string // UUID, stable per email
+	Email      string
+	CreatedAt  time.Time
+	LastSignIn time.Time
+	LastIdP    string
+}
+
+// UserSummary is one row of the users page.
+type UserSummary struct {
+	User
+	ActiveSessions int // unrevoked, unexpired global sessions
+}
+
+// Counts are the figures of the overview.
+type Counts struct {
+	Users          int // users who ever signed in
+	UsersSince     int // users whose last sign-in is at or after since
+	ActiveSessions int // global sessions active at now
+	SignInsSince   int // sign-in audit events at or after since
+	DeniedSince    int // denied audit events at or after since
+	Revocations    int // revocations ever recorded
+}
+
+// AppUser says that a user with a live global session was given a token
+// for App at At.
+type AppUser struct {
+	App   string
+	Email string
+	At    time.Time
+}
+
+// AuditFilter selects audit events. Empty fields match everything; Email
+// and App match exactly (Email case-insensitively).
+type AuditFilter struct {
+	Kind   string
+	Email  string
+	App    string
+	Before int64 // only events with an ID below this (paging); 0: from the newest
+	Limit  int   // page size; <= 0 means 50
+}
+
+// ServiceToken is a service token as the admin sees it; its secret is
+// never kept.
+type ServiceToken struct {
+	ClientID   string
+	Name       string
+	CreatedAt  time.Time
+	ExpiresAt  time.Time // zero: never
+	DisabledAt time.Time // zero: enabled
+	LastUsedAt time.Time // zero: never used
+}
+
+// state is the token's state at now: active, disabled or expired.
+func (t ServiceToken) state(now time.Time) string {
+	switch {
+	case !t.DisabledAt.IsZero():
+		return "disabled"
+	case !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt):
+		return "expired"
+	}
+	return "active"
+}
