@@ -70,7 +70,6 @@ func (u *edgeUpstream) take() []upstreamHit {
 	return out
 }
 
-
 // startEdge runs the edge proxy kind ("nginx" or "caddy") with the config
 // file from scripts/e2e/edge in front of Gatehouse at gatehouse and the
 // upstream, listening on port.
