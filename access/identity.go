@@ -16,6 +16,7 @@ type Identity struct {
 	Name     string         `json:"name,omitempty"`
 	Groups   []string       `json:"groups,omitempty"`
 	IdP      IdP            `json:"idp"`
+	AMR      []string       `json:"amr,omitempty"`    // authentication methods (RFC 8176), from the IdP
 	Custom   map[string]any `json:"custom,omitempty"` // configured IdP claims/attributes
 	Country  string         `json:"country,omitempty"`
 	IP       string         `json:"ip,omitempty"`

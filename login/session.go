@@ -41,7 +41,11 @@ func (h *Handler) globalSession(r *http.Request) (session, bool) {
 // startSession creates a global session for a user who just signed in with
 // provider p, sets its cookie and records the sign-in.
 func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, email string, p Provider, idpType string) (session, error) {
-	return h.startIdentity(w, r, p, access.Identity{Email: email, IdP: access.IdP{ID: p.ID, Type: idpType}})
+	id := access.Identity{Email: email, IdP: access.IdP{ID: p.ID, Type: idpType}}
+	if idpType == idpTypeOTP {
+		id.AMR = []string{"otp"} // RFC 8176: a one-time password
+	}
+	return h.startIdentity(w, r, p, id)
 }
 
 // startIdentity is the one path from an established identity (email, name,
@@ -85,25 +89,6 @@ func (h *Handler) startIdentity(w http.ResponseWriter, r *http.Request, p Provid
 	return s, nil
 }
 
-// identityJSON is the get-identity response of the team domain.
-type identityJSON struct {
-	Email         string         `json:"email"`
-	Name          string         `json:"name,omitempty"`
-	Groups        []string       `json:"groups"`
-	IdP           access.IdP     `json:"idp"`
-	UserUUID      string         `json:"user_uuid"`
-	IAT           int64          `json:"iat"`
-	IP            string         `json:"ip,omitempty"`
-	Country       string         `json:"country,omitempty"`
-	Geo           geoJSON        `json:"geo"`
-	Custom        map[string]any `json:"custom,omitempty"`
-	IdentityNonce string         `json:"identity_nonce"`
-}
-
-type geoJSON struct {
-	Country string `json:"country,omitempty"`
-}
-
 // getIdentity serves the identity of the global session as JSON.
 func (h *Handler) getIdentity(w http.ResponseWriter, r *http.Request) error {
 	s, ok := h.globalSession(r)
@@ -112,24 +97,7 @@ func (h *Handler) getIdentity(w http.ResponseWriter, r *http.Request) error {
 		web.WriteJSON(w, http.StatusUnauthorized, web.ErrorBody{Error: "No valid session.", Status: http.StatusUnauthorized})
 		return nil
 	}
-	id := s.Identity
-	groups := id.Groups
-	if groups == nil {
-		groups = []string{}
-	}
-	web.WriteJSON(w, http.StatusOK, identityJSON{
-		Email:         id.Email,
-		Name:          id.Name,
-		Groups:        groups,
-		IdP:           id.IdP,
-		UserUUID:      id.UserID,
-		IAT:           id.IssuedAt,
-		IP:            id.IP,
-		Country:       id.Country,
-		Geo:           geoJSON{Country: id.Country},
-		Custom:        id.Custom,
-		IdentityNonce: s.Nonce,
-	})
+	web.WriteJSON(w, http.StatusOK, s.Doc(access.AccountID(h.o.TeamDomain)))
 	return nil
 }
 

@@ -118,11 +118,6 @@ func (h *Handler) verifyAny(r *http.Request, apps []*access.App) (*token.Claims,
 }
 
 // identityJSON is the get-identity response: the stored identity plus the
-// session nonce, in the team domain's shape.
-type identityJSON struct {
-	access.Identity
-	IdentityNonce string `json:"identity_nonce"`
-}
 
 // getIdentity serves the identity behind the request's app token.
 func (h *Handler) getIdentity(w http.ResponseWriter, r *http.Request, apps []*access.App) {
@@ -134,10 +129,7 @@ func (h *Handler) getIdentity(w http.ResponseWriter, r *http.Request, apps []*ac
 	if claims.IdentityNonce == "" {
 		// A token without a session (a service token): what the token says.
 		h.own(w, r, func(w http.ResponseWriter) {
-			web.WriteJSON(w, http.StatusOK, identityJSON{Identity: access.Identity{
-				UserID: claims.Subject, Email: claims.Email, Custom: claims.Custom,
-				Country: claims.Country, IssuedAt: claims.IssuedAt,
-			}})
+			web.WriteJSON(w, http.StatusOK, access.ServiceDoc(claims.CommonName, claims.IssuedAt, h.accountID()))
 		})
 		return
 	}
@@ -150,7 +142,7 @@ func (h *Handler) getIdentity(w http.ResponseWriter, r *http.Request, apps []*ac
 		return
 	}
 	h.own(w, r, func(w http.ResponseWriter) {
-		web.WriteJSON(w, http.StatusOK, identityJSON{Identity: s.Identity, IdentityNonce: s.Nonce})
+		web.WriteJSON(w, http.StatusOK, s.Doc(h.accountID()))
 	})
 }
 
@@ -193,4 +185,10 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request, apps []*access.
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Location", h.o.TeamURL+access.PathLogout)
 	w.WriteHeader(http.StatusFound)
+}
+
+// accountID is the installation's account_id, from the team URL's host.
+func (h *Handler) accountID() string {
+	team := strings.TrimPrefix(strings.TrimPrefix(h.o.TeamURL, "https://"), "http://")
+	return access.AccountID(team)
 }
