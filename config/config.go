@@ -1,4 +1,4 @@
-package app
+package config
 
 import (
 	"encoding"
@@ -37,12 +37,12 @@ type Config struct {
 	IdPs           []IdPConfig   `toml:"idps"`
 	Apps           []AppConfig   `toml:"apps"`
 
-	file  string         // name given to ParseConfig
+	file  string         // name given to Parse
 	lines map[string]int // key path -> line in the file
 }
 
 // TLSConfig is the [tls] table. Mode "acme" obtains certificates for the
-// team domain and every concrete app domain (app/tls.go); "files" serves the
+// team domain and every concrete app domain; "files" serves the
 // certificates in Certs; "off" serves plain HTTP.
 type TLSConfig struct {
 	Mode       string    `toml:"mode"`       // "acme", "files" or "off"
@@ -128,13 +128,13 @@ func (p IdPConfig) OIDCSecret() (string, error) {
 	case p.ClientSecretFile != "":
 		b, err := os.ReadFile(p.ClientSecretFile)
 		if err != nil {
-			return "", fmt.Errorf("app: idp %s: client_secret_file: %w", p.ID, err)
+			return "", fmt.Errorf("config: idp %s: client_secret_file: %w", p.ID, err)
 		}
 		return strings.TrimSpace(string(b)), nil
 	case p.ClientSecretEnv != "":
 		v, ok := os.LookupEnv(p.ClientSecretEnv)
 		if !ok || v == "" {
-			return "", fmt.Errorf("app: idp %s: client_secret_env: $%s is not set", p.ID, p.ClientSecretEnv)
+			return "", fmt.Errorf("config: idp %s: client_secret_env: $%s is not set", p.ID, p.ClientSecretEnv)
 		}
 		return v, nil
 	}
@@ -278,14 +278,14 @@ type Problem struct {
 	Msg  string
 }
 
-// ConfigError lists every problem found in a configuration file.
-type ConfigError struct {
+// Error lists every problem found in a configuration file.
+type Error struct {
 	File     string
 	Problems []Problem
 }
 
 // Error renders one problem per line: "file:line: key: message".
-func (e *ConfigError) Error() string {
+func (e *Error) Error() string {
 	lines := make([]string, 0, len(e.Problems))
 	for _, p := range e.Problems {
 		var b strings.Builder
@@ -306,31 +306,31 @@ func (e *ConfigError) Error() string {
 	return strings.Join(lines, "\n")
 }
 
-// LoadConfig reads path, decodes it strictly over Default and validates it.
-// Problems are returned together as a *ConfigError.
-func LoadConfig(path string) (*Config, error) {
+// Load reads path, decodes it strictly over Default and validates it.
+// Problems are returned together as a *Error.
+func Load(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("app: read config: %w", err)
+		return nil, fmt.Errorf("config: read config: %w", err)
 	}
-	return ParseConfig(data, path)
+	return Parse(data, path)
 }
 
-// ParseConfig decodes data (named name in messages) over Default and
+// Parse decodes data (named name in messages) over Default and
 // validates it. Unknown keys, type errors and validation problems are all
-// reported at once in a *ConfigError.
-func ParseConfig(data []byte, name string) (*Config, error) {
+// reported at once in a *Error.
+func Parse(data []byte, name string) (*Config, error) {
 	var doc map[string]any
 	if err := toml.Unmarshal(data, &doc); err != nil {
 		var de *toml.DecodeError
 		if errors.As(err, &de) {
 			line, _ := de.Position()
-			return nil, &ConfigError{File: name, Problems: []Problem{{
+			return nil, &Error{File: name, Problems: []Problem{{
 				Line: line, Key: strings.Join(de.Key(), "."),
 				Msg: "syntax error: " + strings.TrimPrefix(de.Error(), "toml: "),
 			}}}
 		}
-		return nil, &ConfigError{File: name, Problems: []Problem{{Msg: "syntax error: " + err.Error()}}}
+		return nil, &Error{File: name, Problems: []Problem{{Msg: "syntax error: " + err.Error()}}}
 	}
 
 	cfg := Default()
@@ -341,7 +341,7 @@ func ParseConfig(data []byte, name string) (*Config, error) {
 
 	problems := dec.problems
 	if err := cfg.Validate(); err != nil {
-		var ce *ConfigError
+		var ce *Error
 		if !errors.As(err, &ce) {
 			return nil, err
 		}
@@ -364,7 +364,7 @@ func ParseConfig(data []byte, name string) (*Config, error) {
 	}
 	if len(problems) > 0 {
 		slices.SortStableFunc(problems, func(a, b Problem) int { return a.Line - b.Line })
-		return nil, &ConfigError{File: name, Problems: problems}
+		return nil, &Error{File: name, Problems: problems}
 	}
 	return &cfg, nil
 }
@@ -385,7 +385,7 @@ func coveredBy(key string, decoded []Problem) bool {
 
 // ResolvePassword returns the SMTP password from password, the file named by
 // password_file (trailing newline removed) or the variable named by password_env.
-// ParseConfig resolves it into Password already.
+// Parse resolves it into Password already.
 func (s SMTPConfig) ResolvePassword() (string, error) {
 	switch {
 	case s.PasswordFile != "":
@@ -419,17 +419,17 @@ func (c *Config) TrustedProxyPrefixes() ([]netip.Prefix, error) {
 	for _, s := range c.TrustedProxies {
 		p, err := parsePrefix(s)
 		if err != nil {
-			return nil, fmt.Errorf("app: trusted_proxies: %w", err)
+			return nil, fmt.Errorf("config: trusted_proxies: %w", err)
 		}
 		out = append(out, p)
 	}
 	return out, nil
 }
 
-// PolicyApps converts the apps for the policy package. AUD is the pinned AUD
+// AccessApps converts the apps into access apps. AUD is the pinned AUD
 // or "" (the caller fills in the stored one). Domains are lowercased and a
 // trailing "/*" of the path is dropped.
-func (c *Config) PolicyApps() ([]*access.App, error) {
+func (c *Config) AccessApps() ([]*access.App, error) {
 	apps := make([]*access.App, 0, len(c.Apps))
 	for i, a := range c.Apps {
 		pa := &access.App{
@@ -454,13 +454,13 @@ func (c *Config) PolicyApps() ([]*access.App, error) {
 			}
 			var err error
 			if pp.Include, err = convertRules(p.Include); err != nil {
-				return nil, fmt.Errorf("app: apps[%d].policies[%d].include: %w", i, j, err)
+				return nil, fmt.Errorf("config: apps[%d].policies[%d].include: %w", i, j, err)
 			}
 			if pp.Require, err = convertRules(p.Require); err != nil {
-				return nil, fmt.Errorf("app: apps[%d].policies[%d].require: %w", i, j, err)
+				return nil, fmt.Errorf("config: apps[%d].policies[%d].require: %w", i, j, err)
 			}
 			if pp.Exclude, err = convertRules(p.Exclude); err != nil {
-				return nil, fmt.Errorf("app: apps[%d].policies[%d].exclude: %w", i, j, err)
+				return nil, fmt.Errorf("config: apps[%d].policies[%d].exclude: %w", i, j, err)
 			}
 			pa.Policies = append(pa.Policies, pp)
 		}

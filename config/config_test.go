@@ -1,4 +1,4 @@
-package app
+package config
 
 import (
 	"errors"
@@ -38,9 +38,9 @@ include = [{ everyone = true }]
 `
 
 func TestConfigExampleLoads(t *testing.T) {
-	cfg, err := LoadConfig("../config.example.toml")
+	cfg, err := Load("../config.example.toml")
 	if err != nil {
-		t.Fatalf("LoadConfig: %v", err)
+		t.Fatalf("Load: %v", err)
 	}
 	if cfg.TeamDomain != "auth.localhost:8080" || cfg.Listen != "127.0.0.1:8080" || cfg.DataDir != "./data" {
 		t.Errorf("unexpected top level: %+v", cfg)
@@ -67,9 +67,9 @@ func TestConfigExampleLoads(t *testing.T) {
 }
 
 func TestConfigDefaults(t *testing.T) {
-	cfg, err := ParseConfig([]byte(validBase+validApp), "gatehouse.toml")
+	cfg, err := Parse([]byte(validBase+validApp), "gatehouse.toml")
 	if err != nil {
-		t.Fatalf("ParseConfig: %v", err)
+		t.Fatalf("Parse: %v", err)
 	}
 	d := Default()
 	if cfg.Listen != d.Listen || cfg.ListenHTTPS != ":443" || cfg.ClientIPHeader != "X-Forwarded-For" {
@@ -91,9 +91,9 @@ func TestConfigDefaults(t *testing.T) {
 
 func TestConfigNormalizes(t *testing.T) {
 	src := validBase + strings.Replace(validApp, `"app.example.com"`, `"App.Example.COM:8443"`, 1)
-	cfg, err := ParseConfig([]byte(src), "gatehouse.toml")
+	cfg, err := Parse([]byte(src), "gatehouse.toml")
 	if err != nil {
-		t.Fatalf("ParseConfig: %v", err)
+		t.Fatalf("Parse: %v", err)
 	}
 	if got := cfg.Apps[0].Domains[0]; got != "app.example.com:8443" {
 		t.Errorf("domain = %q, want lowercased", got)
@@ -216,13 +216,13 @@ func TestConfigBad(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, err := ParseConfig([]byte(tt.toml), "gatehouse.toml")
+			cfg, err := Parse([]byte(tt.toml), "gatehouse.toml")
 			if err == nil {
-				t.Fatalf("ParseConfig succeeded (%+v), want an error", cfg)
+				t.Fatalf("Parse succeeded (%+v), want an error", cfg)
 			}
-			var ce *ConfigError
+			var ce *Error
 			if !errors.As(err, &ce) {
-				t.Fatalf("error %T is not a *ConfigError: %v", err, err)
+				t.Fatalf("error %T is not a *Error: %v", err, err)
 			}
 			for _, w := range tt.want {
 				if !strings.Contains(err.Error(), w) {
@@ -260,10 +260,10 @@ name = "q"
 decision = "maybe"
 include = []
 `
-	_, err := ParseConfig([]byte(src), "gatehouse.toml")
-	var ce *ConfigError
+	_, err := Parse([]byte(src), "gatehouse.toml")
+	var ce *Error
 	if !errors.As(err, &ce) {
-		t.Fatalf("want *ConfigError, got %v", err)
+		t.Fatalf("want *Error, got %v", err)
 	}
 	want := []string{
 		`gatehouse.toml:2: listen: expected a string, got integer 80`,
@@ -294,9 +294,9 @@ func TestConfigValidateWithoutFile(t *testing.T) {
 	cfg.TLS.Mode = "off"
 	cfg.TeamDomain = "auth.example.com"
 	err := cfg.Validate()
-	var ce *ConfigError
+	var ce *Error
 	if !errors.As(err, &ce) {
-		t.Fatalf("want *ConfigError, got %v", err)
+		t.Fatalf("want *Error, got %v", err)
 	}
 	if !strings.Contains(err.Error(), "idps: at least one identity provider") || !strings.Contains(err.Error(), "apps: at least one app") {
 		t.Errorf("error = %v", err)
@@ -306,7 +306,7 @@ func TestConfigValidateWithoutFile(t *testing.T) {
 	}
 }
 
-func TestConfigPolicyApps(t *testing.T) {
+func TestConfigAccessApps(t *testing.T) {
 	aud := strings.Repeat("ab", 32)
 	src := validBase + `[[idps]]
 id = "corp"
@@ -331,13 +331,13 @@ idps = ["corp"]
   require = [{ groups = ["ops"] }, { claims = { dept = ["sre", "eng"] } }]
   exclude = [{ emails = ["gone@example.com"] }, { any_service_token = true }]
 ` + strings.Replace(validApp, `"app.example.com"`, `"b.example.com"`, 1)
-	cfg, err := ParseConfig([]byte(src), "gatehouse.toml")
+	cfg, err := Parse([]byte(src), "gatehouse.toml")
 	if err != nil {
-		t.Fatalf("ParseConfig: %v", err)
+		t.Fatalf("Parse: %v", err)
 	}
-	apps, err := cfg.PolicyApps()
+	apps, err := cfg.AccessApps()
 	if err != nil {
-		t.Fatalf("PolicyApps: %v", err)
+		t.Fatalf("AccessApps: %v", err)
 	}
 	if len(apps) != 2 {
 		t.Fatalf("got %d apps", len(apps))
@@ -374,6 +374,29 @@ idps = ["corp"]
 	if b := apps[1]; b.Name != "demo" || b.AUD != "" || b.Path != "" || b.SessionDuration != DefaultSessionDuration ||
 		len(b.Policies) != 1 || !b.Policies[0].Include[0].Everyone {
 		t.Errorf("apps[1] = %+v", b)
+	}
+}
+
+func TestTLSConfigModesValid(t *testing.T) {
+	tests := []struct {
+		name string
+		tls  string
+	}{
+		{"acme defaults", "mode = \"acme\"\n"},
+		{"acme full", "mode = \"acme\"\nemail = \"ops@example.com\"\nca_url = \"https://ca.example.com/dir\"\nca_root = \"/etc/ca.pem\"\nchallenges = [\"tls-alpn-01\"]\n"},
+		{"files", "mode = \"files\"\n[[tls.certs]]\ndomains = [\"auth.example.com\", \"*.example.com\"]\ncert_file = \"c.pem\"\nkey_file = \"k.pem\"\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := "team_domain = \"auth.example.com\"\n[tls]\n" + tt.tls + "[[idps]]\nid = \"pin\"\nkind = \"otp\"\n" + validApp
+			cfg, err := Parse([]byte(src), "gatehouse.toml")
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			if cfg.TeamURL() != "https://auth.example.com" {
+				t.Errorf("TeamURL = %q", cfg.TeamURL())
+			}
+		})
 	}
 }
 
@@ -436,7 +459,7 @@ func TestConfigSMTPPassword(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			src := validBase + "[smtp]\nhost = \"mail.example.com\"\nfrom = \"g@example.com\"\n" + tt.smtp + "\n" + validApp
-			cfg, err := ParseConfig([]byte(src), "gatehouse.toml")
+			cfg, err := Parse([]byte(src), "gatehouse.toml")
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("error = %v, want %q", err, tt.wantErr)
@@ -444,7 +467,7 @@ func TestConfigSMTPPassword(t *testing.T) {
 				return
 			}
 			if err != nil {
-				t.Fatalf("ParseConfig: %v", err)
+				t.Fatalf("Parse: %v", err)
 			}
 			if cfg.SMTP.Password != tt.want {
 				t.Errorf("password = %q, want %q", cfg.SMTP.Password, tt.want)
@@ -459,7 +482,7 @@ func appKeys(lines string) string {
 }
 
 func TestConfigAppSettings(t *testing.T) {
-	cfg, err := ParseConfig([]byte(validBase+appKeys(`path = "/api"
+	cfg, err := Parse([]byte(validBase+appKeys(`path = "/api"
 http_only = false
 same_site = "strict"
 binding_cookie = true
@@ -474,7 +497,7 @@ max_age = 60`)), "gatehouse.toml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	apps, err := cfg.PolicyApps()
+	apps, err := cfg.AccessApps()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -485,11 +508,11 @@ max_age = 60`)), "gatehouse.toml")
 		t.Errorf("settings = %+v", s)
 	}
 	// Defaults: HttpOnly, no binding, CORS off.
-	cfg, err = ParseConfig([]byte(validBase+validApp), "gatehouse.toml")
+	cfg, err = Parse([]byte(validBase+validApp), "gatehouse.toml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	apps, _ = cfg.PolicyApps()
+	apps, _ = cfg.AccessApps()
 	if d := apps[0].Settings; d.Cookie.NoHTTPOnly || d.Cookie.Binding || d.CORS.Enabled() || d.CORS.PreflightBypass {
 		t.Errorf("default settings = %+v", d)
 	}
