@@ -178,9 +178,9 @@ func TestConfigBad(t *testing.T) {
 		{"oidc two secrets", validBase + oidcRow("issuer = \"https://login.example.com\"\nclient_id = \"c\"\nclient_secret = \"s\"\nclient_secret_file = \"/etc/gatehouse/secret\"") + validApp,
 			[]string{`idps[1].client_secret: set only one of client_secret, client_secret_file and client_secret_env`}},
 		{"oidc missing secret file", validBase + oidcRow("issuer = \"https://login.example.com\"\nclient_id = \"c\"\nclient_secret_file = \"/nonexistent/gatehouse-secret\"") + validApp,
-			[]string{`idps[1].client_secret_file: "/nonexistent/gatehouse-secret": `}},
+			[]string{`idps[1].client_secret_file: cannot read "/nonexistent/gatehouse-secret": no such file or directory`}},
 		{"oidc secret env unset", validBase + oidcRow("issuer = \"https://login.example.com\"\nclient_id = \"c\"\nclient_secret_env = \"GATEHOUSE_TEST_UNSET_SECRET\"") + validApp,
-			[]string{`idps[1].client_secret_env: $GATEHOUSE_TEST_UNSET_SECRET is not set`}},
+			[]string{`idps[1].client_secret_env: environment variable GATEHOUSE_TEST_UNSET_SECRET is not set`}},
 		{"oidc with saml keys", validBase + oidcRow("issuer = \"https://login.example.com\"\nclient_id = \"c\"\nclient_secret = \"s\"\nmetadata_url = \"https://idp.example.com/md\"\nattributes = [\"uid\"]") + validApp,
 			[]string{`idps[1].attributes: not a key of kind "oidc"`, `idps[1].metadata_url: not a key of kind "oidc"`}},
 		{"saml without metadata", validBase + "[[idps]]\nid = \"sso\"\nkind = \"saml\"\n" + validApp, []string{`idps[1].metadata_url: required for kind "saml" (or metadata_file)`}},
@@ -454,7 +454,7 @@ func TestConfigSMTPPassword(t *testing.T) {
 		{"file", `password_file = "` + file + `"`, "from-file", ""},
 		{"env", `password_env = "GATEHOUSE_TEST_SMTP_PW"`, "from-env", ""},
 		{"env missing", `password_env = "GATEHOUSE_TEST_UNSET_VARIABLE"`, "", "smtp.password_env: environment variable GATEHOUSE_TEST_UNSET_VARIABLE is not set"},
-		{"file missing", `password_file = "` + dir + `/none"`, "", "smtp.password_file: cannot read the password"},
+		{"file missing", `password_file = "` + dir + `/none"`, "", "smtp.password_file: cannot read \"" + dir + "/none\": no such file or directory"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -515,5 +515,99 @@ max_age = 60`)), "gatehouse.toml")
 	apps, _ = cfg.AccessApps()
 	if d := apps[0].Settings; d.Cookie.NoHTTPOnly || d.Cookie.Binding || d.CORS.Enabled() || d.CORS.PreflightBypass {
 		t.Errorf("default settings = %+v", d)
+	}
+}
+
+// TestConfigSecretsOneRule checks that the SMTP password and an OIDC client
+// secret follow the same rule: a value from a file or an environment
+// variable is trimmed of surrounding whitespace and refused when empty.
+func TestConfigSecretsOneRule(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		path := dir + "/" + name
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	padded := write("padded", "  s3cret \r\n\n")
+	empty := write("empty", "")
+	blank := write("blank", " \n\t\n")
+	t.Setenv("GATEHOUSE_TEST_PADDED", "\ts3cret\n")
+	t.Setenv("GATEHOUSE_TEST_EMPTY", "")
+	t.Setenv("GATEHOUSE_TEST_BLANK", "  \n")
+	tests := []struct {
+		name, source, value, want, wantErr string
+	}{
+		{"file trimmed", "file", padded, "s3cret", ""},
+		{"env trimmed", "env", "GATEHOUSE_TEST_PADDED", "s3cret", ""},
+		{"file empty", "file", empty, "", `file "` + empty + `" is empty`},
+		{"file blank", "file", blank, "", `file "` + blank + `" is empty`},
+		{"file missing", "file", dir + "/none", "", `cannot read "` + dir + `/none": no such file or directory`},
+		{"file is a directory", "file", dir, "", `cannot read "` + dir + `": is a directory`},
+		{"env empty", "env", "GATEHOUSE_TEST_EMPTY", "", "environment variable GATEHOUSE_TEST_EMPTY is empty"},
+		{"env blank", "env", "GATEHOUSE_TEST_BLANK", "", "environment variable GATEHOUSE_TEST_BLANK is empty"},
+		{"env unset", "env", "GATEHOUSE_TEST_UNSET_VARIABLE", "", "environment variable GATEHOUSE_TEST_UNSET_VARIABLE is not set"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			smtp := validBase + "[smtp]\nhost = \"mail.example.com\"\nfrom = \"g@example.com\"\npassword_" + tt.source + " = \"" + tt.value + "\"\n" + validApp
+			oidc := validBase + oidcRow("issuer = \"https://login.example.com\"\nclient_id = \"c\"\nclient_secret_"+tt.source+" = \""+tt.value+"\"") + validApp
+			cfg, smtpErr := Parse([]byte(smtp), "gatehouse.toml")
+			ocfg, oidcErr := Parse([]byte(oidc), "gatehouse.toml")
+			if tt.wantErr != "" {
+				wantSMTP := "gatehouse.toml:10: smtp.password_" + tt.source + ": " + tt.wantErr
+				if smtpErr == nil || smtpErr.Error() != wantSMTP {
+					t.Errorf("smtp: error = %v, want %q", smtpErr, wantSMTP)
+				}
+				wantOIDC := "gatehouse.toml:12: idps[1].client_secret_" + tt.source + ": " + tt.wantErr
+				if oidcErr == nil || oidcErr.Error() != wantOIDC {
+					t.Errorf("oidc: error = %v, want %q", oidcErr, wantOIDC)
+				}
+				return
+			}
+			if smtpErr != nil || oidcErr != nil {
+				t.Fatalf("Parse: smtp %v, oidc %v", smtpErr, oidcErr)
+			}
+			if cfg.SMTP.Password != tt.want {
+				t.Errorf("smtp password = %q, want %q", cfg.SMTP.Password, tt.want)
+			}
+			if got, err := cfg.SMTP.ResolvePassword(); err != nil || got != tt.want {
+				t.Errorf("ResolvePassword() = %q, %v; want %q", got, err, tt.want)
+			}
+			if got, err := ocfg.IdPs[1].OIDCSecret(); err != nil || got != tt.want {
+				t.Errorf("OIDCSecret() = %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+}
+
+// TestConfigSecretErrors checks the Go errors of secrets resolved outside
+// Parse: they start with "config: " and name the key.
+func TestConfigSecretErrors(t *testing.T) {
+	p := IdPConfig{ID: "corp", Kind: "oidc", ClientSecretEnv: "GATEHOUSE_TEST_UNSET_VARIABLE"}
+	_, err := p.OIDCSecret()
+	if want := "config: idp corp: client_secret_env: environment variable GATEHOUSE_TEST_UNSET_VARIABLE is not set"; err == nil || err.Error() != want {
+		t.Errorf("OIDCSecret() error = %v, want %q", err, want)
+	}
+	s := SMTPConfig{PasswordFile: t.TempDir() + "/none"}
+	_, err = s.ResolvePassword()
+	if want := `config: smtp.password_file: cannot read "` + s.PasswordFile + `": no such file or directory`; err == nil || err.Error() != want {
+		t.Errorf("ResolvePassword() error = %v, want %q", err, want)
+	}
+	if got, err := (IdPConfig{ClientSecret: " inline "}).OIDCSecret(); err != nil || got != " inline " {
+		t.Errorf("inline secret = %q, %v; want it as written", got, err)
+	}
+}
+
+// TestConfigSecretReportedWithOtherProblems checks that an unresolvable SMTP
+// password is reported together with the other problems of the file.
+func TestConfigSecretReportedWithOtherProblems(t *testing.T) {
+	src := "listen = 80\n" + validBase + "[smtp]\npassword_env = \"GATEHOUSE_TEST_UNSET_VARIABLE\"\n" + validApp
+	_, err := Parse([]byte(src), "gatehouse.toml")
+	want := "gatehouse.toml:1: listen: expected a string, got integer 80\n" +
+		"gatehouse.toml:9: smtp.password_env: environment variable GATEHOUSE_TEST_UNSET_VARIABLE is not set"
+	if err == nil || err.Error() != want {
+		t.Errorf("error =\n%v\nwant\n%s", err, want)
 	}
 }

@@ -91,16 +91,12 @@ func Parse(data []byte, name string) (*Config, error) {
 			}
 		}
 	}
-	if len(problems) == 0 && (cfg.SMTP.PasswordFile != "" || cfg.SMTP.PasswordEnv != "") {
-		key := "smtp.password_file"
-		if cfg.SMTP.PasswordEnv != "" {
-			key = "smtp.password_env"
-		}
-		pw, err := cfg.SMTP.ResolvePassword()
-		if err != nil {
-			problems = append(problems, Problem{Line: lineOf(cfg.lines, key), Key: key, Msg: err.Error()})
-		}
-		cfg.SMTP.Password = pw
+	if len(problems) == 0 {
+		// Validate has checked that the password resolves; the mailer
+		// takes it from Password.
+		v := &validator{lines: cfg.lines}
+		cfg.SMTP.Password = v.secret("smtp.", "password", cfg.SMTP.Password, cfg.SMTP.PasswordFile, cfg.SMTP.PasswordEnv)
+		problems = v.problems
 	}
 	if len(problems) > 0 {
 		slices.SortStableFunc(problems, func(a, b Problem) int { return a.Line - b.Line })

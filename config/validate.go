@@ -247,6 +247,8 @@ func (v *validator) smtp(s *SMTPConfig) {
 	}
 	if set > 1 {
 		v.add("smtp.password", "set only one of password, password_file and password_env")
+	} else {
+		v.secret("smtp.", "password", s.Password, s.PasswordFile, s.PasswordEnv)
 	}
 	if s.Host == "" {
 		return
