@@ -14,6 +14,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/admin"
+	"github.com/gatehouse-dev/gatehouse/config"
 	"github.com/gatehouse-dev/gatehouse/idp"
 	"github.com/gatehouse-dev/gatehouse/limit"
 	"github.com/gatehouse-dev/gatehouse/login"
@@ -27,7 +28,7 @@ import (
 // App is a running Gatehouse: the database, the keys, the apps and the
 // handlers of the team domain and the protected hosts.
 type App struct {
-	cfg   *Config
+	cfg   *config.Config
 	log   *slog.Logger
 	db    *store.DB
 	now   func() time.Time
@@ -53,12 +54,12 @@ type Options struct {
 
 // New opens the database, loads or creates the signing key and the apps'
 // AUDs, and builds the handlers.
-func New(ctx context.Context, cfg *Config, log *slog.Logger) (*App, error) {
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error) {
 	return NewWithOptions(ctx, cfg, log, Options{})
 }
 
 // NewWithOptions is New with test options.
-func NewWithOptions(ctx context.Context, cfg *Config, log *slog.Logger, o Options) (*App, error) {
+func NewWithOptions(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options) (*App, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -113,7 +114,7 @@ func (a *App) loadKeys(ctx context.Context) error {
 
 // loadApps builds the app table, giving every app its stable AUD.
 func (a *App) loadApps(ctx context.Context) error {
-	apps, err := a.cfg.PolicyApps()
+	apps, err := a.cfg.AccessApps()
 	if err != nil {
 		return fmt.Errorf("app: %w", err)
 	}

@@ -3,6 +3,8 @@ package app
 import (
 	"fmt"
 	"io"
+
+	"github.com/gatehouse-dev/gatehouse/config"
 )
 
 // cmdReload is `gatehouse reload -config FILE`: it validates FILE, then
@@ -13,7 +15,7 @@ func cmdReload(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := LoadConfig(path)
+	cfg, err := config.Load(path)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/config"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
@@ -69,8 +70,8 @@ func revokeUser(ctx context.Context, db *store.DB, email string, now time.Time, 
 }
 
 // revokeApp revokes the tokens of the configured app called name.
-func revokeApp(ctx context.Context, cfg *Config, db *store.DB, name string, soft bool, now time.Time, stdout io.Writer) error {
-	apps, err := cfg.PolicyApps()
+func revokeApp(ctx context.Context, cfg *config.Config, db *store.DB, name string, soft bool, now time.Time, stdout io.Writer) error {
+	apps, err := cfg.AccessApps()
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/gatehouse-dev/gatehouse/config"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
@@ -21,8 +22,8 @@ func cliFlags(cmd string) (*flag.FlagSet, *string) {
 
 // openConfigStore loads the configuration file at path and opens the
 // database it names, which must exist. The caller closes the database.
-func openConfigStore(ctx context.Context, path string) (*Config, *store.DB, error) {
-	cfg, err := LoadConfig(path)
+func openConfigStore(ctx context.Context, path string) (*config.Config, *store.DB, error) {
+	cfg, err := config.Load(path)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -34,7 +35,7 @@ func openConfigStore(ctx context.Context, path string) (*Config, *store.DB, erro
 }
 
 // openExisting opens cfg's database, refusing to create a new one.
-func openExisting(ctx context.Context, cfg *Config) (*store.DB, error) {
+func openExisting(ctx context.Context, cfg *config.Config) (*store.DB, error) {
 	file := filepath.Join(cfg.DataDir, "gatehouse.db")
 	if _, err := os.Stat(file); err != nil {
 		return nil, fmt.Errorf("app: no database at %s (check data_dir): %w", file, err)

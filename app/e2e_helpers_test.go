@@ -17,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/config"
 )
 
 // pinMailer captures the PINs Gatehouse sends.
@@ -103,7 +105,7 @@ func startEnvAt(t testing.TB, tmpl string, dataDir string, o Options, port int) 
 		dataDir = t.TempDir()
 	}
 	text := strings.NewReplacer("{{PORT}}", fmt.Sprint(port), "{{DATA}}", filepath.ToSlash(dataDir)).Replace(tmpl)
-	cfg, err := ParseConfig([]byte(text), "test.toml")
+	cfg, err := config.Parse([]byte(text), "test.toml")
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"slices"
 	"testing"
+
+	"github.com/gatehouse-dev/gatehouse/config"
 )
 
 // TestTrustedProxyBareIP: trusted_proxies accepts a bare address as well as
@@ -56,21 +58,21 @@ origin = "whoami"
 // TestRestartKeys: settings bound at start are reported by a reload, not
 // silently kept; those a reload applies (apps) are not.
 func TestRestartKeys(t *testing.T) {
-	base := func() *Config {
-		c := Default()
+	base := func() *config.Config {
+		c := config.Default()
 		c.TeamDomain = "auth.example.com"
 		c.Admins = []string{"root@example.com"}
 		return &c
 	}
 	tests := []struct {
 		name   string
-		change func(c *Config)
+		change func(c *config.Config)
 		want   []string
 	}{
-		{"nothing", func(*Config) {}, nil},
-		{"admins", func(c *Config) { c.Admins = append(c.Admins, "new@example.com") }, []string{"admins"}},
-		{"team domain", func(c *Config) { c.TeamDomain = "login.example.com" }, []string{"team_domain"}},
-		{"apps are reloaded", func(c *Config) { c.Apps = append(c.Apps, AppConfig{Name: "new"}) }, nil},
+		{"nothing", func(*config.Config) {}, nil},
+		{"admins", func(c *config.Config) { c.Admins = append(c.Admins, "new@example.com") }, []string{"admins"}},
+		{"team domain", func(c *config.Config) { c.TeamDomain = "login.example.com" }, []string{"team_domain"}},
+		{"apps are reloaded", func(c *config.Config) { c.Apps = append(c.Apps, config.AppConfig{Name: "new"}) }, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/access"
+	"github.com/gatehouse-dev/gatehouse/config"
 	"github.com/gatehouse-dev/gatehouse/idp"
 	"github.com/gatehouse-dev/gatehouse/limit"
 	"github.com/gatehouse-dev/gatehouse/login"
@@ -69,7 +70,7 @@ func (a *App) buildProviders(mail idp.Mailer) ([]login.Provider, *idp.OTP, error
 
 // samlProvider builds one SAML provider. Its SP entity ID is the callback
 // URL, as with Cloudflare Access.
-func (a *App) samlProvider(p IdPConfig, callback string) (*idp.SAML, error) {
+func (a *App) samlProvider(p config.IdPConfig, callback string) (*idp.SAML, error) {
 	keyFile, certFile := p.SPKeyFile, p.SPCertFile
 	if keyFile == "" {
 		keyFile = filepath.Join(a.cfg.DataDir, "saml-"+p.ID+".key")

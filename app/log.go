@@ -3,10 +3,12 @@ package app
 import (
 	"io"
 	"log/slog"
+
+	"github.com/gatehouse-dev/gatehouse/config"
 )
 
 // newLogger builds the process logger from the [log] section.
-func newLogger(cfg *Config, w io.Writer) *slog.Logger {
+func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	var level slog.Level
 	switch cfg.Log.Level {
 	case "debug":

@@ -10,6 +10,8 @@ import (
 	"io"
 	"log/slog"
 	"runtime/debug"
+
+	"github.com/gatehouse-dev/gatehouse/config"
 )
 
 // Version is set at build time with -ldflags "-X .../app.Version=v1.2.3".
@@ -109,7 +111,7 @@ func cmdCheckConfig(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := LoadConfig(path)
+	cfg, err := config.Load(path)
 	if err != nil {
 		return err
 	}
@@ -122,7 +124,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := LoadConfig(path)
+	cfg, err := config.Load(path)
 	if err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/access"
+	"github.com/gatehouse-dev/gatehouse/config"
 )
 
 // PIDFile is the name, in data_dir, of the file holding the serve process id.
@@ -27,9 +28,9 @@ const PIDFile = "gatehouse.pid"
 // opsState is the operational side of an App: the live configuration, the
 // metrics and the key-rotation bookkeeping.
 type opsState struct {
-	configPath string                 // file re-read on SIGHUP; "" disables reload
-	live       atomic.Pointer[Config] // configuration in force (startup or last reload)
-	accessLog  atomic.Bool            // log.access_log of the live configuration
+	configPath string                        // file re-read on SIGHUP; "" disables reload
+	live       atomic.Pointer[config.Config] // configuration in force (startup or last reload)
+	accessLog  atomic.Bool                   // log.access_log of the live configuration
 	metrics    *metrics
 	reloadMu   sync.Mutex   // one reload at a time
 	keysMu     sync.Mutex   // one key refresh at a time
@@ -52,7 +53,7 @@ func (a *App) initOps() error {
 
 // Config returns the configuration in force: the startup one, or the last
 // one reloaded. Handlers that honour reloads read it on each use.
-func (a *App) Config() *Config { return a.ops.live.Load() }
+func (a *App) Config() *config.Config { return a.ops.live.Load() }
 
 // EnableReload makes Run reload path on SIGHUP.
 func (a *App) EnableReload(path string) { a.ops.configPath = path }
@@ -63,7 +64,7 @@ func (a *App) Reload(ctx context.Context) error {
 	if a.ops.configPath == "" {
 		return errors.New("app: reload: no configuration file")
 	}
-	cfg, err := LoadConfig(a.ops.configPath)
+	cfg, err := config.Load(a.ops.configPath)
 	if err != nil {
 		a.ops.metrics.reloads.WithLabelValues("error").Inc()
 		a.ops.status.reloaded(a.now(), err)
@@ -75,7 +76,7 @@ func (a *App) Reload(ctx context.Context) error {
 
 // logReloadError logs each problem of a rejected file with its key and line.
 func (a *App) logReloadError(err error) {
-	var ce *ConfigError
+	var ce *config.Error
 	if !errors.As(err, &ce) {
 		a.log.Error("config reload failed; keeping the running configuration", "err", err)
 		return
@@ -90,7 +91,7 @@ func (a *App) logReloadError(err error) {
 // app's stored AUD, the access-log switch and the key-rotation settings.
 // Requests in flight finish with the table they started with. Settings
 // that are bound at start are reported as needing a restart and ignored.
-func (a *App) ApplyConfig(ctx context.Context, cfg *Config) error {
+func (a *App) ApplyConfig(ctx context.Context, cfg *config.Config) error {
 	a.ops.reloadMu.Lock()
 	defer a.ops.reloadMu.Unlock()
 	old := a.ops.live.Load()
@@ -114,8 +115,8 @@ func (a *App) ApplyConfig(ctx context.Context, cfg *Config) error {
 }
 
 // buildTable converts cfg's apps, giving each its stable AUD.
-func (a *App) buildTable(ctx context.Context, cfg *Config) (*access.Table, error) {
-	apps, err := cfg.PolicyApps()
+func (a *App) buildTable(ctx context.Context, cfg *config.Config) (*access.Table, error) {
+	apps, err := cfg.AccessApps()
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
@@ -131,7 +132,7 @@ func (a *App) buildTable(ctx context.Context, cfg *Config) (*access.Table, error
 
 // restartKeys lists the settings that differ between old and cfg but are
 // bound when Gatehouse starts.
-func restartKeys(old, cfg *Config) []string {
+func restartKeys(old, cfg *config.Config) []string {
 	checks := []struct {
 		key      string
 		old, new any

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/config"
 	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/token"
 )
@@ -24,7 +25,7 @@ const (
 
 // maxTokenLifetime is the longest any token signed now may live: the
 // global session or the longest app or policy session_duration.
-func maxTokenLifetime(cfg *Config) time.Duration {
+func maxTokenLifetime(cfg *config.Config) time.Duration {
 	d := cfg.GlobalSession.Duration
 	for _, a := range cfg.Apps {
 		d = max(d, a.SessionDuration.Duration)

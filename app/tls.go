@@ -19,6 +19,8 @@ import (
 	"github.com/caddyserver/certmagic"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+
+	"github.com/gatehouse-dev/gatehouse/config"
 )
 
 // HSTSValue is the Strict-Transport-Security header of team-domain responses
@@ -139,7 +141,7 @@ func baseTLSConfig(get func(*tls.ClientHelloInfo) (*tls.Certificate, error), pro
 // domain and every concrete app domain, lowercase, without ports, sorted and
 // without duplicates. Wildcard domains are left out (the config check
 // refuses them under "acme").
-func ACMENames(c *Config) []string {
+func ACMENames(c *config.Config) []string {
 	seen := map[string]bool{}
 	var out []string
 	add := func(d string) {
@@ -315,7 +317,7 @@ func (a *App) watchFileCerts(fc *fileCerts) {
 // httpsRedirect answers the HTTP listener: a 308 to the same URL over HTTPS
 // for the names Gatehouse serves, 404 for anything else (including ACME
 // challenges that no pending order claimed).
-func httpsRedirect(c *Config, httpsPort string) http.Handler {
+func httpsRedirect(c *config.Config, httpsPort string) http.Handler {
 	var patterns []string
 	if h, _ := splitHostPortLoose(strings.ToLower(c.TeamDomain)); h != "" {
 		patterns = append(patterns, h)
@@ -395,7 +397,7 @@ type fileCert struct {
 
 // newFileCerts loads every configured certificate; any that fails to load
 // fails start-up.
-func newFileCerts(list []TLSCert, log *slog.Logger) (*fileCerts, error) {
+func newFileCerts(list []config.TLSCert, log *slog.Logger) (*fileCerts, error) {
 	fc := &fileCerts{log: log, every: fileCertCheckEvery, now: time.Now}
 	for i, c := range list {
 		names := make([]string, len(c.Domains))
@@ -490,13 +492,21 @@ func (fc *fileCerts) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificat
 	for _, exact := range []bool{true, false} {
 		for _, e := range fc.certs {
 			for _, n := range e.names {
-				if (exact && n == name) || (!exact && n != name && certNameMatches(n, name)) {
+				if (exact && n == name) || (!exact && n != name && config.CertNameMatches(n, name)) {
 					return fc.get(e), nil
 				}
 			}
 		}
 	}
 	return nil, fmt.Errorf("app: tls: no certificate for %q", name)
+}
+
+// splitHostPortLoose splits "host[:port]" at its last colon, if any.
+func splitHostPortLoose(h string) (host, port string) {
+	if i := strings.LastIndexByte(h, ':'); i >= 0 {
+		return h[:i], h[i+1:]
+	}
+	return h, ""
 }
 
 // slogCore is a zapcore.Core writing to a slog.Handler, so certmagic's

@@ -24,6 +24,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/config"
 )
 
 // freePort returns a TCP port below the ephemeral range (see the test
@@ -132,7 +134,7 @@ func startTLSEnv(t testing.TB, cfgText, dataDir string, httpPort, httpsPort int)
 	t.Helper()
 	text := strings.NewReplacer("{{HTTP}}", fmt.Sprint(httpPort), "{{HTTPS}}", fmt.Sprint(httpsPort),
 		"{{DATA}}", filepath.ToSlash(dataDir)).Replace(cfgText)
-	cfg, err := ParseConfig([]byte(text), "test.toml")
+	cfg, err := config.Parse([]byte(text), "test.toml")
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
@@ -347,7 +349,7 @@ func TestTLSFilesStartFailsOnMissingFile(t *testing.T) {
 	ca := newTestCA(t)
 	ca.issue(t, dir, "auth", 100, "auth.gh.test") // no wild.crt
 	text := strings.NewReplacer("{{HTTP}}", fmt.Sprint(freePort(t)), "{{HTTPS}}", fmt.Sprint(freePort(t)), "{{DATA}}", dir).Replace(filesConfig)
-	cfg, err := ParseConfig([]byte(text), "test.toml")
+	cfg, err := config.Parse([]byte(text), "test.toml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -369,7 +371,7 @@ func TestTLSFileCertsReload(t *testing.T) {
 	ca := newTestCA(t)
 	certFile, keyFile := ca.issue(t, dir, "app", 1, "app.gh.test")
 	logs := &syncBuffer{}
-	fc, err := newFileCerts([]TLSCert{{Domains: []string{"app.gh.test"}, CertFile: certFile, KeyFile: keyFile}},
+	fc, err := newFileCerts([]config.TLSCert{{Domains: []string{"app.gh.test"}, CertFile: certFile, KeyFile: keyFile}},
 		slog.New(slog.NewTextHandler(logs, nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -424,9 +426,9 @@ func TestTLSFileCertsReload(t *testing.T) {
 }
 
 func TestTLSACMENames(t *testing.T) {
-	cfg := &Config{
+	cfg := &config.Config{
 		TeamDomain: "Auth.Example.com:8443",
-		Apps: []AppConfig{
+		Apps: []config.AppConfig{
 			{Domains: []string{"app.example.com:8443", "app.example.com", "*.wild.example.com"}},
 			{Domains: []string{"b.example.com"}},
 		},
@@ -475,29 +477,6 @@ func TestTLSHSTSWrapper(t *testing.T) {
 			h.ServeHTTP(w, r)
 			if got := w.Header().Get("Strict-Transport-Security"); got != tt.want {
 				t.Errorf("HSTS = %q, want %q", got, tt.want)
-			}
-		})
-	}
-}
-
-func TestTLSConfigModesValid(t *testing.T) {
-	tests := []struct {
-		name string
-		tls  string
-	}{
-		{"acme defaults", "mode = \"acme\"\n"},
-		{"acme full", "mode = \"acme\"\nemail = \"ops@example.com\"\nca_url = \"https://ca.example.com/dir\"\nca_root = \"/etc/ca.pem\"\nchallenges = [\"tls-alpn-01\"]\n"},
-		{"files", "mode = \"files\"\n[[tls.certs]]\ndomains = [\"auth.example.com\", \"*.example.com\"]\ncert_file = \"c.pem\"\nkey_file = \"k.pem\"\n"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			src := "team_domain = \"auth.example.com\"\n[tls]\n" + tt.tls + "[[idps]]\nid = \"pin\"\nkind = \"otp\"\n" + validApp
-			cfg, err := ParseConfig([]byte(src), "gatehouse.toml")
-			if err != nil {
-				t.Fatalf("ParseConfig: %v", err)
-			}
-			if cfg.TeamURL() != "https://auth.example.com" {
-				t.Errorf("TeamURL = %q", cfg.TeamURL())
 			}
 		})
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/app"
+	"github.com/gatehouse-dev/gatehouse/config"
 	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/token"
 )
@@ -31,7 +32,7 @@ const mintTTL = 4 * time.Hour
 // app's AUD exactly as a start would), creates the user and a global
 // session, and returns an app token for appName signed with the current key.
 func mint(ctx context.Context, cfgPath, email, appName string) (string, error) {
-	cfg, err := app.LoadConfig(cfgPath)
+	cfg, err := config.Load(cfgPath)
 	if err != nil {
 		return "", err
 	}
@@ -100,7 +101,7 @@ const seedBatch = 200
 // sessions, with one revocation log row per revoked session, in a single
 // transaction through prepared multi-row statements.
 func seed(ctx context.Context, cfgPath string, sessions, revoked int, w io.Writer) error {
-	cfg, err := app.LoadConfig(cfgPath)
+	cfg, err := config.Load(cfgPath)
 	if err != nil {
 		return err
 	}
@@ -292,7 +293,7 @@ func seedRows(ctx context.Context, tx *sql.Tx, sessions, revoked int) error {
 // serveProfiled runs Gatehouse in this process like `gatehouse serve`,
 // writing a CPU profile of the whole run to prof when prof is not empty.
 func serveProfiled(ctx context.Context, cfgPath, prof string) error {
-	cfg, err := app.LoadConfig(cfgPath)
+	cfg, err := config.Load(cfgPath)
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package app
+package config
 
 import (
 	"errors"
@@ -38,9 +38,9 @@ include = [{ everyone = true }]
 `
 
 func TestConfigExampleLoads(t *testing.T) {
-	cfg, err := LoadConfig("../config.example.toml")
+	cfg, err := Load("../config.example.toml")
 	if err != nil {
-		t.Fatalf("LoadConfig: %v", err)
+		t.Fatalf("Load: %v", err)
 	}
 	if cfg.TeamDomain != "auth.localhost:8080" || cfg.Listen != "127.0.0.1:8080" || cfg.DataDir != "./data" {
 		t.Errorf("unexpected top level: %+v", cfg)
@@ -67,9 +67,9 @@ func TestConfigExampleLoads(t *testing.T) {
 }
 
 func TestConfigDefaults(t *testing.T) {
-	cfg, err := ParseConfig([]byte(validBase+validApp), "gatehouse.toml")
+	cfg, err := Parse([]byte(validBase+validApp), "gatehouse.toml")
 	if err != nil {
-		t.Fatalf("ParseConfig: %v", err)
+		t.Fatalf("Parse: %v", err)
 	}
 	d := Default()
 	if cfg.Listen != d.Listen || cfg.ListenHTTPS != ":443" || cfg.ClientIPHeader != "X-Forwarded-For" {
@@ -91,9 +91,9 @@ func TestConfigDefaults(t *testing.T) {
 
 func TestConfigNormalizes(t *testing.T) {
 	src := validBase + strings.Replace(validApp, `"app.example.com"`, `"App.Example.COM:8443"`, 1)
-	cfg, err := ParseConfig([]byte(src), "gatehouse.toml")
+	cfg, err := Parse([]byte(src), "gatehouse.toml")
 	if err != nil {
-		t.Fatalf("ParseConfig: %v", err)
+		t.Fatalf("Parse: %v", err)
 	}
 	if got := cfg.Apps[0].Domains[0]; got != "app.example.com:8443" {
 		t.Errorf("domain = %q, want lowercased", got)
@@ -178,9 +178,9 @@ func TestConfigBad(t *testing.T) {
 		{"oidc two secrets", validBase + oidcRow("issuer = \"https://login.example.com\"\nclient_id = \"c\"\nclient_secret = \"s\"\nclient_secret_file = \"/etc/gatehouse/secret\"") + validApp,
 			[]string{`idps[1].client_secret: set only one of client_secret, client_secret_file and client_secret_env`}},
 		{"oidc missing secret file", validBase + oidcRow("issuer = \"https://login.example.com\"\nclient_id = \"c\"\nclient_secret_file = \"/nonexistent/gatehouse-secret\"") + validApp,
-			[]string{`idps[1].client_secret_file: "/nonexistent/gatehouse-secret": `}},
+			[]string{`idps[1].client_secret_file: cannot read "/nonexistent/gatehouse-secret": no such file or directory`}},
 		{"oidc secret env unset", validBase + oidcRow("issuer = \"https://login.example.com\"\nclient_id = \"c\"\nclient_secret_env = \"GATEHOUSE_TEST_UNSET_SECRET\"") + validApp,
-			[]string{`idps[1].client_secret_env: $GATEHOUSE_TEST_UNSET_SECRET is not set`}},
+			[]string{`idps[1].client_secret_env: environment variable GATEHOUSE_TEST_UNSET_SECRET is not set`}},
 		{"oidc with saml keys", validBase + oidcRow("issuer = \"https://login.example.com\"\nclient_id = \"c\"\nclient_secret = \"s\"\nmetadata_url = \"https://idp.example.com/md\"\nattributes = [\"uid\"]") + validApp,
 			[]string{`idps[1].attributes: not a key of kind "oidc"`, `idps[1].metadata_url: not a key of kind "oidc"`}},
 		{"saml without metadata", validBase + "[[idps]]\nid = \"sso\"\nkind = \"saml\"\n" + validApp, []string{`idps[1].metadata_url: required for kind "saml" (or metadata_file)`}},
@@ -216,13 +216,13 @@ func TestConfigBad(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, err := ParseConfig([]byte(tt.toml), "gatehouse.toml")
+			cfg, err := Parse([]byte(tt.toml), "gatehouse.toml")
 			if err == nil {
-				t.Fatalf("ParseConfig succeeded (%+v), want an error", cfg)
+				t.Fatalf("Parse succeeded (%+v), want an error", cfg)
 			}
-			var ce *ConfigError
+			var ce *Error
 			if !errors.As(err, &ce) {
-				t.Fatalf("error %T is not a *ConfigError: %v", err, err)
+				t.Fatalf("error %T is not a *Error: %v", err, err)
 			}
 			for _, w := range tt.want {
 				if !strings.Contains(err.Error(), w) {
@@ -260,10 +260,10 @@ name = "q"
 decision = "maybe"
 include = []
 `
-	_, err := ParseConfig([]byte(src), "gatehouse.toml")
-	var ce *ConfigError
+	_, err := Parse([]byte(src), "gatehouse.toml")
+	var ce *Error
 	if !errors.As(err, &ce) {
-		t.Fatalf("want *ConfigError, got %v", err)
+		t.Fatalf("want *Error, got %v", err)
 	}
 	want := []string{
 		`gatehouse.toml:2: listen: expected a string, got integer 80`,
@@ -294,9 +294,9 @@ func TestConfigValidateWithoutFile(t *testing.T) {
 	cfg.TLS.Mode = "off"
 	cfg.TeamDomain = "auth.example.com"
 	err := cfg.Validate()
-	var ce *ConfigError
+	var ce *Error
 	if !errors.As(err, &ce) {
-		t.Fatalf("want *ConfigError, got %v", err)
+		t.Fatalf("want *Error, got %v", err)
 	}
 	if !strings.Contains(err.Error(), "idps: at least one identity provider") || !strings.Contains(err.Error(), "apps: at least one app") {
 		t.Errorf("error = %v", err)
@@ -306,7 +306,7 @@ func TestConfigValidateWithoutFile(t *testing.T) {
 	}
 }
 
-func TestConfigPolicyApps(t *testing.T) {
+func TestConfigAccessApps(t *testing.T) {
 	aud := strings.Repeat("ab", 32)
 	src := validBase + `[[idps]]
 id = "corp"
@@ -331,13 +331,13 @@ idps = ["corp"]
   require = [{ groups = ["ops"] }, { claims = { dept = ["sre", "eng"] } }]
   exclude = [{ emails = ["gone@example.com"] }, { any_service_token = true }]
 ` + strings.Replace(validApp, `"app.example.com"`, `"b.example.com"`, 1)
-	cfg, err := ParseConfig([]byte(src), "gatehouse.toml")
+	cfg, err := Parse([]byte(src), "gatehouse.toml")
 	if err != nil {
-		t.Fatalf("ParseConfig: %v", err)
+		t.Fatalf("Parse: %v", err)
 	}
-	apps, err := cfg.PolicyApps()
+	apps, err := cfg.AccessApps()
 	if err != nil {
-		t.Fatalf("PolicyApps: %v", err)
+		t.Fatalf("AccessApps: %v", err)
 	}
 	if len(apps) != 2 {
 		t.Fatalf("got %d apps", len(apps))
@@ -374,6 +374,29 @@ idps = ["corp"]
 	if b := apps[1]; b.Name != "demo" || b.AUD != "" || b.Path != "" || b.SessionDuration != DefaultSessionDuration ||
 		len(b.Policies) != 1 || !b.Policies[0].Include[0].Everyone {
 		t.Errorf("apps[1] = %+v", b)
+	}
+}
+
+func TestTLSConfigModesValid(t *testing.T) {
+	tests := []struct {
+		name string
+		tls  string
+	}{
+		{"acme defaults", "mode = \"acme\"\n"},
+		{"acme full", "mode = \"acme\"\nemail = \"ops@example.com\"\nca_url = \"https://ca.example.com/dir\"\nca_root = \"/etc/ca.pem\"\nchallenges = [\"tls-alpn-01\"]\n"},
+		{"files", "mode = \"files\"\n[[tls.certs]]\ndomains = [\"auth.example.com\", \"*.example.com\"]\ncert_file = \"c.pem\"\nkey_file = \"k.pem\"\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := "team_domain = \"auth.example.com\"\n[tls]\n" + tt.tls + "[[idps]]\nid = \"pin\"\nkind = \"otp\"\n" + validApp
+			cfg, err := Parse([]byte(src), "gatehouse.toml")
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			if cfg.TeamURL() != "https://auth.example.com" {
+				t.Errorf("TeamURL = %q", cfg.TeamURL())
+			}
+		})
 	}
 }
 
@@ -431,12 +454,12 @@ func TestConfigSMTPPassword(t *testing.T) {
 		{"file", `password_file = "` + file + `"`, "from-file", ""},
 		{"env", `password_env = "GATEHOUSE_TEST_SMTP_PW"`, "from-env", ""},
 		{"env missing", `password_env = "GATEHOUSE_TEST_UNSET_VARIABLE"`, "", "smtp.password_env: environment variable GATEHOUSE_TEST_UNSET_VARIABLE is not set"},
-		{"file missing", `password_file = "` + dir + `/none"`, "", "smtp.password_file: cannot read the password"},
+		{"file missing", `password_file = "` + dir + `/none"`, "", "smtp.password_file: cannot read \"" + dir + "/none\": no such file or directory"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			src := validBase + "[smtp]\nhost = \"mail.example.com\"\nfrom = \"g@example.com\"\n" + tt.smtp + "\n" + validApp
-			cfg, err := ParseConfig([]byte(src), "gatehouse.toml")
+			cfg, err := Parse([]byte(src), "gatehouse.toml")
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("error = %v, want %q", err, tt.wantErr)
@@ -444,7 +467,7 @@ func TestConfigSMTPPassword(t *testing.T) {
 				return
 			}
 			if err != nil {
-				t.Fatalf("ParseConfig: %v", err)
+				t.Fatalf("Parse: %v", err)
 			}
 			if cfg.SMTP.Password != tt.want {
 				t.Errorf("password = %q, want %q", cfg.SMTP.Password, tt.want)
@@ -459,7 +482,7 @@ func appKeys(lines string) string {
 }
 
 func TestConfigAppSettings(t *testing.T) {
-	cfg, err := ParseConfig([]byte(validBase+appKeys(`path = "/api"
+	cfg, err := Parse([]byte(validBase+appKeys(`path = "/api"
 http_only = false
 same_site = "strict"
 binding_cookie = true
@@ -474,7 +497,7 @@ max_age = 60`)), "gatehouse.toml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	apps, err := cfg.PolicyApps()
+	apps, err := cfg.AccessApps()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -485,12 +508,106 @@ max_age = 60`)), "gatehouse.toml")
 		t.Errorf("settings = %+v", s)
 	}
 	// Defaults: HttpOnly, no binding, CORS off.
-	cfg, err = ParseConfig([]byte(validBase+validApp), "gatehouse.toml")
+	cfg, err = Parse([]byte(validBase+validApp), "gatehouse.toml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	apps, _ = cfg.PolicyApps()
+	apps, _ = cfg.AccessApps()
 	if d := apps[0].Settings; d.Cookie.NoHTTPOnly || d.Cookie.Binding || d.CORS.Enabled() || d.CORS.PreflightBypass {
 		t.Errorf("default settings = %+v", d)
+	}
+}
+
+// TestConfigSecretsOneRule checks that the SMTP password and an OIDC client
+// secret follow the same rule: a value from a file or an environment
+// variable is trimmed of surrounding whitespace and refused when empty.
+func TestConfigSecretsOneRule(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		path := dir + "/" + name
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	padded := write("padded", "  s3cret \r\n\n")
+	empty := write("empty", "")
+	blank := write("blank", " \n\t\n")
+	t.Setenv("GATEHOUSE_TEST_PADDED", "\ts3cret\n")
+	t.Setenv("GATEHOUSE_TEST_EMPTY", "")
+	t.Setenv("GATEHOUSE_TEST_BLANK", "  \n")
+	tests := []struct {
+		name, source, value, want, wantErr string
+	}{
+		{"file trimmed", "file", padded, "s3cret", ""},
+		{"env trimmed", "env", "GATEHOUSE_TEST_PADDED", "s3cret", ""},
+		{"file empty", "file", empty, "", `file "` + empty + `" is empty`},
+		{"file blank", "file", blank, "", `file "` + blank + `" is empty`},
+		{"file missing", "file", dir + "/none", "", `cannot read "` + dir + `/none": no such file or directory`},
+		{"file is a directory", "file", dir, "", `cannot read "` + dir + `": is a directory`},
+		{"env empty", "env", "GATEHOUSE_TEST_EMPTY", "", "environment variable GATEHOUSE_TEST_EMPTY is empty"},
+		{"env blank", "env", "GATEHOUSE_TEST_BLANK", "", "environment variable GATEHOUSE_TEST_BLANK is empty"},
+		{"env unset", "env", "GATEHOUSE_TEST_UNSET_VARIABLE", "", "environment variable GATEHOUSE_TEST_UNSET_VARIABLE is not set"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			smtp := validBase + "[smtp]\nhost = \"mail.example.com\"\nfrom = \"g@example.com\"\npassword_" + tt.source + " = \"" + tt.value + "\"\n" + validApp
+			oidc := validBase + oidcRow("issuer = \"https://login.example.com\"\nclient_id = \"c\"\nclient_secret_"+tt.source+" = \""+tt.value+"\"") + validApp
+			cfg, smtpErr := Parse([]byte(smtp), "gatehouse.toml")
+			ocfg, oidcErr := Parse([]byte(oidc), "gatehouse.toml")
+			if tt.wantErr != "" {
+				wantSMTP := "gatehouse.toml:10: smtp.password_" + tt.source + ": " + tt.wantErr
+				if smtpErr == nil || smtpErr.Error() != wantSMTP {
+					t.Errorf("smtp: error = %v, want %q", smtpErr, wantSMTP)
+				}
+				wantOIDC := "gatehouse.toml:12: idps[1].client_secret_" + tt.source + ": " + tt.wantErr
+				if oidcErr == nil || oidcErr.Error() != wantOIDC {
+					t.Errorf("oidc: error = %v, want %q", oidcErr, wantOIDC)
+				}
+				return
+			}
+			if smtpErr != nil || oidcErr != nil {
+				t.Fatalf("Parse: smtp %v, oidc %v", smtpErr, oidcErr)
+			}
+			if cfg.SMTP.Password != tt.want {
+				t.Errorf("smtp password = %q, want %q", cfg.SMTP.Password, tt.want)
+			}
+			if got, err := cfg.SMTP.ResolvePassword(); err != nil || got != tt.want {
+				t.Errorf("ResolvePassword() = %q, %v; want %q", got, err, tt.want)
+			}
+			if got, err := ocfg.IdPs[1].OIDCSecret(); err != nil || got != tt.want {
+				t.Errorf("OIDCSecret() = %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+}
+
+// TestConfigSecretErrors checks the Go errors of secrets resolved outside
+// Parse: they start with "config: " and name the key.
+func TestConfigSecretErrors(t *testing.T) {
+	p := IdPConfig{ID: "corp", Kind: "oidc", ClientSecretEnv: "GATEHOUSE_TEST_UNSET_VARIABLE"}
+	_, err := p.OIDCSecret()
+	if want := "config: idp corp: client_secret_env: environment variable GATEHOUSE_TEST_UNSET_VARIABLE is not set"; err == nil || err.Error() != want {
+		t.Errorf("OIDCSecret() error = %v, want %q", err, want)
+	}
+	s := SMTPConfig{PasswordFile: t.TempDir() + "/none"}
+	_, err = s.ResolvePassword()
+	if want := `config: smtp.password_file: cannot read "` + s.PasswordFile + `": no such file or directory`; err == nil || err.Error() != want {
+		t.Errorf("ResolvePassword() error = %v, want %q", err, want)
+	}
+	if got, err := (IdPConfig{ClientSecret: " inline "}).OIDCSecret(); err != nil || got != " inline " {
+		t.Errorf("inline secret = %q, %v; want it as written", got, err)
+	}
+}
+
+// TestConfigSecretReportedWithOtherProblems checks that an unresolvable SMTP
+// password is reported together with the other problems of the file.
+func TestConfigSecretReportedWithOtherProblems(t *testing.T) {
+	src := "listen = 80\n" + validBase + "[smtp]\npassword_env = \"GATEHOUSE_TEST_UNSET_VARIABLE\"\n" + validApp
+	_, err := Parse([]byte(src), "gatehouse.toml")
+	want := "gatehouse.toml:1: listen: expected a string, got integer 80\n" +
+		"gatehouse.toml:9: smtp.password_env: environment variable GATEHOUSE_TEST_UNSET_VARIABLE is not set"
+	if err == nil || err.Error() != want {
+		t.Errorf("error =\n%v\nwant\n%s", err, want)
 	}
 }

@@ -1,4 +1,4 @@
-package app
+package config
 
 import (
 	"fmt"
@@ -35,7 +35,7 @@ func (v *validator) add(key, format string, args ...any) {
 
 // Validate checks the configuration and normalizes it in place (domains
 // lowercased, idp names defaulted). All problems are returned at once as a
-// *ConfigError whose problems name their key paths.
+// *Error whose problems name their key paths.
 func (c *Config) Validate() error {
 	v := &validator{lines: c.lines}
 
@@ -72,7 +72,7 @@ func (c *Config) Validate() error {
 	v.tls(&c.TLS)
 	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	v.oneOf("log.format", c.Log.Format, "text", "json")
-	v.ops(c) // [metrics] and [keys]: app/config_ops.go
+	v.ops(c) // [metrics] and [keys]: ops.go
 	v.smtp(&c.SMTP)
 
 	idps := v.idps(c.IdPs)
@@ -82,7 +82,7 @@ func (c *Config) Validate() error {
 	if len(v.problems) == 0 {
 		return nil
 	}
-	return &ConfigError{File: c.file, Problems: v.problems}
+	return &Error{File: c.file, Problems: v.problems}
 }
 
 func (v *validator) listen(key, addr string) {
@@ -205,7 +205,7 @@ func (v *validator) tlsNames(c *Config) {
 			}
 			h, _ := splitHostPortLoose(host)
 			for _, p := range patterns {
-				if certNameMatches(p, h) {
+				if CertNameMatches(p, h) {
 					return
 				}
 			}
@@ -220,9 +220,10 @@ func (v *validator) tlsNames(c *Config) {
 	}
 }
 
-// certNameMatches reports whether a certificate name (possibly "*.domain")
-// covers the concrete host name.
-func certNameMatches(pattern, host string) bool {
+// CertNameMatches reports whether a certificate name (possibly "*.domain")
+// covers the concrete host name. Validation and TLS serving share it, so a
+// name that passes check-config is one the certificate is served for.
+func CertNameMatches(pattern, host string) bool {
 	if pattern == host {
 		return true
 	}
@@ -246,6 +247,8 @@ func (v *validator) smtp(s *SMTPConfig) {
 	}
 	if set > 1 {
 		v.add("smtp.password", "set only one of password, password_file and password_env")
+	} else {
+		v.secret("smtp.", "password", s.Password, s.PasswordFile, s.PasswordEnv)
 	}
 	if s.Host == "" {
 		return

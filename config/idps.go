@@ -1,4 +1,4 @@
-package app
+package config
 
 import (
 	"maps"
@@ -28,14 +28,8 @@ func (v *validator) oidcIdP(key string, p *IdPConfig) {
 		v.add(key+".client_secret", "required for kind \"oidc\" (or client_secret_file or client_secret_env)")
 	case n > 1:
 		v.add(key+".client_secret", "set only one of client_secret, client_secret_file and client_secret_env")
-	case p.ClientSecretFile != "":
-		if _, err := os.Stat(p.ClientSecretFile); err != nil {
-			v.add(key+".client_secret_file", "%q: %v", p.ClientSecretFile, err)
-		}
-	case p.ClientSecretEnv != "":
-		if os.Getenv(p.ClientSecretEnv) == "" {
-			v.add(key+".client_secret_env", "$%s is not set", p.ClientSecretEnv)
-		}
+	default:
+		v.secret(key+".", "client_secret", p.ClientSecret, p.ClientSecretFile, p.ClientSecretEnv)
 	}
 	v.notFor(key, "oidc", map[string]bool{
 		"metadata_url": p.MetadataURL != "", "metadata_file": p.MetadataFile != "",
