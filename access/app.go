@@ -36,6 +36,19 @@ func (a *App) ResponseTimeout() time.Duration {
 	return DefaultOriginTimeout
 }
 
+// EntryPath is a path the app covers, to link to or match it by: "/" for
+// an app on every path, "/p" for "/p", "/p/" for "/p/" and "/p/*".
+func (a *App) EntryPath() string {
+	p := strings.TrimSuffix(strings.TrimSpace(a.Path), "*")
+	if p == "" {
+		return "/"
+	}
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p
+	}
+	return p
+}
+
 // Table matches requests to apps. It is immutable once built.
 //
 // Domain patterns are exact ("app.example.com") or carry one wildcard at the

@@ -25,7 +25,7 @@ var edgeConfig = e2eHeader(`trusted_proxies = ["127.0.0.1"]`, `admins = ["admin@
 [[apps]]
 name = "edge"
 domains = ["edge.localhost:{{EDGE_PORT}}"]
-origin = "{{UPSTREAM}}"
+forward_auth = true
   [[apps.policies]]
   name = "staff"
   decision = "allow"
@@ -35,7 +35,7 @@ origin = "{{UPSTREAM}}"
 name = "edge-public"
 domains = ["edge.localhost:{{EDGE_PORT}}"]
 path = "/public/*"
-origin = "{{UPSTREAM}}"
+forward_auth = true
   [[apps.policies]]
   name = "open"
   decision = "bypass"

@@ -19,8 +19,9 @@ func (c *Config) AccessApps() ([]*access.App, error) {
 			Name:            a.Name,
 			AUD:             strings.ToLower(a.AUD),
 			Origin:          a.Origin,
-			Path:            normalizePath(a.Path),
+			Path:            strings.TrimSpace(a.Path), // "/p/*" covers below /p/, not /p itself
 			SessionDuration: a.SessionDuration.Duration,
+			OriginTimeout:   a.OriginTimeout.Duration,
 			IdPs:            slices.Clone(a.IdPs),
 			LogoURL:         a.LogoURL,
 			Hidden:          a.Hidden,

@@ -120,9 +120,11 @@ type IdPConfig struct {
 type AppConfig struct {
 	Name            string         `toml:"name"`
 	Domains         []string       `toml:"domains"`
-	Path            string         `toml:"path"`   // "", "/prefix" or "/prefix/*"
-	Origin          string         `toml:"origin"` // "whoami" or an http(s) URL
-	AUD             string         `toml:"aud"`    // pinned 64-hex AUD, or ""
+	Path            string         `toml:"path"`           // "", "/prefix" or "/prefix/*"
+	Origin          string         `toml:"origin"`         // "whoami" or an http(s) URL; "" with forward_auth
+	ForwardAuth     bool           `toml:"forward_auth"`   // reached through an edge proxy that asks /cdn-cgi/access/forward-auth
+	OriginTimeout   Duration       `toml:"origin_timeout"` // how long the origin may take to start answering; default 100s
+	AUD             string         `toml:"aud"`            // pinned 64-hex AUD, or ""
 	SessionDuration Duration       `toml:"session_duration"`
 	IdPs            []string       `toml:"idps"` // allowed provider ids; empty: all
 	LogoURL         string         `toml:"logo_url"`

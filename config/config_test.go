@@ -37,6 +37,18 @@ decision = "allow"
 include = [{ everyone = true }]
 `
 
+func TestConfigForwardAuthApp(t *testing.T) {
+	text := validBase + strings.Replace(validApp, `origin = "whoami"`, "forward_auth = true\norigin_timeout = \"30s\"", 1)
+	cfg, err := Parse([]byte(text), "gatehouse.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	apps, err := cfg.AccessApps()
+	if err != nil || len(apps) != 1 || apps[0].Origin != "" || apps[0].OriginTimeout != 30*time.Second {
+		t.Fatalf("apps = %+v", apps)
+	}
+}
+
 func TestConfigExampleLoads(t *testing.T) {
 	cfg, err := Load("../config.example.toml")
 	if err != nil {
@@ -117,7 +129,7 @@ func TestConfigBad(t *testing.T) {
 		{"bad duration", "global_session = \"1 day\"\n" + validBase + validApp, []string{`gatehouse.toml:1: global_session: invalid duration "1 day"`}},
 		{"duration not a string", "global_session = 24\n" + validBase + validApp, []string{`global_session: expected a string, got integer 24`}},
 		{"global session too short", "global_session = \"5m\"\n" + validBase + validApp, []string{`global_session: 5m: out of range 15m..744h`}},
-		{"app session too long", validBase + strings.Replace(validApp, `origin = "whoami"`, "origin = \"whoami\"\nsession_duration = \"800h\"", 1), []string{`apps[0].session_duration: 800h: out of range 0s..744h`}},
+		{"app session too long", validBase + strings.Replace(validApp, `origin = "whoami"`, "origin = \"whoami\"\nsession_duration = \"800h\"", 1), []string{`apps[0].session_duration: 800h: out of range 1s..744h`}},
 		{"team domain missing", strings.Replace(validBase, `team_domain = "auth.example.com"`, "", 1) + validApp, []string{`team_domain: required`}},
 		{"team domain with scheme", strings.Replace(validBase, `"auth.example.com"`, `"https://auth.example.com"`, 1) + validApp, []string{`team_domain: "https://auth.example.com": no scheme`}},
 		{"team domain with path", strings.Replace(validBase, `"auth.example.com"`, `"auth.example.com/login"`, 1) + validApp, []string{`team_domain: "auth.example.com/login": no path`}},
@@ -209,6 +221,12 @@ func TestConfigBad(t *testing.T) {
 		{"tls files wildcard not covered", strings.Replace(validBase, `mode = "off"`, `mode = "files"`, 1) + "[[tls.certs]]\ndomains = [\"auth.example.com\", \"*.example.com\"]\ncert_file = \"c.pem\"\nkey_file = \"k.pem\"\n" + strings.Replace(validApp, `"app.example.com"`, `"*.apps.example.com"`, 1),
 			[]string{`apps[0].domains[0]: "*.apps.example.com": no certificate in tls.certs covers this name`}},
 		{"tls cert shape", validBase + "[[tls.certs]]\ndomains = [\"a.example.com\"]\n" + validApp, []string{`tls.certs[0].cert_file: required`, `tls.certs[0].key_file: required`}},
+		{"session_duration 0s", validBase + strings.Replace(validApp, `origin = "whoami"`, "origin = \"whoami\"\nsession_duration = \"0s\"", 1),
+			[]string{`gatehouse.toml:11: apps[0].session_duration: 0s: must be at least 1s`}},
+		{"no origin without forward_auth", validBase + strings.Replace(validApp, `origin = "whoami"`, ``, 1),
+			[]string{`apps[0].origin: required`}},
+		{"origin_timeout too short", validBase + strings.Replace(validApp, `origin = "whoami"`, "origin = \"whoami\"\norigin_timeout = \"10ms\"", 1),
+			[]string{`apps[0].origin_timeout: 10ms: out of range 1s..1h`}},
 		{"bad log level", validBase + "[log]\nlevel = \"verbose\"\n" + validApp, []string{`log.level: "verbose": must be one of "debug", "info", "warn", "error"`}},
 		{"bad admin", "admins = [\"root\"]\n" + validBase + validApp, []string{`admins[0]: "root": not an email address`}},
 		{"smtp two passwords", validBase + "[smtp]\nhost = \"mail.example.com\"\nfrom = \"g@example.com\"\npassword = \"a\"\npassword_env = \"B\"\n" + validApp, []string{`smtp.password: set only one of`}},
@@ -346,7 +364,7 @@ idps = ["corp"]
 		Name:            "grafana",
 		AUD:             aud,
 		Domains:         []string{"grafana.example.com", "*.grafana.example.com:8443"},
-		Path:            "/api",
+		Path:            "/api/*",
 		Origin:          "http://127.0.0.1:3000",
 		SessionDuration: 8 * time.Hour,
 		IdPs:            []string{"corp"},

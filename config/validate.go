@@ -357,9 +357,11 @@ func (v *validator) apps(c *Config, idps map[string]bool) {
 			}
 		}
 
-		if a.Origin == "" {
-			v.add(key+".origin", "required (\"whoami\" or an http(s) URL)")
-		} else if a.Origin != "whoami" {
+		switch {
+		case a.Origin == "" && !a.ForwardAuth:
+			v.add(key+".origin", "required (\"whoami\" or an http(s) URL; or forward_auth = true for an app behind an edge proxy)")
+		case a.Origin == "":
+		case a.Origin != "whoami":
 			if msg := checkURL(a.Origin, false); msg != "" {
 				v.add(key+".origin", "%q: %s", a.Origin, msg)
 			}
@@ -374,7 +376,16 @@ func (v *validator) apps(c *Config, idps map[string]bool) {
 				auds[a.AUD] = i
 			}
 		}
-		v.duration(key+".session_duration", a.SessionDuration.Duration, 0, MaxSessionDuration)
+		if a.SessionDuration.Duration == 0 {
+			// Cloudflare's "0s" is a token that expires at once: every
+			// request would sign in again. Refuse it rather than guess.
+			v.add(key+".session_duration", "0s: must be at least 1s (a token that expires at once is not supported)")
+		} else {
+			v.duration(key+".session_duration", a.SessionDuration.Duration, time.Second, MaxSessionDuration)
+		}
+		if a.OriginTimeout.Duration != 0 {
+			v.duration(key+".origin_timeout", a.OriginTimeout.Duration, time.Second, time.Hour)
+		}
 		v.idpRefs(key+".idps", a.IdPs, idps)
 		if a.LogoURL != "" {
 			if msg := checkURL(a.LogoURL, true); msg != "" {

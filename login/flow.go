@@ -123,11 +123,7 @@ func (h *Handler) resolve(f flow) (target, error) {
 // appOnHost returns the app with audience aud served on host, or nil.
 func (h *Handler) appOnHost(host, aud string) *access.App {
 	for _, a := range h.o.Apps().Apps() {
-		p := a.Path
-		if p == "" || strings.HasSuffix(p, "*") {
-			p = strings.TrimSuffix(p, "*") + "x"
-		}
-		if a.AUD == aud && h.o.Apps().Match(host, p) == a {
+		if a.AUD == aud && h.o.Apps().Match(host, a.EntryPath()) == a {
 			return a
 		}
 	}

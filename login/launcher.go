@@ -56,10 +56,7 @@ func (h *Handler) launcher(w http.ResponseWriter, r *http.Request) error {
 		if !res.Allowed() || res.Decision == access.ServiceAuth {
 			continue
 		}
-		path := app.Path
-		if path == "" {
-			path = "/"
-		}
+		path := app.EntryPath()
 		data.Tiles = append(data.Tiles, newTile(app, h.hostURL(domain)+path, domain+strings.TrimSuffix(path, "/")))
 	}
 	h.o.Pages.Render(w, http.StatusOK, pages.PageLauncher, "Your applications", data)

@@ -130,10 +130,7 @@ func (h *Handler) continueChain(w http.ResponseWriter, r *http.Request, chain []
 // so that a chain only ever moves between one app's domains.
 func (h *Handler) sameApp(r *http.Request, u *url.URL) bool {
 	for _, a := range h.hostApps(r) {
-		p := a.Path
-		if p == "" {
-			p = "/"
-		}
+		p := a.EntryPath()
 		if access.NewTable([]*access.App{a}).Match(u.Host, p) != nil && chainPortOK(r, u, a) {
 			return true
 		}

@@ -82,10 +82,7 @@ func (h *Handler) hostApps(r *http.Request) []*access.App {
 		apps = append(apps, a)
 	}
 	for _, a := range t.Apps() {
-		p := a.Path
-		if p == "" {
-			p = "/"
-		}
+		p := a.EntryPath()
 		if m := t.Match(r.Host, p); m == a && (len(apps) == 0 || apps[0] != a) {
 			apps = append(apps, a)
 		}
