@@ -57,5 +57,6 @@ func (a *App) mailer() idp.Mailer {
 		Password: a.cfg.SMTP.Password,
 		From:     a.cfg.SMTP.From,
 		StartTLS: a.cfg.SMTP.StartTLS,
+		Team:     a.cfg.TeamDomain,
 	}
 }

@@ -3,7 +3,9 @@ package idp
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/tls"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -46,12 +48,14 @@ const implicitTLSPort = 465
 // TLS from the first byte. PLAIN authentication is used when Username is set
 // (net/smtp refuses it over an unencrypted connection except to localhost).
 type SMTPMailer struct {
-	Host      string
-	Port      int
-	Username  string
-	Password  string
-	From      string
-	StartTLS  bool
+	Host     string
+	Port     int
+	Username string
+	Password string
+	From     string
+	StartTLS bool
+	// Team names the team domain in the subject and the Message-ID.
+	Team      string
 	TLSConfig *tls.Config // nil: verify the server as Host; empty ServerName: Host
 
 	// implicitTLS speaks TLS from the first byte on any port, not just 465
@@ -124,7 +128,7 @@ func (m *SMTPMailer) deliver(c *smtp.Client, to, pin string) error {
 	if err != nil {
 		return fmt.Errorf("data: %w", err)
 	}
-	if _, err := w.Write(pinMessage(m.From, to, pin, time.Now())); err != nil {
+	if _, err := w.Write(pinMessage(m.From, to, pin, m.Team, time.Now())); err != nil {
 		return fmt.Errorf("write message: %w", err)
 	}
 	if err := w.Close(); err != nil {
@@ -153,13 +157,27 @@ func (m *SMTPMailer) tlsConfig() *tls.Config {
 	return cfg
 }
 
-// pinMessage is the RFC 5322 message carrying pin.
-func pinMessage(from, to, pin string, now time.Time) []byte {
+// pinMessage is the RFC 5322 message carrying pin, for the team domain team.
+func pinMessage(from, to, pin, team string, now time.Time) []byte {
 	var b bytes.Buffer
+	host := team
+	if h, _, err := net.SplitHostPort(team); err == nil {
+		host = h
+	}
+	if host == "" {
+		host = "gatehouse.invalid"
+	}
+	id := make([]byte, 12)
+	_, _ = rand.Read(id)
 	fmt.Fprintf(&b, "From: %s\r\n", from)
 	fmt.Fprintf(&b, "To: %s\r\n", to)
-	fmt.Fprintf(&b, "Subject: Your sign-in code: %s\r\n", pin)
+	if team != "" {
+		fmt.Fprintf(&b, "Subject: Your sign-in code for %s: %s\r\n", team, pin)
+	} else {
+		fmt.Fprintf(&b, "Subject: Your sign-in code: %s\r\n", pin)
+	}
 	fmt.Fprintf(&b, "Date: %s\r\n", now.Format(time.RFC1123Z))
+	fmt.Fprintf(&b, "Message-ID: <%s@%s>\r\n", hex.EncodeToString(id), host)
 	b.WriteString("MIME-Version: 1.0\r\n")
 	b.WriteString("Content-Type: text/plain; charset=utf-8\r\n")
 	b.WriteString("\r\n")

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"math/big"
 	"net"
+	"net/mail"
 	"net/textproto"
 	"strconv"
 	"strings"
@@ -341,14 +342,20 @@ func TestSMTPMailerRefuses(t *testing.T) {
 }
 
 func TestPINMessageBindsPIN(t *testing.T) {
-	msg := pinMessage("g@example.com", "ann@example.com", "000123", time.Unix(0, 0))
+	msg := pinMessage("g@example.com", "ann@example.com", "000123", "auth.example.com:8443", time.Unix(0, 0))
 	r := textproto.NewReader(bufio.NewReader(bytes.NewReader(msg)))
 	h, err := r.ReadMIMEHeader()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := h.Get("Subject"); !strings.Contains(got, "000123") {
+	if got := h.Get("Subject"); !strings.Contains(got, "000123") || !strings.Contains(got, "auth.example.com:8443") {
 		t.Errorf("Subject = %q", got)
+	}
+	if got := h.Get("Message-Id"); !strings.HasPrefix(got, "<") || !strings.HasSuffix(got, "@auth.example.com>") {
+		t.Errorf("Message-ID = %q", got)
+	}
+	if _, err := mail.ParseDate(h.Get("Date")); err != nil {
+		t.Errorf("Date = %q: %v", h.Get("Date"), err)
 	}
 	if got := h.Get("Content-Type"); !strings.HasPrefix(got, "text/plain") {
 		t.Errorf("Content-Type = %q", got)

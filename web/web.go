@@ -121,8 +121,13 @@ func (a *Adapter) logError(r *http.Request, status int, err error) {
 		log = slog.Default()
 	}
 	level := slog.LevelWarn
-	if status >= 500 {
+	switch {
+	case status >= 500:
 		level = slog.LevelError
+	case r.URL.Path == "/favicon.ico" || r.URL.Path == "/robots.txt":
+		level = slog.LevelDebug // browsers ask on their own
+	case status == http.StatusNotFound:
+		level = slog.LevelInfo
 	}
 	log.LogAttrs(r.Context(), level, "request failed",
 		slog.String("request_id", RequestID(r)),
