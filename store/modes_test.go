@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -54,5 +55,39 @@ func TestSecretFileModes(t *testing.T) {
 	db2.Close()
 	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
 		t.Errorf("reopened database mode %o", fi.Mode().Perm())
+	}
+}
+
+// TestWALShrinks: after a burst of writes and a checkpoint the WAL file
+// is truncated back to the journal size limit.
+func TestWALShrinks(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	blob := strings.Repeat("x", 4096)
+	for i := range 2000 {
+		if _, err := db.SQL().ExecContext(ctx, `INSERT INTO audit (at, kind, detail) VALUES (?, 'x', ?)`, i, blob); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.SQL().ExecContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SQL().ExecContext(ctx, `INSERT INTO audit (at, kind) VALUES (1, 'y')`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SQL().ExecContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path + "-wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Size() > 1<<20 {
+		t.Fatalf("WAL is %d bytes after checkpoints, limit 1 MiB", fi.Size())
 	}
 }

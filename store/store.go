@@ -56,6 +56,9 @@ func DSN(path string) string {
 		"&_pragma=busy_timeout(10000)" +
 		"&_pragma=journal_mode(WAL)" +
 		"&_pragma=synchronous(NORMAL)" +
+		// After a checkpoint the WAL shrinks back to 1 MiB instead of
+		// keeping its high-water mark.
+		"&_pragma=journal_size_limit(1048576)" +
 		"&_txlock=immediate"
 }
 
