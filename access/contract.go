@@ -1,6 +1,9 @@
 package access
 
-import "strings"
+import (
+	"errors"
+	"strings"
+)
 
 // The names of the Cloudflare Access contract, each declared once. Paths
 // under PathPrefix are Gatehouse's own on the team domain and on every
@@ -115,3 +118,8 @@ const (
 	JSONClientID     = "cf-access-client-id"
 	JSONClientSecret = "cf-access-client-secret"
 )
+
+// ErrStorageFull marks a failed write because the store has no room (a
+// full disk): Gatehouse cannot record sign-ins or revocations until there
+// is. Callers answer 503 with Retry-After, not a generic 500.
+var ErrStorageFull = errors.New("access: storage full")

@@ -26,7 +26,7 @@ func (db *DB) CreateSession(ctx context.Context, s access.Session) error {
 		VALUES (?, ?, ?, ?, ?, ?)`,
 		s.Nonce, s.Identity.UserID, string(ident), toMillis(s.CreatedAt), toMillis(s.ExpiresAt), toNullMillis(s.RevokedAt))
 	if err != nil {
-		return fmt.Errorf("store: create session: %w", err)
+		return fmt.Errorf("store: create session: %w", full(err))
 	}
 	if !s.RevokedAt.IsZero() {
 		db.markRevoked(s.Nonce)

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/access"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
@@ -175,16 +176,32 @@ func secretFile(path string, exclusive bool) error {
 func (db *DB) withTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := db.sql.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return full(fmt.Errorf("begin: %w", err))
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 	if err := fn(tx); err != nil {
-		return err
+		return full(err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
+		return full(fmt.Errorf("commit: %w", err))
 	}
 	return nil
+}
+
+// sqliteFull is SQLite's SQLITE_FULL result code.
+const sqliteFull = 13
+
+// full marks err with access.ErrStorageFull when SQLite could not write for
+// lack of room.
+func full(err error) error {
+	var coded interface{ Code() int }
+	if err == nil || errors.Is(err, access.ErrStorageFull) {
+		return err
+	}
+	if (errors.As(err, &coded) && coded.Code()&0xff == sqliteFull) || strings.Contains(err.Error(), "database or disk is full") {
+		return fmt.Errorf("%w: %w", access.ErrStorageFull, err)
+	}
+	return err
 }
 
 // toMillis converts t to the stored form: Unix milliseconds.

@@ -16,6 +16,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/access"
 )
 
 // HandlerFunc is an HTTP handler that returns its error to the Adapter.
@@ -78,13 +80,20 @@ func (a *Adapter) Wrap(h HandlerFunc) http.Handler {
 	})
 }
 
-// statusOf is the status err answers with: an *Error's, else 500.
+// statusOf is the status err answers with: an *Error's, 503 for a full
+// store, else 500.
 func statusOf(err error) int {
 	if e, ok := errors.AsType[*Error](err); ok && e.Status >= 400 && e.Status <= 599 {
 		return e.Status
 	}
+	if errors.Is(err, access.ErrStorageFull) {
+		return http.StatusServiceUnavailable
+	}
 	return http.StatusInternalServerError
 }
+
+// msgStorageFull is what users see when the store cannot record anything.
+const msgStorageFull = "Gatehouse cannot sign anyone in right now. Please try again in a few minutes."
 
 // Respond answers the request with err, which it logs once: an *Error with
 // its status, title and message, anything else as a generic 500; as the
@@ -94,6 +103,9 @@ func (a *Adapter) Respond(w http.ResponseWriter, r *http.Request, err error) {
 	status, msg, title, login := statusOf(err), genericMsg, "", ""
 	if e, ok := errors.AsType[*Error](err); ok {
 		msg, title, login = e.Msg, e.Title, e.LoginURL
+	} else if status == http.StatusServiceUnavailable {
+		msg = msgStorageFull
+		w.Header().Set("Retry-After", "60")
 	}
 	if msg == "" {
 		msg = http.StatusText(status)
