@@ -32,7 +32,10 @@ func (a *App) serveTLS(ctx context.Context, httpLn net.Listener) error {
 		httpsLn.Close()
 		return err
 	}
-	defer m.Close()
+	defer func() {
+		a.certs.Store(nil)
+		m.Close()
+	}()
 	errLog := slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)
 	base := func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
 	httpsSrv := &http.Server{
@@ -79,13 +82,16 @@ func (a *App) serveTLS(ctx context.Context, httpLn net.Listener) error {
 }
 
 // newCerts sets up the certificates of tls.mode for listeners bound to
-// httpAddr and httpsAddr, and feeds the status (the admin page and the
-// expiry metric) from them.
+// httpAddr and httpsAddr, for the apps of the live configuration, and feeds
+// the status (the admin page and the expiry metric) from them. It holds
+// the reload lock, so that a reload sees either no manager or this one.
 func (a *App) newCerts(httpAddr, httpsAddr net.Addr) (*certs.Manager, error) {
+	a.ops.reloadMu.Lock()
+	defer a.ops.reloadMu.Unlock()
 	t := a.cfg.TLS
 	o := certs.Options{
 		Mode:       t.Mode,
-		Names:      certNames(a.cfg.TeamDomain, a.cfg),
+		Names:      certNames(a.cfg.TeamDomain, a.Config()),
 		HTTPAddr:   httpAddr.String(),
 		HTTPSAddr:  httpsAddr.String(),
 		Storage:    a.db.CertStorage(),
@@ -107,7 +113,23 @@ func (a *App) newCerts(httpAddr, httpsAddr net.Addr) (*certs.Manager, error) {
 	}
 	a.ops.status.setTLS(t.Mode, m.Managed(), m.NotAfter)
 	a.SetCertExpiry(a.ops.status.expiries)
+	a.certs.Store(m)
 	return m, nil
+}
+
+// reloadCerts gives the certificate manager, if one runs, the names of
+// cfg's apps: a new app domain gets its certificate, a removed one stops
+// being managed. The team domain is the running one (changing it needs a
+// restart). Called with the reload lock held.
+func (a *App) reloadCerts(cfg *config.Config) {
+	m := a.certs.Load()
+	if m == nil {
+		return
+	}
+	if err := m.SetNames(certNames(a.cfg.TeamDomain, cfg)); err != nil {
+		a.log.Error("config reload: managing the new certificate names", "err", err)
+	}
+	a.ops.status.setTLS(a.cfg.TLS.Mode, m.Managed(), m.NotAfter)
 }
 
 // certNames lists the names Gatehouse answers for under cfg: the team
