@@ -14,6 +14,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/admin"
+	"github.com/gatehouse-dev/gatehouse/certs"
 	"github.com/gatehouse-dev/gatehouse/config"
 	"github.com/gatehouse-dev/gatehouse/idp"
 	"github.com/gatehouse-dev/gatehouse/limit"
@@ -39,6 +40,7 @@ type App struct {
 	// certExpiry is the TLS hook of the certificate expiry metric, set with
 	// SetCertExpiry (app/metrics.go).
 	certExpiry atomic.Pointer[func() map[string]time.Time]
+	certs      atomic.Pointer[certs.Manager] // while serving with TLS on (app/tls.go)
 
 	handler   http.Handler
 	idpCancel context.CancelFunc // stops the IdPs' background discovery

@@ -108,6 +108,7 @@ func (a *App) ApplyConfig(ctx context.Context, cfg *config.Config) error {
 	a.table.Store(table)
 	a.ops.live.Store(cfg)
 	a.ops.accessLog.Store(cfg.Log.AccessLog)
+	a.reloadCerts(cfg)
 	a.ops.metrics.reloads.WithLabelValues("success").Inc()
 	a.ops.status.reloaded(a.now(), nil)
 	a.log.Info("config reloaded", "apps", len(table.Apps()))

@@ -31,12 +31,18 @@ type certState struct {
 }
 
 // setTLS records the TLS mode, the domains it serves certificates for and
-// how to find each one's expiry.
+// how to find each one's expiry. A domain no longer listed is forgotten
+// (a reload removed its app); the others keep their state.
 func (s *systemStatus) setTLS(mode string, domains []string, expiry func(string) time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.mode = mode
 	s.expiry = expiry
+	for d := range s.certs {
+		if !slices.Contains(domains, d) {
+			delete(s.certs, d)
+		}
+	}
 	for _, d := range domains {
 		s.cert(d)
 	}

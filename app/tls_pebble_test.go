@@ -357,3 +357,59 @@ func browserSignInHTTPS(t *testing.T, e *tlsEnv, rootPEM []byte) {
 	}
 	screenshot(t, ctx, "tls-whoami.png")
 }
+
+// TestTLSACMEPebbleReload: a reload that adds an app domain gets its
+// certificate from the CA while serving; a domain the reload removed is
+// no longer served, redirected or listed on the admin page.
+func TestTLSACMEPebbleReload(t *testing.T) {
+	httpPort, tlsPort := freePort(t), freePort(t)
+	peb := startPebble(t, httpPort, tlsPort)
+	roots, _ := peb.root(t)
+	data := t.TempDir()
+	text := strings.NewReplacer("{{CA}}", peb.dirURL, "{{CAROOT}}", peb.listenerCA, "{{CHALLENGES}}", `"http-01"`,
+		"{{APPS}}", "").Replace(acmeConfig)
+	e := startTLSEnv(t, text, data, httpPort, tlsPort)
+	for _, name := range []string{"auth.gh.test", "app.gh.test"} {
+		waitServed(t, e, name, roots)
+	}
+
+	reloaded := strings.Replace(text, `domains = ["app.gh.test:{{HTTPS}}"]`, `domains = ["two.gh.test:{{HTTPS}}"]`, 1)
+	reloaded = strings.NewReplacer("{{HTTP}}", fmt.Sprint(httpPort), "{{HTTPS}}", fmt.Sprint(tlsPort),
+		"{{DATA}}", filepath.ToSlash(data)).Replace(reloaded)
+	cfgFile := filepath.Join(data, "gatehouse.toml")
+	if err := os.WriteFile(cfgFile, []byte(reloaded), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.app.EnableReload(cfgFile)
+	if err := e.app.Reload(t.Context()); err != nil {
+		t.Fatalf("reload: %v", err)
+	}
+
+	if chain := waitServed(t, e, "two.gh.test", roots); !slices.Contains(chain[0].DNSNames, "two.gh.test") {
+		t.Errorf("leaf for two.gh.test names %q", chain[0].DNSNames)
+	}
+	if _, err := handshake(e.httpsPort, "app.gh.test", nil); !isTLSAlert(err) {
+		t.Errorf("removed app.gh.test: handshake err = %v, want a TLS alert", err)
+	}
+	c := newClient(t, true)
+	for host, want := range map[string]int{"app.gh.test": http.StatusNotFound, "two.gh.test": http.StatusPermanentRedirect} {
+		resp, err := c.Get(fmt.Sprintf("http://%s:%d/", host, httpPort))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("http://%s/: %d, want %d", host, resp.StatusCode, want)
+		}
+	}
+	var listed []string
+	for _, c := range e.app.ops.status.snapshot().Certs {
+		listed = append(listed, c.Domain)
+		if c.NotAfter.IsZero() {
+			t.Errorf("%s listed without an expiry", c.Domain)
+		}
+	}
+	if want := []string{"auth.gh.test", "two.gh.test"}; !slices.Equal(listed, want) {
+		t.Errorf("status lists %q, want %q", listed, want)
+	}
+}

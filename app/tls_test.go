@@ -20,7 +20,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -363,101 +362,6 @@ func TestTLSFilesStartFailsOnMissingFile(t *testing.T) {
 	err = a.Run(ctx)
 	if err == nil || !strings.Contains(err.Error(), "tls.certs[1]") {
 		t.Fatalf("Run = %v, want an error naming tls.certs[1]", err)
-	}
-}
-
-func TestTLSFileCertsReload(t *testing.T) {
-	dir := t.TempDir()
-	ca := newTestCA(t)
-	certFile, keyFile := ca.issue(t, dir, "app", 1, "app.gh.test")
-	logs := &syncBuffer{}
-	fc, err := newFileCerts([]config.TLSCert{{Domains: []string{"app.gh.test"}, CertFile: certFile, KeyFile: keyFile}},
-		slog.New(slog.NewTextHandler(logs, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	fc.now = func() time.Time { return now }
-	serial := func() int64 {
-		t.Helper()
-		c, err := fc.GetCertificate(&tls.ClientHelloInfo{ServerName: "APP.gh.test."})
-		if err != nil {
-			t.Fatal(err)
-		}
-		leaf, err := x509.ParseCertificate(c.Certificate[0])
-		if err != nil {
-			t.Fatal(err)
-		}
-		return leaf.SerialNumber.Int64()
-	}
-	if got := serial(); got != 1 {
-		t.Fatalf("serial = %d", got)
-	}
-	ca.issue(t, dir, "app", 2, "app.gh.test")
-	later := time.Now().Add(time.Minute) // mtimes must differ from the first write
-	for _, f := range []string{certFile, keyFile} {
-		if err := os.Chtimes(f, later, later); err != nil {
-			t.Fatal(err)
-		}
-	}
-	now = now.Add(fileCertCheckEvery / 2)
-	if got := serial(); got != 1 {
-		t.Errorf("reloaded before the check interval: serial %d", got)
-	}
-	now = now.Add(fileCertCheckEvery)
-	if got := serial(); got != 2 {
-		t.Errorf("after the interval: serial %d, want 2 (reloaded)", got)
-	}
-	if err := os.WriteFile(certFile, []byte("garbage"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	evenLater := later.Add(time.Minute)
-	os.Chtimes(certFile, evenLater, evenLater)
-	now = now.Add(2 * fileCertCheckEvery)
-	if got := serial(); got != 2 {
-		t.Errorf("a broken file replaced the served certificate: serial %d", got)
-	}
-	if !strings.Contains(logs.String(), "reload certificate failed") {
-		t.Errorf("failed reload not logged:\n%s", logs.String())
-	}
-	if _, err := fc.GetCertificate(&tls.ClientHelloInfo{ServerName: "other.gh.test"}); err == nil {
-		t.Error("unknown name got a certificate")
-	}
-}
-
-func TestTLSACMENames(t *testing.T) {
-	cfg := &config.Config{
-		TeamDomain: "Auth.Example.com:8443",
-		Apps: []config.AppConfig{
-			{Domains: []string{"app.example.com:8443", "app.example.com", "*.wild.example.com"}},
-			{Domains: []string{"b.example.com"}},
-		},
-	}
-	want := []string{"app.example.com", "auth.example.com", "b.example.com"}
-	if got := ACMENames(cfg); !slices.Equal(got, want) {
-		t.Errorf("ACMENames = %q, want %q", got, want)
-	}
-}
-
-func TestTLSHostMatches(t *testing.T) {
-	tests := []struct {
-		name, pattern, host string
-		want                bool
-	}{
-		{"exact", "a.example.com", "a.example.com", true},
-		{"other", "a.example.com", "b.example.com", false},
-		{"wildcard", "*.example.com", "x.example.com", true},
-		{"wildcard one label only", "*.example.com", "y.x.example.com", false},
-		{"wildcard not the apex", "*.example.com", "example.com", false},
-		{"prefix wildcard", "*-dev.example.com", "api-dev.example.com", true},
-		{"prefix wildcard mismatch", "*-dev.example.com", "api.example.com", false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := hostMatches(tt.pattern, tt.host); got != tt.want {
-				t.Errorf("hostMatches(%q, %q) = %v", tt.pattern, tt.host, got)
-			}
-		})
 	}
 }
 
