@@ -1,9 +1,15 @@
 package web
 
 import (
+	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
+
+	"github.com/gatehouse-dev/gatehouse/access"
 )
 
 func TestCookieValues(t *testing.T) {
@@ -53,5 +59,21 @@ func TestClearCookieEverywhere(t *testing.T) {
 	}
 	if got["com|/"] {
 		t.Error("expired a cookie for a public suffix")
+	}
+}
+
+func TestAdapterStorageFull(t *testing.T) {
+	a := &Adapter{Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	h := a.Wrap(func(http.ResponseWriter, *http.Request) error {
+		return fmt.Errorf("login: create session: %w", fmt.Errorf("%w: database or disk is full", access.ErrStorageFull))
+	})
+	for _, accept := range []string{"text/html", "application/json"} {
+		r := httptest.NewRequest("POST", "/cdn-cgi/access/otp/verify", nil)
+		r.Header.Set("Accept", accept)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" || !strings.Contains(w.Body.String(), "cannot sign anyone in") {
+			t.Errorf("%s: %d Retry-After %q body %q", accept, w.Code, w.Header().Get("Retry-After"), w.Body.String())
+		}
 	}
 }
