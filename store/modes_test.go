@@ -2,11 +2,15 @@ package store
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/gatehouse-dev/gatehouse/access"
 )
 
 // TestSecretFileModes opens a database and writes a backup under the usual
@@ -89,5 +93,29 @@ func TestWALShrinks(t *testing.T) {
 	}
 	if fi.Size() > 1<<20 {
 		t.Fatalf("WAL is %d bytes after checkpoints, limit 1 MiB", fi.Size())
+	}
+}
+
+type codedErr int
+
+func (c codedErr) Error() string { return "sqlite error" }
+func (c codedErr) Code() int     { return int(c) }
+
+func TestFullMarksStorageFull(t *testing.T) {
+	tests := []struct {
+		err  error
+		want bool
+	}{
+		{codedErr(13), true},
+		{codedErr(13 | 1<<8), true}, // an extended SQLITE_FULL code
+		{fmt.Errorf("exec: %w", codedErr(13)), true},
+		{errors.New("database or disk is full"), true},
+		{codedErr(5), false}, // SQLITE_BUSY
+		{errors.New("constraint failed"), false},
+	}
+	for _, tt := range tests {
+		if got := errors.Is(full(tt.err), access.ErrStorageFull); got != tt.want {
+			t.Errorf("full(%v) marked %v, want %v", tt.err, got, tt.want)
+		}
 	}
 }
