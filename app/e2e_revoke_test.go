@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gorilla/websocket"
 )
 
@@ -213,6 +214,9 @@ func TestEndToEndRevokeUserFromCLI(t *testing.T) {
 		t.Fatalf("the serving Gatehouse did not learn of the revocation within %v", took)
 	}
 	t.Logf("revocation picked up by the serving process after %v", took)
+	if n := env.auditCount(t, access.EventRevoked); n != 1 {
+		t.Errorf("%d revoked audit events after a CLI revoke, want 1 (one ledger for every path)", n)
+	}
 
 	for _, sub := range []string{"app", "other"} {
 		assertRefused(t, env, alice, env.url(sub, "/?format=json"))
