@@ -46,6 +46,7 @@ type App struct {
 	idpCancel context.CancelFunc // stops the IdPs' background discovery
 	listener  net.Listener       // set by Listen
 	watching  atomic.Bool        // the revocation watcher runs (app/revocations.go)
+	locked    atomic.Bool        // Run holds the data directory's lock (app/lock.go)
 }
 
 // Options tune an App for tests.
@@ -254,6 +255,15 @@ func (a *App) Run(ctx context.Context) error {
 
 // Serve serves on ln until ctx is done, then shuts down gracefully.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	if !a.locked.Load() {
+		// Run holds the lock already; a bare Serve (tests, embedding)
+		// takes it here.
+		unlock, err := lockDataDir(a.cfg.DataDir)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+	}
 	defer a.watchRevocations(ctx)()
 	srv := &http.Server{
 		Handler:           a.handler,

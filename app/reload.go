@@ -177,9 +177,17 @@ func (a *App) startOps(ctx context.Context) (func(), error) {
 		}
 	}
 
+	unlock, err := lockDataDir(a.cfg.DataDir)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	a.locked.Store(true)
+	cleanups = append(cleanups, func() { a.locked.Store(false); unlock() })
+	// Only the lock's holder writes and removes the pid file.
 	pid := filepath.Join(a.cfg.DataDir, PIDFile)
 	if err := os.WriteFile(pid, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
-		cancel()
+		stop()
 		return nil, fmt.Errorf("app: write pid file: %w", err)
 	}
 	cleanups = append(cleanups, func() { os.Remove(pid) })
