@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sync"
 	"testing"
 )
@@ -41,6 +42,8 @@ var debianPackages = map[string]string{
 	"node":                "nodejs",
 	"npm":                 "npm",
 	"certutil":            "libnss3-tools",
+	"nginx":               "nginx",
+	"caddy":               "caddy",
 }
 
 // DebianPackage is the Debian package that provides program, or "" when
@@ -50,7 +53,7 @@ func DebianPackage(program string) string { return debianPackages[program] }
 // NeedPrograms guards a test that runs the external programs progs (for
 // example "chromium"). In the fast lane (go test -short) it skips the test;
 // otherwise it fails the test, naming the Debian package to install, when
-// one of them is not in PATH.
+// one of them is not installed.
 func NeedPrograms(t testing.TB, progs ...string) {
 	t.Helper()
 	if len(progs) == 0 {
@@ -58,15 +61,31 @@ func NeedPrograms(t testing.TB, progs ...string) {
 	}
 	skipShort(t, progs[0])
 	for _, p := range progs {
-		if _, err := exec.LookPath(p); err != nil {
-			pkg := debianPackages[p]
-			if pkg == "" {
-				t.Fatalf("%s is not installed (not in PATH): %v", p, err)
-			}
-			t.Fatalf("%s is not installed (not in PATH): install the Debian package %s "+
-				"(scripts/install-test-deps.sh installs every test dependency): %v", p, pkg, err)
+		Program(t, p)
+	}
+}
+
+// Program is NeedPrograms for one program, returning its path: in PATH, or
+// else in /usr/sbin or /sbin (where Debian puts nginx, outside a user's
+// PATH).
+func Program(t testing.TB, name string) string {
+	t.Helper()
+	skipShort(t, name)
+	path, err := exec.LookPath(name)
+	if err == nil {
+		return path
+	}
+	for _, dir := range []string{"/usr/sbin", "/sbin"} {
+		if p, err := exec.LookPath(filepath.Join(dir, name)); err == nil {
+			return p
 		}
 	}
+	if pkg := debianPackages[name]; pkg != "" {
+		t.Fatalf("%s is not installed (not in PATH): install the Debian package %s "+
+			"(scripts/install-test-deps.sh installs every test dependency): %v", name, pkg, err)
+	}
+	t.Fatalf("%s is not installed (not in PATH): %v", name, err)
+	return ""
 }
 
 // NeedPath guards a test that uses path (a file or directory installed by
