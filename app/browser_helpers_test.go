@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/gatehouse-dev/gatehouse/internal/testkit"
 )
 
 // browserOpts adjusts the headless Chromium of newBrowserWith.
@@ -30,9 +32,10 @@ func newBrowser(t *testing.T) context.Context {
 // 127.0.0.1 instead (any other name is not found) and o.home as HOME.
 func newBrowserWith(t *testing.T, o browserOpts) context.Context {
 	t.Helper()
+	testkit.NeedPrograms(t, "chromium")
 	path, err := exec.LookPath("chromium")
 	if err != nil {
-		t.Fatalf("chromium is not installed (scripts/install-test-deps.sh installs it): %v", err)
+		t.Fatal(err)
 	}
 	hosts := o.hosts
 	if len(hosts) == 0 {

@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/gatehouse-dev/gatehouse/access"
+	"github.com/gatehouse-dev/gatehouse/internal/testkit"
 )
 
 // edgeConfig is an app reached through an edge proxy on edge.localhost,
@@ -75,6 +76,7 @@ func (u *edgeUpstream) take() []upstreamHit {
 // upstream, listening on port.
 func startEdge(t *testing.T, kind string, port int, gatehouse, upstream string) {
 	t.Helper()
+	bin := testkit.Program(t, kind)
 	dir := t.TempDir()
 	file := map[string]string{"nginx": "nginx.conf", "caddy": "Caddyfile"}[kind]
 	tmpl, err := os.ReadFile(filepath.Join("..", "scripts", "e2e", "edge", file))
@@ -90,19 +92,15 @@ func startEdge(t *testing.T, kind string, port int, gatehouse, upstream string) 
 	var cmd *exec.Cmd
 	switch kind {
 	case "nginx":
-		bin, err := exec.LookPath("nginx")
-		if err != nil {
-			bin = "/usr/sbin/nginx"
-		}
 		cmd = exec.Command(bin, "-c", path, "-p", dir, "-e", filepath.Join(dir, "error.log"))
 	case "caddy":
-		cmd = exec.Command("caddy", "run", "--config", path, "--adapter", "caddyfile")
+		cmd = exec.Command(bin, "run", "--config", path, "--adapter", "caddyfile")
 		cmd.Env = append(os.Environ(), "HOME="+dir, "XDG_DATA_HOME="+dir, "XDG_CONFIG_HOME="+dir)
 	}
 	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("%s is not installed (scripts/install-test-deps.sh installs it): %v", kind, err)
+		t.Fatalf("start %s: %v", kind, err)
 	}
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/config"
+	"github.com/gatehouse-dev/gatehouse/internal/testkit"
 )
 
 // pinMailer captures the PINs Gatehouse sends.
@@ -61,22 +62,8 @@ type testEnv struct {
 	logs   *syncBuffer
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer collects Gatehouse's log output; safe for concurrent use.
+type syncBuffer = testkit.SyncBuffer
 
 // startEnv boots Gatehouse with the config produced by tmpl, in which
 // {{PORT}} and {{DATA}} are replaced by the listener's port and a data dir.

@@ -24,11 +24,11 @@ import (
 
 // buildProviders builds the sign-in providers of the config and starts the
 // background discovery of the OIDC and SAML ones (stopped by Close).
-func (a *App) buildProviders(mail idp.Mailer) ([]login.Provider, *idp.OTP, error) {
+func (a *App) buildProviders(mail idp.Mailer) ([]login.Provider, login.OTPConnector, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	a.idpCancel = cancel
 	callback := a.cfg.TeamURL() + access.PathCallback
-	var otp *idp.OTP
+	var otp login.OTPConnector // nil (not a nil *idp.OTP) without a one-time-PIN provider
 	var providers []login.Provider
 	for _, p := range a.cfg.IdPs {
 		lp := login.Provider{ID: p.ID, Name: p.Name, Kind: p.Kind}

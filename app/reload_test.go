@@ -124,8 +124,10 @@ func TestReloadRunningProcess(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	// exited yields the exit error once, then is closed so that a later
+	// receive (the cleanup's, after the test saw the exit) returns at once.
 	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	go func() { exited <- cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
 		cmd.Process.Signal(syscall.SIGTERM) //nolint:errcheck // may have exited
 		select {

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/gatehouse-dev/gatehouse/internal/testkit"
 )
 
 // pebbleCA is Debian's pebble ACME CA plus pebble-challtestsrv as its DNS
@@ -35,11 +37,7 @@ type pebbleCA struct {
 // httpPort (HTTP) and tlsPort (HTTPS).
 func startPebble(t *testing.T, httpPort, tlsPort int) *pebbleCA {
 	t.Helper()
-	for _, bin := range []string{"pebble", "pebble-challtestsrv"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			t.Fatalf("%s is not installed (scripts/install-test-deps.sh installs it): %v", bin, err)
-		}
-	}
+	testkit.NeedPrograms(t, "pebble", "pebble-challtestsrv")
 	dir := t.TempDir()
 	ca := newTestCA(t)
 	listenerCA := filepath.Join(dir, "listener-ca.pem")
@@ -323,6 +321,7 @@ func TestTLSACMEPebble(t *testing.T) {
 // browserSignInHTTPS signs in with a PIN in Chromium that trusts pebble's
 // root through an NSS database, over HTTPS on the TLS port.
 func browserSignInHTTPS(t *testing.T, e *tlsEnv, rootPEM []byte) {
+	testkit.NeedPrograms(t, "certutil", "chromium")
 	home := t.TempDir()
 	rootFile := filepath.Join(home, "root.pem")
 	if err := os.WriteFile(rootFile, rootPEM, 0o600); err != nil {

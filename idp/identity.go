@@ -1,52 +1,42 @@
 package idp
 
 import (
-	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/access"
 )
 
 // Identity is what a redirecting provider (OIDC or SAML) established about
-// the user: a normalised email, a display name, groups and the configured
-// extra claims or attributes (the token's custom claim).
-type Identity struct {
-	Email  string
-	Name   string
-	Groups []string
-	Custom map[string]any
-}
+// the user. A connector fills in Email (normalised), Name, Groups and Custom
+// (the configured extra claims or attributes, the token's custom claim);
+// the team domain adds the rest.
+type Identity = access.Identity
 
-// Errors of the redirecting providers; callers tell them apart with
-// errors.Is to show the right page and audit the right reason.
+// Errors of the connectors, declared in access so that the team domain can
+// tell them apart without importing idp.
 var (
-	// ErrUnreachable: the provider's discovery document or metadata could
-	// not be fetched (yet).
-	ErrUnreachable = errors.New("idp: provider not reachable")
-	// ErrAccessDenied: the provider answered with an error, for example the
-	// user cancelled (error=access_denied).
-	ErrAccessDenied = errors.New("idp: provider refused the sign-in")
-	// ErrUnverifiedEmail: the provider says the email is not verified.
-	ErrUnverifiedEmail = errors.New("idp: email not verified")
-	// ErrNoEmail: the answer holds no usable email address.
-	ErrNoEmail = errors.New("idp: no email address")
-	// ErrNonceMismatch: the ID token's nonce is not the one sent.
-	ErrNonceMismatch = errors.New("idp: nonce mismatch")
-	// ErrIssuerMismatch: the callback's iss parameter (RFC 9207) names
-	// another issuer.
-	ErrIssuerMismatch = errors.New("idp: issuer mismatch")
-	// ErrInvalidToken: the code exchange or the ID token check failed.
-	ErrInvalidToken = errors.New("idp: invalid token")
-	// ErrInvalidResponse: a SAML response failed validation (signature,
-	// audience, recipient, time conditions, request ID).
-	ErrInvalidResponse = errors.New("idp: invalid SAML response")
-	// ErrReplayed: a SAML assertion ID was already accepted.
-	ErrReplayed = errors.New("idp: SAML assertion replayed")
+	ErrUnreachable     = access.ErrUnreachable
+	ErrAccessDenied    = access.ErrAccessDenied
+	ErrUnverifiedEmail = access.ErrUnverifiedEmail
+	ErrNoEmail         = access.ErrNoEmail
+	ErrNonceMismatch   = access.ErrNonceMismatch
+	ErrIssuerMismatch  = access.ErrIssuerMismatch
+	ErrInvalidToken    = access.ErrInvalidToken
+	ErrInvalidResponse = access.ErrInvalidResponse
+	ErrReplayed        = access.ErrReplayed
+	ErrInvalidEmail    = access.ErrInvalidEmail
+	ErrPINWrong        = access.ErrPINWrong
+	ErrPINExpired      = access.ErrPINExpired
+	ErrPINExhausted    = access.ErrPINExhausted
+	ErrPINUnknown      = access.ErrPINUnknown
+	ErrLimited         = access.ErrLimited
 )
 
 // emailFrom normalises the first email-like value of vals.
 func emailFrom(vals ...string) (string, error) {
 	for _, v := range vals {
-		if e, err := NormalizeEmail(v); err == nil {
+		if e, err := access.NormalizeEmail(v); err == nil {
 			return e, nil
 		}
 	}

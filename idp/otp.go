@@ -6,15 +6,15 @@ package idp
 import (
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/big"
-	"net/mail"
 	"strings"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/token"
+	"github.com/gatehouse-dev/gatehouse/access"
 )
 
 // DefaultPINTTL is how long a one-time PIN is valid when OTP.TTL is zero.
@@ -27,11 +27,6 @@ const pinDigits = 6
 // (or wrap) ErrPINWrong, ErrPINExpired, ErrPINExhausted and ErrPINUnknown
 // from CheckPIN so that callers can tell the cases apart with errors.Is.
 var (
-	ErrPINWrong      = errors.New("idp: wrong PIN")
-	ErrPINExpired    = errors.New("idp: PIN expired")
-	ErrPINExhausted  = errors.New("idp: too many PIN attempts")
-	ErrPINUnknown    = errors.New("idp: unknown PIN")
-	ErrInvalidEmail  = errors.New("idp: invalid email address")
 	errNoPINStore    = errors.New("idp: one-time PIN has no store")
 	errMalformedCode = fmt.Errorf("idp: code is not %d digits: %w", pinDigits, ErrPINWrong)
 )
@@ -71,38 +66,9 @@ type Limiter interface {
 	Allowed(key string, now time.Time) (bool, time.Duration)
 }
 
-// ErrLimited is wrapped by LimitError.
-var ErrLimited = errors.New("idp: limit reached")
-
-// LimitError refuses a PIN email or a code check past a limit. It names no
-// address: the sign-in page must not reveal which addresses exist.
-type LimitError struct {
-	What       string        // "pin-send" or "pin-lockout"
-	RetryAfter time.Duration // how long until it would be allowed
-}
-
-func (e *LimitError) Error() string {
-	return fmt.Sprintf("idp: %s limit reached, retry after %s", e.What, e.RetryAfter)
-}
-func (e *LimitError) Unwrap() error { return ErrLimited }
-
-// NormalizeEmail validates a bare email address (no display name) and
-// returns it trimmed and lower-cased, or ErrInvalidEmail.
-func NormalizeEmail(email string) (string, error) {
-	email = strings.TrimSpace(email)
-	if email == "" || len(email) > 254 {
-		return "", ErrInvalidEmail
-	}
-	addr, err := mail.ParseAddress(email)
-	if err != nil || addr.Name != "" || addr.Address != email {
-		return "", ErrInvalidEmail
-	}
-	at := strings.LastIndexByte(email, '@')
-	if at <= 0 || at == len(email)-1 {
-		return "", ErrInvalidEmail
-	}
-	return strings.ToLower(email), nil
-}
+// LimitError refuses a PIN email or a code check past a limit (declared in
+// access, so that the team domain can tell it without importing idp).
+type LimitError = access.LimitError
 
 // Start sends a fresh PIN to email and returns the PIN's id, which the
 // sign-in page carries to Verify. It fails with ErrInvalidEmail for a
@@ -113,7 +79,7 @@ func (o *OTP) Start(ctx context.Context, email string) (string, error) {
 	if o.Store == nil {
 		return "", errNoPINStore
 	}
-	addr, err := NormalizeEmail(email)
+	addr, err := access.NormalizeEmail(email)
 	if err != nil {
 		return "", err
 	}
@@ -131,7 +97,7 @@ func (o *OTP) Start(ctx context.Context, email string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	id := token.RandomHex(16)
+	id := randomHex(16)
 	ttl := o.TTL
 	if ttl <= 0 {
 		ttl = DefaultPINTTL
@@ -200,4 +166,11 @@ func newPIN() (string, error) {
 		return "", fmt.Errorf("idp: generate PIN: %w", err)
 	}
 	return fmt.Sprintf("%0*d", pinDigits, n.Int64()), nil
+}
+
+// randomHex returns nBytes random bytes, hex-encoded.
+func randomHex(nBytes int) string {
+	b := make([]byte, nBytes)
+	rand.Read(b) // never fails (crypto/rand crashes the program instead)
+	return hex.EncodeToString(b)
 }

@@ -318,6 +318,10 @@ func (s *SAML) identity(a *saml.Assertion) (Identity, error) {
 	return id, nil
 }
 
+// FailureReason is SAMLReason(err): the audit reason of a failed response,
+// for callers that hold the connector behind an interface.
+func (s *SAML) FailureReason(err error) string { return SAMLReason(err) }
+
 // SAMLReason is a short audit reason for a failed SAML response.
 func SAMLReason(err error) string {
 	msg := err.Error()

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/access"
-	"github.com/gatehouse-dev/gatehouse/idp"
 	"github.com/gatehouse-dev/gatehouse/pages"
 	"github.com/gatehouse-dev/gatehouse/token"
 	"github.com/gatehouse-dev/gatehouse/web"
@@ -222,7 +221,7 @@ func (h *Handler) callbackPOST(w http.ResponseWriter, r *http.Request) error {
 
 // completeSignIn turns an identity established by provider p for the
 // pending flow into a global session and continues the flow.
-func (h *Handler) completeSignIn(w http.ResponseWriter, r *http.Request, p Provider, fl flow, idpType string, id idp.Identity) error {
+func (h *Handler) completeSignIn(w http.ResponseWriter, r *http.Request, p Provider, fl flow, idpType string, id access.Identity) error {
 	t, err := h.resolveBound(fl)
 	if err != nil {
 		return err

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/access"
-	"github.com/gatehouse-dev/gatehouse/idp"
 	"github.com/gatehouse-dev/gatehouse/pages"
 )
 
@@ -72,7 +71,7 @@ func (h *Handler) tooMany(w http.ResponseWriter, r *http.Request, what string, w
 
 // limitError reports whether err is a PIN provider's limit, answering 429.
 func (h *Handler) limitError(w http.ResponseWriter, r *http.Request, err error, app string) bool {
-	var le *idp.LimitError
+	var le *access.LimitError
 	if !errors.As(err, &le) {
 		return false
 	}

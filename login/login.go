@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/access"
-	"github.com/gatehouse-dev/gatehouse/idp"
 	"github.com/gatehouse-dev/gatehouse/token"
 	"github.com/gatehouse-dev/gatehouse/web"
 )
@@ -54,13 +53,43 @@ type Pages interface {
 	Error(w http.ResponseWriter, r *http.Request, status int, title, msg string)
 }
 
+// OIDCConnector is what the team domain needs of an OpenID Connect
+// provider (idp.OIDC). Failures wrap the access.Err* connector verdicts.
+type OIDCConnector interface {
+	// AuthCodeURL is where to send the browser, with state, nonce and the
+	// PKCE verifier's challenge.
+	AuthCodeURL(ctx context.Context, state, nonce, verifier string) (string, error)
+	// Exchange redeems the callback's query for the user's identity
+	// (Email, Name, Groups and Custom).
+	Exchange(ctx context.Context, q url.Values, verifier, nonce string) (access.Identity, error)
+}
+
+// SAMLConnector is what the team domain needs of a SAML identity provider
+// (idp.SAML). Failures wrap the access.Err* connector verdicts.
+type SAMLConnector interface {
+	AuthnRequest(ctx context.Context, relayState string) (redirect, requestID string, err error)
+	ParseResponse(r *http.Request, requestID string) (access.Identity, error)
+	Metadata() ([]byte, error)
+	// FailureReason is the audit reason of a ParseResponse failure.
+	FailureReason(err error) string
+}
+
+// OTPConnector is what the team domain needs of the one-time-PIN provider
+// (idp.OTP). Start fails with access.ErrInvalidEmail for a malformed
+// address; Verify with access.ErrPINWrong, ErrPINExpired, ErrPINExhausted or
+// ErrPINUnknown (possibly wrapped) for a refused code.
+type OTPConnector interface {
+	Start(ctx context.Context, email string) (pinID string, err error)
+	Verify(ctx context.Context, pinID, code string) (email string, err error)
+}
+
 // Provider is a sign-in method offered on the login page.
 type Provider struct {
 	ID   string
 	Name string
-	Kind string    // KindOTP, KindOIDC or KindSAML
-	OIDC *idp.OIDC // the connector of a KindOIDC provider
-	SAML *idp.SAML // the connector of a KindSAML provider
+	Kind string        // KindOTP, KindOIDC or KindSAML
+	OIDC OIDCConnector // the connector of a KindOIDC provider
+	SAML SAMLConnector // the connector of a KindSAML provider
 }
 
 // Options configure the team-domain handler.
@@ -72,8 +101,8 @@ type Options struct {
 	Apps           func() *access.Table
 	Keys           func() *token.Keyring
 	Store          Store
-	OTP            *idp.OTP // required when a provider is of KindOTP
-	Limits         Limits   // per-IP limits on sign-in requests
+	OTP            OTPConnector // required when a provider is of KindOTP
+	Limits         Limits       // per-IP limits on sign-in requests
 	Providers      []Provider
 	Pages          Pages
 	Log            *slog.Logger

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/gatehouse-dev/gatehouse/idp"
+	"golang.org/x/oauth2"
+
+	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/token"
 )
 
@@ -19,7 +21,7 @@ func (h *Handler) oidcStart(w http.ResponseWriter, r *http.Request, t target, p 
 		return fmt.Errorf("login: provider %q has no OIDC connector", p.ID)
 	}
 	nonce := token.RandomHex(16)
-	verifier := idp.NewVerifier()
+	verifier := oauth2.GenerateVerifier()
 	state, err := h.newPending(t, p, pending{Verifier: verifier, Nonce: nonce, Browser: h.browserBinding(w, r)})
 	if err != nil {
 		return err
@@ -62,22 +64,22 @@ func (h *Handler) oidcCallback(w http.ResponseWriter, r *http.Request) error {
 func oidcFailure(p Provider, idpError string, err error) signInFailure {
 	f := signInFailure{Status: http.StatusUnauthorized, Title: "Sign-in failed"}
 	switch {
-	case errors.Is(err, idp.ErrUnreachable):
+	case errors.Is(err, access.ErrUnreachable):
 		return unreachable(p, err)
-	case errors.Is(err, idp.ErrAccessDenied):
+	case errors.Is(err, access.ErrAccessDenied):
 		f.Title = "Sign-in cancelled"
 		f.Msg = fmt.Sprintf("%s did not sign you in (%s).", p.Name, idpError)
 		f.Reason = "oidc: provider returned error=" + idpError
-	case errors.Is(err, idp.ErrUnverifiedEmail):
+	case errors.Is(err, access.ErrUnverifiedEmail):
 		f.Msg = fmt.Sprintf("Your email address is not verified at %s.", p.Name)
 		f.Reason = "oidc: email not verified"
-	case errors.Is(err, idp.ErrNoEmail):
+	case errors.Is(err, access.ErrNoEmail):
 		f.Msg = fmt.Sprintf("%s did not send an email address.", p.Name)
 		f.Reason = "oidc: no email claim"
-	case errors.Is(err, idp.ErrNonceMismatch):
+	case errors.Is(err, access.ErrNonceMismatch):
 		f.Msg = "The sign-in response does not match this sign-in. Please sign in again."
 		f.Reason = "oidc: nonce mismatch"
-	case errors.Is(err, idp.ErrIssuerMismatch):
+	case errors.Is(err, access.ErrIssuerMismatch):
 		f.Msg = "The sign-in response came from the wrong issuer."
 		f.Reason = "oidc: iss mismatch"
 	default:

@@ -7,7 +7,6 @@ import (
 	"net/http"
 
 	"github.com/gatehouse-dev/gatehouse/access"
-	"github.com/gatehouse-dev/gatehouse/idp"
 	"github.com/gatehouse-dev/gatehouse/pages"
 	"github.com/gatehouse-dev/gatehouse/token"
 	"github.com/gatehouse-dev/gatehouse/web"
@@ -127,7 +126,7 @@ func (h *Handler) otpStart(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	email := r.PostForm.Get(paramEmail)
-	if _, err := idp.NormalizeEmail(email); err == nil {
+	if _, err := access.NormalizeEmail(email); err == nil {
 		if wait, hit := h.limitedBy(h.o.Limits.PINSends, r); hit {
 			h.tooMany(w, r, "pin-send-ip", wait, t.appName())
 			return nil
@@ -137,13 +136,13 @@ func (h *Handler) otpStart(w http.ResponseWriter, r *http.Request) error {
 	if h.limitError(w, r, err, t.appName()) {
 		return nil
 	}
-	if errors.Is(err, idp.ErrInvalidEmail) {
+	if errors.Is(err, access.ErrInvalidEmail) {
 		return h.renderEmail(w, r, t, http.StatusBadRequest, email, "Enter a valid email address.")
 	}
 	if err != nil {
 		return fmt.Errorf("login: start one-time PIN: %w", err)
 	}
-	normalized, _ := idp.NormalizeEmail(email)
+	normalized, _ := access.NormalizeEmail(email)
 	h.renderCode(w, r, t, http.StatusOK, normalized, pinID, "")
 	return nil
 }
@@ -165,7 +164,7 @@ func (h *Handler) otpVerify(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		shown := r.PostForm.Get(paramEmail)
 		h.audit(r, access.Event{Kind: access.EventSignInFailed, Email: shown, App: t.appName(), IdP: p.ID, Detail: pinFailure(err)})
-		if errors.Is(err, idp.ErrPINWrong) {
+		if errors.Is(err, access.ErrPINWrong) {
 			h.renderCode(w, r, t, http.StatusUnauthorized, shown, pinID, "That code is not valid.")
 			return nil
 		}
@@ -187,20 +186,20 @@ func (h *Handler) otpVerify(w http.ResponseWriter, r *http.Request) error {
 
 // isPINError reports whether err is one of the PIN store's verdicts.
 func isPINError(err error) bool {
-	return errors.Is(err, idp.ErrPINWrong) || errors.Is(err, idp.ErrPINExpired) ||
-		errors.Is(err, idp.ErrPINExhausted) || errors.Is(err, idp.ErrPINUnknown)
+	return errors.Is(err, access.ErrPINWrong) || errors.Is(err, access.ErrPINExpired) ||
+		errors.Is(err, access.ErrPINExhausted) || errors.Is(err, access.ErrPINUnknown)
 }
 
 // pinFailure is the audit reason of a failed PIN check.
 func pinFailure(err error) string {
 	switch {
-	case errors.Is(err, idp.ErrPINWrong):
+	case errors.Is(err, access.ErrPINWrong):
 		return "one-time PIN: wrong code"
-	case errors.Is(err, idp.ErrPINExpired):
+	case errors.Is(err, access.ErrPINExpired):
 		return "one-time PIN: expired"
-	case errors.Is(err, idp.ErrPINExhausted):
+	case errors.Is(err, access.ErrPINExhausted):
 		return "one-time PIN: too many attempts"
-	case errors.Is(err, idp.ErrPINUnknown):
+	case errors.Is(err, access.ErrPINUnknown):
 		return "one-time PIN: unknown or already used"
 	}
 	return "one-time PIN: check failed"
@@ -209,9 +208,9 @@ func pinFailure(err error) string {
 // pinFailureMessage tells the user why a code was refused.
 func pinFailureMessage(err error) string {
 	switch {
-	case errors.Is(err, idp.ErrPINExpired):
+	case errors.Is(err, access.ErrPINExpired):
 		return "That code has expired. Ask for a new one."
-	case errors.Is(err, idp.ErrPINExhausted):
+	case errors.Is(err, access.ErrPINExhausted):
 		return "Too many wrong codes were entered. Ask for a new one."
 	}
 	return "That code can no longer be used. Ask for a new one."

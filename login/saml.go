@@ -7,7 +7,6 @@ import (
 	"net/url"
 
 	"github.com/gatehouse-dev/gatehouse/access"
-	"github.com/gatehouse-dev/gatehouse/idp"
 )
 
 // idpTypeSAML is the identity's idp.type after a SAML sign-in.
@@ -31,7 +30,7 @@ func (h *Handler) samlStart(w http.ResponseWriter, r *http.Request, t target, p 
 	u, reqID, err := p.SAML.AuthnRequest(r.Context(), state)
 	pend, _ := h.pending.take(state, h.now())
 	if err != nil {
-		if errors.Is(err, idp.ErrUnreachable) {
+		if errors.Is(err, access.ErrUnreachable) {
 			return h.fail(w, r, p, &t.flow, t.appName(), "", unreachable(p, err))
 		}
 		return fmt.Errorf("login: saml start: %w", err)
@@ -56,14 +55,14 @@ func (h *Handler) samlCallback(w http.ResponseWriter, r *http.Request) error {
 	}
 	id, err := p.SAML.ParseResponse(r, pend.RequestID)
 	if err != nil {
-		if errors.Is(err, idp.ErrUnreachable) {
+		if errors.Is(err, access.ErrUnreachable) {
 			return h.fail(w, r, p, &pend.Flow, "", "", unreachable(p, err))
 		}
 		return h.fail(w, r, p, &pend.Flow, "", "", signInFailure{
 			Status: http.StatusUnauthorized,
 			Title:  "Sign-in failed",
 			Msg:    fmt.Sprintf("The sign-in response from %s was not accepted.", p.Name),
-			Reason: idp.SAMLReason(err),
+			Reason: p.SAML.FailureReason(err),
 		})
 	}
 	return h.completeSignIn(w, r, p, pend.Flow, idpTypeSAML, id)

@@ -71,7 +71,8 @@ fi
 command -v curl >/dev/null || die "curl is required"
 
 echo "bench: building in $SRC" >&2
-(cd "$SRC" && go build -o "$WORK/gatehouse" . && go build -o "$WORK/benchtool" ./scripts/bench/benchtool) ||
+# benchtool is a module of its own (scripts/bench/benchtool/go.mod).
+(cd "$SRC" && go build -o "$WORK/gatehouse" . && go build -C scripts/bench/benchtool -o "$WORK/benchtool" .) ||
 	die "build failed"
 BT=$WORK/benchtool
 

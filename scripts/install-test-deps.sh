@@ -35,4 +35,5 @@ echo "install-test-deps: chromium $(chromium --version 2>/dev/null | awk '{print
   "simplesamlphp $(dpkg-query -W -f='${Version}' simplesamlphp)," \
   "php $(php -r 'echo PHP_VERSION;'), node $(node --version)," \
   "pebble $(dpkg-query -W -f='${Version}' pebble)," \
-  "nginx $(dpkg-query -W -f='${Version}' nginx), caddy $(dpkg-query -W -f='${Version}' caddy)"
+  "nginx $(dpkg-query -W -f='${Version}' nginx), caddy $(dpkg-query -W -f='${Version}' caddy)," \
+  "libnss3-tools $(dpkg-query -W -f='${Version}' libnss3-tools)"

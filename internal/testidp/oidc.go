@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/gatehouse-dev/gatehouse/internal/testkit"
 )
 
 // OIDC is a running test OpenID provider (scripts/e2e/oidc/op.mjs).
@@ -54,6 +56,7 @@ func WithClient(id, secret string) OIDCOption {
 // and stops the provider when the test ends.
 func StartOIDC(t testing.TB, port int, redirectURIs []string, opts ...OIDCOption) *OIDC {
 	t.Helper()
+	testkit.NeedPrograms(t, "node")
 	cfg := oidcConfig{clientID: "proxy", clientSecret: "proxy-secret"}
 	for _, o := range opts {
 		o(&cfg)
@@ -103,6 +106,7 @@ func ensureNodeModules(t testing.TB, dir string) {
 	if _, err := os.Stat(modules); err == nil {
 		return // another test binary installed them while we waited
 	}
+	testkit.NeedPrograms(t, "npm")
 	cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund")
 	cmd.Dir = dir
 	if out, err := cmd.CombinedOutput(); err != nil {

@@ -9,7 +9,6 @@
 package testidp
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -17,10 +16,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/testkit"
 )
 
 // readyTimeout bounds how long a started IdP may take to answer.
@@ -46,29 +46,11 @@ func RepoRoot(t testing.TB) string {
 	}
 }
 
-// syncBuffer collects a child process's output; safe for concurrent use.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // process is a child process running in its own process group.
 type process struct {
 	name   string
 	cmd    *exec.Cmd
-	output *syncBuffer
+	output *testkit.SyncBuffer
 	done   chan struct{}
 	err    error // set before done is closed
 }
@@ -77,7 +59,7 @@ type process struct {
 // that stops the whole group and logs the output if the test failed.
 func startProcess(t testing.TB, name string, cmd *exec.Cmd) *process {
 	t.Helper()
-	p := &process{name: name, cmd: cmd, output: &syncBuffer{}, done: make(chan struct{})}
+	p := &process{name: name, cmd: cmd, output: &testkit.SyncBuffer{}, done: make(chan struct{})}
 	cmd.Stdout = p.output
 	cmd.Stderr = p.output
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/testkit"
 )
 
 // sspWebRoot is where Debian's simplesamlphp package installs its web root.
@@ -48,6 +50,8 @@ const emptySPMetadata = `<?xml version="1.0"?>
 // when the test ends. Register the SP with SetSPMetadata before a login.
 func StartSAML(t testing.TB, port int) *SAML {
 	t.Helper()
+	testkit.NeedPrograms(t, "php")
+	testkit.NeedPath(t, sspWebRoot, "simplesamlphp")
 	src := filepath.Join(RepoRoot(t), "scripts", "e2e", "saml")
 	dir := t.TempDir()
 	for _, sub := range []string{"config", "metadata", "cert", "log", "data", "tmp", "sessions"} {

@@ -2,14 +2,17 @@
 // bare reverse proxy to compare Gatehouse against, a token minter that works
 // on Gatehouse's own store, and a bulk seeder for a large session database.
 //
-//	go run ./scripts/bench/benchtool origin -addr 127.0.0.1:20001
-//	go run ./scripts/bench/benchtool bareproxy -addr 127.0.0.1:20002 -to http://127.0.0.1:20001
-//	go run ./scripts/bench/benchtool mint -config bench.toml -email bench@example.com -app bench
-//	go run ./scripts/bench/benchtool seed -config bench.toml -sessions 1000000 -revoked 1000000
-//	go run ./scripts/bench/benchtool ports -n 3
-//	go run ./scripts/bench/benchtool serve -config bench.toml -cpuprofile cpu.out
+//	go build -C scripts/bench/benchtool -o "$PWD/benchtool" .
+//	./benchtool origin -addr 127.0.0.1:20001
+//	./benchtool bareproxy -addr 127.0.0.1:20002 -to http://127.0.0.1:20001
+//	./benchtool mint -config bench.toml -email bench@example.com -app bench
+//	./benchtool seed -config bench.toml -sessions 1000000 -revoked 1000000
+//	./benchtool ports -n 3
+//	./benchtool serve -config bench.toml -cpuprofile cpu.out
 //
-// It is a benchmarking aid, not part of the Gatehouse binary.
+// It is a benchmarking aid, not part of the Gatehouse binary: a module of
+// its own (go.mod here, with a replace directive to the repository root), so
+// that it is not in the product's package graph.
 package main
 
 import (

@@ -1,0 +1,82 @@
+package access
+
+import (
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+)
+
+// Verdicts of the sign-in connectors (one-time PIN, OIDC, SAML). The
+// connectors return (or wrap) them and the team domain tells them apart with
+// errors.Is to show the right page and audit the right reason, without
+// either side knowing the other.
+var (
+	// ErrUnreachable: the provider's discovery document or metadata could
+	// not be fetched (yet).
+	ErrUnreachable = errors.New("idp: provider not reachable")
+	// ErrAccessDenied: the provider answered with an error, for example the
+	// user cancelled (error=access_denied).
+	ErrAccessDenied = errors.New("idp: provider refused the sign-in")
+	// ErrUnverifiedEmail: the provider says the email is not verified.
+	ErrUnverifiedEmail = errors.New("idp: email not verified")
+	// ErrNoEmail: the answer holds no usable email address.
+	ErrNoEmail = errors.New("idp: no email address")
+	// ErrNonceMismatch: the ID token's nonce is not the one sent.
+	ErrNonceMismatch = errors.New("idp: nonce mismatch")
+	// ErrIssuerMismatch: the callback's iss parameter (RFC 9207) names
+	// another issuer.
+	ErrIssuerMismatch = errors.New("idp: issuer mismatch")
+	// ErrInvalidToken: the code exchange or the ID token check failed.
+	ErrInvalidToken = errors.New("idp: invalid token")
+	// ErrInvalidResponse: a SAML response failed validation (signature,
+	// audience, recipient, time conditions, request ID).
+	ErrInvalidResponse = errors.New("idp: invalid SAML response")
+	// ErrReplayed: a SAML assertion ID was already accepted.
+	ErrReplayed = errors.New("idp: SAML assertion replayed")
+
+	// ErrInvalidEmail: not a bare email address (see NormalizeEmail).
+	ErrInvalidEmail = errors.New("idp: invalid email address")
+	// ErrPINWrong: the one-time PIN does not match (the attempt is counted).
+	ErrPINWrong = errors.New("idp: wrong PIN")
+	// ErrPINExpired: the one-time PIN is past its lifetime.
+	ErrPINExpired = errors.New("idp: PIN expired")
+	// ErrPINExhausted: too many wrong attempts at the one-time PIN.
+	ErrPINExhausted = errors.New("idp: too many PIN attempts")
+	// ErrPINUnknown: no such one-time PIN, or it was already used.
+	ErrPINUnknown = errors.New("idp: unknown PIN")
+	// ErrLimited is wrapped by LimitError.
+	ErrLimited = errors.New("idp: limit reached")
+)
+
+// LimitError refuses a PIN email or a code check past a limit. It names no
+// address: the sign-in page must not reveal which addresses exist.
+type LimitError struct {
+	What       string        // "pin-send" or "pin-lockout"
+	RetryAfter time.Duration // how long until it would be allowed
+}
+
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("idp: %s limit reached, retry after %s", e.What, e.RetryAfter)
+}
+func (e *LimitError) Unwrap() error { return ErrLimited }
+
+// NormalizeEmail validates a bare email address (no display name) and
+// returns it trimmed and lower-cased, or ErrInvalidEmail. Every identity's
+// Email is in this form.
+func NormalizeEmail(email string) (string, error) {
+	email = strings.TrimSpace(email)
+	if email == "" || len(email) > 254 {
+		return "", ErrInvalidEmail
+	}
+	addr, err := mail.ParseAddress(email)
+	if err != nil || addr.Name != "" || addr.Address != email {
+		return "", ErrInvalidEmail
+	}
+	at := strings.LastIndexByte(email, '@')
+	if at <= 0 || at == len(email)-1 {
+		return "", ErrInvalidEmail
+	}
+	return strings.ToLower(email), nil
+}
