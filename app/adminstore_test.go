@@ -14,7 +14,7 @@ import (
 
 func TestAdminStoreAdapter(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "gh.db"))
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "gh.db"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -69,7 +69,7 @@ func NewWithOptions(ctx context.Context, cfg *config.Config, log *slog.Logger, o
 	if a.now == nil {
 		a.now = time.Now
 	}
-	db, err := store.Open(ctx, filepath.Join(cfg.DataDir, "gatehouse.db"))
+	db, err := store.Open(ctx, filepath.Join(cfg.DataDir, "gatehouse.db"), log)
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}

@@ -100,7 +100,7 @@ func benchStore(b *testing.B, sessions, users int) *store.DB {
 	b.Helper()
 	ctx := context.Background()
 	path := filepath.Join(b.TempDir(), "bench.db")
-	db, err := store.Open(ctx, path)
+	db, err := store.Open(ctx, path, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func benchStore(b *testing.B, sessions, users int) *store.DB {
 		}
 	}
 	db.Close()
-	if db, err = store.Open(ctx, path); err != nil {
+	if db, err = store.Open(ctx, path, nil); err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { db.Close() })

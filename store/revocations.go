@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/access"
@@ -316,7 +315,7 @@ func (db *DB) WatchRevocations(ctx context.Context, every time.Duration) {
 			return
 		case <-t.C:
 			if err := db.PollRevocations(ctx); err != nil && ctx.Err() == nil {
-				slog.Warn("poll revocations", "err", err)
+				db.log.Warn("store: poll revocations", "err", err)
 			}
 		}
 	}

@@ -134,7 +134,7 @@ func TestPollRevocations(t *testing.T) {
 	sessionFor(t, db, "fay@example.com", "f1", now)
 	sessionFor(t, db, "gus@example.com", "g1", now)
 
-	other, err := Open(ctx, path) // another process, such as `gatehouse revoke`
+	other, err := Open(ctx, path, nil) // another process, such as `gatehouse revoke`
 	if err != nil {
 		t.Fatal(err)
 	}

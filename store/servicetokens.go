@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -206,7 +205,7 @@ func (db *DB) touchServiceToken(clientID string, now time.Time) {
 		defer cancel()
 		if _, err := db.sql.ExecContext(ctx,
 			`UPDATE service_tokens SET last_used_at = ? WHERE client_id = ?`, toMillis(now), clientID); err != nil {
-			slog.Debug("store: record service token use", "err", err)
+			db.log.Debug("store: record service token use", "err", err)
 		}
 	}()
 }

@@ -107,7 +107,7 @@ func TestServiceTokenCrossProcess(t *testing.T) {
 	db, path := openTest(t)
 	ctx := context.Background()
 	now := time.Now()
-	other, err := Open(ctx, path)
+	other, err := Open(ctx, path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,6 +33,7 @@ var (
 // DB is the SQLite database plus the in-memory revocation index.
 type DB struct {
 	sql *sql.DB
+	log *slog.Logger
 
 	mu        sync.RWMutex
 	revoked   map[nonceKey]struct{} // nonces of revoked, unexpired global sessions
@@ -69,8 +71,12 @@ var uriPathEscaper = strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
 
 // Open opens (creating if needed) the database at path, applies pending
 // migrations, refuses a database newer than the binary (ErrTooNew) and loads
-// the revocation index.
-func Open(ctx context.Context, path string) (*DB, error) {
+// the revocation index. log receives what the store reports, such as applied
+// migrations (nil: discard).
+func Open(ctx context.Context, path string, log *slog.Logger) (*DB, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	if dir := filepath.Dir(path); dir != "" && dir != "." {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("store: create directory: %w", err)
@@ -95,6 +101,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	db := &DB{
 		sql:      sqldb,
+		log:      log,
 		revoked:  make(map[nonceKey]struct{}),
 		appHard:  make(map[string]time.Time),
 		appSoft:  make(map[string]time.Time),

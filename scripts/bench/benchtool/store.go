@@ -111,7 +111,7 @@ func seed(ctx context.Context, cfgPath string, sessions, revoked int, w io.Write
 	// Gatehouse does it, then write through a connection of our own without
 	// a journal: the seeded file is scratch data, and Gatehouse switches it
 	// back to WAL when it opens it.
-	db, err := store.Open(ctx, path)
+	db, err := store.Open(ctx, path, nil)
 	if err != nil {
 		return err
 	}
