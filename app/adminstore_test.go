@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/admin"
+	"github.com/gatehouse-dev/gatehouse/revocation"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
@@ -19,7 +20,11 @@ func TestAdminStoreAdapter(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	s := adminStore{db}
+	rev, err := revocation.New(ctx, db, time.Now(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := adminStore{revokingStore{db, rev}}
 	now := time.Now()
 
 	for name, err := range map[string]error{

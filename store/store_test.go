@@ -42,6 +42,18 @@ func reopen(t *testing.T, db *DB, path string) *DB {
 	return db2
 }
 
+// loaded returns what LoadRevoked reads at now: the revoked session nonces,
+// the app revocations and the newest log ID.
+func loaded(t *testing.T, db *DB, now time.Time) (map[string]bool, map[string]access.AppRevocation, int64) {
+	t.Helper()
+	nonces := map[string]bool{}
+	apps, last, err := db.LoadRevoked(context.Background(), now, func(n []byte) { nonces[string(n)] = true })
+	if err != nil {
+		t.Fatalf("LoadRevoked: %v", err)
+	}
+	return nonces, apps, last
+}
+
 func TestOpenLogsThroughItsLogger(t *testing.T) {
 	var buf bytes.Buffer
 	path := filepath.Join(t.TempDir(), "gatehouse.db")
@@ -179,7 +191,7 @@ func TestConcurrentSessions(t *testing.T) {
 				}
 				// Mix in transactional writes and reads.
 				if i%3 == 0 {
-					if err := db.RevokeSession(ctx, nonce, now); err != nil {
+					if _, err := db.RevokeSession(ctx, nonce, "", now); err != nil {
 						errs <- err
 					}
 				}

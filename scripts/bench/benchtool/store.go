@@ -279,7 +279,7 @@ func seedRows(ctx context.Context, tx *sql.Tx, sessions, revoked int) error {
 		// Exactly `revoked` rows, spread evenly over the nonce order.
 		if total := len(nonces); i*revoked/total != (i+1)*revoked/total {
 			revokedAt = now.UnixMilli()
-			if err := revs.add(store.RevocationSession, n, now.UnixMilli(), "bench"); err != nil {
+			if err := revs.add(access.RevocationSession, n, now.UnixMilli(), "bench"); err != nil {
 				return err
 			}
 		}
