@@ -35,7 +35,10 @@ type Source interface {
 	// reading, from which RevocationsSince follows the log.
 	LoadRevoked(ctx context.Context, now time.Time, session func(nonce []byte)) (apps map[string]access.AppRevocation, lastID int64, err error)
 	// RevocationsSince returns the log entries with an ID above afterID,
-	// oldest first, each with the Nonces of the sessions it ended.
+	// oldest first, each with the Nonces of the sessions it ended. IDs must
+	// become visible in increasing order: no entry may appear later with an
+	// ID below one already returned (SQLite's single writer guarantees it;
+	// a PostgreSQL source must serialize its writers or order by commit).
 	RevocationsSince(ctx context.Context, afterID int64) ([]access.Revocation, error)
 }
 
