@@ -45,3 +45,24 @@ func IssuedAt(now time.Time, rev AppRevocation) int64 {
 	}
 	return iat
 }
+
+// Kinds of revocations, as recorded in the revocation log.
+const (
+	RevocationSession = "session"  // one global session and its app tokens
+	RevocationUser    = "user"     // every session of a user
+	RevocationApp     = "app"      // an app's tokens; the user signs in again
+	RevocationAppSoft = "app_soft" // an app's tokens; re-issued silently
+)
+
+// Revocation is one entry of the revocation log.
+type Revocation struct {
+	ID      int64  // position in the log; 0 when nothing was recorded
+	Kind    string // one of the Revocation* constants
+	Subject string // session nonce, user email or app audience (AUD tag)
+	At      time.Time
+	By      string // who revoked, when known
+
+	// Nonces are the global sessions the revocation ended (kinds session
+	// and user), so that their app tokens are refused.
+	Nonces []string
+}

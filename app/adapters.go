@@ -10,7 +10,7 @@ import (
 )
 
 // loginStore adapts the store to login.Store.
-type loginStore struct{ *store.DB }
+type loginStore struct{ revokingStore }
 
 func (s loginStore) SignInUser(ctx context.Context, email, idpID string, now time.Time) (string, error) {
 	u, err := s.UpsertUser(ctx, email, idpID, now)

@@ -15,7 +15,7 @@ import (
 // adminStore adapts the store to admin.Store and admin.ServiceTokens: it
 // copies the store's rows into admin's and turns store.ErrNotFound into
 // admin.ErrNotFound.
-type adminStore struct{ db *store.DB }
+type adminStore struct{ db revokingStore }
 
 // Interface guards.
 var (

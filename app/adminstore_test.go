@@ -9,17 +9,22 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/admin"
+	"github.com/gatehouse-dev/gatehouse/revocation"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
 func TestAdminStoreAdapter(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "gh.db"))
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "gh.db"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	s := adminStore{db}
+	rev, err := revocation.New(ctx, db, time.Now(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := adminStore{revokingStore{db, rev}}
 	now := time.Now()
 
 	for name, err := range map[string]error{

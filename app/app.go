@@ -21,6 +21,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/login"
 	"github.com/gatehouse-dev/gatehouse/pages"
 	"github.com/gatehouse-dev/gatehouse/proxy"
+	"github.com/gatehouse-dev/gatehouse/revocation"
 	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/token"
 	"github.com/gatehouse-dev/gatehouse/web"
@@ -32,6 +33,7 @@ type App struct {
 	cfg   *config.Config
 	log   *slog.Logger
 	db    *store.DB
+	rev   *revocation.Engine // the revocations in force, over db's log
 	now   func() time.Time
 	table atomic.Pointer[access.Table]
 	keys  atomic.Pointer[token.Keyring]
@@ -70,11 +72,15 @@ func NewWithOptions(ctx context.Context, cfg *config.Config, log *slog.Logger, o
 	if a.now == nil {
 		a.now = time.Now
 	}
-	db, err := store.Open(ctx, filepath.Join(cfg.DataDir, "gatehouse.db"))
+	db, err := store.Open(ctx, filepath.Join(cfg.DataDir, "gatehouse.db"), log)
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
 	a.db = db
+	if a.rev, err = revocation.New(ctx, db, a.now(), log); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("app: %w", err)
+	}
 	if err := a.loadKeys(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -163,7 +169,7 @@ func (a *App) buildHandler(o Options) error {
 		GlobalSession: a.cfg.GlobalSession.Duration,
 		Apps:          apps,
 		Keys:          keys,
-		Store:         meteredLoginStore{loginStore{a.db}, a.ops.metrics},
+		Store:         meteredLoginStore{loginStore{a.revoking()}, a.ops.metrics},
 		OTP:           otp,
 		Limits: login.Limits{
 			PINSends: limit.New(pinSendsPerIP, pinWindow),
@@ -184,7 +190,7 @@ func (a *App) buildHandler(o Options) error {
 		Secure:         secure,
 		Apps:           apps,
 		Keys:           keys,
-		Store:          a.db,
+		Store:          a.revoking(),
 		Pages:          rd,
 		Whoami:         pages.Whoami(rd, token.Decode),
 		Observe:        a.observe,
@@ -193,7 +199,7 @@ func (a *App) buildHandler(o Options) error {
 		TrustedProxies: trusted,
 		ClientIPHeader: a.cfg.ClientIPHeader,
 	})
-	a.db.Subscribe(func(r store.Revocation) { closeRevoked(prot, r) })
+	a.rev.Subscribe(func(r access.Revocation) { closeRevoked(prot, r) })
 	adm, err := admin.New(admin.Options{
 		TeamDomain:     a.cfg.TeamDomain,
 		TeamURL:        a.cfg.TeamURL(),
@@ -201,8 +207,8 @@ func (a *App) buildHandler(o Options) error {
 		Admins:         a.cfg.Admins,
 		Apps:           apps,
 		Keys:           keys,
-		Store:          adminStore{a.db},
-		ServiceTokens:  adminStore{a.db},
+		Store:          adminStore{a.revoking()},
+		ServiceTokens:  adminStore{a.revoking()},
 		Pages:          rd,
 		TrustedProxies: trusted,
 		ClientIPHeader: a.cfg.ClientIPHeader,
@@ -307,6 +313,9 @@ func (a *App) Close() error {
 
 // Store returns the database, for commands and tests.
 func (a *App) Store() *store.DB { return a.db }
+
+// Revocations returns the revocation engine, for tests.
+func (a *App) Revocations() *revocation.Engine { return a.rev }
 
 // Apps returns the current app table.
 func (a *App) Apps() *access.Table { return a.table.Load() }

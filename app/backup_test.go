@@ -101,7 +101,7 @@ func TestBackupDuringSignInLoad(t *testing.T) {
 	}
 	raw.Close()
 
-	rdb, err := store.Open(ctx, restored)
+	rdb, err := store.Open(ctx, restored, nil)
 	if err != nil {
 		t.Fatalf("restored database does not open: %v", err)
 	}

@@ -58,7 +58,7 @@ func cmdRevoke(ctx context.Context, args []string, stdout io.Writer) error {
 
 // revokeUser revokes every session of email.
 func revokeUser(ctx context.Context, db *store.DB, email string, now time.Time, stdout io.Writer) error {
-	n, err := db.RevokeUser(ctx, email, cliRevoker(), now)
+	r, err := db.RevokeUser(ctx, email, cliRevoker(), now)
 	if errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("no user %q has ever signed in", email)
 	}
@@ -66,6 +66,7 @@ func revokeUser(ctx context.Context, db *store.DB, email string, now time.Time, 
 		return err
 	}
 	email = strings.ToLower(strings.TrimSpace(email))
+	n := len(r.Nonces)
 	cliAudit(ctx, db, "", fmt.Sprintf("Revoked %d session(s) of %s", n, email), now)
 	fmt.Fprintf(stdout, "revoked user %s: %d active session(s) ended; their app tokens are refused from the next request\n", email, n)
 	return nil
@@ -97,7 +98,7 @@ func revokeApp(ctx context.Context, cfg *config.Config, db *store.DB, name strin
 		if err != nil {
 			return err
 		}
-		if err := db.RevokeApp(ctx, p.Name, aud, soft, cliRevoker(), now); err != nil {
+		if _, err := db.RevokeApp(ctx, p.Name, aud, soft, cliRevoker(), now); err != nil {
 			return err
 		}
 		if soft {

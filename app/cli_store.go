@@ -34,13 +34,15 @@ func openConfigStore(ctx context.Context, path string) (*config.Config, *store.D
 	return cfg, db, nil
 }
 
-// openExisting opens cfg's database, refusing to create a new one.
+// openExisting opens cfg's database, refusing to create a new one. What the
+// store reports (an applied migration) goes to standard error, in the
+// configured log format.
 func openExisting(ctx context.Context, cfg *config.Config) (*store.DB, error) {
 	file := filepath.Join(cfg.DataDir, "gatehouse.db")
 	if _, err := os.Stat(file); err != nil {
 		return nil, fmt.Errorf("app: no database at %s (check data_dir): %w", file, err)
 	}
-	db, err := store.Open(ctx, file)
+	db, err := store.Open(ctx, file, newLogger(cfg, os.Stderr))
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}

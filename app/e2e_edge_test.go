@@ -216,7 +216,7 @@ func TestEdgeForwardAuth(t *testing.T) {
 			assertNoForged(t, hits[0].header)
 
 			// Revoke the user: the next request is refused and never reaches the upstream.
-			if _, err := env.app.Store().RevokeUser(t.Context(), "erin@example.com", "test", time.Now()); err != nil {
+			if _, err := env.app.revoking().RevokeUser(t.Context(), "erin@example.com", "test", time.Now()); err != nil {
 				t.Fatal(err)
 			}
 			resp, err = c.Do(req)

@@ -401,7 +401,7 @@ func TestServiceTokenEndToEnd(t *testing.T) {
 	}
 
 	// Disable from another process (as the CLI does): refused within the poll.
-	other, err := store.Open(ctx, filepath.Join(dir, "gatehouse.db"))
+	other, err := store.Open(ctx, filepath.Join(dir, "gatehouse.db"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -209,7 +209,7 @@ func TestEndToEndRevokeUserFromCLI(t *testing.T) {
 	if !strings.Contains(out, "revoked user alice@example.com: 1 active session(s)") {
 		t.Errorf("revoke output: %q", out)
 	}
-	ok, took := pollUntil(time.Second, func() bool { return env.app.Store().SessionRevoked(nonce) })
+	ok, took := pollUntil(time.Second, func() bool { return env.app.Revocations().SessionRevoked(nonce) })
 	if !ok {
 		t.Fatalf("the serving Gatehouse did not learn of the revocation within %v", took)
 	}
@@ -252,7 +252,7 @@ func TestEndToEndRevokeAppHard(t *testing.T) {
 	if !strings.Contains(out, "revoked app demo") {
 		t.Errorf("revoke output: %q", out)
 	}
-	if ok, took := pollUntil(time.Second, func() bool { return !env.app.Store().AppRevocation(aud).Hard.IsZero() }); !ok {
+	if ok, took := pollUntil(time.Second, func() bool { return !env.app.Revocations().AppRevocation(aud).Hard.IsZero() }); !ok {
 		t.Fatalf("the serving Gatehouse did not learn of the app revocation within %v", took)
 	}
 
@@ -288,7 +288,7 @@ func TestEndToEndRevokeAppSoft(t *testing.T) {
 	signInBoth(t, env, alice, "alice@example.com")
 	aud := env.app.Apps().ByName("demo").AUD
 	before := appToken(t, alice, env.url("app", "/"))
-	if hard, soft := env.app.Store().AppRevocation(aud).Refuses(mustIAT(t, before)); hard || soft {
+	if hard, soft := env.app.Revocations().AppRevocation(aud).Refuses(mustIAT(t, before)); hard || soft {
 		t.Fatal("token revoked before any revocation")
 	}
 
@@ -296,10 +296,10 @@ func TestEndToEndRevokeAppSoft(t *testing.T) {
 	if !strings.Contains(out, "soft-revoked app demo") {
 		t.Errorf("revoke output: %q", out)
 	}
-	if ok, took := pollUntil(time.Second, func() bool { return !env.app.Store().AppRevocation(aud).Soft.IsZero() }); !ok {
+	if ok, took := pollUntil(time.Second, func() bool { return !env.app.Revocations().AppRevocation(aud).Soft.IsZero() }); !ok {
 		t.Fatalf("the serving Gatehouse did not learn of the app revocation within %v", took)
 	}
-	if _, soft := env.app.Store().AppRevocation(aud).Refuses(mustIAT(t, before)); !soft {
+	if _, soft := env.app.Revocations().AppRevocation(aud).Refuses(mustIAT(t, before)); !soft {
 		t.Fatal("the old token is not refused by the soft revocation")
 	}
 
@@ -582,7 +582,7 @@ func TestEndToEndRevocationsSurviveRestart(t *testing.T) {
 
 	readBody(t, get(t, alice, env.url("app", "/cdn-cgi/access/logout"), false))
 	otherAUD := env.app.Apps().ByName("other").AUD
-	if err := env.app.Store().RevokeApp(context.Background(), "other", otherAUD, false, "test", time.Now()); err != nil {
+	if err := env.app.revoking().RevokeApp(context.Background(), "other", otherAUD, false, "test", time.Now()); err != nil {
 		t.Fatal(err)
 	}
 
@@ -616,7 +616,7 @@ func TestEndToEndRevocationsSurviveRestart(t *testing.T) {
 	if env2.team != env.team {
 		t.Fatalf("team URL changed across the restart: %s → %s", env.team, env2.team)
 	}
-	if !env2.app.Store().SessionRevoked(aliceNonce) {
+	if !env2.app.Revocations().SessionRevoked(aliceNonce) {
 		t.Error("the revoked session is not in the index after the restart")
 	}
 	check(env2, "after the restart")

@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"runtime/debug"
 
 	"github.com/gatehouse-dev/gatehouse/config"
@@ -129,7 +128,6 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	log := newLogger(cfg, stderr)
-	slog.SetDefault(log) // libraries that log through slog's default (the store's migrations) share the format
 	a, err := New(ctx, cfg, log)
 	if err != nil {
 		return err

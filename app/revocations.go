@@ -2,47 +2,122 @@ package app
 
 import (
 	"context"
+	"sync"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/proxy"
+	"github.com/gatehouse-dev/gatehouse/revocation"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
-// revocationPoll is how often a serving Gatehouse picks up revocations
-// written by other processes (such as `gatehouse revoke`).
+// revocationPoll is how often a serving Gatehouse picks up revocations and
+// service-token changes written by other processes (such as `gatehouse
+// revoke`).
 const revocationPoll = 250 * time.Millisecond
+
+// revokingStore is the store with the revocation engine in front, as the
+// handlers see it: the per-request checks are answered by the engine, and a
+// revocation is written to the store and then applied to the engine, so that
+// it is enforced (and the subscribers told) before the call returns.
+type revokingStore struct {
+	*store.DB
+	rev *revocation.Engine
+}
+
+// SessionRevoked reports, in O(1) from memory, whether the session is revoked.
+func (s revokingStore) SessionRevoked(nonce string) bool { return s.rev.SessionRevoked(nonce) }
+
+// AppRevocation returns, in O(1) from memory, the app's latest revocations.
+func (s revokingStore) AppRevocation(aud string) access.AppRevocation {
+	return s.rev.AppRevocation(aud)
+}
+
+// RevokeSession revokes the session with nonce, recording no revoker.
+func (s revokingStore) RevokeSession(ctx context.Context, nonce string, now time.Time) error {
+	return s.RevokeSessionBy(ctx, nonce, "", now)
+}
+
+// RevokeSessionBy revokes the session with nonce on behalf of by.
+func (s revokingStore) RevokeSessionBy(ctx context.Context, nonce, by string, now time.Time) error {
+	r, err := s.DB.RevokeSession(ctx, nonce, by, now)
+	if err != nil {
+		return err
+	}
+	s.rev.Apply(r)
+	return nil
+}
+
+// RevokeUser revokes every session of the user with email and returns how
+// many it ended.
+func (s revokingStore) RevokeUser(ctx context.Context, email, by string, now time.Time) (int, error) {
+	r, err := s.DB.RevokeUser(ctx, email, by, now)
+	if err != nil {
+		return 0, err
+	}
+	s.rev.Apply(r)
+	return len(r.Nonces), nil
+}
+
+// RevokeApp revokes the tokens of the app with audience aud.
+func (s revokingStore) RevokeApp(ctx context.Context, app, aud string, soft bool, by string, now time.Time) error {
+	r, err := s.DB.RevokeApp(ctx, app, aud, soft, by, now)
+	if err != nil {
+		return err
+	}
+	s.rev.Apply(r)
+	return nil
+}
+
+// revoking returns the store as the handlers see it.
+func (a *App) revoking() revokingStore { return revokingStore{a.db, a.rev} }
 
 // closeRevoked cancels, and waits for, the requests in flight that a
 // revocation refuses: those of the sessions it ended, or every request to
 // a hard-revoked app (only the WebSockets and event streams of a soft one),
 // so that none reaches an origin after the revocation returns.
-func closeRevoked(p *proxy.Handler, r store.Revocation) {
+func closeRevoked(p *proxy.Handler, r access.Revocation) {
 	switch r.Kind {
-	case store.RevocationSession, store.RevocationUser:
+	case access.RevocationSession, access.RevocationUser:
 		p.CloseSessions(r.Nonces...)
-	case store.RevocationApp:
+	case access.RevocationApp:
 		p.CloseApp(r.Subject, false)
-	case store.RevocationAppSoft:
+	case access.RevocationAppSoft:
 		p.CloseApp(r.Subject, true)
 	}
 }
 
-// watchRevocations starts, once per App, the watcher that applies the
-// revocations of other processes, and returns the function that stops it
-// (a no-op for callers that did not start it).
+// watchRevocations starts, once per App, the watchers that apply the
+// revocations and service-token changes of other processes, and returns the
+// function that stops them (a no-op for callers that did not start them).
 func (a *App) watchRevocations(ctx context.Context) (stop func()) {
 	if !a.watching.CompareAndSwap(false, true) {
 		return func() {}
 	}
 	wctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		a.db.WatchRevocations(wctx, revocationPoll)
-	}()
+	var wg sync.WaitGroup
+	wg.Go(func() { a.rev.Watch(wctx, revocationPoll) })
+	wg.Go(func() { a.watchServiceTokens(wctx, revocationPoll) })
 	return func() {
 		cancel()
-		<-done
+		wg.Wait()
 		a.watching.Store(false)
+	}
+}
+
+// watchServiceTokens reloads the store's service tokens every interval
+// when another process changed them, until ctx ends.
+func (a *App) watchServiceTokens(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := a.db.PollServiceTokens(ctx); err != nil && ctx.Err() == nil {
+				a.log.Warn("poll service tokens", "err", err)
+			}
+		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/access"
+	"github.com/gatehouse-dev/gatehouse/revocation"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
@@ -94,13 +95,29 @@ func BenchmarkAuthorizeRevocationIndex(b *testing.B) {
 	}
 }
 
+// realStore is the real store with the revocation engine in front, wired as
+// app wires them.
+type realStore struct {
+	*store.DB
+	*revocation.Engine
+}
+
+func (s realStore) RevokeSession(ctx context.Context, nonce string, now time.Time) error {
+	r, err := s.DB.RevokeSession(ctx, nonce, "", now)
+	if err == nil {
+		s.Apply(r)
+	}
+	return err
+}
+
 // benchStore opens a real store holding sessions revoked sessions and users
-// revoked users, written in bulk with SQL and loaded by reopening.
-func benchStore(b *testing.B, sessions, users int) *store.DB {
+// revoked users, written in bulk with SQL and loaded into the revocation
+// engine by reopening.
+func benchStore(b *testing.B, sessions, users int) realStore {
 	b.Helper()
 	ctx := context.Background()
 	path := filepath.Join(b.TempDir(), "bench.db")
-	db, err := store.Open(ctx, path)
+	db, err := store.Open(ctx, path, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -126,10 +143,14 @@ func benchStore(b *testing.B, sessions, users int) *store.DB {
 		}
 	}
 	db.Close()
-	if db, err = store.Open(ctx, path); err != nil {
+	if db, err = store.Open(ctx, path, nil); err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { db.Close() })
+	rev, err := revocation.New(ctx, db, time.Now(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
 	// The live session behind the tokens the benchmarks mint with nonceA.
 	now := time.Now()
 	u, err := db.UpsertUser(ctx, "ann@example.com", "pin", now)
@@ -142,7 +163,7 @@ func benchStore(b *testing.B, sessions, users int) *store.DB {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return db
+	return realStore{db, rev}
 }
 
 // BenchmarkForward compares, over loopback to a real origin, a bare pooled

@@ -36,7 +36,7 @@ func TestUsersSince(t *testing.T) {
 	adminSession(t, db, "alice@example.com", "n-a1", t0, 24*time.Hour)
 	adminSession(t, db, "alice@example.com", "n-a2", t0.Add(time.Minute), 24*time.Hour)
 	adminSession(t, db, "bob@example.com", "n-b1", t0.Add(2*time.Minute), 24*time.Hour)
-	if err := db.RevokeSession(ctx, "n-b1", t0.Add(3*time.Minute)); err != nil {
+	if _, err := db.RevokeSession(ctx, "n-b1", "", t0.Add(3*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	monthStart := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
@@ -131,7 +131,7 @@ func TestAdminCounts(t *testing.T) {
 	adminSession(t, db, "old@example.com", "n-old", t0.AddDate(0, -2, 0), time.Hour)
 	adminSession(t, db, "alice@example.com", "n-a1", t0, 24*time.Hour)
 	adminSession(t, db, "bob@example.com", "n-b1", t0, 24*time.Hour)
-	if err := db.RevokeSession(ctx, "n-b1", t0); err != nil {
+	if _, err := db.RevokeSession(ctx, "n-b1", "", t0); err != nil {
 		t.Fatal(err)
 	}
 	for _, e := range []access.Event{
@@ -170,7 +170,7 @@ func TestAppUsers(t *testing.T) {
 	event(access.EventAccess, "bob@example.com", "wiki", now)                        // bob's session is revoked below
 	event(access.EventAccess, "alice@example.com", "old", now.Add(-2*time.Minute))   // before her current session
 	event(access.EventDenied, "alice@example.com", "secret", now)                    // not access
-	if err := db.RevokeSession(ctx, "n-bob", now); err != nil {
+	if _, err := db.RevokeSession(ctx, "n-bob", "", now); err != nil {
 		t.Fatal(err)
 	}
 	got, err := db.AppUsers(ctx, now)

@@ -34,7 +34,7 @@ func TestMain(m *testing.M) {
 
 func lockChild(path, ttl string) int {
 	ctx := context.Background()
-	db, err := Open(ctx, path)
+	db, err := Open(ctx, path, nil)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
@@ -337,7 +337,7 @@ func TestCertStorageLockTwoHandles(t *testing.T) {
 	ctx := context.Background()
 	var dbs [2]*DB
 	for i := range dbs {
-		db, err := Open(ctx, path)
+		db, err := Open(ctx, path, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -368,7 +368,7 @@ func TestCertStorageLockTwoHandles(t *testing.T) {
 func TestCertStorageLockAcrossProcesses(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "gatehouse.db")
 	ctx := context.Background()
-	db, err := Open(ctx, path)
+	db, err := Open(ctx, path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -402,7 +402,7 @@ func TestCertStorageLockAcrossProcesses(t *testing.T) {
 func TestCertStorageLockStaleAfterCrash(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "gatehouse.db")
 	ctx := context.Background()
-	db, err := Open(ctx, path)
+	db, err := Open(ctx, path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
-	"log/slog"
 	"sort"
 	"strconv"
 	"strings"
@@ -117,7 +116,7 @@ func (db *DB) migrate(ctx context.Context) error {
 			return fmt.Errorf("store: migration %s: %w", m.name, err)
 		}
 		if applied {
-			slog.Info("store: applied migration", "version", m.version, "name", m.name)
+			db.log.Info("store: applied migration", "version", m.version, "name", m.name)
 		}
 	}
 	return nil

@@ -24,7 +24,7 @@ func TestSecretFileModes(t *testing.T) {
 	}
 	path := filepath.Join(dir, "gatehouse.db")
 	ctx := context.Background()
-	db, err := Open(ctx, path)
+	db, err := Open(ctx, path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func TestSecretFileModes(t *testing.T) {
 	if err := os.Chmod(path, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	db2, err := Open(ctx, path)
+	db2, err := Open(ctx, path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func TestSecretFileModes(t *testing.T) {
 func TestWALShrinks(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "gatehouse.db")
-	db, err := Open(ctx, path)
+	db, err := Open(ctx, path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

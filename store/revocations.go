@@ -2,87 +2,26 @@ package store
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/access"
 )
 
-// Kinds of revocations, as stored in the revocations table.
-const (
-	RevocationSession = "session"  // one global session and its app tokens
-	RevocationUser    = "user"     // every session of a user
-	RevocationApp     = "app"      // an app's tokens; the user signs in again
-	RevocationAppSoft = "app_soft" // an app's tokens; re-issued silently
-)
+// The revocations table is the durable revocation log: every revocation
+// written here gets an entry (its ID orders the log), and the Revoke*
+// methods return it so that the caller can enforce it at once
+// (revocation.Engine.Apply). LoadRevoked and RevocationsSince let the
+// revocation engine load the log at start and follow it, which makes the
+// store a revocation.Source.
 
-// Revocation is one row of the revocation log.
-type Revocation struct {
-	ID      int64
-	Kind    string // one of the Revocation* constants
-	Subject string // session nonce, user email or app audience (AUD tag)
-	At      time.Time
-	By      string // who revoked, when known
-
-	// Nonces are the global sessions the revocation ended (kinds session
-	// and user); filled for listeners, not by Revocations.
-	Nonces []string
-}
-
-// AppRevocation returns, from memory in O(1), the latest hard and soft
-// revocation of the app with audience aud; access.AppRevocation applies the
-// same-second rule to it.
-func (db *DB) AppRevocation(aud string) access.AppRevocation {
-	db.mu.RLock()
-	rev := access.AppRevocation{Hard: db.appHard[aud], Soft: db.appSoft[aud]}
-	db.mu.RUnlock()
-	return rev
-}
-
-// SessionRevoked reports, from memory in O(1), whether the session with
-// nonce has been revoked.
-func (db *DB) SessionRevoked(nonce string) bool {
-	db.mu.RLock()
-	_, ok := db.revoked[keyOf(nonce)]
-	db.mu.RUnlock()
-	return ok
-}
-
-// nonceKey is a session nonce as a map key without pointers, so that the
-// garbage collector never scans the (possibly million-entry) index: byte 0
-// holds the length and the rest the nonce, or, for nonces of 24 bytes and
-// more, 0xff and a SHA-256 prefix.
-type nonceKey [24]byte
-
-// keyOf returns the index key of nonce.
-func keyOf[T ~string | ~[]byte](nonce T) nonceKey {
-	var k nonceKey
-	if len(nonce) < len(k) {
-		k[0] = byte(len(nonce))
-		copy(k[1:], nonce)
-		return k
-	}
-	sum := sha256.Sum256([]byte(nonce))
-	k[0] = 0xff
-	copy(k[1:], sum[:])
-	return k
-}
-
-// Subscribe registers fn to be called after every revocation applied to the
-// index, whether written by this process or polled by WatchRevocations.
-// fn runs on the revoking goroutine and must not block.
-func (db *DB) Subscribe(fn func(r Revocation)) {
-	db.mu.Lock()
-	db.subs = append(db.subs, fn)
-	db.mu.Unlock()
-}
-
-// RevokeSessionBy is RevokeSession recording who revoked.
-func (db *DB) RevokeSessionBy(ctx context.Context, nonce, by string, now time.Time) error {
+// RevokeSession marks the global session with nonce revoked at now, records
+// by (who revoked, may be empty) in a log entry of kind "session" and
+// returns the entry. Revoking an already revoked session writes nothing and
+// returns an entry with ID 0; an unknown one gives ErrNotFound.
+func (db *DB) RevokeSession(ctx context.Context, nonce, by string, now time.Time) (access.Revocation, error) {
 	var id int64
 	err := db.withTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked_at = ? WHERE nonce = ? AND revoked_at IS NULL`,
@@ -102,29 +41,30 @@ func (db *DB) RevokeSessionBy(ctx context.Context, nonce, by string, now time.Ti
 			}
 			return err // nil: already revoked
 		}
-		id, err = insertRevocation(ctx, tx, RevocationSession, nonce, now, by)
+		id, err = insertRevocation(ctx, tx, access.RevocationSession, nonce, now, by)
 		return err
 	})
 	if errors.Is(err, ErrNotFound) {
-		return ErrNotFound
+		return access.Revocation{}, ErrNotFound
 	}
 	if err != nil {
-		return fmt.Errorf("store: revoke session: %w", err)
+		return access.Revocation{}, fmt.Errorf("store: revoke session: %w", err)
 	}
-	if id != 0 {
-		db.applyLocal(Revocation{ID: id, Kind: RevocationSession, Subject: nonce, At: now, By: by, Nonces: []string{nonce}})
+	if id == 0 {
+		return access.Revocation{}, nil
 	}
-	return nil
+	return access.Revocation{ID: id, Kind: access.RevocationSession, Subject: nonce, At: now, By: by, Nonces: []string{nonce}}, nil
 }
 
 // RevokeUser revokes every active global session of the user with email
-// (and so every app token minted from them), records one revocation of kind
-// "user" and returns how many sessions it ended. An unknown user gives
-// ErrNotFound. Signing in again creates a new session, which works at once.
-func (db *DB) RevokeUser(ctx context.Context, email, by string, now time.Time) (int, error) {
+// (and so every app token minted from them), records one log entry of kind
+// "user" and returns it, with the ended sessions in Nonces. An unknown user
+// gives ErrNotFound. Signing in again creates a new session, which works at
+// once.
+func (db *DB) RevokeUser(ctx context.Context, email, by string, now time.Time) (access.Revocation, error) {
 	u, err := db.UserByEmail(ctx, email)
 	if err != nil {
-		return 0, err
+		return access.Revocation{}, err
 	}
 	var (
 		id     int64
@@ -146,28 +86,28 @@ func (db *DB) RevokeUser(ctx context.Context, email, by string, now time.Time) (
 			toMillis(now), u.ID, toMillis(now)); err != nil {
 			return err
 		}
-		id, err = insertRevocation(ctx, tx, RevocationUser, u.Email, now, by)
+		id, err = insertRevocation(ctx, tx, access.RevocationUser, u.Email, now, by)
 		return err
 	})
 	if err != nil {
-		return 0, fmt.Errorf("store: revoke user: %w", err)
+		return access.Revocation{}, fmt.Errorf("store: revoke user: %w", err)
 	}
-	db.applyLocal(Revocation{ID: id, Kind: RevocationUser, Subject: u.Email, At: now, By: by, Nonces: nonces})
-	return len(nonces), nil
+	return access.Revocation{ID: id, Kind: access.RevocationUser, Subject: u.Email, At: now, By: by, Nonces: nonces}, nil
 }
 
 // RevokeApp revokes the app tokens of the app named app with audience aud
-// at now. Hard (soft false): tokens issued before now are refused and global
-// sessions created before now can no longer mint tokens for the app, so
-// users sign in with their IdP again. Soft: tokens issued before now are
-// refused and re-issued silently from the global session.
-func (db *DB) RevokeApp(ctx context.Context, app, aud string, soft bool, by string, now time.Time) error {
+// at now, and returns the log entry. Hard (soft false): tokens issued before
+// now are refused and global sessions created before now can no longer mint
+// tokens for the app, so users sign in with their IdP again. Soft: tokens
+// issued before now are refused and re-issued silently from the global
+// session.
+func (db *DB) RevokeApp(ctx context.Context, app, aud string, soft bool, by string, now time.Time) (access.Revocation, error) {
 	if aud == "" {
-		return fmt.Errorf("store: revoke app %q: empty audience", app)
+		return access.Revocation{}, fmt.Errorf("store: revoke app %q: empty audience", app)
 	}
-	kind := RevocationApp
+	kind := access.RevocationApp
 	if soft {
-		kind = RevocationAppSoft
+		kind = access.RevocationAppSoft
 	}
 	var id int64
 	err := db.withTx(ctx, func(tx *sql.Tx) error {
@@ -176,10 +116,9 @@ func (db *DB) RevokeApp(ctx context.Context, app, aud string, soft bool, by stri
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("store: revoke app %q: %w", app, err)
+		return access.Revocation{}, fmt.Errorf("store: revoke app %q: %w", app, err)
 	}
-	db.applyLocal(Revocation{ID: id, Kind: kind, Subject: aud, At: now, By: by})
-	return nil
+	return access.Revocation{ID: id, Kind: kind, Subject: aud, At: now, By: by}, nil
 }
 
 // UserSessions returns the active (unrevoked, unexpired at now) global
@@ -235,42 +174,9 @@ func insertRevocation(ctx context.Context, tx *sql.Tx, kind, subject string, at 
 	return id, nil
 }
 
-// applyLocal applies a revocation written by this process to the index,
-// remembers its id so that the watcher does not apply it twice, and tells
-// the subscribers.
-func (db *DB) applyLocal(r Revocation) {
-	db.mu.Lock()
-	db.localIDs[r.ID] = struct{}{}
-	db.mu.Unlock()
-	db.apply(r)
-}
-
-// apply adds r to the in-memory index and tells the subscribers.
-func (db *DB) apply(r Revocation) {
-	db.mu.Lock()
-	for _, n := range r.Nonces {
-		db.revoked[keyOf(n)] = struct{}{}
-	}
-	switch r.Kind {
-	case RevocationApp:
-		if r.At.After(db.appHard[r.Subject]) {
-			db.appHard[r.Subject] = r.At
-		}
-	case RevocationAppSoft:
-		if r.At.After(db.appSoft[r.Subject]) {
-			db.appSoft[r.Subject] = r.At
-		}
-	}
-	subs := db.subs
-	db.mu.Unlock()
-	for _, fn := range subs {
-		fn(r)
-	}
-}
-
-// Revocations returns the newest revocations first, at most limit (all if
-// limit <= 0).
-func (db *DB) Revocations(ctx context.Context, limit int) ([]Revocation, error) {
+// Revocations returns the newest log entries first, at most limit (all if
+// limit <= 0), without their Nonces.
+func (db *DB) Revocations(ctx context.Context, limit int) ([]access.Revocation, error) {
 	if limit <= 0 {
 		limit = -1
 	}
@@ -287,12 +193,12 @@ func (db *DB) Revocations(ctx context.Context, limit int) ([]Revocation, error) 
 }
 
 // scanRevocations reads rows of id, kind, subject, at, by and closes rows.
-func scanRevocations(rows *sql.Rows) ([]Revocation, error) {
+func scanRevocations(rows *sql.Rows) ([]access.Revocation, error) {
 	defer rows.Close()
-	var out []Revocation
+	var out []access.Revocation
 	for rows.Next() {
 		var (
-			r  Revocation
+			r  access.Revocation
 			at int64
 		)
 		if err := rows.Scan(&r.ID, &r.Kind, &r.Subject, &at, &r.By); err != nil {
@@ -304,103 +210,75 @@ func scanRevocations(rows *sql.Rows) ([]Revocation, error) {
 	return out, rows.Err()
 }
 
-// WatchRevocations polls the revocations table every interval until ctx ends,
-// applying to the index (and telling subscribers about) the rows written by
-// other processes, such as `gatehouse revoke`.
-func (db *DB) WatchRevocations(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := db.PollRevocations(ctx); err != nil && ctx.Err() == nil {
-				slog.Warn("poll revocations", "err", err)
-			}
-		}
-	}
-}
-
-// PollRevocations applies once the revocation rows newer than the last one
-// applied; WatchRevocations calls it on every tick.
-func (db *DB) PollRevocations(ctx context.Context) error {
-	db.pollMu.Lock()
-	defer db.pollMu.Unlock()
-	db.mu.RLock()
-	last := db.lastRevID
-	db.mu.RUnlock()
+// RevocationsSince returns the log entries with an ID above afterID, oldest
+// first, each with the Nonces of the sessions it ended: the nonce of a
+// session revocation, and for a user revocation every session of the user
+// revoked and still unexpired at its time. The revocation engine polls it for
+// the entries written by other processes, such as `gatehouse revoke`.
+func (db *DB) RevocationsSince(ctx context.Context, afterID int64) ([]access.Revocation, error) {
 	rows, err := db.sql.QueryContext(ctx,
-		`SELECT id, kind, subject, at, by FROM revocations WHERE id > ? ORDER BY id`, last)
+		`SELECT id, kind, subject, at, by FROM revocations WHERE id > ? ORDER BY id`, afterID)
 	if err != nil {
-		return fmt.Errorf("store: poll revocations: %w", err)
+		return nil, fmt.Errorf("store: revocations since: %w", err)
 	}
 	revs, err := scanRevocations(rows)
 	if err != nil {
-		return fmt.Errorf("store: poll revocations: %w", err)
+		return nil, fmt.Errorf("store: revocations since: %w", err)
 	}
-	for _, r := range revs {
-		db.mu.Lock()
-		_, local := db.localIDs[r.ID]
-		delete(db.localIDs, r.ID)
-		db.lastRevID = r.ID
-		db.mu.Unlock()
-		if local {
-			continue
-		}
+	for i, r := range revs {
 		switch r.Kind {
-		case RevocationSession:
-			r.Nonces = []string{r.Subject}
-		case RevocationUser:
+		case access.RevocationSession:
+			revs[i].Nonces = []string{r.Subject}
+		case access.RevocationUser:
 			rows, err := db.sql.QueryContext(ctx, `
 				SELECT s.nonce FROM sessions s JOIN users u ON u.id = s.user_id
 				WHERE u.email = ? AND s.revoked_at IS NOT NULL AND s.expires_at > ?`,
 				r.Subject, toMillis(r.At))
 			if err != nil {
-				return fmt.Errorf("store: poll revocations: %w", err)
+				return nil, fmt.Errorf("store: revocations since: %w", err)
 			}
-			if r.Nonces, err = scanStrings(rows); err != nil {
-				return fmt.Errorf("store: poll revocations: %w", err)
+			if revs[i].Nonces, err = scanStrings(rows); err != nil {
+				return nil, fmt.Errorf("store: revocations since: %w", err)
 			}
 		}
-		db.apply(r)
 	}
-	return db.pollServiceTokens(ctx)
+	return revs, nil
 }
 
-// loadRevoked fills the in-memory index from SQLite: the revoked sessions
-// still unexpired at now (expired sessions are refused anyway), the latest
-// hard and soft revocation of every app, and the last revocation id.
-func (db *DB) loadRevoked(ctx context.Context, now time.Time) error {
-	var n int
-	if err := db.sql.QueryRowContext(ctx,
-		`SELECT COUNT(*) FROM sessions WHERE revoked_at IS NOT NULL AND expires_at > ?`, toMillis(now)).Scan(&n); err != nil {
-		return fmt.Errorf("store: load revocations: %w", err)
+// LoadRevoked reads the revocations in force at now, for the revocation
+// engine's start: it calls session with the nonce of every revoked session
+// still unexpired at now (expired sessions are refused anyway; nonce is only
+// valid during the call), and returns the latest hard and soft revocation of
+// every app and the ID of the newest log entry. That ID is read first, so
+// that an entry written during the load is polled again rather than missed.
+func (db *DB) LoadRevoked(ctx context.Context, now time.Time, session func(nonce []byte)) (map[string]access.AppRevocation, int64, error) {
+	var last sql.NullInt64
+	if err := db.sql.QueryRowContext(ctx, `SELECT MAX(id) FROM revocations`).Scan(&last); err != nil {
+		return nil, 0, fmt.Errorf("store: load revocations: %w", err)
 	}
 	rows, err := db.sql.QueryContext(ctx,
 		`SELECT nonce FROM sessions WHERE revoked_at IS NOT NULL AND expires_at > ?`, toMillis(now))
 	if err != nil {
-		return fmt.Errorf("store: load revocations: %w", err)
+		return nil, 0, fmt.Errorf("store: load revocations: %w", err)
 	}
-	idx := make(map[nonceKey]struct{}, n)
 	for rows.Next() {
 		var nonce sql.RawBytes // no string per row: a million of them at start-up
 		if err := rows.Scan(&nonce); err != nil {
 			rows.Close()
-			return fmt.Errorf("store: load revocations: %w", err)
+			return nil, 0, fmt.Errorf("store: load revocations: %w", err)
 		}
-		idx[keyOf(nonce)] = struct{}{}
+		session(nonce)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("store: load revocations: %w", err)
+		return nil, 0, fmt.Errorf("store: load revocations: %w", err)
 	}
-	hard, soft := make(map[string]time.Time), make(map[string]time.Time)
+	apps := make(map[string]access.AppRevocation)
 	rows, err = db.sql.QueryContext(ctx, `
 		SELECT kind, subject, MAX(at) FROM revocations
 		WHERE kind IN ('app', 'app_soft') GROUP BY kind, subject`)
 	if err != nil {
-		return fmt.Errorf("store: load revocations: %w", err)
+		return nil, 0, fmt.Errorf("store: load revocations: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -409,23 +287,18 @@ func (db *DB) loadRevoked(ctx context.Context, now time.Time) error {
 			at        int64
 		)
 		if err := rows.Scan(&kind, &aud, &at); err != nil {
-			return fmt.Errorf("store: load revocations: %w", err)
+			return nil, 0, fmt.Errorf("store: load revocations: %w", err)
 		}
-		if kind == RevocationApp {
-			hard[aud] = fromMillis(at)
+		rev := apps[aud]
+		if kind == access.RevocationApp {
+			rev.Hard = fromMillis(at)
 		} else {
-			soft[aud] = fromMillis(at)
+			rev.Soft = fromMillis(at)
 		}
+		apps[aud] = rev
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("store: load revocations: %w", err)
+		return nil, 0, fmt.Errorf("store: load revocations: %w", err)
 	}
-	var last sql.NullInt64
-	if err := db.sql.QueryRowContext(ctx, `SELECT MAX(id) FROM revocations`).Scan(&last); err != nil {
-		return fmt.Errorf("store: load revocations: %w", err)
-	}
-	db.mu.Lock()
-	db.revoked, db.appHard, db.appSoft, db.lastRevID = idx, hard, soft, last.Int64
-	db.mu.Unlock()
-	return nil
+	return apps, last.Int64, nil
 }

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
@@ -37,23 +36,20 @@ func TestRevokeUser(t *testing.T) {
 	sessionFor(t, db, "dave@example.com", "d2", now)
 	sessionFor(t, db, "erin@example.com", "e1", now)
 
-	var (
-		mu  sync.Mutex
-		got []Revocation
-	)
-	db.Subscribe(func(r Revocation) { mu.Lock(); got = append(got, r); mu.Unlock() })
-
 	u, _ := db.UserByEmail(ctx, "dave@example.com")
 	active, err := db.UserSessions(ctx, u.ID, now)
 	if err != nil || len(active) != 2 {
 		t.Fatalf("UserSessions = %d, %v; want 2", len(active), err)
 	}
-	n, err := db.RevokeUser(ctx, "Dave@Example.com", "admin@example.com", now)
-	if err != nil || n != 2 {
-		t.Fatalf("RevokeUser = %d, %v; want 2", n, err)
+	r, err := db.RevokeUser(ctx, "Dave@Example.com", "admin@example.com", now)
+	if err != nil || len(r.Nonces) != 2 {
+		t.Fatalf("RevokeUser = %+v, %v; want 2 sessions", r, err)
 	}
-	if !db.SessionRevoked("d1") || !db.SessionRevoked("d2") || db.SessionRevoked("e1") {
-		t.Error("index does not hold exactly dave's sessions")
+	if r.ID == 0 || r.Kind != access.RevocationUser || r.Subject != "dave@example.com" || r.By != "admin@example.com" {
+		t.Errorf("RevokeUser entry = %+v", r)
+	}
+	if nonces, _, _ := loaded(t, db, now); !nonces["d1"] || !nonces["d2"] || nonces["e1"] || len(nonces) != 2 {
+		t.Errorf("revoked sessions = %v, want exactly dave's", nonces)
 	}
 	if active, _ := db.UserSessions(ctx, u.ID, now); len(active) != 0 {
 		t.Errorf("UserSessions after revoke = %d, want 0", len(active))
@@ -62,22 +58,14 @@ func TestRevokeUser(t *testing.T) {
 		t.Errorf("RevokeUser(unknown) = %v, want ErrNotFound", err)
 	}
 	revs, _ := db.Revocations(ctx, 0)
-	if len(revs) != 1 || revs[0].Kind != RevocationUser || revs[0].Subject != "dave@example.com" || revs[0].By != "admin@example.com" {
+	if len(revs) != 1 || revs[0].ID != r.ID || revs[0].Kind != access.RevocationUser || revs[0].Subject != "dave@example.com" || revs[0].By != "admin@example.com" {
 		t.Errorf("revocations = %+v", revs)
 	}
-	mu.Lock()
-	if len(got) != 1 || len(got[0].Nonces) != 2 {
-		t.Errorf("subscriber got %+v, want one user revocation of 2 sessions", got)
-	}
-	mu.Unlock()
 	// A new session after the revocation is not revoked.
 	sessionFor(t, db, "dave@example.com", "d3", now.Add(time.Second))
-	if db.SessionRevoked("d3") {
-		t.Error("new session reported revoked")
-	}
 	db = reopen(t, db, path)
-	if !db.SessionRevoked("d1") || db.SessionRevoked("d3") {
-		t.Error("user revocation not reloaded")
+	if nonces, _, _ := loaded(t, db, now); !nonces["d1"] || nonces["d3"] {
+		t.Errorf("revoked sessions after reopen = %v", nonces)
 	}
 }
 
@@ -85,56 +73,50 @@ func TestRevokeApp(t *testing.T) {
 	db, path := openTest(t)
 	ctx := context.Background()
 	at := time.UnixMilli(1_700_000_000_400) // 400 ms into a second
-	if err := db.RevokeApp(ctx, "wiki", "aud-wiki", false, "", at); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.RevokeApp(ctx, "wiki", "aud-wiki", true, "", at.Add(10*time.Second)); err != nil {
-		t.Fatal(err)
-	}
 	tests := []struct {
-		name       string
-		aud        string
-		iat        int64
-		hard, soft bool
+		name string
+		soft bool
+		at   time.Time
+		kind string
 	}{
-		{"before hard", "aud-wiki", 1_699_999_999, true, true},
-		{"same second as hard", "aud-wiki", 1_700_000_000, true, true},
-		{"after hard", "aud-wiki", 1_700_000_001, false, true},
-		{"after soft", "aud-wiki", 1_700_000_011, false, false},
-		{"other app", "aud-other", 1, false, false},
+		{"hard", false, at, access.RevocationApp},
+		{"soft", true, at.Add(10 * time.Second), access.RevocationAppSoft},
+		{"older hard", false, at.Add(-time.Hour), access.RevocationApp},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			hard, soft := db.AppRevocation(tt.aud).Refuses(tt.iat)
-			if hard != tt.hard || soft != tt.soft {
-				t.Errorf("AppTokenRevoked = %v, %v; want %v, %v", hard, soft, tt.hard, tt.soft)
+			r, err := db.RevokeApp(ctx, "wiki", "aud-wiki", tt.soft, "ops", tt.at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.ID == 0 || r.Kind != tt.kind || r.Subject != "aud-wiki" || !r.At.Equal(tt.at) || r.By != "ops" || r.Nonces != nil {
+				t.Errorf("RevokeApp = %+v", r)
 			}
 		})
 	}
-	// A token minted after the revocation, in the same second, is not refused.
-	iat := access.IssuedAt(at.Add(10*time.Second+100*time.Millisecond), db.AppRevocation("aud-wiki"))
-	if hard, soft := db.AppRevocation("aud-wiki").Refuses(iat); hard || soft {
-		t.Errorf("token minted after revocation with iat %d refused", iat)
-	}
-	if got := access.IssuedAt(at, db.AppRevocation("aud-other")); got != at.Unix() {
-		t.Errorf("IssuedAt(unrevoked) = %d, want %d", got, at.Unix())
+	if _, err := db.RevokeApp(ctx, "wiki", "", false, "", at); err == nil {
+		t.Error("RevokeApp with an empty audience succeeded")
 	}
 	db = reopen(t, db, path)
-	rev := db.AppRevocation("aud-wiki")
-	hard, soft := rev.Hard, rev.Soft
-	if !hard.Equal(at) || !soft.Equal(at.Add(10*time.Second)) {
-		t.Errorf("AppRevokedAt after reopen = %v, %v", hard, soft)
+	_, apps, _ := loaded(t, db, at)
+	if rev := apps["aud-wiki"]; !rev.Hard.Equal(at) || !rev.Soft.Equal(at.Add(10*time.Second)) {
+		t.Errorf("loaded app revocation = %+v, want the latest hard and soft", rev)
+	}
+	if rev, ok := apps["aud-other"]; ok {
+		t.Errorf("unrevoked app loaded: %+v", rev)
 	}
 }
 
-func TestPollRevocations(t *testing.T) {
+func TestRevocationsSince(t *testing.T) {
 	db, path := openTest(t)
 	ctx := context.Background()
 	now := time.Now().Truncate(time.Millisecond)
 	sessionFor(t, db, "fay@example.com", "f1", now)
+	sessionFor(t, db, "fay@example.com", "f2", now)
 	sessionFor(t, db, "gus@example.com", "g1", now)
+	_, _, start := loaded(t, db, now)
 
-	other, err := Open(ctx, path) // another process, such as `gatehouse revoke`
+	other, err := Open(ctx, path, nil) // another process, such as `gatehouse revoke`
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,45 +124,42 @@ func TestPollRevocations(t *testing.T) {
 	if _, err := other.RevokeUser(ctx, "fay@example.com", "cli", now); err != nil {
 		t.Fatal(err)
 	}
-	if err := other.RevokeSession(ctx, "g1", now); err != nil {
+	if _, err := other.RevokeSession(ctx, "g1", "cli", now); err != nil {
 		t.Fatal(err)
 	}
-	if err := other.RevokeApp(ctx, "wiki", "aud-wiki", false, "cli", now); err != nil {
+	if _, err := other.RevokeApp(ctx, "wiki", "aud-wiki", true, "cli", now); err != nil {
 		t.Fatal(err)
 	}
-	if db.SessionRevoked("f1") {
-		t.Fatal("revocation seen before polling")
+	revs, err := db.RevocationsSince(ctx, start)
+	if err != nil {
+		t.Fatal(err)
 	}
-	events := make(chan Revocation, 10)
-	db.Subscribe(func(r Revocation) { events <- r })
-	wctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go db.WatchRevocations(wctx, 20*time.Millisecond)
-	deadline := time.After(2 * time.Second)
-	for i := 0; i < 3; i++ {
-		select {
-		case r := <-events:
-			if r.Kind == RevocationUser && (len(r.Nonces) != 1 || r.Nonces[0] != "f1") {
-				t.Errorf("polled user revocation nonces = %v", r.Nonces)
+	want := []struct {
+		kind, subject string
+		nonces        int
+	}{
+		{access.RevocationUser, "fay@example.com", 2},
+		{access.RevocationSession, "g1", 1},
+		{access.RevocationAppSoft, "aud-wiki", 0},
+	}
+	if len(revs) != len(want) {
+		t.Fatalf("RevocationsSince = %+v, want %d entries", revs, len(want))
+	}
+	for i, w := range want {
+		t.Run(w.kind, func(t *testing.T) {
+			r := revs[i]
+			if r.Kind != w.kind || r.Subject != w.subject || len(r.Nonces) != w.nonces || r.By != "cli" || !r.At.Equal(now) {
+				t.Errorf("entry %d = %+v, want %s %s with %d nonces", i, r, w.kind, w.subject, w.nonces)
 			}
-		case <-deadline:
-			t.Fatalf("only %d revocations polled", i)
-		}
+			if i > 0 && r.ID <= revs[i-1].ID {
+				t.Errorf("entries out of order: %d after %d", r.ID, revs[i-1].ID)
+			}
+		})
 	}
-	if !db.SessionRevoked("f1") || !db.SessionRevoked("g1") {
-		t.Error("polled session revocations not in index")
+	if rest, err := db.RevocationsSince(ctx, revs[1].ID); err != nil || len(rest) != 1 || rest[0].ID != revs[2].ID {
+		t.Errorf("RevocationsSince(second) = %+v, %v; want the last entry", rest, err)
 	}
-	if hard := db.AppRevocation("aud-wiki").Hard; !hard.Equal(now) {
-		t.Errorf("polled app revocation = %v", hard)
-	}
-	// A local revocation is applied once, not again by the watcher.
-	if err := db.RevokeApp(ctx, "wiki", "aud-wiki", false, "", now); err != nil {
-		t.Fatal(err)
-	}
-	<-events
-	select {
-	case r := <-events:
-		t.Errorf("local revocation delivered twice: %+v", r)
-	case <-time.After(100 * time.Millisecond):
+	if _, _, last := loaded(t, db, now); last != revs[2].ID {
+		t.Errorf("LoadRevoked last ID = %d, want %d", last, revs[2].ID)
 	}
 }

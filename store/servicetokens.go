@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -206,7 +205,7 @@ func (db *DB) touchServiceToken(clientID string, now time.Time) {
 		defer cancel()
 		if _, err := db.sql.ExecContext(ctx,
 			`UPDATE service_tokens SET last_used_at = ? WHERE client_id = ?`, toMillis(now), clientID); err != nil {
-			slog.Debug("store: record service token use", "err", err)
+			db.log.Debug("store: record service token use", "err", err)
 		}
 	}()
 }
@@ -225,7 +224,7 @@ func (db *DB) serviceTokensVersion(ctx context.Context) (string, error) {
 }
 
 // reloadServiceTokens reloads the in-memory service token index from the
-// database. Writes through this DB call it; pollServiceTokens calls it when
+// database. Writes through this DB call it; PollServiceTokens calls it when
 // another process changed the table.
 func (db *DB) reloadServiceTokens(ctx context.Context) error {
 	idx := db.svc()
@@ -271,10 +270,11 @@ func (db *DB) reloadServiceTokensLocked(ctx context.Context) error {
 	return nil
 }
 
-// pollServiceTokens reloads the index when the table changed since the last
-// load, for example through `gatehouse service-token disable` in another
-// process. PollRevocations calls it on every tick.
-func (db *DB) pollServiceTokens(ctx context.Context) error {
+// PollServiceTokens reloads the in-memory copy of the service tokens when
+// the table changed since the last load, for example through `gatehouse
+// service-token disable` in another process. A serving Gatehouse calls it
+// with every revocation poll.
+func (db *DB) PollServiceTokens(ctx context.Context) error {
 	idx := db.svc()
 	idx.pollMu.Lock()
 	defer idx.pollMu.Unlock()

@@ -107,7 +107,7 @@ func TestServiceTokenCrossProcess(t *testing.T) {
 	db, path := openTest(t)
 	ctx := context.Background()
 	now := time.Now()
-	other, err := Open(ctx, path)
+	other, err := Open(ctx, path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func TestServiceTokenCrossProcess(t *testing.T) {
 	if _, ok := db.CheckServiceToken(id, secret, now); ok {
 		t.Fatal("seen before polling")
 	}
-	if err := db.PollRevocations(ctx); err != nil {
+	if err := db.PollServiceTokens(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := db.CheckServiceToken(id, secret, now); !ok {
@@ -128,7 +128,7 @@ func TestServiceTokenCrossProcess(t *testing.T) {
 	if err := other.DisableServiceToken(ctx, id, now.Add(time.Millisecond)); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.PollRevocations(ctx); err != nil {
+	if err := db.PollServiceTokens(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := db.CheckServiceToken(id, secret, now); ok {
@@ -140,7 +140,7 @@ func TestServiceTokenCrossProcess(t *testing.T) {
 	if err := other.DeleteServiceToken(ctx, id); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.PollRevocations(ctx); err != nil {
+	if err := db.PollServiceTokens(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := db.CheckServiceToken(id, secret, now); ok {

@@ -12,7 +12,8 @@ import (
 )
 
 // CreateSession stores a new global session. s.Identity.UserID must name a
-// user created by UpsertUser (it is a foreign key).
+// user created by UpsertUser (it is a foreign key). A session stored already
+// revoked has no revocation log entry: it is enforced from the next start.
 func (db *DB) CreateSession(ctx context.Context, s access.Session) error {
 	if s.Nonce == "" {
 		return errors.New("store: create session: empty nonce")
@@ -27,9 +28,6 @@ func (db *DB) CreateSession(ctx context.Context, s access.Session) error {
 		s.Nonce, s.Identity.UserID, string(ident), toMillis(s.CreatedAt), toMillis(s.ExpiresAt), toNullMillis(s.RevokedAt))
 	if err != nil {
 		return fmt.Errorf("store: create session: %w", full(err))
-	}
-	if !s.RevokedAt.IsZero() {
-		db.markRevoked(s.Nonce)
 	}
 	return nil
 }
@@ -102,18 +100,4 @@ func (db *DB) ListSessions(ctx context.Context, activeOnly bool, now time.Time, 
 		return nil, fmt.Errorf("store: list sessions: %w", err)
 	}
 	return out, nil
-}
-
-// RevokeSession marks the session revoked at now, in SQLite first, then in
-// the in-memory index. It records a revocation of kind "session"; revoking
-// an already revoked session is a no-op, an unknown one gives ErrNotFound.
-func (db *DB) RevokeSession(ctx context.Context, nonce string, now time.Time) error {
-	return db.RevokeSessionBy(ctx, nonce, "", now)
-}
-
-// markRevoked adds nonce to the in-memory index.
-func (db *DB) markRevoked(nonce string) {
-	db.mu.Lock()
-	db.revoked[keyOf(nonce)] = struct{}{}
-	db.mu.Unlock()
 }

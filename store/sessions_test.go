@@ -48,24 +48,26 @@ func TestSessionLifecycle(t *testing.T) {
 	if _, err := db.Session(ctx, "nope"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Session(unknown) = %v, want ErrNotFound", err)
 	}
-	if db.SessionRevoked(s.Nonce) {
-		t.Error("fresh session reported revoked")
+	if nonces, _, _ := loaded(t, db, now); nonces[s.Nonce] {
+		t.Error("fresh session loaded as revoked")
 	}
 
-	if err := db.RevokeSession(ctx, s.Nonce, now); err != nil {
+	r, err := db.RevokeSession(ctx, s.Nonce, "admin@example.com", now)
+	if err != nil {
 		t.Fatalf("RevokeSession: %v", err)
 	}
-	if err := db.RevokeSession(ctx, s.Nonce, now.Add(time.Minute)); err != nil {
-		t.Errorf("second RevokeSession: %v", err)
+	if r.ID == 0 || r.Kind != access.RevocationSession || r.Subject != s.Nonce || r.By != "admin@example.com" ||
+		!r.At.Equal(now) || len(r.Nonces) != 1 || r.Nonces[0] != s.Nonce {
+		t.Errorf("RevokeSession = %+v", r)
 	}
-	if err := db.RevokeSession(ctx, "nope", now); !errors.Is(err, ErrNotFound) {
+	if again, err := db.RevokeSession(ctx, s.Nonce, "", now.Add(time.Minute)); err != nil || again.ID != 0 {
+		t.Errorf("second RevokeSession = %+v, %v; want nothing written", again, err)
+	}
+	if _, err := db.RevokeSession(ctx, "nope", "", now); !errors.Is(err, ErrNotFound) {
 		t.Errorf("RevokeSession(unknown) = %v, want ErrNotFound", err)
 	}
-	if err := db.RevokeSession(ctx, expired.Nonce, now); err != nil {
+	if _, err := db.RevokeSession(ctx, expired.Nonce, "", now); err != nil {
 		t.Fatal(err)
-	}
-	if !db.SessionRevoked(s.Nonce) {
-		t.Error("revoked session not in index")
 	}
 	got, err = db.Session(ctx, s.Nonce)
 	if err != nil || !got.RevokedAt.Equal(now) || got.Active(now) {
@@ -75,7 +77,7 @@ func TestSessionLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(revs) != 2 || revs[1].Kind != RevocationSession || revs[1].Subject != s.Nonce || !revs[1].At.Equal(now) {
+	if len(revs) != 2 || revs[1].Kind != access.RevocationSession || revs[1].Subject != s.Nonce || !revs[1].At.Equal(now) {
 		t.Errorf("revocations = %+v, want one per revoked session", revs)
 	}
 
@@ -88,11 +90,15 @@ func TestSessionLifecycle(t *testing.T) {
 	}
 
 	db = reopen(t, db, path)
-	if !db.SessionRevoked(s.Nonce) {
+	nonces, _, last := loaded(t, db, now)
+	if !nonces[s.Nonce] {
 		t.Error("revocation lost across reopen")
 	}
-	if db.SessionRevoked(expired.Nonce) {
-		t.Error("expired revoked session loaded into index")
+	if nonces[expired.Nonce] {
+		t.Error("expired revoked session loaded")
+	}
+	if last != revs[0].ID {
+		t.Errorf("last log ID = %d, want %d", last, revs[0].ID)
 	}
 }
 
@@ -104,7 +110,7 @@ func TestListSessions(t *testing.T) {
 	newSession(t, db, "mid", now.Add(-time.Hour), 24*time.Hour)
 	newSession(t, db, "new", now, 24*time.Hour)
 	newSession(t, db, "gone", now.Add(-30*time.Minute), 24*time.Hour)
-	if err := db.RevokeSession(ctx, "gone", now); err != nil {
+	if _, err := db.RevokeSession(ctx, "gone", "", now); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {

@@ -1,6 +1,8 @@
 // Package store keeps Gatehouse's state in one SQLite file: users, global
 // sessions, login nonces, one-time PINs, signing keys, app audiences,
-// revocations and the audit log. All SQL is here.
+// revocations and the audit log. All SQL is here. The revocation index that
+// enforces the revocations lives in package revocation, which loads and
+// follows the store's revocation log.
 package store
 
 import (
@@ -8,10 +10,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/access"
@@ -29,19 +31,11 @@ var (
 	ErrOtherBrowser  = errors.New("store: hand-off belongs to another browser")
 )
 
-// DB is the SQLite database plus the in-memory revocation index.
+// DB is the SQLite database, plus the in-memory copy of the service tokens
+// table (servicetokens.go).
 type DB struct {
 	sql *sql.DB
-
-	mu        sync.RWMutex
-	revoked   map[nonceKey]struct{} // nonces of revoked, unexpired global sessions
-	appHard   map[string]time.Time  // app audience -> latest hard revocation
-	appSoft   map[string]time.Time  // app audience -> latest soft revocation
-	lastRevID int64                 // last revocation row applied
-	localIDs  map[int64]struct{}    // revocation rows written here, not yet polled
-	subs      []func(Revocation)    // revocation listeners
-
-	pollMu sync.Mutex // serializes PollRevocations
+	log *slog.Logger
 
 	svcIdx *svcIndex // service tokens, see servicetokens.go
 }
@@ -69,8 +63,12 @@ var uriPathEscaper = strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
 
 // Open opens (creating if needed) the database at path, applies pending
 // migrations, refuses a database newer than the binary (ErrTooNew) and loads
-// the revocation index.
-func Open(ctx context.Context, path string) (*DB, error) {
+// the service tokens. log receives what the store reports, such as applied
+// migrations (nil: discard).
+func Open(ctx context.Context, path string, log *slog.Logger) (*DB, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	if dir := filepath.Dir(path); dir != "" && dir != "." {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("store: create directory: %w", err)
@@ -94,22 +92,15 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	db := &DB{
-		sql:      sqldb,
-		revoked:  make(map[nonceKey]struct{}),
-		appHard:  make(map[string]time.Time),
-		appSoft:  make(map[string]time.Time),
-		localIDs: make(map[int64]struct{}),
-		svcIdx:   &svcIndex{byID: map[string]svcEntry{}, lastUsed: map[string]time.Time{}},
+		sql:    sqldb,
+		log:    log,
+		svcIdx: &svcIndex{byID: map[string]svcEntry{}, lastUsed: map[string]time.Time{}},
 	}
 	if err := sqldb.PingContext(ctx); err != nil {
 		sqldb.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	if err := db.migrate(ctx); err != nil {
-		sqldb.Close()
-		return nil, err
-	}
-	if err := db.loadRevoked(ctx, time.Now()); err != nil {
 		sqldb.Close()
 		return nil, err
 	}

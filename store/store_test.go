@@ -1,9 +1,11 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,7 +20,7 @@ import (
 func openTest(t *testing.T) (*DB, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "sub", "gatehouse.db")
-	db, err := Open(context.Background(), path)
+	db, err := Open(context.Background(), path, nil)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -32,12 +34,37 @@ func reopen(t *testing.T, db *DB, path string) *DB {
 	if err := db.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	db2, err := Open(context.Background(), path)
+	db2, err := Open(context.Background(), path, nil)
 	if err != nil {
 		t.Fatalf("reopen: %v", err)
 	}
 	t.Cleanup(func() { db2.Close() })
 	return db2
+}
+
+// loaded returns what LoadRevoked reads at now: the revoked session nonces,
+// the app revocations and the newest log ID.
+func loaded(t *testing.T, db *DB, now time.Time) (map[string]bool, map[string]access.AppRevocation, int64) {
+	t.Helper()
+	nonces := map[string]bool{}
+	apps, last, err := db.LoadRevoked(context.Background(), now, func(n []byte) { nonces[string(n)] = true })
+	if err != nil {
+		t.Fatalf("LoadRevoked: %v", err)
+	}
+	return nonces, apps, last
+}
+
+func TestOpenLogsThroughItsLogger(t *testing.T) {
+	var buf bytes.Buffer
+	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	db, err := Open(context.Background(), path, slog.New(slog.NewTextHandler(&buf, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if !strings.Contains(buf.String(), "store: applied migration") {
+		t.Errorf("log = %q, want the applied migrations", buf.String())
+	}
 }
 
 func TestMigrationsApplied(t *testing.T) {
@@ -97,7 +124,7 @@ func TestOpenTooNew(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	db2, err := Open(context.Background(), path)
+	db2, err := Open(context.Background(), path, nil)
 	if err == nil {
 		db2.Close()
 	}
@@ -120,7 +147,7 @@ func TestBackup(t *testing.T) {
 	if err := db.Backup(ctx, dst); err == nil {
 		t.Error("Backup over an existing file succeeded")
 	}
-	copyDB, err := Open(ctx, dst)
+	copyDB, err := Open(ctx, dst, nil)
 	if err != nil {
 		t.Fatalf("open backup: %v", err)
 	}
@@ -164,7 +191,7 @@ func TestConcurrentSessions(t *testing.T) {
 				}
 				// Mix in transactional writes and reads.
 				if i%3 == 0 {
-					if err := db.RevokeSession(ctx, nonce, now); err != nil {
+					if _, err := db.RevokeSession(ctx, nonce, "", now); err != nil {
 						errs <- err
 					}
 				}
@@ -215,7 +242,7 @@ func TestMillisRoundTrip(t *testing.T) {
 
 func TestOpenOddPath(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "a?b#c%20d", "gate.db")
-	db, err := Open(context.Background(), path)
+	db, err := Open(context.Background(), path, nil)
 	if err != nil {
 		t.Fatalf("Open(%q): %v", path, err)
 	}

@@ -111,7 +111,7 @@ func seed(ctx context.Context, cfgPath string, sessions, revoked int, w io.Write
 	// Gatehouse does it, then write through a connection of our own without
 	// a journal: the seeded file is scratch data, and Gatehouse switches it
 	// back to WAL when it opens it.
-	db, err := store.Open(ctx, path)
+	db, err := store.Open(ctx, path, nil)
 	if err != nil {
 		return err
 	}
@@ -279,7 +279,7 @@ func seedRows(ctx context.Context, tx *sql.Tx, sessions, revoked int) error {
 		// Exactly `revoked` rows, spread evenly over the nonce order.
 		if total := len(nonces); i*revoked/total != (i+1)*revoked/total {
 			revokedAt = now.UnixMilli()
-			if err := revs.add(store.RevocationSession, n, now.UnixMilli(), "bench"); err != nil {
+			if err := revs.add(access.RevocationSession, n, now.UnixMilli(), "bench"); err != nil {
 				return err
 			}
 		}

@@ -1,0 +1,17 @@
+package app
+
+import (
+	"github.com/gatehouse-dev/gatehouse/login"
+	"github.com/gatehouse-dev/gatehouse/proxy"
+	"github.com/gatehouse-dev/gatehouse/revocation"
+	"github.com/gatehouse-dev/gatehouse/store"
+)
+
+// Interface guards: the store backs the revocation engine, and the store
+// with the engine in front is what the handlers need.
+var (
+	_ revocation.Source   = (*store.DB)(nil)
+	_ proxy.Store         = revokingStore{}
+	_ proxy.ServiceTokens = revokingStore{}
+	_ login.Store         = meteredLoginStore{}
+)
