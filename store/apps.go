@@ -28,10 +28,13 @@ func validAUD(s string) bool {
 }
 
 // newAUD returns 32 random bytes as 64 lowercase hex characters.
-func newAUD() string {
-	var b [32]byte
-	rand.Read(b[:]) // never fails (crypto/rand panics instead)
-	return hex.EncodeToString(b[:])
+func newAUD() string { return randomHex(32) }
+
+// randomHex returns n random bytes as lowercase hex.
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b) // never fails (crypto/rand panics instead)
+	return hex.EncodeToString(b)
 }
 
 // AppAUD returns the app's AUD: pinned if pinned is non-empty (and then

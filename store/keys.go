@@ -8,21 +8,21 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/gatehouse-dev/gatehouse/token"
+	"github.com/gatehouse-dev/gatehouse/access"
 )
 
 // SigningKeys returns the signing keys, newest first.
-func (db *DB) SigningKeys(ctx context.Context) ([]token.Key, error) {
+func (db *DB) SigningKeys(ctx context.Context) ([]access.SigningKey, error) {
 	rows, err := db.sql.QueryContext(ctx,
 		`SELECT kid, private_pem, created_at FROM signing_keys ORDER BY created_at DESC, kid DESC`)
 	if err != nil {
 		return nil, fmt.Errorf("store: signing keys: %w", err)
 	}
 	defer rows.Close()
-	var keys []token.Key
+	var keys []access.SigningKey
 	for rows.Next() {
 		var (
-			k       token.Key
+			k       access.SigningKey
 			pemText string
 			created int64
 		)
@@ -43,7 +43,7 @@ func (db *DB) SigningKeys(ctx context.Context) ([]token.Key, error) {
 }
 
 // AddSigningKey stores k.
-func (db *DB) AddSigningKey(ctx context.Context, k token.Key) error {
+func (db *DB) AddSigningKey(ctx context.Context, k access.SigningKey) error {
 	if k.ID == "" || k.Private == nil {
 		return errors.New("store: add signing key: missing id or private key")
 	}

@@ -11,8 +11,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/gatehouse-dev/gatehouse/token"
 )
 
 // ServiceTokenSuffix ends every service token client ID.
@@ -72,8 +70,8 @@ func (db *DB) CreateServiceToken(ctx context.Context, name string, duration time
 	if duration < 0 {
 		return "", "", errors.New("store: create service token: negative duration")
 	}
-	clientID = token.RandomHex(16) + ServiceTokenSuffix
-	secret = token.RandomHex(32)
+	clientID = randomHex(16) + ServiceTokenSuffix
+	secret = randomHex(32)
 	sum := hashSecret(secret)
 	var expires sql.NullInt64
 	if duration > 0 {

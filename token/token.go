@@ -3,7 +3,6 @@
 package token
 
 import (
-	"crypto/rsa"
 	"errors"
 	"time"
 
@@ -41,10 +40,5 @@ type Claims struct {
 	Identity      *access.Identity `json:"identity,omitempty"`    // org tokens only
 }
 
-// Key is an RSA-2048 signing key. ID is the hex SHA-256 of the PKIX DER
-// encoding of the public key.
-type Key struct {
-	ID        string
-	Private   *rsa.PrivateKey
-	CreatedAt time.Time
-}
+// Key is an RSA-2048 signing key (access.SigningKey, which the store keeps).
+type Key = access.SigningKey
