@@ -2,9 +2,12 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/access"
 )
 
 // readyTimeout bounds the database check of /readyz.
@@ -39,6 +42,9 @@ func (a *App) ready(ctx context.Context) error {
 	defer cancel()
 	if err := a.db.CheckWritable(ctx); err != nil {
 		a.log.Warn("readyz: database not writable", "err", err)
+		if errors.Is(err, access.ErrStorageFull) {
+			return fmt.Errorf("database not writable: disk full")
+		}
 		return fmt.Errorf("database not writable")
 	}
 	return nil

@@ -131,8 +131,21 @@ func TestHealthAndReady(t *testing.T) {
 			t.Errorf("%s: %d %s", path, rec.Code, rec.Body.String())
 		}
 	}
-	env.app.Store().SQL().Close() // a dead database: no longer ready, still alive
+	// A database that opens and reads but refuses writes (as a full disk
+	// does): readiness means "can record sign-ins and revocations".
+	if _, err := env.app.Store().SQL().Exec(`CREATE TRIGGER no_writes BEFORE INSERT ON heartbeat BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`); err != nil {
+		t.Fatal(err)
+	}
 	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "disk full") {
+		t.Errorf("/readyz with writes refused: %d %q", rec.Code, rec.Body.String())
+	}
+	if _, err := env.app.Store().SQL().Exec(`DROP TRIGGER no_writes`); err != nil {
+		t.Fatal(err)
+	}
+	env.app.Store().SQL().Close() // a dead database: no longer ready, still alive
+	rec = httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
 	if rec.Code != http.StatusServiceUnavailable {
 		t.Errorf("/readyz with the database closed: %d", rec.Code)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 )
@@ -77,19 +78,16 @@ func (db *DB) CountAuditSince(ctx context.Context, kind string, afterID int64) (
 	return n, max, nil
 }
 
-// CheckWritable proves the database accepts writes: it takes the write lock
-// (BEGIN IMMEDIATE through the DSN) and rolls back.
+// CheckWritable proves the database records writes, as sign-ins and
+// revocations need: it rewrites the heartbeat row with a page of data and
+// commits. It fails (marked access.ErrStorageFull when so) on a full disk.
 func (db *DB) CheckWritable(ctx context.Context) error {
-	tx, err := db.sql.BeginTx(ctx, nil)
+	err := db.withTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO heartbeat (id, at, pad) VALUES (1, ?, randomblob(4096))`,
+			toMillis(time.Now()))
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("store: check writable: %w", err)
-	}
-	var v int
-	if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v); err != nil {
-		tx.Rollback() //nolint:errcheck // the query error matters more
-		return fmt.Errorf("store: check writable: %w", err)
-	}
-	if err := tx.Rollback(); err != nil {
 		return fmt.Errorf("store: check writable: %w", err)
 	}
 	return nil
