@@ -48,6 +48,7 @@ type App struct {
 	idpCancel context.CancelFunc // stops the IdPs' background discovery
 	listener  net.Listener       // set by Listen
 	watching  atomic.Bool        // the revocation watcher runs (app/revocations.go)
+	prot      *proxy.Handler     // the protected hosts, for shutdown
 	locked    atomic.Bool        // Run holds the data directory's lock (app/lock.go)
 }
 
@@ -200,6 +201,7 @@ func (a *App) buildHandler(o Options) error {
 		ClientIPHeader: a.cfg.ClientIPHeader,
 	})
 	a.rev.Subscribe(func(r access.Revocation) { closeRevoked(prot, r) })
+	a.prot = prot
 	adm, err := admin.New(admin.Options{
 		TeamDomain:     a.cfg.TeamDomain,
 		TeamURL:        a.cfg.TeamURL(),
@@ -289,11 +291,31 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("app: serve: %w", err)
 	case <-ctx.Done():
 	}
-	a.log.Info("gatehouse shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	return a.shutdown(srv)
+}
+
+// shutdown stops servers after a deliberate stop: long-lived connections
+// (WebSockets, event streams) are closed at once, other requests get
+// shutdown_grace to finish, and those still open then are cut and
+// counted. A deliberate stop is a clean exit even when it had to cut.
+func (a *App) shutdown(servers ...*http.Server) error {
+	grace := a.cfg.ShutdownGrace.Duration
+	closed := 0
+	if a.prot != nil {
+		closed = a.prot.CloseLongLived()
+	}
+	a.log.Info("gatehouse shutting down", "grace", grace, "long_lived_closed", closed)
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("app: shutdown: %w", err)
+	for _, srv := range servers {
+		if err := srv.Shutdown(sctx); err != nil {
+			cut := 0
+			if a.prot != nil {
+				cut = a.prot.InFlight()
+			}
+			a.log.Warn("shutdown grace ended; cutting the requests still open", "grace", grace, "cut", cut)
+			_ = srv.Close()
+		}
 	}
 	return nil
 }

@@ -70,14 +70,7 @@ func (a *App) serveTLS(ctx context.Context, httpLn net.Listener) error {
 		case <-ctx.Done():
 		}
 	}
-	a.log.Info("gatehouse shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	for _, srv := range []*http.Server{httpsSrv, httpSrv} {
-		if err := srv.Shutdown(sctx); err != nil && serveErr == nil {
-			serveErr = fmt.Errorf("app: shutdown: %w", err)
-		}
-	}
+	_ = a.shutdown(httpsSrv, httpSrv)
 	return serveErr
 }
 

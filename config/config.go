@@ -24,6 +24,7 @@ type Config struct {
 	Admins         []string      `toml:"admins"`           // emails or "group:NAME"
 	TrustedProxies []string      `toml:"trusted_proxies"`  // CIDRs whose client IP header is believed
 	ClientIPHeader string        `toml:"client_ip_header"` // header naming the client IP behind a trusted proxy
+	ShutdownGrace  Duration      `toml:"shutdown_grace"`   // how long requests may finish after SIGTERM
 	TLS            TLSConfig     `toml:"tls"`
 	Log            LogConfig     `toml:"log"`
 	Metrics        MetricsConfig `toml:"metrics"`
@@ -221,6 +222,7 @@ func Default() Config {
 		ListenHTTPS:    ":443",
 		DataDir:        "./data",
 		GlobalSession:  Duration{DefaultSessionDuration},
+		ShutdownGrace:  Duration{10 * time.Second},
 		ClientIPHeader: "X-Forwarded-For",
 		TLS:            TLSConfig{Mode: "acme"},
 		Log:            LogConfig{Level: "info", Format: "text", AccessLog: true},

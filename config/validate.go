@@ -51,6 +51,7 @@ func (c *Config) Validate() error {
 		v.add("data_dir", "required")
 	}
 	v.duration("global_session", c.GlobalSession.Duration, MinGlobalSession, MaxSessionDuration)
+	v.duration("shutdown_grace", c.ShutdownGrace.Duration, 0, 10*time.Minute)
 	for i, a := range c.Admins {
 		key := fmt.Sprintf("admins[%d]", i)
 		if group, ok := strings.CutPrefix(a, "group:"); ok {

@@ -115,7 +115,9 @@ func (h *Handler) CloseSessions(nonces ...string) int {
 // tokens are re-issued silently) only its WebSockets and event streams. It
 // returns how many it cancelled.
 func (h *Handler) CloseApp(aud string, longLivedOnly bool) int {
-	n := h.live.close(func(c *liveConn) bool { return c.aud == aud && (c.longLive || !longLivedOnly) })
+	n := h.live.close(func(c *liveConn) bool {
+		return c.nonce != "" && c.aud == aud && (c.longLive || !longLivedOnly) // bypassed requests carry no token
+	})
 	if n > 0 {
 		h.log.Info("proxy: cancelled requests of a revoked app", "aud", aud, "count", n)
 	}
@@ -130,3 +132,38 @@ func longLived(r *http.Request) bool {
 	}
 	return strings.Contains(r.Header.Get("Accept"), "text/event-stream")
 }
+
+// CloseLongLived cancels every WebSocket and event stream in flight (at the
+// start of a shutdown, so that they do not hold it up) and returns how many.
+// It does not wait for them.
+func (h *Handler) CloseLongLived() int {
+	n := 0
+	for i := range h.live.shards {
+		sh := &h.live.shards[i]
+		sh.mu.Lock()
+		for _, c := range sh.m {
+			if c.longLive {
+				c.cancel(errShuttingDown)
+				n++
+			}
+		}
+		sh.mu.Unlock()
+	}
+	return n
+}
+
+// InFlight returns how many authorized requests are in flight.
+func (h *Handler) InFlight() int {
+	n := 0
+	for i := range h.live.shards {
+		sh := &h.live.shards[i]
+		sh.mu.Lock()
+		n += len(sh.m)
+		sh.mu.Unlock()
+	}
+	return n
+}
+
+// errShuttingDown is the cause of a long-lived request cancelled by a
+// shutdown.
+var errShuttingDown = errors.New("proxy: shutting down")

@@ -231,6 +231,10 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, app *access.
 	}
 	if access.Evaluate(app.Policies, access.Subject{IP: ip}).Decision == access.Bypass {
 		note(r, app.Name, DecisionBypass, "")
+		if longLived(r) {
+			// Tracked so that a shutdown can close it; no session to revoke.
+			defer h.live.track(cancel, "", app.AUD, true)()
+		}
 		h.forward(w, out, app)
 		return
 	}
