@@ -17,6 +17,9 @@ import (
 func (a *App) observe(r *http.Request, app, decision, user string, status int, d time.Duration) {
 	m := a.ops.metrics
 	m.requests.WithLabelValues(app, decision).Inc()
+	if status == http.StatusGatewayTimeout && (decision == proxy.DecisionAllow || decision == proxy.DecisionBypass) {
+		m.timeouts.WithLabelValues(app).Inc()
+	}
 	if decision != proxy.DecisionEndpoint && decision != proxy.DecisionNoApp {
 		m.authorize.Observe(proxy.AuthorizeDuration(r).Seconds())
 	}

@@ -93,6 +93,12 @@ func TestPINLimits(t *testing.T) {
 	if got := env.auditCount(t, "rate-limited"); got < 2 {
 		t.Errorf("%d rate-limited audit events, want at least 2", got)
 	}
+	fams := scrape(t, env.app)
+	for _, limit := range []string{"pin-send", "pin-send-ip"} {
+		if got, _ := metricValue(fams, "gatehouse_rate_limited_total", map[string]string{"limit": limit}); got < 1 {
+			t.Errorf("gatehouse_rate_limited_total{limit=%q} = %v", limit, got)
+		}
+	}
 }
 
 // TestPINLockoutAcrossCodes: wrong guesses spread over several codes lock

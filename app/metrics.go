@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,6 +27,8 @@ type metrics struct {
 	signIns   *prometheus.CounterVec // idp, result
 	reloads   *prometheus.CounterVec // result
 	keyRotate *prometheus.CounterVec // trigger
+	limited   *prometheus.CounterVec // what (rate limits reached)
+	timeouts  *prometheus.CounterVec // app (origin timeouts)
 	revMu     sync.Mutex
 	revLastID int64 // highest audit id counted into revTotal
 	revTotal  int
@@ -57,11 +60,19 @@ func newMetrics(a *App) *metrics {
 			Name: "gatehouse_key_rotations_total",
 			Help: "Signing keys created by this process, by trigger (schedule, manual).",
 		}, []string{"trigger"}),
+		limited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_rate_limited_total",
+			Help: "Requests refused by a limit on what strangers can trigger (PIN emails, wrong codes, sign-ins).",
+		}, []string{"limit"}),
+		timeouts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_origin_timeouts_total",
+			Help: "Requests answered 504 because the origin did not start answering within origin_timeout.",
+		}, []string{"app"}),
 	}
 	m.reloads.WithLabelValues("success")
 	m.reloads.WithLabelValues("error")
 	m.reg.MustRegister(
-		m.requests, m.authorize, m.signIns, m.reloads, m.keyRotate,
+		m.requests, m.authorize, m.signIns, m.reloads, m.keyRotate, m.limited, m.timeouts,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -87,6 +98,8 @@ func (m *metrics) countAudit(e access.Event) {
 		m.signIns.WithLabelValues(e.IdP, "success").Inc()
 	case access.EventSignInFailed:
 		m.signIns.WithLabelValues(e.IdP, "failure").Inc()
+	case access.EventRateLimited:
+		m.limited.WithLabelValues(strings.TrimSuffix(e.Detail, " limit reached")).Inc()
 	}
 }
 
