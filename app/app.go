@@ -271,6 +271,11 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 			return err
 		}
 		defer unlock()
+		closeAck, err := a.listenAck(ctx)
+		if err != nil {
+			return err
+		}
+		defer closeAck()
 	}
 	defer a.watchRevocations(ctx)()
 	srv := &http.Server{

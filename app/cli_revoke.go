@@ -51,13 +51,13 @@ func cmdRevoke(ctx context.Context, args []string, stdout io.Writer) error {
 	defer db.Close()
 	now := time.Now()
 	if *user != "" {
-		return revokeUser(ctx, db, *user, now, stdout)
+		return revokeUser(ctx, db, cfg.DataDir, *user, now, stdout)
 	}
 	return revokeApp(ctx, cfg, db, *appName, *soft, now, stdout)
 }
 
 // revokeUser revokes every session of email.
-func revokeUser(ctx context.Context, db *store.DB, email string, now time.Time, stdout io.Writer) error {
+func revokeUser(ctx context.Context, db *store.DB, dataDir, email string, now time.Time, stdout io.Writer) error {
 	r, err := db.RevokeUser(ctx, email, cliRevoker(), now)
 	if errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("no user %q has ever signed in", email)
@@ -69,7 +69,7 @@ func revokeUser(ctx context.Context, db *store.DB, email string, now time.Time, 
 	n := len(r.Nonces)
 	cliAudit(ctx, db, "", fmt.Sprintf("Revoked %d session(s) of %s", n, email), now)
 	fmt.Fprintf(stdout, "revoked user %s: %d active session(s) ended; their app tokens are refused from the next request\n", email, n)
-	return nil
+	return reportAck(dataDir, stdout)
 }
 
 // cliAudit records a command-line mutation in the audit log, as the admin
@@ -108,7 +108,7 @@ func revokeApp(ctx context.Context, cfg *config.Config, db *store.DB, name strin
 			cliAudit(ctx, db, p.Name, "Every user of "+p.Name+" signs in again (hard)", now)
 			fmt.Fprintf(stdout, "revoked app %s (aud %s): every user signs in again for it\n", p.Name, aud)
 		}
-		return nil
+		return reportAck(cfg.DataDir, stdout)
 	}
 	return fmt.Errorf("no app %q in the configuration (apps: %s)", name, strings.Join(known, ", "))
 }

@@ -191,6 +191,12 @@ func (a *App) startOps(ctx context.Context) (func(), error) {
 		return nil, fmt.Errorf("app: write pid file: %w", err)
 	}
 	cleanups = append(cleanups, func() { os.Remove(pid) })
+	closeAck, err := a.listenAck(ctx)
+	if err != nil {
+		stop()
+		return nil, err
+	}
+	cleanups = append(cleanups, closeAck)
 
 	if l := a.cfg.Metrics.Listen; l != "" {
 		ln, err := net.Listen("tcp", l)
