@@ -209,6 +209,9 @@ func canonicalRequest(r *http.Request) (*http.Request, bool) {
 func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, app *access.App) {
 	now := h.now()
 	raw, ambiguous := credential(r)
+	if ambiguous {
+		raw, ambiguous = h.onlyForApp(r, app.AUD, now)
+	}
 	ip := web.ClientIP(r, h.o.TrustedProxies, h.ipHeader)
 	// The forwarded request's context is cancellable, so that a revocation
 	// can abandon it while it is in flight (live.go).
@@ -303,6 +306,29 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, app *access.
 		}
 	}
 	h.forward(w, out, app)
+}
+
+// onlyForApp picks, among several CF_Authorization cookies, the one genuine
+// token for the app with audience aud (expired or not): apps on one host
+// with their own cookie paths each send theirs. When none or more than one
+// is, the request is ambiguous (cookie tossing) and no cookie may choose
+// the identity.
+func (h *Handler) onlyForApp(r *http.Request, aud string, now time.Time) (string, bool) {
+	keys := h.o.Keys()
+	if keys == nil {
+		return "", true
+	}
+	var found string
+	for _, v := range web.CookieList(r.Header, access.CookieAuthorization) {
+		if _, err := keys.VerifyExpired(v, aud, token.TypeApp, now); err != nil {
+			continue
+		}
+		if found != "" && found != v {
+			return "", true
+		}
+		found = v
+	}
+	return found, found == ""
 }
 
 // revokedSince reports whether the session or app of claims was revoked

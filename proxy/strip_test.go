@@ -96,13 +96,15 @@ func TestCookieTossingNeverChoosesIdentity(t *testing.T) {
 		ExpiresAt: testNow.Add(time.Hour), Identity: access.Identity{Email: "mallory@example.com"}}
 	mine := appToken(t, f.keys, "ann@example.com", audDemo, nonceA, testNow, time.Hour)
 	planted := appToken(t, f.keys, "mallory@example.com", audDemo, "MMMMMMMMMMMMMMMM", testNow, time.Hour)
+	otherApp := appToken(t, f.keys, "ann@example.com", audOps, nonceA, testNow, time.Hour)
 	tests := []struct {
 		name, cookie string
 		xhr          bool
 	}{
 		{"planted first", access.CookieAuthorization + "=" + planted + "; " + access.CookieAuthorization + "=" + mine, false},
 		{"planted last", access.CookieAuthorization + "=" + mine + "; " + access.CookieAuthorization + "=" + planted, false},
-		{"planted twice", access.CookieAuthorization + "=" + planted + "; " + access.CookieAuthorization + "=" + planted, true},
+		{"planted beside mine, from a script", access.CookieAuthorization + "=" + planted + "; " + access.CookieAuthorization + "=" + mine, true},
+		{"planted for this app beside another app's", access.CookieAuthorization + "=" + planted + "; " + access.CookieAuthorization + "=" + mine + "; " + access.CookieAuthorization + "=" + otherApp, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -134,5 +136,23 @@ func TestCookieTossingNeverChoosesIdentity(t *testing.T) {
 				t.Errorf("copies not cleared: %v", cleared)
 			}
 		})
+	}
+}
+
+// TestCookiesOfTwoAppsOnOneHost: two apps on one host with their own cookie
+// paths each send their cookie; the one for this app is not ambiguous.
+func TestCookiesOfTwoAppsOnOneHost(t *testing.T) {
+	var origin recorded
+	srv := httptest.NewServer(http.HandlerFunc(origin.handler))
+	defer srv.Close()
+	f := newFixture(t, srv.URL, nil)
+	mine := appToken(t, f.keys, "ann@example.com", audDemo, nonceA, testNow, time.Hour)
+	other := appToken(t, f.keys, "ann@example.com", audOps, nonceA, testNow, time.Hour)
+	req := httptest.NewRequest("GET", "http://app.example.com/x", nil)
+	req.Header.Set("Cookie", access.CookieAuthorization+"="+other+"; "+access.CookieAuthorization+"="+mine)
+	rec := httptest.NewRecorder()
+	f.h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("status %d: another app's cookie made the request ambiguous", rec.Code)
 	}
 }

@@ -26,6 +26,20 @@ func CookieValues(h http.Header, name string) (first string, n int) {
 	return first, n
 }
 
+// CookieList returns the values of every cookie called name in the Cookie
+// headers of h, in order.
+func CookieList(h http.Header, name string) []string {
+	var out []string
+	for _, line := range h["Cookie"] {
+		for part := range strings.SplitSeq(line, ";") {
+			if k, v, ok := strings.Cut(strings.TrimSpace(part), "="); ok && k == name {
+				out = append(out, strings.Trim(v, `"`))
+			}
+		}
+	}
+	return out
+}
+
 // maxClearPaths bounds the path prefixes ClearCookieEverywhere expires.
 const maxClearPaths = 8
 
