@@ -26,6 +26,11 @@ type Settings struct {
 	// {"cf-access-client-id": ..., "cf-access-client-secret": ...}, read
 	// besides CF-Access-Client-Id and CF-Access-Client-Secret.
 	ServiceTokenHeader string
+	// NoHSTS leaves Strict-Transport-Security off the app's HTTPS
+	// responses (the config's hsts = false), for an origin that sets its
+	// own; HSTS is the default.
+	NoHSTS bool
+
 	// ServiceAuth401 answers unauthenticated requests to an app without an
 	// allow policy with 401 instead of 403.
 	ServiceAuth401 bool

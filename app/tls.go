@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/certs"
 	"github.com/gatehouse-dev/gatehouse/config"
 )
@@ -39,7 +40,7 @@ func (a *App) serveTLS(ctx context.Context, httpLn net.Listener) error {
 	errLog := slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)
 	base := func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
 	httpsSrv := &http.Server{
-		Handler:           hsts(a.cfg.TeamDomain, a.handler),
+		Handler:           hsts(a.cfg.TeamDomain, a.Apps, a.handler),
 		TLSConfig:         m.TLSConfig(),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
@@ -144,10 +145,15 @@ func (a *App) certStatus(s certs.Status) {
 	}
 }
 
-// hsts adds the HSTS header to the team domain's responses.
-func hsts(team string, next http.Handler) http.Handler {
+// hsts adds the HSTS header to the HTTPS responses of the team domain and
+// of every app that does not turn it off (hsts = false). On an app host it
+// is set before the origin answers, so an origin's own header comes second
+// (browsers keep the first): such an origin sets hsts = false.
+func hsts(team string, apps func() *access.Table, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if sameHost(r.Host, team) {
+			w.Header().Set("Strict-Transport-Security", HSTSValue)
+		} else if app := apps().Match(r.Host, r.URL.Path); app != nil && !app.NoHSTS {
 			w.Header().Set("Strict-Transport-Security", HSTSValue)
 		}
 		next.ServeHTTP(w, r)

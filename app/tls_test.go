@@ -24,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/config"
 )
 
@@ -284,7 +285,7 @@ func TestTLSFilesServe(t *testing.T) {
 			t.Fatal("TLS 1.1 handshake succeeded")
 		}
 	})
-	t.Run("HSTS on the team domain only", func(t *testing.T) {
+	t.Run("HSTS on the team domain and app hosts", func(t *testing.T) {
 		c := httpsClient(ca.pool)
 		resp, err := c.Get(fmt.Sprintf("https://auth.gh.test:%d/", e.httpsPort))
 		if err != nil {
@@ -304,8 +305,8 @@ func TestTLSFilesServe(t *testing.T) {
 		}
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
-		if got := resp.Header.Get("Strict-Transport-Security"); got != "" {
-			t.Errorf("app host HSTS = %q, want none", got)
+		if got := resp.Header.Get("Strict-Transport-Security"); got != HSTSValue {
+			t.Errorf("app host HSTS = %q, want %q", got, HSTSValue)
 		}
 		if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusFound || !strings.HasPrefix(loc, fmt.Sprintf("https://auth.gh.test:%d/", e.httpsPort)) {
 			t.Errorf("app host without session: %d %q, want a 302 to the https team domain", resp.StatusCode, loc)
@@ -366,13 +367,19 @@ func TestTLSFilesStartFailsOnMissingFile(t *testing.T) {
 }
 
 func TestTLSHSTSWrapper(t *testing.T) {
-	h := hsts("auth.example.com", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	table := access.NewTable([]*access.App{
+		{Name: "on", Domains: []string{"app.example.com"}},
+		{Name: "off", Domains: []string{"own.example.com"}, Settings: access.Settings{NoHSTS: true}},
+	})
+	h := hsts("auth.example.com", func() *access.Table { return table }, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	tests := []struct {
 		name, host, want string
 	}{
 		{"team", "auth.example.com", HSTSValue},
 		{"team with port", "auth.example.com:443", HSTSValue},
-		{"app", "app.example.com", ""},
+		{"app", "app.example.com", HSTSValue},
+		{"app with hsts = false", "own.example.com", ""},
+		{"no app", "nothing.example.com", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

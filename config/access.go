@@ -93,6 +93,7 @@ func normalizePath(p string) string {
 // keys.
 func (a *AppConfig) settings() access.Settings {
 	return access.Settings{
+		NoHSTS: !a.HSTS,
 		Cookie: access.CookieSettings{
 			NoHTTPOnly: !a.HTTPOnly,
 			SameSite:   strings.ToLower(a.SameSite),

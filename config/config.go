@@ -137,6 +137,7 @@ type AppConfig struct {
 	SameSite      string `toml:"same_site"`      // "lax" (default), "strict" or "none" (implies Secure)
 	BindingCookie bool   `toml:"binding_cookie"` // also set CF_Binding; the token carries its hash
 	PathCookie    bool   `toml:"path_cookie"`    // cookie Path = the app path
+	HSTS          bool   `toml:"hsts"`           // Strict-Transport-Security on the app's HTTPS responses; default true
 
 	CORS CORSConfig `toml:"cors"`
 
@@ -234,7 +235,7 @@ func Default() Config {
 
 // defaultApp is what each [[apps]] entry is decoded over.
 func defaultApp() AppConfig {
-	return AppConfig{SessionDuration: Duration{DefaultSessionDuration}, HTTPOnly: true}
+	return AppConfig{SessionDuration: Duration{DefaultSessionDuration}, HTTPOnly: true, HSTS: true}
 }
 
 // defaultIdPName returns the sign-in page label of a provider kind.

@@ -49,6 +49,22 @@ func TestConfigForwardAuthApp(t *testing.T) {
 	}
 }
 
+func TestConfigHSTS(t *testing.T) {
+	for _, tt := range []struct {
+		line string
+		off  bool
+	}{{"", false}, {"hsts = false\n", true}, {"hsts = true\n", false}} {
+		cfg, err := Parse([]byte(validBase+strings.Replace(validApp, `origin = "whoami"`, "origin = \"whoami\"\n"+tt.line, 1)), "gatehouse.toml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		apps, err := cfg.AccessApps()
+		if err != nil || apps[0].NoHSTS != tt.off {
+			t.Errorf("%q: NoHSTS = %v, want %v (%v)", tt.line, apps[0].NoHSTS, tt.off, err)
+		}
+	}
+}
+
 func TestConfigExampleLoads(t *testing.T) {
 	cfg, err := Load("../config.example.toml")
 	if err != nil {
