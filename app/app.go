@@ -162,7 +162,7 @@ func (a *App) buildHandler(o Options) error {
 	if err != nil {
 		return err
 	}
-	secure := a.cfg.TLS.Mode != "off"
+	secure := a.cfg.Secure()
 	team, err := login.New(login.Options{
 		TeamDomain:    a.cfg.TeamDomain,
 		TeamURL:       a.cfg.TeamURL(),
@@ -278,8 +278,13 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		defer closeAck()
 	}
 	defer a.watchRevocations(ctx)()
+	handler := a.handler
+	if a.cfg.Secure() {
+		// Plain HTTP behind a TLS terminator (public_scheme = "https").
+		handler = hsts(a.cfg.TeamDomain, a.Apps, handler)
+	}
 	srv := &http.Server{
-		Handler:           a.handler,
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),

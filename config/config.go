@@ -25,6 +25,7 @@ type Config struct {
 	TrustedProxies []string      `toml:"trusted_proxies"`  // CIDRs whose client IP header is believed
 	ClientIPHeader string        `toml:"client_ip_header"` // header naming the client IP behind a trusted proxy
 	ShutdownGrace  Duration      `toml:"shutdown_grace"`   // how long requests may finish after SIGTERM
+	PublicScheme   string        `toml:"public_scheme"`    // "https" behind a TLS terminator; "" from tls.mode
 	TLS            TLSConfig     `toml:"tls"`
 	Log            LogConfig     `toml:"log"`
 	Metrics        MetricsConfig `toml:"metrics"`
@@ -253,11 +254,25 @@ func defaultIdPName(kind string) string {
 
 // TeamURL returns the base URL of the team domain.
 func (c *Config) TeamURL() string {
-	if c.TLS.Mode == "off" {
-		return "http://" + c.TeamDomain
-	}
-	return "https://" + c.TeamDomain
+	return c.Scheme() + "://" + c.TeamDomain
 }
+
+// Scheme is the public scheme of the team domain and the apps: public_scheme
+// when set (behind a TLS-terminating proxy), else https unless tls.mode is
+// "off".
+func (c *Config) Scheme() string {
+	switch {
+	case c.PublicScheme != "":
+		return c.PublicScheme
+	case c.TLS.Mode == "off":
+		return "http"
+	}
+	return "https"
+}
+
+// Secure reports whether browsers reach Gatehouse over HTTPS: cookies get
+// the Secure attribute and responses HSTS.
+func (c *Config) Secure() bool { return c.Scheme() == "https" }
 
 // TrustedProxyPrefixes returns trusted_proxies parsed; a bare address is a
 // single-address prefix.

@@ -49,6 +49,23 @@ func TestConfigForwardAuthApp(t *testing.T) {
 	}
 }
 
+func TestConfigPublicScheme(t *testing.T) {
+	cfg, err := Parse([]byte("public_scheme = \"https\"\n"+validBase+validApp), "gatehouse.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.TeamURL() != "https://auth.example.com" || !cfg.Secure() {
+		t.Errorf("TeamURL %q Secure %v behind a terminator", cfg.TeamURL(), cfg.Secure())
+	}
+	cfg, err = Parse([]byte(validBase+validApp), "gatehouse.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.TeamURL() != "http://auth.example.com" || cfg.Secure() {
+		t.Errorf("TeamURL %q Secure %v with tls off", cfg.TeamURL(), cfg.Secure())
+	}
+}
+
 func TestConfigHSTS(t *testing.T) {
 	for _, tt := range []struct {
 		line string
@@ -237,6 +254,7 @@ func TestConfigBad(t *testing.T) {
 		{"tls files wildcard not covered", strings.Replace(validBase, `mode = "off"`, `mode = "files"`, 1) + "[[tls.certs]]\ndomains = [\"auth.example.com\", \"*.example.com\"]\ncert_file = \"c.pem\"\nkey_file = \"k.pem\"\n" + strings.Replace(validApp, `"app.example.com"`, `"*.apps.example.com"`, 1),
 			[]string{`apps[0].domains[0]: "*.apps.example.com": no certificate in tls.certs covers this name`}},
 		{"tls cert shape", validBase + "[[tls.certs]]\ndomains = [\"a.example.com\"]\n" + validApp, []string{`tls.certs[0].cert_file: required`, `tls.certs[0].key_file: required`}},
+		{"bad public_scheme", "public_scheme = \"ftp\"\n" + validBase + validApp, []string{`public_scheme: "ftp": must be one of "http", "https"`}},
 		{"session_duration 0s", validBase + strings.Replace(validApp, `origin = "whoami"`, "origin = \"whoami\"\nsession_duration = \"0s\"", 1),
 			[]string{`gatehouse.toml:11: apps[0].session_duration: 0s: must be at least 1s`}},
 		{"no origin without forward_auth", validBase + strings.Replace(validApp, `origin = "whoami"`, ``, 1),

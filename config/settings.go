@@ -11,13 +11,13 @@ import (
 const maxCORSMaxAge = 86400
 
 // appSettings validates an app's cookie, CORS, deny-page and service-token
-// keys. tlsMode is the config's tls.mode.
-func (v *validator) appSettings(key string, a *AppConfig, tlsMode string) {
+// keys. scheme is the public scheme (Config.Scheme).
+func (v *validator) appSettings(key string, a *AppConfig, scheme string) {
 	if a.SameSite != "" {
 		a.SameSite = strings.ToLower(a.SameSite)
 		if v.oneOf(key+".same_site", a.SameSite, "lax", "strict", "none") &&
-			a.SameSite == "none" && tlsMode == "off" {
-			v.add(key+".same_site", `"none" needs HTTPS (browsers accept SameSite=None only with Secure), but tls.mode is "off"`)
+			a.SameSite == "none" && scheme != "https" {
+			v.add(key+".same_site", `"none" needs HTTPS (browsers accept SameSite=None only with Secure), but tls.mode is "off" (set public_scheme = "https" behind a TLS terminator)`)
 		}
 	}
 	if a.PathCookie && normalizePath(a.Path) == "" {

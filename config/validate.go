@@ -52,6 +52,10 @@ func (c *Config) Validate() error {
 	}
 	v.duration("global_session", c.GlobalSession.Duration, MinGlobalSession, MaxSessionDuration)
 	v.duration("shutdown_grace", c.ShutdownGrace.Duration, 0, 10*time.Minute)
+	if c.PublicScheme != "" && v.oneOf("public_scheme", c.PublicScheme, "http", "https") &&
+		c.PublicScheme == "http" && c.TLS.Mode != "off" {
+		v.add("public_scheme", `"http" with tls.mode %q: browsers reach Gatehouse over HTTPS`, c.TLS.Mode)
+	}
 	for i, a := range c.Admins {
 		key := fmt.Sprintf("admins[%d]", i)
 		if group, ok := strings.CutPrefix(a, "group:"); ok {
@@ -397,7 +401,7 @@ func (v *validator) apps(c *Config, idps map[string]bool) {
 		if len(a.Policies) == 0 {
 			v.add(key+".policies", "at least one policy ([[apps.policies]])")
 		}
-		v.appSettings(key, a, c.TLS.Mode)
+		v.appSettings(key, a, c.Scheme())
 		pnames := map[string]bool{}
 		for j := range a.Policies {
 			v.policy(fmt.Sprintf("%s.policies[%d]", key, j), &a.Policies[j], pnames, idps)
