@@ -31,6 +31,10 @@ forward_auth = true
   name = "staff"
   decision = "allow"
   include = [{ email_domains = ["example.com"] }]
+  [[apps.policies]]
+  name = "robots"
+  decision = "service_auth"
+  include = [{ service_tokens = ["ci"] }]
 
 [[apps]]
 name = "edge-public"
@@ -214,6 +218,27 @@ func TestEdgeForwardAuth(t *testing.T) {
 				t.Fatalf("signed-in request: %d, hits %+v", resp.StatusCode, hits)
 			}
 			assertNoForged(t, hits[0].header)
+
+			// A service token through the edge: the upstream gets a token, not
+			// the credentials.
+			id, secret, err := env.app.Store().CreateServiceToken(t.Context(), "ci", time.Hour, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			env.app.Store().PollServiceTokens(t.Context()) //nolint:errcheck // the serve polls too
+			sreq, _ := http.NewRequest("GET", site("/api"), nil)
+			sreq.Header.Set(access.HeaderClientID, id)
+			sreq.Header.Set(access.HeaderClientSecret, secret)
+			resp, err = c.Do(sreq)
+			if err != nil {
+				t.Fatal(err)
+			}
+			readBody(t, resp)
+			hits = up.take()
+			if resp.StatusCode != http.StatusOK || len(hits) != 1 || hits[0].header.Get(access.HeaderJWTAssertion) == "" ||
+				hits[0].header.Get(access.HeaderClientSecret) != "" || hits[0].header.Get(access.HeaderClientID) != "" {
+				t.Fatalf("service token through %s: %d, hits %+v", kind, resp.StatusCode, hits)
+			}
 
 			// Revoke the user: the next request is refused and never reaches the upstream.
 			if _, err := env.app.revoking().RevokeUser(t.Context(), "erin@example.com", "test", time.Now()); err != nil {
