@@ -75,20 +75,21 @@ func (u *edgeUpstream) take() []upstreamHit {
 	return out
 }
 
-// startEdge runs the edge proxy kind ("nginx" or "caddy") with the config
+// startEdge runs the edge proxy kind ("nginx", "caddy" or "haproxy") with the config
 // file from scripts/e2e/edge in front of Gatehouse at gatehouse and the
 // upstream, listening on port.
 func startEdge(t *testing.T, kind string, port int, gatehouse, upstream string) {
 	t.Helper()
 	bin := testkit.Program(t, kind)
 	dir := t.TempDir()
-	file := map[string]string{"nginx": "nginx.conf", "caddy": "Caddyfile"}[kind]
+	file := map[string]string{"nginx": "nginx.conf", "caddy": "Caddyfile", "haproxy": "haproxy.cfg"}[kind]
 	tmpl, err := os.ReadFile(filepath.Join("..", "scripts", "e2e", "edge", file))
 	if err != nil {
 		t.Fatal(err)
 	}
 	conf := strings.NewReplacer("{{DIR}}", dir, "{{EDGE_PORT}}", fmt.Sprint(port),
-		"{{GATEHOUSE}}", gatehouse, "{{UPSTREAM}}", upstream).Replace(string(tmpl))
+		"{{GATEHOUSE}}", gatehouse, "{{UPSTREAM_HOSTPORT}}", strings.TrimPrefix(upstream, "http://"),
+		"{{UPSTREAM}}", upstream).Replace(string(tmpl))
 	path := filepath.Join(dir, file)
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
@@ -100,6 +101,15 @@ func startEdge(t *testing.T, kind string, port int, gatehouse, upstream string) 
 	case "caddy":
 		cmd = exec.Command(bin, "run", "--config", path, "--adapter", "caddyfile")
 		cmd.Env = append(os.Environ(), "HOME="+dir, "XDG_DATA_HOME="+dir, "XDG_CONFIG_HOME="+dir)
+	case "haproxy":
+		lua, err := os.ReadFile(filepath.Join("..", "scripts", "e2e", "edge", "gatehouse.lua"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "gatehouse.lua"), lua, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cmd = exec.Command(bin, "-db", "-f", path)
 	}
 	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
@@ -136,7 +146,7 @@ func startEdge(t *testing.T, kind string, port int, gatehouse, upstream string) 
 // never reaching the upstream, a bypass path, an XHR 401 with the login
 // URL, and a revoke refused at the next request.
 func TestEdgeForwardAuth(t *testing.T) {
-	for _, kind := range []string{"nginx", "caddy"} {
+	for _, kind := range []string{"nginx", "caddy", "haproxy"} {
 		t.Run(kind, func(t *testing.T) {
 			up := &edgeUpstream{}
 			upstream := httptest.NewServer(up)

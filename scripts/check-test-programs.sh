@@ -18,6 +18,7 @@ declare -A debian=(
   [certutil]=libnss3-tools
   [nginx]=nginx
   [caddy]=caddy
+  [haproxy]=haproxy
   [go]="a Go toolchain at go.mod's go version"
 )
 # Every program the tests name literally (exec.Command, exec.LookPath,

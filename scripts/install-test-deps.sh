@@ -3,7 +3,7 @@
 # - Debian's chromium (driven by chromedp in the end-to-end tests);
 # - SimpleSAMLphp and the PHP it runs on (the test SAML IdP, internal/testidp);
 # - Debian's pebble and pebble-challtestsrv (the test ACME CA, app/tls_pebble_test.go);
-# - Debian's nginx and caddy (the edge proxies of the forward-auth tests,
+# - Debian's nginx, caddy and haproxy (the edge proxies of the forward-auth tests,
 #   app/e2e_edge_test.go) and libnss3-tools (certutil, for Chromium's trust
 #   store in the TLS test);
 # - the npm dependencies of the test OpenID provider (scripts/e2e/oidc).
@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
-for pkg in simplesamlphp php-cli php-xml php-mbstring php-curl pebble nginx caddy libnss3-tools; do
+for pkg in simplesamlphp php-cli php-xml php-mbstring php-curl pebble nginx caddy haproxy libnss3-tools; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
@@ -36,4 +36,5 @@ echo "install-test-deps: chromium $(chromium --version 2>/dev/null | awk '{print
   "php $(php -r 'echo PHP_VERSION;'), node $(node --version)," \
   "pebble $(dpkg-query -W -f='${Version}' pebble)," \
   "nginx $(dpkg-query -W -f='${Version}' nginx), caddy $(dpkg-query -W -f='${Version}' caddy)," \
+  "haproxy $(dpkg-query -W -f='${Version}' haproxy)," \
   "libnss3-tools $(dpkg-query -W -f='${Version}' libnss3-tools)"

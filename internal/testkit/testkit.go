@@ -44,6 +44,7 @@ var debianPackages = map[string]string{
 	"certutil":            "libnss3-tools",
 	"nginx":               "nginx",
 	"caddy":               "caddy",
+	"haproxy":             "haproxy",
 }
 
 // DebianPackage is the Debian package that provides program, or "" when
