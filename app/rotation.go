@@ -120,7 +120,7 @@ func (a *App) RotateKey(ctx context.Context) (token.Key, error) {
 	if err != nil {
 		return token.Key{}, err
 	}
-	a.ops.metrics.keyRotate.WithLabelValues("manual").Inc()
+	a.ops.metrics.KeyRotated("manual")
 	a.log.Info("signing key rotated", "kid", k.ID)
 	return k, a.refreshKeys(ctx)
 }
@@ -143,7 +143,7 @@ func (a *App) rotateIfDue(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	a.ops.metrics.keyRotate.WithLabelValues("schedule").Inc()
+	a.ops.metrics.KeyRotated("schedule")
 	a.log.Info("signing key rotated on schedule", "kid", k.ID, "every", every)
 	return a.refreshKeys(ctx)
 }
