@@ -38,11 +38,8 @@ type App struct {
 	table atomic.Pointer[access.Table]
 	keys  atomic.Pointer[token.Keyring]
 
-	ops opsState // live config, metrics, key rotation (app/reload.go)
-	// certExpiry is the TLS hook of the certificate expiry metric, set with
-	// SetCertExpiry (app/metrics.go).
-	certExpiry atomic.Pointer[func() map[string]time.Time]
-	certs      atomic.Pointer[certs.Manager] // while serving with TLS on (app/tls.go)
+	ops   opsState                      // live config, metrics, status, key rotation (app/reload.go)
+	certs atomic.Pointer[certs.Manager] // while serving with TLS on (app/tls.go)
 
 	handler   http.Handler
 	idpCancel context.CancelFunc // stops the IdPs' background discovery
@@ -216,7 +213,7 @@ func (a *App) buildHandler(o Options) error {
 		ClientIPHeader: a.cfg.ClientIPHeader,
 		Log:            a.log,
 		Now:            a.now,
-		Status:         a.ops.status.snapshot,
+		Status:         a.adminStatus,
 	})
 	if err != nil {
 		return fmt.Errorf("app: %w", err)

@@ -7,6 +7,8 @@ import (
 	"io"
 	"text/tabwriter"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/token"
 )
 
 // cmdKeys is `gatehouse keys rotate|list -config FILE`.
@@ -33,20 +35,20 @@ func cmdKeys(ctx context.Context, args []string, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "new signing key %s; a running gatehouse signs with it within %s\n", k.ID, keyPollInterval)
+		fmt.Fprintf(stdout, "new signing key %s; a running gatehouse signs with it within %s\n", k.ID, token.KeyPollInterval)
 		return nil
 	}
 	infos, err := db.SigningKeyIDs(ctx)
 	if err != nil {
 		return err
 	}
-	life := maxTokenLifetime(cfg)
+	sched := keySchedule(cfg)
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "KID\tCREATED\tSTATE")
 	for i, k := range infos {
 		state := "signing"
-		if until := keyPublishedUntil(infos, i, life); i > 0 {
-			if now.Before(until) {
+		if i > 0 {
+			if until := sched.PublishedUntil(infos[i-1].CreatedAt); now.Before(until) {
 				state = "published until " + until.Local().Format(time.RFC3339)
 			} else {
 				state = "expired (removed by the running gatehouse)"

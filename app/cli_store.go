@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/gatehouse-dev/gatehouse/config"
+	"github.com/gatehouse-dev/gatehouse/ops"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
@@ -42,7 +43,7 @@ func openExisting(ctx context.Context, cfg *config.Config) (*store.DB, error) {
 	if _, err := os.Stat(file); err != nil {
 		return nil, fmt.Errorf("app: no database at %s (check data_dir): %w", file, err)
 	}
-	db, err := store.Open(ctx, file, newLogger(cfg, os.Stderr))
+	db, err := store.Open(ctx, file, ops.NewLogger(os.Stderr, cfg.Log.Level, cfg.Log.Format))
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}

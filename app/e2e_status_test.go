@@ -149,7 +149,7 @@ func TestTLSFilesStatusExpiryMetric(t *testing.T) {
 		})
 	}
 
-	st := e.app.ops.status.snapshot()
+	st := e.app.adminStatus()
 	if st.TLSMode != "files" || len(st.Certs) != 2 {
 		t.Fatalf("status = %+v", st)
 	}

@@ -2,15 +2,7 @@ package app
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"errors"
 	"fmt"
-	"math/big"
 	"os"
 	"path/filepath"
 	"time"
@@ -75,21 +67,13 @@ func (a *App) samlProvider(p config.IdPConfig, callback string) (*idp.SAML, erro
 	if keyFile == "" {
 		keyFile = filepath.Join(a.cfg.DataDir, "saml-"+p.ID+".key")
 		certFile = filepath.Join(a.cfg.DataDir, "saml-"+p.ID+".crt")
-		if err := ensureSPKeyPair(keyFile, certFile, a.cfg.TeamDomain, a.now()); err != nil {
+		if err := idp.EnsureSPKeyPair(keyFile, certFile, a.cfg.TeamDomain, a.now()); err != nil {
 			return nil, fmt.Errorf("app: idp %s: %w", p.ID, err)
 		}
 	}
-	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+	key, cert, err := idp.LoadSPKeyPair(keyFile, certFile)
 	if err != nil {
-		return nil, fmt.Errorf("app: idp %s: sp key pair: %w", p.ID, err)
-	}
-	cert, err := x509.ParseCertificate(pair.Certificate[0])
-	if err != nil {
-		return nil, fmt.Errorf("app: idp %s: sp certificate: %w", p.ID, err)
-	}
-	key, ok := pair.PrivateKey.(*rsa.PrivateKey)
-	if !ok {
-		return nil, fmt.Errorf("app: idp %s: sp key must be RSA", p.ID)
+		return nil, fmt.Errorf("app: idp %s: %w", p.ID, err)
 	}
 	var meta []byte
 	if p.MetadataFile != "" {
@@ -108,47 +92,6 @@ func (a *App) samlProvider(p config.IdPConfig, callback string) (*idp.SAML, erro
 		return nil, fmt.Errorf("app: idp %s: %w", p.ID, err)
 	}
 	return s, nil
-}
-
-// ensureSPKeyPair generates an RSA-2048 SP key and a 10-year self-signed
-// certificate into keyFile and certFile (PEM) unless keyFile exists.
-func ensureSPKeyPair(keyFile, certFile, cn string, now time.Time) error {
-	if _, err := os.Stat(keyFile); err == nil {
-		return nil
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("sp key: %w", err)
-	}
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		return fmt.Errorf("sp key: %w", err)
-	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
-	if err != nil {
-		return fmt.Errorf("sp certificate: %w", err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: cn},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.AddDate(10, 0, 0),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
-		BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return fmt.Errorf("sp certificate: %w", err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return fmt.Errorf("sp key: %w", err)
-	}
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
-		return fmt.Errorf("sp certificate: %w", err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		return fmt.Errorf("sp key: %w", err)
-	}
-	return nil
 }
 
 // Limits on what a stranger can trigger on the team domain.

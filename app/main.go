@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 
 	"github.com/gatehouse-dev/gatehouse/config"
+	"github.com/gatehouse-dev/gatehouse/ops"
 )
 
 // Version is set at build time with -ldflags "-X .../app.Version=v1.2.3".
@@ -127,7 +128,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg, stderr)
+	log := ops.NewLogger(stderr, cfg.Log.Level, cfg.Log.Format)
 	a, err := New(ctx, cfg, log)
 	if err != nil {
 		return err

@@ -112,7 +112,7 @@ func TestMetricsAfterTraffic(t *testing.T) {
 	}
 
 	// The certificate hook shows up once set.
-	env.app.SetCertExpiry(func() map[string]time.Time {
+	env.app.ops.metrics.SetCertExpiry(func() map[string]time.Time {
 		return map[string]time.Time{"auth.example.com": time.Unix(2000000000, 0)}
 	})
 	got, ok := metricValue(scrape(t, env.app), "gatehouse_certificate_expiry_timestamp_seconds", map[string]string{"domain": "auth.example.com"})

@@ -20,6 +20,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/config"
+	"github.com/gatehouse-dev/gatehouse/ops"
 )
 
 // PIDFile is the name, in data_dir, of the file holding the serve process id.
@@ -30,21 +31,21 @@ const PIDFile = "gatehouse.pid"
 type opsState struct {
 	configPath string                        // file re-read on SIGHUP; "" disables reload
 	live       atomic.Pointer[config.Config] // configuration in force (startup or last reload)
-	accessLog  atomic.Bool                   // log.access_log of the live configuration
-	metrics    *metrics
-	reloadMu   sync.Mutex   // one reload at a time
-	keysMu     sync.Mutex   // one key refresh at a time
-	keySet     string       // kids in the keyring, newest first, comma-joined
-	status     systemStatus // certificates and last reload, for the admin page (app/status.go)
+	accessLog  *ops.AccessLog                // on when log.access_log of the live configuration is
+	metrics    *ops.Metrics
+	reloadMu   sync.Mutex // one reload at a time
+	keysMu     sync.Mutex // one key refresh at a time
+	keySet     string     // kids in the keyring, newest first, comma-joined
+	status     ops.Status // certificates and last reload, for the admin page and the expiry metric
 }
 
 // initOps sets up the live configuration and metrics and prunes the
 // keyring; called while the handlers are built.
 func (a *App) initOps() error {
 	a.ops.live.Store(a.cfg)
-	a.ops.accessLog.Store(a.cfg.Log.AccessLog)
-	a.ops.metrics = newMetrics(a)
-	a.ops.status.setTLS(a.cfg.TLS.Mode, nil, nil)
+	a.ops.accessLog = ops.NewAccessLog(a.log, a.cfg.Log.AccessLog)
+	a.ops.metrics = ops.NewMetrics(ops.MetricsOptions{Stats: a.db, Log: a.log, Now: a.now})
+	a.ops.status.SetTLS(a.cfg.TLS.Mode, nil, nil)
 	if err := a.refreshKeys(context.Background()); err != nil {
 		return err
 	}
@@ -66,8 +67,8 @@ func (a *App) Reload(ctx context.Context) error {
 	}
 	cfg, err := config.Load(a.ops.configPath)
 	if err != nil {
-		a.ops.metrics.reloads.WithLabelValues("error").Inc()
-		a.ops.status.reloaded(a.now(), err)
+		a.ops.metrics.CountReload(err)
+		a.ops.status.Reloaded(a.now(), err)
 		a.logReloadError(err)
 		return err
 	}
@@ -97,8 +98,8 @@ func (a *App) ApplyConfig(ctx context.Context, cfg *config.Config) error {
 	old := a.ops.live.Load()
 	table, err := a.buildTable(ctx, cfg)
 	if err != nil {
-		a.ops.metrics.reloads.WithLabelValues("error").Inc()
-		a.ops.status.reloaded(a.now(), err)
+		a.ops.metrics.CountReload(err)
+		a.ops.status.Reloaded(a.now(), err)
 		a.log.Error("config reload failed; keeping the running configuration", "err", err)
 		return err
 	}
@@ -107,10 +108,10 @@ func (a *App) ApplyConfig(ctx context.Context, cfg *config.Config) error {
 	}
 	a.table.Store(table)
 	a.ops.live.Store(cfg)
-	a.ops.accessLog.Store(cfg.Log.AccessLog)
+	a.ops.accessLog.SetOn(cfg.Log.AccessLog)
 	a.reloadCerts(cfg)
-	a.ops.metrics.reloads.WithLabelValues("success").Inc()
-	a.ops.status.reloaded(a.now(), nil)
+	a.ops.metrics.CountReload(nil)
+	a.ops.status.Reloaded(a.now(), nil)
 	a.log.Info("config reloaded", "apps", len(table.Apps()))
 	return nil
 }

@@ -11,21 +11,13 @@ import (
 	"github.com/gatehouse-dev/gatehouse/token"
 )
 
-const (
-	// keyPollInterval is how often a serving process looks for keys added
-	// by `gatehouse keys rotate` (a cheap query of kids only).
-	keyPollInterval = 5 * time.Second
-	// rotationCheckInterval is how often the rotation schedule is checked.
-	rotationCheckInterval = time.Hour
-	// retireGrace is added to a previous key's publication: the time other
-	// processes may still sign with it before they notice its successor,
-	// and the clock skew tokens are verified with.
-	retireGrace = 2*keyPollInterval + token.MaxSkew
-)
+// rotationCheckInterval is how often the rotation schedule is checked.
+const rotationCheckInterval = time.Hour
 
-// maxTokenLifetime is the longest any token signed now may live: the
-// global session or the longest app or policy session_duration.
-func maxTokenLifetime(cfg *config.Config) time.Duration {
+// keySchedule is the signing-key rotation schedule of cfg: keys.rotate_every,
+// and the longest token lifetime, the global session or the longest app or
+// policy session_duration.
+func keySchedule(cfg *config.Config) token.Schedule {
 	d := cfg.GlobalSession.Duration
 	for _, a := range cfg.Apps {
 		d = max(d, a.SessionDuration.Duration)
@@ -33,30 +25,16 @@ func maxTokenLifetime(cfg *config.Config) time.Duration {
 			d = max(d, p.SessionDuration.Duration)
 		}
 	}
-	return d
+	return token.Schedule{Every: cfg.Keys.RotateEvery.Duration, Lifetime: d}
 }
 
-// keyPublishedUntil returns when keys[i] (newest first) stops being
-// published: the zero time for the signing key, else its successor's
-// creation plus the longest token lifetime and retireGrace.
-func keyPublishedUntil(keys []store.KeyInfo, i int, lifetime time.Duration) time.Time {
-	if i == 0 {
-		return time.Time{}
+// keyTimes lists the creation times of infos, in their order.
+func keyTimes(infos []store.KeyInfo) []time.Time {
+	out := make([]time.Time, len(infos))
+	for i, k := range infos {
+		out[i] = k.CreatedAt
 	}
-	return keys[i-1].CreatedAt.Add(lifetime + retireGrace)
-}
-
-// splitKeys divides keys (newest first) into those still published at now
-// and those whose every token has expired.
-func splitKeys(keys []store.KeyInfo, now time.Time, lifetime time.Duration) (keep, drop []store.KeyInfo) {
-	for i, k := range keys {
-		if i == 0 || now.Before(keyPublishedUntil(keys, i, lifetime)) {
-			keep = append(keep, k)
-		} else {
-			drop = append(drop, k)
-		}
-	}
-	return keep, drop
+	return out
 }
 
 // refreshKeys brings the keyring in line with the database: keys added by
@@ -72,7 +50,8 @@ func (a *App) refreshKeys(ctx context.Context) error {
 	if len(infos) == 0 {
 		return fmt.Errorf("app: refresh keys: no signing keys in the database")
 	}
-	keep, drop := splitKeys(infos, a.now(), maxTokenLifetime(a.Config()))
+	n := keySchedule(a.Config()).Published(keyTimes(infos), a.now())
+	keep, drop := infos[:n], infos[n:]
 	for _, k := range drop {
 		if err := a.db.DeleteSigningKey(ctx, k.ID); err != nil {
 			return fmt.Errorf("app: refresh keys: %w", err)
@@ -120,31 +99,31 @@ func (a *App) RotateKey(ctx context.Context) (token.Key, error) {
 	if err != nil {
 		return token.Key{}, err
 	}
-	a.ops.metrics.keyRotate.WithLabelValues("manual").Inc()
+	a.ops.metrics.KeyRotated("manual")
 	a.log.Info("signing key rotated", "kid", k.ID)
 	return k, a.refreshKeys(ctx)
 }
 
 // rotateIfDue makes a new key when the signing key is keys.rotate_every old.
 func (a *App) rotateIfDue(ctx context.Context) error {
-	every := a.Config().Keys.RotateEvery.Duration
-	if every <= 0 {
-		return nil
+	sched := keySchedule(a.Config())
+	if sched.Every <= 0 {
+		return nil // rotation by hand only: no need to ask the database
 	}
 	infos, err := a.db.SigningKeyIDs(ctx)
 	if err != nil {
 		return fmt.Errorf("app: rotate: %w", err)
 	}
 	now := a.now()
-	if len(infos) > 0 && now.Sub(infos[0].CreatedAt) < every {
+	if !sched.Due(keyTimes(infos), now) {
 		return nil
 	}
 	k, err := addKey(ctx, a.db, now)
 	if err != nil {
 		return err
 	}
-	a.ops.metrics.keyRotate.WithLabelValues("schedule").Inc()
-	a.log.Info("signing key rotated on schedule", "kid", k.ID, "every", every)
+	a.ops.metrics.KeyRotated("schedule")
+	a.log.Info("signing key rotated on schedule", "kid", k.ID, "every", sched.Every)
 	return a.refreshKeys(ctx)
 }
 
@@ -161,12 +140,12 @@ func addKey(ctx context.Context, db *store.DB, now time.Time) (token.Key, error)
 }
 
 // keyLoop runs the rotation schedule (at start, then hourly) and picks up
-// keys other processes add (every keyPollInterval) until ctx is done.
+// keys other processes add (every token.KeyPollInterval) until ctx is done.
 func (a *App) keyLoop(ctx context.Context) {
 	if err := a.rotateIfDue(ctx); err != nil {
 		a.log.Error("key rotation", "err", err)
 	}
-	poll := time.NewTicker(keyPollInterval)
+	poll := time.NewTicker(token.KeyPollInterval)
 	defer poll.Stop()
 	sched := time.NewTicker(rotationCheckInterval)
 	defer sched.Stop()

@@ -170,7 +170,7 @@ func TestRotationKeepsPreviousKeyUntilItsTokensExpire(t *testing.T) {
 		t.Fatal("previous key dropped while its tokens may still be valid")
 	}
 
-	clock.Advance(retireGrace + time.Second)
+	clock.Advance(token.RetireGrace + time.Second)
 	if err := a.refreshKeys(context.Background()); err != nil {
 		t.Fatal(err)
 	}

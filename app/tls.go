@@ -105,8 +105,8 @@ func (a *App) newCerts(httpAddr, httpsAddr net.Addr) (*certs.Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
-	a.ops.status.setTLS(t.Mode, m.Managed(), m.NotAfter)
-	a.SetCertExpiry(a.ops.status.expiries)
+	a.ops.status.SetTLS(t.Mode, m.Managed(), m.NotAfter)
+	a.ops.metrics.SetCertExpiry(a.ops.status.Expiries)
 	a.certs.Store(m)
 	return m, nil
 }
@@ -123,7 +123,7 @@ func (a *App) reloadCerts(cfg *config.Config) {
 	if err := m.SetNames(certNames(a.cfg.TeamDomain, cfg)); err != nil {
 		a.log.Error("config reload: managing the new certificate names", "err", err)
 	}
-	a.ops.status.setTLS(a.cfg.TLS.Mode, m.Managed(), m.NotAfter)
+	a.ops.status.SetTLS(a.cfg.TLS.Mode, m.Managed(), m.NotAfter)
 }
 
 // certNames lists the names Gatehouse answers for under cfg: the team
@@ -139,9 +139,9 @@ func certNames(team string, cfg *config.Config) []string {
 // certStatus records a certificate's news for the admin page.
 func (a *App) certStatus(s certs.Status) {
 	if s.Error == "" {
-		a.ops.status.certOK(s.Name, s.At)
+		a.ops.status.CertOK(s.Name, s.At)
 	} else {
-		a.ops.status.certFailed(s.Name, s.Error, s.At)
+		a.ops.status.CertFailed(s.Name, s.Error, s.At)
 	}
 }
 

@@ -402,7 +402,7 @@ func TestTLSACMEPebbleReload(t *testing.T) {
 		}
 	}
 	var listed []string
-	for _, c := range e.app.ops.status.snapshot().Certs {
+	for _, c := range e.app.ops.status.Snapshot().Certs {
 		listed = append(listed, c.Domain)
 		if c.NotAfter.IsZero() {
 			t.Errorf("%s listed without an expiry", c.Domain)

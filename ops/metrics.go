@@ -1,0 +1,239 @@
+// Package ops is Gatehouse's operational side: the Prometheus metrics, the
+// /healthz and /readyz probes, the status of certificates and reloads for
+// the admin page, the access log and the process logger. It reads the store
+// through the small interfaces it declares and takes everything else as
+// plain values.
+package ops
+
+import (
+	"context"
+	"log/slog"
+	"math"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/gatehouse-dev/gatehouse/access"
+)
+
+// scrapeTimeout bounds the database queries made at scrape time.
+const scrapeTimeout = 2 * time.Second
+
+// Stats is what the metrics read from the store when scraped.
+type Stats interface {
+	// CountActiveSessions counts the global sessions neither expired nor
+	// revoked at now.
+	CountActiveSessions(ctx context.Context, now time.Time) (int, error)
+	// CountAuditSince counts the audit events of kind with an id above
+	// afterID, and returns the highest id counted (afterID when none).
+	CountAuditSince(ctx context.Context, kind string, afterID int64) (n int, last int64, err error)
+}
+
+// MetricsOptions configure NewMetrics.
+type MetricsOptions struct {
+	Stats Stats
+	Log   *slog.Logger     // scrape problems; discarded when nil
+	Now   func() time.Time // clock; time.Now when nil
+}
+
+// Metrics are Gatehouse's Prometheus collectors, in a private registry.
+// They are safe for concurrent use.
+type Metrics struct {
+	o         MetricsOptions
+	reg       *prometheus.Registry
+	requests  *prometheus.CounterVec // app, decision
+	authorize prometheus.Histogram   // seconds to decide about a request
+	signIns   *prometheus.CounterVec // idp, result
+	reloads   *prometheus.CounterVec // result
+	keyRotate *prometheus.CounterVec // trigger
+	limited   *prometheus.CounterVec // what (rate limits reached)
+	timeouts  *prometheus.CounterVec // app (origin timeouts)
+	// certExpiry lists the expiry of every TLS certificate by domain; set
+	// with SetCertExpiry.
+	certExpiry atomic.Pointer[func() map[string]time.Time]
+	revMu      sync.Mutex
+	revLastID  int64 // highest audit id counted into revTotal
+	revTotal   int
+}
+
+// NewMetrics registers the collectors; the gauges query o.Stats when
+// scraped.
+func NewMetrics(o MetricsOptions) *Metrics {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	m := &Metrics{
+		o:   o,
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_requests_total",
+			Help: "Requests to protected hosts by app and decision (allow, bypass, login, deny, no_app, endpoint).",
+		}, []string{"app", "decision"}),
+		authorize: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "gatehouse_authorize_duration_seconds",
+			Help:    "Time to decide about a request to a protected host, without the origin's time.",
+			Buckets: []float64{.00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
+		}),
+		signIns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_sign_ins_total",
+			Help: "Sign-ins by identity provider and result (success, failure).",
+		}, []string{"idp", "result"}),
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_config_reloads_total",
+			Help: "Configuration reloads by result (success, error).",
+		}, []string{"result"}),
+		keyRotate: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_key_rotations_total",
+			Help: "Signing keys created by this process, by trigger (schedule, manual).",
+		}, []string{"trigger"}),
+		limited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_rate_limited_total",
+			Help: "Requests refused by a limit on what strangers can trigger (PIN emails, wrong codes, sign-ins).",
+		}, []string{"limit"}),
+		timeouts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_origin_timeouts_total",
+			Help: "Requests answered 504 because the origin did not start answering within origin_timeout.",
+		}, []string{"app"}),
+	}
+	m.reloads.WithLabelValues("success")
+	m.reloads.WithLabelValues("error")
+	m.reg.MustRegister(
+		m.requests, m.authorize, m.signIns, m.reloads, m.keyRotate, m.limited, m.timeouts,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "gatehouse_active_sessions",
+			Help: "Global sessions neither expired nor revoked.",
+		}, m.activeSessions),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "gatehouse_revocations_total",
+			Help: "Revocations recorded in the audit log (users, apps and sessions).",
+		}, m.revocations),
+		&certExpiryCollector{m: m, desc: prometheus.NewDesc(
+			"gatehouse_certificate_expiry_timestamp_seconds",
+			"Expiry of the TLS certificate of each domain, as a Unix time.",
+			[]string{"domain"}, nil)},
+	)
+	return m
+}
+
+// Request is what the proxy reports about one request to a protected host.
+type Request struct {
+	App      string // the app's name; "" when no app claims the request
+	Decision string // the proxy's decision (allow, bypass, login, deny, no_app, endpoint)
+	User     string // the email or "service:" client ID; "" when anonymous
+	Status   int
+	Duration time.Duration // the whole request, origin included
+	// Decided tells whether the proxy judged the request (not an endpoint,
+	// not a host without an app); only then does Authorize count.
+	Decided   bool
+	Authorize time.Duration // time to decide, without the origin's time
+	// Forwarded tells whether the request went to the origin, so that a
+	// 504 is the origin timing out.
+	Forwarded bool
+}
+
+// CountRequest counts r by app and decision, its authorize latency, and an
+// origin timeout.
+func (m *Metrics) CountRequest(r Request) {
+	m.requests.WithLabelValues(r.App, r.Decision).Inc()
+	if r.Forwarded && r.Status == http.StatusGatewayTimeout {
+		m.timeouts.WithLabelValues(r.App).Inc()
+	}
+	if r.Decided {
+		m.authorize.Observe(r.Authorize.Seconds())
+	}
+}
+
+// CountAudit counts the sign-in and rate-limit events of e, as the login
+// handler audits them.
+func (m *Metrics) CountAudit(e access.Event) {
+	switch e.Kind {
+	case access.EventSignIn:
+		m.signIns.WithLabelValues(e.IdP, "success").Inc()
+	case access.EventSignInFailed:
+		m.signIns.WithLabelValues(e.IdP, "failure").Inc()
+	case access.EventRateLimited:
+		m.limited.WithLabelValues(strings.TrimSuffix(e.Detail, " limit reached")).Inc()
+	}
+}
+
+// CountReload counts a configuration reload that ended with err.
+func (m *Metrics) CountReload(err error) {
+	if err != nil {
+		m.reloads.WithLabelValues("error").Inc()
+		return
+	}
+	m.reloads.WithLabelValues("success").Inc()
+}
+
+// KeyRotated counts a signing key this process created, by trigger
+// ("schedule" or "manual").
+func (m *Metrics) KeyRotated(trigger string) {
+	m.keyRotate.WithLabelValues(trigger).Inc()
+}
+
+// SetCertExpiry installs the function called at scrape time for the expiry
+// of every TLS certificate, by domain; nil removes it. Safe to call at any
+// time.
+func (m *Metrics) SetCertExpiry(f func() map[string]time.Time) {
+	if f == nil {
+		m.certExpiry.Store(nil)
+		return
+	}
+	m.certExpiry.Store(&f)
+}
+
+// revocations returns the number of "revoked" audit events, counting only
+// the events added since the previous scrape.
+func (m *Metrics) revocations() float64 {
+	m.revMu.Lock()
+	defer m.revMu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
+	defer cancel()
+	n, last, err := m.o.Stats.CountAuditSince(ctx, access.EventRevoked, m.revLastID)
+	if err == nil {
+		m.revTotal += n
+		m.revLastID = last
+	}
+	return float64(m.revTotal)
+}
+
+// activeSessions counts the live global sessions; NaN when the database
+// cannot answer.
+func (m *Metrics) activeSessions() float64 {
+	ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
+	defer cancel()
+	n, err := m.o.Stats.CountActiveSessions(ctx, m.o.Now())
+	if err != nil {
+		m.o.Log.Warn("metrics: count sessions", "err", err)
+		return math.NaN()
+	}
+	return float64(n)
+}
+
+// certExpiryCollector publishes the hook set with SetCertExpiry.
+type certExpiryCollector struct {
+	m    *Metrics
+	desc *prometheus.Desc
+}
+
+func (c *certExpiryCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *certExpiryCollector) Collect(ch chan<- prometheus.Metric) {
+	f := c.m.certExpiry.Load()
+	if f == nil {
+		return
+	}
+	for domain, t := range (*f)() {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(t.Unix()), domain)
+	}
+}
