@@ -308,6 +308,10 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, app *access.
 	h.forward(w, out, app)
 }
 
+// maxAuthCookies bounds the CF_Authorization cookies onlyForApp verifies
+// (each costs an RSA verification); more is ambiguous outright.
+const maxAuthCookies = 4
+
 // onlyForApp picks, among several CF_Authorization cookies, the one genuine
 // token for the app with audience aud (expired or not): apps on one host
 // with their own cookie paths each send theirs. When none or more than one
@@ -318,8 +322,12 @@ func (h *Handler) onlyForApp(r *http.Request, aud string, now time.Time) (string
 	if keys == nil {
 		return "", true
 	}
+	values := web.CookieList(r.Header, access.CookieAuthorization)
+	if len(values) > maxAuthCookies {
+		return "", true // no signature check per planted cookie
+	}
 	var found string
-	for _, v := range web.CookieList(r.Header, access.CookieAuthorization) {
+	for _, v := range values {
 		if _, err := keys.VerifyExpired(v, aud, token.TypeApp, now); err != nil {
 			continue
 		}
