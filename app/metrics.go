@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/access"
-	"github.com/gatehouse-dev/gatehouse/admin"
 	"github.com/gatehouse-dev/gatehouse/ops"
 	"github.com/gatehouse-dev/gatehouse/proxy"
 )
@@ -30,16 +29,8 @@ func (a *App) observe(r *http.Request, app, decision, user string, status int, d
 	a.ops.accessLog.Write(r, req)
 }
 
-// adminStatus is the System panel of the admin overview: the ops status in
-// the admin package's types.
-func (a *App) adminStatus() admin.SystemStatus {
-	s := a.ops.status.Snapshot()
-	out := admin.SystemStatus{TLSMode: s.TLSMode, Reload: admin.ReloadStatus(s.Reload)}
-	for _, c := range s.Certs {
-		out.Certs = append(out.Certs, admin.CertStatus(c))
-	}
-	return out
-}
+// adminStatus is the System panel of the admin overview.
+func (a *App) adminStatus() access.SystemStatus { return a.ops.status.Snapshot() }
 
 // meteredLoginStore counts sign-ins as the login handler audits them.
 type meteredLoginStore struct {

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/access"
 )
 
 // Status records what the admin overview's System panel and the
@@ -21,28 +23,12 @@ type Status struct {
 	expiry func(domain string) time.Time
 }
 
-// SystemStatus is a snapshot of a Status.
-type SystemStatus struct {
-	TLSMode string       // acme, files or off
-	Certs   []CertStatus // sorted by domain
-	Reload  ReloadStatus
-}
-
-// CertStatus is the state of the certificate of one domain.
-type CertStatus struct {
-	Domain      string
-	NotAfter    time.Time // zero: no certificate yet
-	LastError   string    // text of the last failure to obtain, renew or load it
-	LastErrorAt time.Time
-	LastOKAt    time.Time // last successful obtain, renewal or load
-}
-
-// ReloadStatus is the result of the last configuration reload.
-type ReloadStatus struct {
-	At    time.Time // zero: no reload since start
-	OK    bool
-	Error string
-}
+// The status types are access's.
+type (
+	SystemStatus = access.SystemStatus
+	CertStatus   = access.CertStatus
+	ReloadStatus = access.ReloadStatus
+)
 
 // certState is the recorded state of one domain's certificate.
 type certState struct {

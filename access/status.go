@@ -1,0 +1,33 @@
+package access
+
+import "time"
+
+// SystemStatus is the operational state an operator sees: the TLS mode,
+// each certificate and the last configuration reload.
+type SystemStatus struct {
+	TLSMode string       // acme, files or off
+	Certs   []CertStatus // sorted by domain
+	Reload  ReloadStatus
+}
+
+// CertStatus is the state of the certificate of one domain.
+type CertStatus struct {
+	Domain      string
+	NotAfter    time.Time // zero: no certificate yet
+	LastError   string    // text of the last failure to obtain, renew or load it
+	LastErrorAt time.Time
+	LastOKAt    time.Time // last successful obtain, renewal or load
+}
+
+// Failing reports whether the last attempt on the certificate failed (no
+// success since the last error).
+func (c CertStatus) Failing() bool {
+	return c.LastError != "" && !c.LastOKAt.After(c.LastErrorAt)
+}
+
+// ReloadStatus is the result of the last configuration reload.
+type ReloadStatus struct {
+	At    time.Time // zero: no reload since start
+	OK    bool
+	Error string
+}
