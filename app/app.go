@@ -36,7 +36,7 @@ type App struct {
 	rev   *revocation.Engine // the revocations in force, over db's log
 	now   func() time.Time
 	table atomic.Pointer[access.Table]
-	keys  atomic.Pointer[token.Keyring]
+	keys  *token.Manager // the signing keys, kept in line with the database
 
 	ops   opsState                      // live config, metrics, status, key rotation (app/reload.go)
 	certs atomic.Pointer[certs.Manager] // while serving with TLS on (app/tls.go)
@@ -70,6 +70,7 @@ func NewWithOptions(ctx context.Context, cfg *config.Config, log *slog.Logger, o
 	if a.now == nil {
 		a.now = time.Now
 	}
+	a.ops.live.Store(cfg)
 	db, err := store.Open(ctx, filepath.Join(cfg.DataDir, "gatehouse.db"), log)
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
@@ -96,28 +97,28 @@ func NewWithOptions(ctx context.Context, cfg *config.Config, log *slog.Logger, o
 
 // loadKeys reads the signing keys, creating the first one on first start.
 func (a *App) loadKeys(ctx context.Context) error {
-	keys, err := a.db.SigningKeys(ctx)
+	m, err := token.NewManager(ctx, token.ManagerOptions{
+		Issuer:   a.cfg.TeamURL(),
+		Store:    a.db,
+		Schedule: func() token.Schedule { return keySchedule(a.Config()) },
+		Log:      a.log,
+		Now:      a.now,
+		OnRotate: func(_ token.Key, reason string) { a.ops.metrics.KeyRotated(reason) },
+	})
 	if err != nil {
-		return fmt.Errorf("app: load keys: %w", err)
+		return fmt.Errorf("app: %w", err)
 	}
-	if len(keys) == 0 {
-		k, err := token.NewKey(a.now())
-		if err != nil {
-			return fmt.Errorf("app: create key: %w", err)
-		}
-		if err := a.db.AddSigningKey(ctx, k); err != nil {
-			return fmt.Errorf("app: store key: %w", err)
-		}
-		a.log.Info("created signing key", "kid", k.ID)
-		keys = []token.Key{k}
-	}
-	kr, err := token.NewKeyring(a.cfg.TeamURL(), keys)
-	if err != nil {
-		return fmt.Errorf("app: keyring: %w", err)
-	}
-	a.keys.Store(kr)
+	a.keys = m
 	return nil
 }
+
+// keySchedule is the signing-key rotation schedule of cfg.
+func keySchedule(cfg *config.Config) token.Schedule {
+	return token.Schedule{Every: cfg.Keys.RotateEvery.Duration, Lifetime: cfg.LongestSession()}
+}
+
+// RotateKey makes a new signing key, which signs from now on.
+func (a *App) RotateKey(ctx context.Context) (token.Key, error) { return a.keys.Rotate(ctx) }
 
 // loadApps builds the app table, giving every app its stable AUD.
 func (a *App) loadApps(ctx context.Context) error {

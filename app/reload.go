@@ -34,21 +34,15 @@ type opsState struct {
 	accessLog  *ops.AccessLog                // on when log.access_log of the live configuration is
 	metrics    *ops.Metrics
 	reloadMu   sync.Mutex // one reload at a time
-	keysMu     sync.Mutex // one key refresh at a time
-	keySet     string     // kids in the keyring, newest first, comma-joined
 	status     ops.Status // certificates and last reload, for the admin page and the expiry metric
 }
 
 // initOps sets up the live configuration and metrics and prunes the
 // keyring; called while the handlers are built.
 func (a *App) initOps() error {
-	a.ops.live.Store(a.cfg)
 	a.ops.accessLog = ops.NewAccessLog(a.log, a.cfg.Log.AccessLog)
 	a.ops.metrics = ops.NewMetrics(ops.MetricsOptions{Stats: a.db, Log: a.log, Now: a.now})
 	a.ops.status.SetTLS(a.cfg.TLS.Mode, nil, nil)
-	if err := a.refreshKeys(context.Background()); err != nil {
-		return err
-	}
 	return nil
 }
 
@@ -228,7 +222,7 @@ func (a *App) startOps(ctx context.Context) (func(), error) {
 		})
 	}
 
-	wg.Go(func() { a.keyLoop(ctx) })
+	wg.Go(func() { a.keys.Run(ctx) })
 	return stop, nil
 }
 

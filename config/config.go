@@ -303,3 +303,16 @@ func parsePrefix(s string) (netip.Prefix, error) {
 	}
 	return netip.PrefixFrom(a, a.BitLen()), nil
 }
+
+// LongestSession is the longest lifetime a token of this configuration can
+// have: the global session, or the longest app or policy session_duration.
+func (c *Config) LongestSession() time.Duration {
+	d := c.GlobalSession.Duration
+	for _, a := range c.Apps {
+		d = max(d, a.SessionDuration.Duration)
+		for _, p := range a.Policies {
+			d = max(d, p.SessionDuration.Duration)
+		}
+	}
+	return d
+}
