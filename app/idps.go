@@ -26,7 +26,7 @@ func (a *App) buildProviders(mail idp.Mailer) ([]login.Provider, login.OTPConnec
 		lp := login.Provider{ID: p.ID, Name: p.Name, Kind: p.Kind}
 		switch p.Kind {
 		case "otp":
-			otp = &idp.OTP{ID: p.ID, Store: pinStore{a.db}, Mail: mail, Log: a.log, Now: a.now,
+			otp = &idp.OTP{ID: p.ID, Store: a.db, Mail: mail, Log: a.log, Now: a.now,
 				Sends: limit.New(pinSendsPerAddress, pinWindow), Failures: limit.New(pinFailuresPerAddress, pinLockout)}
 		case "oidc":
 			secret, err := p.OIDCSecret()

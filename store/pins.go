@@ -45,8 +45,8 @@ func (db *DB) CreatePIN(ctx context.Context, id, email, pin string, expires time
 
 // CheckPIN checks pin against the PIN stored under id. It returns the email
 // and burns the PIN on success; ErrPINWrong (counting an attempt),
-// ErrPINExpired, ErrPINExhausted (after 5 wrong attempts) or ErrNotFound
-// (unknown or already used) otherwise.
+// ErrPINExpired, ErrPINExhausted (after 5 wrong attempts) or ErrPINUnknown
+// (unknown or already used) otherwise: the errors of access.
 //
 // The fifth wrong attempt itself returns ErrPINExhausted (not ErrPINWrong),
 // so the user is told at once to request a new PIN; every later check,
@@ -68,12 +68,12 @@ func (db *DB) CheckPIN(ctx context.Context, id, pin string, now time.Time) (stri
 		).Scan(&email, &stored, &expires, &attempts, &used)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
-			result = ErrNotFound
+			result = ErrPINUnknown
 			return nil
 		case err != nil:
 			return err
 		case used.Valid:
-			result = ErrNotFound
+			result = ErrPINUnknown
 			return nil
 		case !now.Before(fromMillis(expires)):
 			result = ErrPINExpired

@@ -20,12 +20,12 @@ func TestCheckPIN(t *testing.T) {
 		attempts []attempt
 	}{
 		{"right", now.Add(time.Minute), "", []attempt{{"123456", nil}}},
-		{"unknown id", now.Add(time.Minute), "other", []attempt{{"123456", ErrNotFound}}},
+		{"unknown id", now.Add(time.Minute), "other", []attempt{{"123456", ErrPINUnknown}}},
 		{"wrong then right", now.Add(time.Minute), "", []attempt{
 			{"000000", ErrPINWrong}, {"123456", nil},
 		}},
 		{"expired", now.Add(-time.Second), "", []attempt{{"123456", ErrPINExpired}}},
-		{"reused", now.Add(time.Minute), "", []attempt{{"123456", nil}, {"123456", ErrNotFound}}},
+		{"reused", now.Add(time.Minute), "", []attempt{{"123456", nil}, {"123456", ErrPINUnknown}}},
 		{"exhausted", now.Add(time.Minute), "", []attempt{
 			{"1", ErrPINWrong}, {"2", ErrPINWrong}, {"3", ErrPINWrong}, {"4", ErrPINWrong},
 			{"5", ErrPINExhausted}, // the fifth wrong attempt exhausts the PIN
