@@ -19,6 +19,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/idp"
 	"github.com/gatehouse-dev/gatehouse/limit"
 	"github.com/gatehouse-dev/gatehouse/login"
+	"github.com/gatehouse-dev/gatehouse/ops"
 	"github.com/gatehouse-dev/gatehouse/pages"
 	"github.com/gatehouse-dev/gatehouse/proxy"
 	"github.com/gatehouse-dev/gatehouse/revocation"
@@ -264,7 +265,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	if !a.locked.Load() {
 		// Run holds the lock already; a bare Serve (tests, embedding)
 		// takes it here.
-		unlock, err := lockDataDir(a.cfg.DataDir)
+		unlock, err := ops.LockDataDir(a.cfg.DataDir)
 		if err != nil {
 			return err
 		}
