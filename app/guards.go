@@ -1,6 +1,7 @@
 package app
 
 import (
+	"github.com/gatehouse-dev/gatehouse/admin"
 	"github.com/gatehouse-dev/gatehouse/idp"
 	"github.com/gatehouse-dev/gatehouse/login"
 	"github.com/gatehouse-dev/gatehouse/ops"
@@ -22,4 +23,6 @@ var (
 	_ proxy.Store         = revokingStore{}
 	_ proxy.ServiceTokens = revokingStore{}
 	_ login.Store         = meteredLoginStore{}
+	_ admin.Store         = revokingStore{}
+	_ admin.ServiceTokens = revokingStore{}
 )

@@ -33,13 +33,8 @@ func (s revokingStore) AppRevocation(aud string) access.AppRevocation {
 	return s.rev.AppRevocation(aud)
 }
 
-// RevokeSession revokes the session with nonce, recording no revoker.
-func (s revokingStore) RevokeSession(ctx context.Context, nonce string, now time.Time) error {
-	return s.RevokeSessionBy(ctx, nonce, "", now)
-}
-
-// RevokeSessionBy revokes the session with nonce on behalf of by.
-func (s revokingStore) RevokeSessionBy(ctx context.Context, nonce, by string, now time.Time) error {
+// RevokeSession revokes the session with nonce on behalf of by.
+func (s revokingStore) RevokeSession(ctx context.Context, nonce, by string, now time.Time) error {
 	r, err := s.DB.RevokeSession(ctx, nonce, by, now)
 	if err != nil {
 		return err

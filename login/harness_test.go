@@ -93,7 +93,7 @@ func (m *memStore) SessionRevoked(nonce string) bool {
 	return m.revoked[nonce]
 }
 
-func (m *memStore) RevokeSession(_ context.Context, nonce string, _ time.Time) error {
+func (m *memStore) RevokeSession(_ context.Context, nonce, _ string, _ time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.revoked[nonce] = true

@@ -39,7 +39,7 @@ type Store interface {
 	CreateSession(ctx context.Context, s access.Session) error
 	Session(ctx context.Context, nonce string) (access.Session, error)
 	SessionRevoked(nonce string) bool
-	RevokeSession(ctx context.Context, nonce string, now time.Time) error
+	RevokeSession(ctx context.Context, nonce, by string, now time.Time) error
 	CreateHandoff(ctx context.Context, nonce, host string, h access.Handoff, expires time.Time) error
 	Audit(ctx context.Context, e access.Event) error
 	// AppRevocation returns the latest hard and soft revocation of the app

@@ -39,7 +39,7 @@ type Store interface {
 	Session(ctx context.Context, nonce string) (access.Session, error)
 	// RevokeSession revokes the global session with nonce and every app
 	// token minted from it.
-	RevokeSession(ctx context.Context, nonce string, now time.Time) error
+	RevokeSession(ctx context.Context, nonce, by string, now time.Time) error
 	// ConsumeHandoff returns and burns the single-use hand-off for nonce,
 	// bound to host and to the browser whose CF_AppSession cookie hashes to
 	// appSessionHash; another browser's attempt fails and burns nothing.

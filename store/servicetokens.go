@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/access"
 )
 
 // ServiceTokenSuffix ends every service token client ID.
@@ -20,19 +22,7 @@ const ServiceTokenSuffix = ".access"
 const lastUsedEvery = time.Minute
 
 // ServiceToken is a stored service token. The secret is never kept.
-type ServiceToken struct {
-	ClientID   string
-	Name       string
-	CreatedAt  time.Time
-	ExpiresAt  time.Time // zero: never
-	DisabledAt time.Time // zero: enabled
-	LastUsedAt time.Time // zero: never used
-}
-
-// Active reports whether the token is enabled and unexpired at now.
-func (t ServiceToken) Active(now time.Time) bool {
-	return t.DisabledAt.IsZero() && (t.ExpiresAt.IsZero() || now.Before(t.ExpiresAt))
-}
+type ServiceToken = access.ServiceToken
 
 // svcEntry is one service token in the in-memory index.
 type svcEntry struct {

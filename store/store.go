@@ -22,7 +22,7 @@ import (
 
 // Errors.
 var (
-	ErrNotFound      = errors.New("store: not found")
+	ErrNotFound      = access.ErrNotFound
 	ErrTooNew        = errors.New("store: database is newer than this binary")
 	ErrPINWrong      = access.ErrPINWrong
 	ErrPINExpired    = access.ErrPINExpired
