@@ -123,19 +123,14 @@ func (a *App) RotateKey(ctx context.Context) (token.Key, error) { return a.keys.
 
 // loadApps builds the app table, giving every app its stable AUD.
 func (a *App) loadApps(ctx context.Context) error {
-	apps, err := a.cfg.AccessApps()
+	table, err := a.buildTable(ctx, a.cfg)
 	if err != nil {
-		return fmt.Errorf("app: %w", err)
+		return err
 	}
-	for _, p := range apps {
-		aud, err := a.db.AppAUD(ctx, p.Name, p.AUD)
-		if err != nil {
-			return fmt.Errorf("app: aud of %q: %w", p.Name, err)
-		}
-		p.AUD = aud
-		a.log.Info("app", "name", p.Name, "domains", p.Domains, "aud", aud)
+	for _, p := range table.Apps() {
+		a.log.Info("app", "name", p.Name, "domains", p.Domains, "aud", p.AUD)
 	}
-	a.table.Store(access.NewTable(apps))
+	a.table.Store(table)
 	return nil
 }
 
@@ -280,7 +275,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	handler := a.handler
 	if a.cfg.Secure() {
 		// Plain HTTP behind a TLS terminator (public_scheme = "https").
-		handler = hsts(a.cfg.TeamDomain, a.Apps, handler)
+		handler = web.HSTS(a.cfg.TeamDomain, a.Apps, handler)
 	}
 	srv := &http.Server{
 		Handler:           handler,

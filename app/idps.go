@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/access"
@@ -63,15 +62,7 @@ func (a *App) buildProviders(mail idp.Mailer) ([]login.Provider, login.OTPConnec
 // samlProvider builds one SAML provider. Its SP entity ID is the callback
 // URL, as with Cloudflare Access.
 func (a *App) samlProvider(p config.IdPConfig, callback string) (*idp.SAML, error) {
-	keyFile, certFile := p.SPKeyFile, p.SPCertFile
-	if keyFile == "" {
-		keyFile = filepath.Join(a.cfg.DataDir, "saml-"+p.ID+".key")
-		certFile = filepath.Join(a.cfg.DataDir, "saml-"+p.ID+".crt")
-		if err := idp.EnsureSPKeyPair(keyFile, certFile, a.cfg.TeamDomain, a.now()); err != nil {
-			return nil, fmt.Errorf("app: idp %s: %w", p.ID, err)
-		}
-	}
-	key, cert, err := idp.LoadSPKeyPair(keyFile, certFile)
+	key, cert, err := idp.SPKeyPair(a.cfg.DataDir, p.ID, p.SPKeyFile, p.SPCertFile, a.cfg.TeamDomain, a.now())
 	if err != nil {
 		return nil, fmt.Errorf("app: idp %s: %w", p.ID, err)
 	}

@@ -316,3 +316,13 @@ func (c *Config) LongestSession() time.Duration {
 	}
 	return d
 }
+
+// CertNames lists the names Gatehouse answers for: team (the running team
+// domain) and every app domain, as configured.
+func (c *Config) CertNames(team string) []string {
+	names := []string{team}
+	for _, app := range c.Apps {
+		names = append(names, app.Domains...)
+	}
+	return names
+}
