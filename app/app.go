@@ -194,7 +194,7 @@ func (a *App) buildHandler(o Options) error {
 		TrustedProxies: trusted,
 		ClientIPHeader: a.cfg.ClientIPHeader,
 	})
-	a.rev.Subscribe(func(r access.Revocation) { closeRevoked(prot, r) })
+	a.rev.Subscribe(prot.CloseRevoked)
 	a.prot = prot
 	adm, err := admin.New(admin.Options{
 		TeamDomain:     a.cfg.TeamDomain,
@@ -277,13 +277,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		// Plain HTTP behind a TLS terminator (public_scheme = "https").
 		handler = web.HSTS(a.cfg.TeamDomain, a.Apps, handler)
 	}
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-	}
+	srv := a.server(ctx, handler, 120*time.Second)
 	a.log.Info("gatehouse serving", "addr", ln.Addr().String(), "team", a.cfg.TeamURL(), "apps", len(a.table.Load().Apps()), "version", versionString())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -296,6 +290,18 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	case <-ctx.Done():
 	}
 	return a.shutdown(srv)
+}
+
+// server is an HTTP server of h whose requests outlive ctx (a stop lets
+// them finish within shutdown_grace), logging to the app's logger.
+func (a *App) server(ctx context.Context, h http.Handler, idle time.Duration) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       idle,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
 }
 
 // shutdown stops servers after a deliberate stop: long-lived connections

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"time"
@@ -33,23 +32,9 @@ func (a *App) serveTLS(ctx context.Context, httpLn net.Listener) error {
 		a.certs.Store(nil)
 		m.Close()
 	}()
-	errLog := slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)
-	base := func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
-	httpsSrv := &http.Server{
-		Handler:           web.HSTS(a.cfg.TeamDomain, a.Apps, a.handler),
-		TLSConfig:         m.TLSConfig(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          errLog,
-		BaseContext:       base,
-	}
-	httpSrv := &http.Server{
-		Handler:           m.HTTPHandler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       30 * time.Second,
-		ErrorLog:          errLog,
-		BaseContext:       base,
-	}
+	httpsSrv := a.server(ctx, web.HSTS(a.cfg.TeamDomain, a.Apps, a.handler), 120*time.Second)
+	httpsSrv.TLSConfig = m.TLSConfig()
+	httpSrv := a.server(ctx, m.HTTPHandler(), 30*time.Second)
 	a.log.Info("gatehouse serving", "https", httpsLn.Addr().String(), "http", httpLn.Addr().String(),
 		"tls", a.cfg.TLS.Mode, "team", a.cfg.TeamURL(), "apps", len(a.table.Load().Apps()), "version", versionString())
 	errc := make(chan error, 2)
