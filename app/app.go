@@ -77,10 +77,8 @@ func NewWithOptions(ctx context.Context, cfg *config.Config, log *slog.Logger, o
 		return nil, fmt.Errorf("app: %w", err)
 	}
 	a.db = db
-	if a.rev, err = revocation.New(ctx, db, a.now(), log); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("app: %w", err)
-	}
+	// Loaded in the background: checks wait for it, everything else starts.
+	a.rev = revocation.Open(ctx, db, a.now(), log)
 	if err := a.loadKeys(ctx); err != nil {
 		db.Close()
 		return nil, err

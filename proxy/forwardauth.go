@@ -108,13 +108,16 @@ func originalRequest(r *http.Request) (*http.Request, edgeMode, bool) {
 }
 
 // allowEdge answers a forward-auth request that may go ahead: 200 with the
-// identity headers of out for the edge to copy to the upstream (none for a
+// identity headers of plan for the edge to copy to the upstream (none for a
 // bypass). Set-Cookie headers already on w (a refresh) go with it.
-func (h *Handler) allowEdge(w http.ResponseWriter, out *http.Request) {
+func (h *Handler) allowEdge(w http.ResponseWriter, plan *forwardPlan) {
 	hdr := w.Header()
-	for _, name := range []string{access.HeaderJWTAssertion, access.HeaderUserEmail} {
-		if v := out.Header.Get(name); v != "" {
-			hdr.Set(name, v)
+	if plan != nil {
+		if v := plan.jwt[0]; v != "" {
+			hdr.Set(access.HeaderJWTAssertion, v)
+		}
+		if v := plan.email[0]; v != "" {
+			hdr.Set(access.HeaderUserEmail, v)
 		}
 	}
 	hdr.Set("Cache-Control", "no-store")

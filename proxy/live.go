@@ -12,13 +12,17 @@ import (
 	"github.com/gatehouse-dev/gatehouse/access"
 )
 
-// liveConn is one authorized request in flight.
+// liveConn is one authorized request in flight. It lives in the request's
+// state (state.go), so tracking a request allocates nothing.
 type liveConn struct {
 	nonce    string // identity_nonce of its app token
 	aud      string // its app
 	longLive bool   // a WebSocket or an event stream
 	cancel   context.CancelCauseFunc
-	done     chan struct{} // closed when the request has ended
+	id       uint64
+	// done is made by the first close that cancels the request, under the
+	// shard's lock, and closed when the request has ended.
+	done chan struct{}
 }
 
 // errRevokedInFlight is the cause of a request context a revocation
@@ -47,23 +51,29 @@ type liveShard struct {
 	m  map[uint64]*liveConn
 }
 
-// track registers the request whose context cancel cancels, under nonce and
-// aud, and returns the function to call when it ends.
-func (l *liveConns) track(cancel context.CancelCauseFunc, nonce, aud string, longLive bool) func() {
-	id := l.next.Add(1)
-	sh := &l.shards[id%liveShards]
-	c := &liveConn{nonce: nonce, aud: aud, longLive: longLive, cancel: cancel, done: make(chan struct{})}
+// track registers c, the request whose context cancel cancels, under nonce
+// and aud. untrack(c) must follow when the request ends.
+func (l *liveConns) track(c *liveConn, cancel context.CancelCauseFunc, nonce, aud string, longLive bool) {
+	*c = liveConn{nonce: nonce, aud: aud, longLive: longLive, cancel: cancel, id: l.next.Add(1)}
+	sh := &l.shards[c.id%liveShards]
 	sh.mu.Lock()
 	if sh.m == nil {
 		sh.m = make(map[uint64]*liveConn)
 	}
-	sh.m[id] = c
+	sh.m[c.id] = c
 	sh.mu.Unlock()
-	return func() {
-		sh.mu.Lock()
-		delete(sh.m, id)
-		sh.mu.Unlock()
-		close(c.done)
+}
+
+// untrack removes c, whose request has ended, and wakes the revocations
+// waiting for it.
+func (l *liveConns) untrack(c *liveConn) {
+	sh := &l.shards[c.id%liveShards]
+	sh.mu.Lock()
+	delete(sh.m, c.id)
+	done := c.done
+	sh.mu.Unlock()
+	if done != nil {
+		close(done)
 	}
 }
 
@@ -77,6 +87,9 @@ func (l *liveConns) close(match func(c *liveConn) bool) int {
 		for _, c := range sh.m {
 			if match(c) {
 				c.cancel(errRevokedInFlight)
+				if c.done == nil {
+					c.done = make(chan struct{})
+				}
 				waits = append(waits, c.done)
 			}
 		}

@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"context"
 	"net/http"
 	"time"
 
@@ -27,23 +26,24 @@ type observation struct {
 	decided  time.Duration // from start to the decision
 }
 
-type observationKey struct{}
-
 // note records the decision on the request's observation, if any. The
 // request may be a clone: the context is shared.
 func note(r *http.Request, app, decision, user string) {
-	o, _ := r.Context().Value(observationKey{}).(*observation)
-	if o == nil {
+	st := stateOf(r.Context())
+	if st == nil {
 		return
 	}
+	o := &st.observation
 	o.app, o.decision, o.user = app, decision, user
-	o.decided = time.Since(o.start)
+	if !o.start.IsZero() {
+		o.decided = time.Since(o.start)
+	}
 }
 
 // noteApp returns the app name noted for r, "" when none.
 func noteApp(r *http.Request) string {
-	if o, _ := r.Context().Value(observationKey{}).(*observation); o != nil {
-		return o.app
+	if st := stateOf(r.Context()); st != nil {
+		return st.app
 	}
 	return ""
 }
@@ -51,8 +51,8 @@ func noteApp(r *http.Request) string {
 // AuthorizeDuration returns, inside Options.Observe, how long the proxy took
 // to decide about r (the authorize latency, without the origin's time).
 func AuthorizeDuration(r *http.Request) time.Duration {
-	if o, _ := r.Context().Value(observationKey{}).(*observation); o != nil {
-		return o.decided
+	if st := stateOf(r.Context()); st != nil {
+		return st.decided
 	}
 	return 0
 }
@@ -89,25 +89,19 @@ func (s *statusWriter) Flush() {
 // the underlying writer.
 func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
-// observe serves r through serve and reports it to Options.Observe.
-func (h *Handler) observe(w http.ResponseWriter, r *http.Request, serve func(http.ResponseWriter, *http.Request)) {
-	o := &observation{start: time.Now()}
-	r = r.WithContext(context.WithValue(r.Context(), observationKey{}, o))
-	sw := &statusWriter{ResponseWriter: w}
-	defer func() {
-		status := sw.status
-		switch {
-		case status == 0 && r.Header.Get("Upgrade") != "":
-			status = http.StatusSwitchingProtocols // hijacked by the WebSocket proxy
-		case status == 0:
-			status = http.StatusOK // nothing written: net/http sends 200
-		}
-		if o.decision == "" {
-			o.decision = DecisionEndpoint
-		}
-		h.o.Observe(r, o.app, o.decision, o.user, status, time.Since(o.start))
-	}()
-	serve(sw, r)
+// report tells Options.Observe about r, served with state st.
+func (h *Handler) report(r *http.Request, st *requestState) {
+	status := st.sw.status
+	switch {
+	case status == 0 && r.Header.Get("Upgrade") != "":
+		status = http.StatusSwitchingProtocols // hijacked by the WebSocket proxy
+	case status == 0:
+		status = http.StatusOK // nothing written: net/http sends 200
+	}
+	if st.decision == "" {
+		st.decision = DecisionEndpoint
+	}
+	h.o.Observe(r, st.app, st.decision, st.user, status, time.Since(st.start))
 }
 
 // claimsUser names the user of claims for the access log: the email, or

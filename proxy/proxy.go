@@ -144,11 +144,17 @@ func defaultTransport() *http.Transport {
 // ServeHTTP matches the app and either answers a reserved endpoint or
 // authorizes the request and proxies it.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if h.o.Observe != nil {
-		h.observe(w, r, h.serve)
+	st := &requestState{}
+	r, cancel := st.attach(r)
+	defer cancel(nil)
+	if h.o.Observe == nil {
+		h.serve(w, r)
 		return
 	}
-	h.serve(w, r)
+	st.start = time.Now()
+	st.sw.ResponseWriter = w
+	defer h.report(r, st)
+	h.serve(&st.sw, r)
 }
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
@@ -207,24 +213,28 @@ func canonicalRequest(r *http.Request) (*http.Request, bool) {
 // valid app tokens through to the origin, and sends everyone else to the
 // login (or, for an app only machines may use, refuses them).
 func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, app *access.App) {
+	st := stateOf(r.Context())
+	if st == nil {
+		// Not reached through ServeHTTP: give the request its own state.
+		st = &requestState{}
+		var cancel context.CancelCauseFunc
+		r, cancel = st.attach(r)
+		defer cancel(nil)
+	}
 	now := h.now()
 	raw, ambiguous := credential(r)
 	if ambiguous {
 		raw, ambiguous = h.onlyForApp(r, app.AUD, now)
 	}
 	ip := web.ClientIP(r, h.o.TrustedProxies, h.ipHeader)
-	// The forwarded request's context is cancellable, so that a revocation
-	// can abandon it while it is in flight (live.go).
-	ctx, cancel := context.WithCancelCause(r.Context())
-	defer cancel(nil)
-	out := r.Clone(ctx)
-	strip(out, peerTrusted(r, h.o.TrustedProxies), app.ServiceTokenHeader)
+	// What the origin's copy of the request loses (forward applies it).
+	st.plan = forwardPlan{trustedPeer: peerTrusted(r, h.o.TrustedProxies), extra: app.ServiceTokenHeader}
 
 	if isPreflight(r) {
 		switch {
 		case app.CORS.PreflightBypass:
 			note(r, app.Name, DecisionBypass, "")
-			h.forward(w, out, app)
+			h.forward(w, r, app)
 			return
 		case app.CORS.Enabled():
 			note(r, app.Name, DecisionBypass, "")
@@ -236,13 +246,14 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, app *access.
 		note(r, app.Name, DecisionBypass, "")
 		if longLived(r) {
 			// Tracked so that a shutdown can close it; no session to revoke.
-			defer h.live.track(cancel, "", app.AUD, true)()
+			h.live.track(&st.live, st.cancel, "", app.AUD, true)
+			defer h.live.untrack(&st.live)
 		}
-		h.forward(w, out, app)
+		h.forward(w, r, app)
 		return
 	}
 	if id, secret := serviceCredentials(r, app); id != "" || secret != "" {
-		if h.serveServiceToken(w, r, out, app, id, secret, ip, now) {
+		if h.serveServiceToken(w, r, &st.plan, app, id, secret, ip, now) {
 			return
 		}
 	}
@@ -282,7 +293,7 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, app *access.
 		// The cookie lives until the global session ends; the token in it
 		// ends sooner and is refreshed again then.
 		h.setAppCookies(w, app, fresh.raw, "", int(fresh.sessionEnd-now.Unix()))
-		replaceCookie(out.Header, access.CookieAuthorization, fresh.raw)
+		st.plan.cookie = fresh.raw
 	}
 	if !h.stillAllowed(r.Context(), app, claims, ip, now) {
 		note(r, app.Name, DecisionDeny, claimsUser(claims))
@@ -291,12 +302,10 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, app *access.
 		return
 	}
 	note(r, app.Name, DecisionAllow, claimsUser(claims))
-	out.Header.Set(access.HeaderJWTAssertion, raw)
-	if claims.Email != "" {
-		out.Header.Set(access.HeaderUserEmail, claims.Email)
-	}
+	st.plan.allow(raw, claims.Email)
 	if claims.IdentityNonce != "" {
-		defer h.live.track(cancel, claims.IdentityNonce, app.AUD, longLived(r))()
+		h.live.track(&st.live, st.cancel, claims.IdentityNonce, app.AUD, longLived(r))
+		defer h.live.untrack(&st.live)
 		// A revocation applied between verify and track found nothing to
 		// cancel; it is in the index by now.
 		if h.revokedSince(claims, app.AUD) {
@@ -305,7 +314,7 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, app *access.
 			return
 		}
 	}
-	h.forward(w, out, app)
+	h.forward(w, r, app)
 }
 
 // maxAuthCookies bounds the CF_Authorization cookies onlyForApp verifies
@@ -354,7 +363,7 @@ func (h *Handler) revokedSince(claims *token.Claims, aud string) bool {
 // CF_Authorization cookie and passed to the origin) and forwards the
 // request. It reports false, having written nothing, when the credentials
 // are unknown, revoked or not accepted by the app.
-func (h *Handler) serveServiceToken(w http.ResponseWriter, r, out *http.Request, app *access.App, id, secret string, ip netip.Addr, now time.Time) bool {
+func (h *Handler) serveServiceToken(w http.ResponseWriter, r *http.Request, plan *forwardPlan, app *access.App, id, secret string, ip netip.Addr, now time.Time) bool {
 	st := h.serviceTokens()
 	if st == nil {
 		return false
@@ -376,9 +385,9 @@ func (h *Handler) serveServiceToken(w http.ResponseWriter, r, out *http.Request,
 	}
 	h.setAppCookies(w, app, raw, "", int(claims.ExpiresAt-now.Unix()))
 	note(r, app.Name, DecisionAllow, claimsUser(claims))
-	out.Header.Set(access.HeaderJWTAssertion, raw)
-	replaceCookie(out.Header, access.CookieAuthorization, raw)
-	h.forward(w, out, app)
+	plan.allow(raw, "")
+	plan.cookie = raw
+	h.forward(w, r, app)
 	return true
 }
 
@@ -626,33 +635,37 @@ func (h *Handler) cookie(name, value string, maxAge int) *http.Cookie {
 	}
 }
 
-// forward sends the stripped (and, when allowed, identity-carrying) request
-// out to the app's origin.
-func (h *Handler) forward(w http.ResponseWriter, out *http.Request, app *access.App) {
-	if edgeOf(out.Context()) != edgeNone {
-		h.allowEdge(w, out)
+// forward sends r to the app's origin, as its forward plan says: stripped
+// and, when allowed, carrying the identity. The reverse proxy applies the
+// plan to its own copy of r.
+func (h *Handler) forward(w http.ResponseWriter, r *http.Request, app *access.App) {
+	plan := planOf(r)
+	if edgeOf(r.Context()) != edgeNone {
+		h.allowEdge(w, plan)
 		return
 	}
 	if app.Origin == "" {
 		// A forward-auth app: its requests come through an edge proxy.
-		h.fail(w, out, http.StatusMisdirectedRequest, "Misdirected request", "This application is reached through its edge proxy.")
+		h.fail(w, r, http.StatusMisdirectedRequest, "Misdirected request", "This application is reached through its edge proxy.")
 		return
 	}
 	if app.Origin == OriginWhoami {
 		if h.o.Whoami == nil {
-			h.upstreamError(w, out, errors.New("proxy: no whoami handler configured"))
+			h.upstreamError(w, r, errors.New("proxy: no whoami handler configured"))
 			return
 		}
-		setForwarded(out, out)
+		out := r.Clone(r.Context())
+		plan.apply(out)
+		setForwarded(out, out, plan != nil && plan.trustedPeer)
 		h.o.Whoami.ServeHTTP(w, out)
 		return
 	}
 	rp, err := h.reverseProxy(app.Origin, app.ResponseTimeout())
 	if err != nil {
-		h.upstreamError(w, out, err)
+		h.upstreamError(w, r, err)
 		return
 	}
-	rp.ServeHTTP(w, out)
+	rp.ServeHTTP(w, r)
 }
 
 // proxyKey names a cached reverse proxy: one per origin and response
@@ -697,8 +710,10 @@ func (h *Handler) reverseProxy(origin string, timeout time.Duration) (*httputil.
 	}
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
+			plan := planOf(pr.In)
+			plan.apply(pr.Out)
 			pr.SetURL(target)
-			setForwarded(pr.In, pr.Out)
+			setForwarded(pr.In, pr.Out, plan != nil && plan.trustedPeer)
 		},
 		Transport: h.transportFor(timeout),
 		// FlushInterval stays 0: ReverseProxy already flushes every write of

@@ -157,15 +157,20 @@ func peerTrusted(r *http.Request, trusted []netip.Prefix) bool {
 	return false
 }
 
-// setForwarded sets X-Forwarded-For (the chain from in, which strip emptied
-// unless the peer is trusted, plus the peer), X-Forwarded-Host (the inbound
-// Host) and X-Forwarded-Proto on out. A trusted proxy's X-Forwarded-Proto and
-// Forwarded headers are kept. in and out may be the same request.
-func setForwarded(in, out *http.Request) {
-	proto := in.Header.Get("X-Forwarded-Proto")
-	forwarded := in.Header["Forwarded"]
-	if xff := in.Header["X-Forwarded-For"]; len(xff) > 0 {
-		out.Header["X-Forwarded-For"] = xff
+// setForwarded sets X-Forwarded-For (the chain from in when the peer is
+// trusted, plus the peer), X-Forwarded-Host (the inbound Host) and
+// X-Forwarded-Proto on out. A trusted proxy's X-Forwarded-Proto and
+// Forwarded headers are kept; an untrusted peer's are never read. in and
+// out may be the same request.
+func setForwarded(in, out *http.Request, trustedPeer bool) {
+	var proto string
+	var forwarded []string
+	if trustedPeer {
+		proto = in.Header.Get("X-Forwarded-Proto")
+		forwarded = in.Header["Forwarded"]
+		if xff := in.Header["X-Forwarded-For"]; len(xff) > 0 {
+			out.Header["X-Forwarded-For"] = xff
+		}
 	}
 	(&httputil.ProxyRequest{In: in, Out: out}).SetXForwarded()
 	if proto != "" {

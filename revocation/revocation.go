@@ -12,7 +12,7 @@ package revocation
 
 import (
 	"context"
-	"crypto/sha256"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -43,13 +43,21 @@ type Source interface {
 }
 
 // Engine is the in-memory revocation index over a Source. Its checks are
-// O(1) map reads under a read lock; it is safe for concurrent use.
+// reads from memory (a binary search in the revocations loaded at start-up,
+// a map read for those applied since) under a read lock; it is safe for
+// concurrent use. An engine made by Open answers its first checks only
+// once the revocations in force are loaded: until then every check waits,
+// so that no revoked session passes while the index fills.
 type Engine struct {
 	src Source
 	log *slog.Logger
 
+	loaded  chan struct{} // closed once the start-up load has ended
+	loadErr error         // why it failed (set before loaded is closed): every session is then refused
+
 	mu       sync.RWMutex
-	revoked  map[nonceKey]struct{}           // nonces of revoked, unexpired global sessions
+	base     sortedKeys                      // nonces of revoked, unexpired global sessions at start-up
+	revoked  map[nonceKey]struct{}           // nonces revoked since
 	apps     map[string]access.AppRevocation // app audience -> latest revocations
 	lastID   int64                           // newest log entry applied or skipped
 	localIDs map[int64]struct{}              // entries applied by Apply, not yet seen in the log
@@ -61,32 +69,110 @@ type Engine struct {
 // New loads from src the revocations in force at now and returns the
 // engine enforcing them. log receives the watcher's errors (nil: discard).
 func New(ctx context.Context, src Source, now time.Time, log *slog.Logger) (*Engine, error) {
+	e := emptyEngine(src, log)
+	e.load(ctx, now)
+	if e.loadErr != nil {
+		return nil, e.loadErr
+	}
+	return e, nil
+}
+
+// Open returns at once the engine over src and loads the revocations in
+// force at now in the background, so that a process with a million revoked
+// sessions starts answering (its team domain's keys, health checks) at
+// once. Until the load has ended, SessionRevoked and AppRevocation wait for
+// it; when it fails, the error is logged and every session is refused.
+func Open(ctx context.Context, src Source, now time.Time, log *slog.Logger) *Engine {
+	e := emptyEngine(src, log)
+	go func() {
+		start := time.Now()
+		e.load(context.WithoutCancel(ctx), now)
+		if e.loadErr != nil {
+			e.log.Error("revocation: loading the revocations failed; refusing every session", "err", e.loadErr)
+			return
+		}
+		e.log.Debug("revocation: loaded", "sessions", len(e.base), "took", time.Since(start))
+	}()
+	return e
+}
+
+func emptyEngine(src Source, log *slog.Logger) *Engine {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
-	}
-	revoked := make(map[nonceKey]struct{})
-	apps, last, err := src.LoadRevoked(ctx, now, func(nonce []byte) { revoked[keyOf(nonce)] = struct{}{} })
-	if err != nil {
-		return nil, fmt.Errorf("revocation: load: %w", err)
-	}
-	if apps == nil {
-		apps = make(map[string]access.AppRevocation)
 	}
 	return &Engine{
 		src:      src,
 		log:      log,
-		revoked:  revoked,
-		apps:     apps,
-		lastID:   last,
+		loaded:   make(chan struct{}),
+		revoked:  make(map[nonceKey]struct{}),
+		apps:     make(map[string]access.AppRevocation),
 		localIDs: make(map[int64]struct{}),
-	}, nil
+	}
 }
 
-// SessionRevoked reports, from memory in O(1), whether the global session
-// with nonce has been revoked.
+// errLoading refuses every session when the start-up load failed.
+var errLoading = errors.New("revocation: load")
+
+// load reads the revocations in force at now into the index, merging what
+// Apply added meanwhile, and closes e.loaded.
+func (e *Engine) load(ctx context.Context, now time.Time) {
+	defer close(e.loaded)
+	var keys []nonceKey
+	apps, last, err := e.src.LoadRevoked(ctx, now, func(nonce []byte) { keys = append(keys, keyOf(nonce)) })
+	if err != nil {
+		e.loadErr = fmt.Errorf("%w: %w", errLoading, err)
+		return
+	}
+	base := buildSorted(keys)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.base = base
+	for aud, rev := range apps {
+		cur := e.apps[aud]
+		if rev.Hard.After(cur.Hard) {
+			cur.Hard = rev.Hard
+		}
+		if rev.Soft.After(cur.Soft) {
+			cur.Soft = rev.Soft
+		}
+		e.apps[aud] = cur
+	}
+	e.lastID = last
+	for id := range e.localIDs {
+		if id <= last {
+			delete(e.localIDs, id) // in the log the load read
+		}
+	}
+}
+
+// Loaded is closed once the start-up load has ended (at once for an
+// engine made by New).
+func (e *Engine) Loaded() <-chan struct{} { return e.loaded }
+
+// LoadErr is why the start-up load failed, nil when it has not (or has not
+// ended yet).
+func (e *Engine) LoadErr() error {
+	select {
+	case <-e.loaded:
+		return e.loadErr
+	default:
+		return nil
+	}
+}
+
+// SessionRevoked reports, from memory, whether the global session with
+// nonce has been revoked. It waits for the start-up load.
 func (e *Engine) SessionRevoked(nonce string) bool {
+	<-e.loaded
+	if e.loadErr != nil {
+		return true
+	}
+	k := keyOf(nonce)
+	if e.base.has(k) {
+		return true
+	}
 	e.mu.RLock()
-	_, ok := e.revoked[keyOf(nonce)]
+	_, ok := e.revoked[k]
 	e.mu.RUnlock()
 	return ok
 }
@@ -95,6 +181,11 @@ func (e *Engine) SessionRevoked(nonce string) bool {
 // revocation of the app with audience aud (zero when never revoked);
 // access.AppRevocation applies the same-second rule to it.
 func (e *Engine) AppRevocation(aud string) access.AppRevocation {
+	<-e.loaded
+	if e.loadErr != nil {
+		// Refuse every token: a revocation after any issue time.
+		return access.AppRevocation{Hard: time.Unix(1<<40, 0)}
+	}
 	e.mu.RLock()
 	rev := e.apps[aud]
 	e.mu.RUnlock()
@@ -140,6 +231,14 @@ func (e *Engine) Apply(r access.Revocation) {
 // Poll applies once the log entries written since the last one applied,
 // except those Apply has applied; Watch calls it on every tick.
 func (e *Engine) Poll(ctx context.Context) error {
+	select {
+	case <-e.loaded:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if e.loadErr != nil {
+		return e.loadErr
+	}
 	e.pollMu.Lock()
 	defer e.pollMu.Unlock()
 	e.mu.RLock()
@@ -213,24 +312,4 @@ func notify(subs []func(access.Revocation), r access.Revocation) {
 	for _, fn := range subs {
 		fn(r)
 	}
-}
-
-// nonceKey is a session nonce as a map key without pointers, so that the
-// garbage collector never scans the (possibly million-entry) index: byte 0
-// holds the length and the rest the nonce, or, for nonces of 24 bytes and
-// more, 0xff and a SHA-256 prefix.
-type nonceKey [24]byte
-
-// keyOf returns the index key of nonce.
-func keyOf[T ~string | ~[]byte](nonce T) nonceKey {
-	var k nonceKey
-	if len(nonce) < len(k) {
-		k[0] = byte(len(nonce))
-		copy(k[1:], nonce)
-		return k
-	}
-	sum := sha256.Sum256([]byte(nonce))
-	k[0] = 0xff
-	copy(k[1:], sum[:])
-	return k
 }

@@ -1,0 +1,93 @@
+package proxy
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/gatehouse-dev/gatehouse/access"
+)
+
+// requestState is everything the proxy keeps about one request, allocated
+// once per request: what Observe reports, the writer that records the
+// status, the request's in-flight entry (live.go) and what the forwarded
+// copy of the request must look like. The request context carries it and
+// is cancellable, so that a revocation can abandon the request while it is
+// in flight.
+type requestState struct {
+	observation
+	sw     statusWriter
+	cancel context.CancelCauseFunc
+	live   liveConn
+	plan   forwardPlan
+}
+
+type stateKey struct{}
+
+// stateOf returns the state of the request whose context is ctx, nil when
+// it has none.
+func stateOf(ctx context.Context) *requestState {
+	st, _ := ctx.Value(stateKey{}).(*requestState)
+	return st
+}
+
+// attach returns r with a cancellable context carrying st, and the cancel
+// function to call when the request is done.
+func (st *requestState) attach(r *http.Request) (*http.Request, context.CancelCauseFunc) {
+	ctx, cancel := context.WithCancelCause(context.WithValue(r.Context(), stateKey{}, st))
+	st.cancel = cancel
+	return r.WithContext(ctx), cancel
+}
+
+// forwardPlan says how the copy of a request that goes to the origin
+// differs from the request: what strip removes, and the identity headers
+// and cookie an allowed request carries. The reverse proxy applies it to
+// its own copy of the request, so that the request is copied once.
+type forwardPlan struct {
+	trustedPeer bool   // the peer is a trusted proxy: its forwarding headers stay
+	extra       string // the app's service-token header, "" when none
+	// jwt and email are the values of Cf-Access-Jwt-Assertion and
+	// Cf-Access-Authenticated-User-Email (empty: not set); one-element
+	// arrays, so that they become header values without an allocation.
+	jwt, email [1]string
+	cookie     string // a new CF_Authorization value for the origin, "" to keep the client's
+}
+
+// The identity headers' canonical names, as keys of an http.Header.
+var (
+	keyJWTAssertion = http.CanonicalHeaderKey(access.HeaderJWTAssertion)
+	keyUserEmail    = http.CanonicalHeaderKey(access.HeaderUserEmail)
+)
+
+// allow records the identity an allowed request carries to the origin.
+func (p *forwardPlan) allow(raw, email string) {
+	p.jwt[0], p.email[0] = raw, email
+}
+
+// apply makes out, a copy of the inbound request, what the origin may see:
+// stripped of every header a client must not forge (strip), with the new
+// CF_Authorization cookie and the identity headers of an allowed request.
+// A nil plan strips as for an untrusted peer and adds no identity.
+func (p *forwardPlan) apply(out *http.Request) {
+	if p == nil {
+		strip(out, false, "")
+		return
+	}
+	strip(out, p.trustedPeer, p.extra)
+	if p.cookie != "" {
+		replaceCookie(out.Header, access.CookieAuthorization, p.cookie)
+	}
+	if p.jwt[0] != "" {
+		out.Header[keyJWTAssertion] = p.jwt[:]
+	}
+	if p.email[0] != "" {
+		out.Header[keyUserEmail] = p.email[:]
+	}
+}
+
+// planOf returns the forward plan of r, nil when it has none.
+func planOf(r *http.Request) *forwardPlan {
+	if st := stateOf(r.Context()); st != nil {
+		return &st.plan
+	}
+	return nil
+}
