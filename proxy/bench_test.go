@@ -170,6 +170,8 @@ func benchStore(b *testing.B, sessions, users int) realStore {
 // httputil.ReverseProxy (the same transport tuning and copy buffers as
 // Gatehouse) with Gatehouse's authorize-and-forward path for a request with
 // a valid cookie. The ratio of the two is what authorization costs.
+// gatehouse_expired sends, again and again, one expired token whose global
+// session is alive: the silent refresh, memoised per session and app.
 func BenchmarkForward(b *testing.B) {
 	var hits atomic.Int64
 	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -187,14 +189,16 @@ func BenchmarkForward(b *testing.B) {
 	f := newFixture(b, origin.URL, func(o *Options) { o.Now = time.Now })
 	f.addSession(nonceA, time.Now().Add(-time.Hour), 24*time.Hour)
 	raw := appToken(b, f.keys, "ann@example.com", audDemo, nonceA, time.Now(), time.Hour)
+	expired := appToken(b, f.keys, "ann@example.com", audDemo, nonceA, time.Now().Add(-2*time.Hour), time.Hour)
 	for _, tc := range []struct {
 		name string
 		h    http.Handler
-	}{{"bare", bare}, {"gatehouse", f.h}} {
+		raw  string
+	}{{"bare", bare, raw}, {"gatehouse", f.h, raw}, {"gatehouse_expired", f.h, expired}} {
 		b.Run(tc.name, func(b *testing.B) {
 			req := httptest.NewRequest("GET", "http://app.example.com/dashboard?tab=1", nil)
 			req.RemoteAddr = "192.0.2.7:5555"
-			req.Header.Set("Cookie", "theme=dark; "+access.CookieAuthorization+"="+raw)
+			req.Header.Set("Cookie", "theme=dark; "+access.CookieAuthorization+"="+tc.raw)
 			req.Header.Set("Accept", "text/html")
 			w := &discardWriter{h: http.Header{}}
 			hits.Store(0)

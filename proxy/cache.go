@@ -31,12 +31,19 @@ type verifiedCache struct {
 // get returns the cached claims for k if they have not expired at now.
 // The claims are shared: callers must not modify them.
 func (c *verifiedCache) get(k verifiedKey, now time.Time) *token.Claims {
-	c.mu.RLock()
-	claims := c.m[k]
-	c.mu.RUnlock()
+	claims := c.lookup(k)
 	if claims == nil || now.Unix() >= claims.ExpiresAt {
 		return nil
 	}
+	return claims
+}
+
+// lookup returns the cached claims for k, expired or not (for the cache of
+// expired tokens' checks, whose expiry is the point).
+func (c *verifiedCache) lookup(k verifiedKey) *token.Claims {
+	c.mu.RLock()
+	claims := c.m[k]
+	c.mu.RUnlock()
 	return claims
 }
 

@@ -96,6 +96,7 @@ type Handler struct {
 	proxies    sync.Map // proxyKey → *httputil.ReverseProxy
 	transports sync.Map // response timeout → *http.Transport
 	verified   verifiedCache
+	expired    verifiedCache // signature checks of expired tokens (refresh.go)
 	identities identityCache
 	refreshed  refreshCache
 	errors     web.Adapter // renders every error this handler answers
@@ -423,6 +424,7 @@ var (
 	errNoKeys       = errors.New("proxy: no signing keys loaded")
 	errRevoked      = errors.New("proxy: session revoked")
 	errAppRevoked   = errors.New("proxy: app tokens revoked")
+	errExpired      = errors.New("proxy: app token expired")
 )
 
 // verify checks raw as an app token for aud and refuses revoked sessions.
@@ -438,6 +440,11 @@ func (h *Handler) verify(raw, aud string, now time.Time) (*token.Claims, error) 
 	k := verifiedKey{keys: keys, aud: aud, raw: raw}
 	claims := h.verified.get(k, now)
 	if claims == nil {
+		if c := h.expired.lookup(k); c != nil && now.Unix() >= c.ExpiresAt {
+			// Genuine and expired, as already checked: no second RSA check
+			// before the refresh.
+			return nil, errExpired
+		}
 		var err error
 		if claims, err = keys.Verify(raw, aud, token.TypeApp, now); err != nil {
 			return nil, err

@@ -73,8 +73,18 @@ func (h *Handler) refresh(ctx context.Context, raw string, app *access.App, ip n
 	if raw == "" || keys == nil {
 		return refreshed{}, false
 	}
-	old, err := keys.VerifyExpired(raw, app.AUD, token.TypeApp, now)
-	if err != nil || old.IdentityNonce == "" || h.o.Store.SessionRevoked(old.IdentityNonce) {
+	// The signature check of the expired token is remembered like that of
+	// a valid one, so that a burst carrying it pays for one RSA check.
+	vk := verifiedKey{keys: keys, aud: app.AUD, raw: raw}
+	old := h.expired.lookup(vk)
+	if old == nil {
+		var err error
+		if old, err = keys.VerifyExpired(raw, app.AUD, token.TypeApp, now); err != nil {
+			return refreshed{}, false
+		}
+		h.expired.put(vk, old)
+	}
+	if old.IdentityNonce == "" || h.o.Store.SessionRevoked(old.IdentityNonce) {
 		return refreshed{}, false
 	}
 	rev := h.o.Store.AppRevocation(app.AUD)

@@ -1,36 +1,68 @@
 #!/usr/bin/env bash
-# Benchmark of Gatehouse's authorize path against a bare Go reverse proxy.
+# Benchmark of Gatehouse's authorize path against the best bare Go reverse
+# proxy, in one sitting on this machine.
 #
-# Builds Gatehouse and scripts/bench/benchtool, starts on 127.0.0.1 an origin
-# (200, 1 KiB body), a bare httputil.ReverseProxy in front of it and
-# Gatehouse in front of it with one app, mints an app token from the store,
-# and runs wrk against the three in turn (origin, bare proxy, Gatehouse),
-# RUNS times each. Table 1 uses a fresh database; table 2 the same with
-# 1,000,000 sessions and 1,000,000 revoked sessions, plus Gatehouse's RSS
-# after load and its start-up time (process start to the first 200 on the
-# team domain's /cdn-cgi/access/certs).
+# Builds Gatehouse and scripts/bench/benchtool and starts on 127.0.0.1, all
+# at once: an origin (200, 1 KiB body, counting its hits), a bare
+# httputil.ReverseProxy in front of it (Gatehouse's transport settings and
+# pooled copy buffers), Gatehouse with the DEFAULT configuration (access log
+# on, log level info, metrics listener on) and Gatehouse with the access log
+# off. The app cookies come from a real one-time-PIN sign-in (the email form
+# posted, the PIN read from Gatehouse's log, the code posted, the hand-off
+# followed), never from the store.
+#
+# Rows, each a configuration, measured in RUNS rounds of one wrk run each
+# (wrk -t THREADS -c CONNS -d DURATION), interleaved round-robin (the order
+# rotates every round) after a warm-up run of each:
+#   origin            wrk straight at the origin (the ceiling)
+#   bare              the bare proxy
+#   gatehouse         Gatehouse, default configuration: the headline row
+#   gatehouse_logoff  Gatehouse with log.access_log = false
+#   refresh           the default Gatehouse, every request carrying one
+#                     expired app token of a live session (the silent refresh)
+# Every run is checked: no socket errors, no non-2xx answer (wrk counts 3xx
+# as success, so a run of redirects would otherwise pass), and the origin's
+# hit count must match wrk's count (up to CONNS requests still in flight
+# when wrk stops, which reach the origin but that wrk does not count); a run
+# that fails a check stops the benchmark. Beside req/s and latency, the
+# front process's CPU time per request (utime + stime from /proc/PID/stat).
+#
+# Then, unless SKIP_MILLION=1, a data directory with MILLION live and
+# MILLION revoked sessions: Gatehouse's start-up to its first answer (the
+# team domain's /cdn-cgi/access/certs), to the first authorized answer (an
+# app request with a signed-in cookie, which waits for the revocation
+# index), and its RSS once loaded.
 #
 # Environment:
-#   RUNS=3          wrk runs per target and table
-#   DURATION=10     seconds per wrk run (QUICK=1: 3)
-#   QUICK=1         smoke test: 3 s runs
-#   SKIP_MILLION=1  skip table 2
-#   THREADS=2 CONNS=50
-#   SRC=DIR         source tree to build (default: this repository)
-#   KEEP=1          keep the temporary directory (logs, configs, databases)
+#   RUNS=3 DURATION=10 WARMUP=3 THREADS=2 CONNS=50
+#   QUICK=1           smoke test: RUNS=1 DURATION=2 WARMUP=1 MILLION=100000
+#   SKIP_MILLION=1    skip the start-up rows
+#   MILLION=1000000   sessions (and revoked sessions) of the start-up rows
+#   PORT_ORIGIN PORT_BARE PORT_GATE PORT_GATE_LOGOFF PORT_MILLION
+#   PORT_METRICS PORT_METRICS_LOGOFF PORT_METRICS_MILLION
+#                     listen ports (default: free ports picked at start)
+#   SRC=DIR           Gatehouse source tree to build (default: this repository;
+#                     benchtool always comes from this one)
+#   KEEP=1            keep the temporary directory (logs, configs, wrk output)
 #
 # Every process started here is stopped by PID on exit; traffic stays on
 # loopback; nothing outside the temporary directory is written.
 set -euo pipefail
 
+if [[ ${QUICK:-0} == 1 ]]; then
+	RUNS=${RUNS:-1} DURATION=${DURATION:-2} WARMUP=${WARMUP:-1} MILLION=${MILLION:-100000}
+fi
 RUNS=${RUNS:-3}
-if [[ ${QUICK:-0} == 1 ]]; then DURATION=${DURATION:-3}; else DURATION=${DURATION:-10}; fi
+DURATION=${DURATION:-10}
+WARMUP=${WARMUP:-3}
 THREADS=${THREADS:-2}
 CONNS=${CONNS:-50}
 SKIP_MILLION=${SKIP_MILLION:-0}
 MILLION=${MILLION:-1000000}
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SRC=${SRC:-$ROOT}
+EMAIL=bench@bench.test
+TICK=$(getconf CLK_TCK)
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/gatehouse-bench.XXXXXX")
 PIDS=()
@@ -65,50 +97,57 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 if ! command -v wrk >/dev/null; then
-	echo "bench: installing wrk" >&2
+	echo "bench: installing wrk (scripts/install-test-deps.sh installs it too)" >&2
 	if [[ $(id -u) == 0 ]]; then apt-get install -y wrk >/dev/null; else sudo apt-get install -y wrk >/dev/null; fi
 fi
 command -v curl >/dev/null || die "curl is required"
 
 echo "bench: building in $SRC" >&2
 # benchtool is a module of its own (scripts/bench/benchtool/go.mod).
-(cd "$SRC" && go build -o "$WORK/gatehouse" . && go build -C scripts/bench/benchtool -o "$WORK/benchtool" .) ||
+(cd "$SRC" && go build -o "$WORK/gatehouse" .) && (cd "$ROOT" && go build -C scripts/bench/benchtool -o "$WORK/benchtool" .) ||
 	die "build failed"
 BT=$WORK/benchtool
 
-read -r P_ORIGIN P_BARE P_GATE <<<"$("$BT" ports -n 3 | tr '\n' ' ')"
-APP_HOST="bench.bench.test:$P_GATE"
-TEAM_HOST="auth.bench.test:$P_GATE"
+read -r -a FREE <<<"$("$BT" ports -n 8 | tr '\n' ' ')"
+P_ORIGIN=${PORT_ORIGIN:-${FREE[0]}}
+P_BARE=${PORT_BARE:-${FREE[1]}}
+P_GATE=${PORT_GATE:-${FREE[2]}}
+P_LOGOFF=${PORT_GATE_LOGOFF:-${FREE[3]}}
+P_MILLION=${PORT_MILLION:-${FREE[4]}}
+P_MET=${PORT_METRICS:-${FREE[5]}}
+P_MET_LOGOFF=${PORT_METRICS_LOGOFF:-${FREE[6]}}
+P_MET_MILLION=${PORT_METRICS_MILLION:-${FREE[7]}}
 
-# wait_200 URL HOST TIMEOUT_S: poll until URL answers 200 with Host HOST.
+# code URL HOST: the status of a GET of URL with Host HOST ("000": none).
+code() { curl -s -o /dev/null -w '%{http_code}' -H "Host: $2" "${@:3}" "$1" || true; }
+
+# wait_200 URL HOST TIMEOUT_S [CURL_ARGS...]: poll until URL answers 200.
 wait_200() {
 	local url=$1 host=$2 deadline=$((SECONDS + $3))
-	until [[ $(curl -s -o /dev/null -w '%{http_code}' -H "Host: $host" "$url" || true) == 200 ]]; do
+	until [[ $(code "$url" "$host" "${@:4}") == 200 ]]; do
 		((SECONDS < deadline)) || return 1
-		sleep 0.01
+		sleep 0.005
 	done
 }
 
-"$BT" origin -addr "127.0.0.1:$P_ORIGIN" 2>"$WORK/origin.log" &
-PIDS+=($!)
-"$BT" bareproxy -addr "127.0.0.1:$P_BARE" -to "http://127.0.0.1:$P_ORIGIN" 2>"$WORK/bare.log" &
-PIDS+=($!)
-wait_200 "http://127.0.0.1:$P_ORIGIN/" "127.0.0.1:$P_ORIGIN" 10 || die "origin did not start"
-wait_200 "http://127.0.0.1:$P_BARE/" "127.0.0.1:$P_BARE" 10 || die "bare proxy did not start"
-
-# write_config DIR: a Gatehouse config for the bench app in DIR/bench.toml.
+# write_config DIR PORT METRICS_PORT EXTRA: a Gatehouse config in
+# DIR/bench.toml with the apps "bench" and "refresh" (tokens of 1 s, so
+# that a signed-in cookie is soon an expired one) on port PORT; EXTRA is
+# added at the top (the default configuration has none).
 write_config() {
-	cat >"$1/bench.toml" <<EOF
-team_domain = "$TEAM_HOST"
-listen = "127.0.0.1:$P_GATE"
-data_dir = "$1/data"
+	local dir=$1 port=$2 mport=$3 extra=$4
+	mkdir -p "$dir"
+	cat >"$dir/bench.toml" <<EOF
+team_domain = "auth.bench.test:$port"
+listen = "127.0.0.1:$port"
+data_dir = "$dir/data"
+$extra
 
 [tls]
 mode = "off"
 
-[log]
-level = "warn"
-access_log = false
+[metrics]
+listen = "127.0.0.1:$mport"
 
 [[idps]]
 id = "pin"
@@ -116,8 +155,19 @@ kind = "otp"
 
 [[apps]]
 name = "bench"
-domains = ["$APP_HOST"]
+domains = ["bench.bench.test:$port"]
 origin = "http://127.0.0.1:$P_ORIGIN"
+
+  [[apps.policies]]
+  name = "everyone"
+  decision = "allow"
+  include = [{ everyone = true }]
+
+[[apps]]
+name = "refresh"
+domains = ["refresh.bench.test:$port"]
+origin = "http://127.0.0.1:$P_ORIGIN"
+session_duration = "1s"
 
   [[apps.policies]]
   name = "everyone"
@@ -125,6 +175,68 @@ origin = "http://127.0.0.1:$P_ORIGIN"
   include = [{ everyone = true }]
 EOF
 }
+
+# start_gatehouse DIR PORT: start Gatehouse on DIR/bench.toml, logging to
+# DIR/gatehouse.log; sets GPID; waits for the first answer.
+start_gatehouse() {
+	"$WORK/gatehouse" serve -config "$1/bench.toml" 2>>"$1/gatehouse.log" &
+	GPID=$!
+	PIDS+=("$GPID")
+	wait_200 "http://127.0.0.1:$2/cdn-cgi/access/certs" "auth.bench.test:$2" 120 ||
+		die "Gatehouse in $1 did not start: $(tail -20 "$1/gatehouse.log")"
+}
+
+# sign_in DIR PORT: sign in through the PIN pages to both apps; sets
+# TOKEN_BENCH and TOKEN_REFRESH.
+sign_in() {
+	local out
+	out=$("$BT" signin -email "$EMAIL" -log "$1/gatehouse.log" \
+		"http://bench.bench.test:$2/" "http://refresh.bench.test:$2/" 2>"$1/signin.err") ||
+		die "sign-in failed: $(cat "$1/signin.err")"
+	{ read -r TOKEN_BENCH; read -r TOKEN_REFRESH; } <<<"$out"
+}
+
+"$BT" origin -addr "127.0.0.1:$P_ORIGIN" 2>"$WORK/origin.log" &
+PIDS+=($!)
+PID_ORIGIN=$!
+"$BT" bareproxy -addr "127.0.0.1:$P_BARE" -to "http://127.0.0.1:$P_ORIGIN" 2>"$WORK/bare.log" &
+PIDS+=($!)
+PID_BARE=$!
+wait_200 "http://127.0.0.1:$P_ORIGIN/" "127.0.0.1:$P_ORIGIN" 10 || die "origin did not start"
+wait_200 "http://127.0.0.1:$P_BARE/" "127.0.0.1:$P_BARE" 10 || die "bare proxy did not start"
+
+write_config "$WORK/default" "$P_GATE" "$P_MET" ""
+write_config "$WORK/logoff" "$P_LOGOFF" "$P_MET_LOGOFF" $'[log]\naccess_log = false'
+start_gatehouse "$WORK/default" "$P_GATE"
+PID_GATE=$GPID
+start_gatehouse "$WORK/logoff" "$P_LOGOFF"
+PID_LOGOFF=$GPID
+sign_in "$WORK/default" "$P_GATE"
+TOK_DEFAULT=$TOKEN_BENCH
+TOK_EXPIRED=$TOKEN_REFRESH
+sign_in "$WORK/logoff" "$P_LOGOFF"
+TOK_LOGOFF=$TOKEN_BENCH
+sleep 2 # the refresh app's 1 s token is now expired
+
+# The checks a row stands on: Gatehouse passes the origin's body for a
+# signed-in cookie, refuses a request without one, and refreshes the
+# expired token (a new CF_Authorization cookie on the answer).
+body=$(curl -s -H "Host: bench.bench.test:$P_GATE" -H "Cookie: CF_Authorization=$TOK_DEFAULT" "http://127.0.0.1:$P_GATE/")
+[[ $body == "$(curl -s "http://127.0.0.1:$P_ORIGIN/")" ]] || die "Gatehouse did not return the origin's body"
+[[ $(code "http://127.0.0.1:$P_GATE/" "bench.bench.test:$P_GATE") == 302 ]] || die "Gatehouse let a request without a cookie through"
+curl -s -D "$WORK/refresh.head" -o /dev/null -H "Host: refresh.bench.test:$P_GATE" \
+	-H "Cookie: CF_Authorization=$TOK_EXPIRED" "http://127.0.0.1:$P_GATE/"
+grep -qi '^set-cookie: CF_Authorization=' "$WORK/refresh.head" && grep -q '^HTTP/1.1 200' "$WORK/refresh.head" ||
+	die "the expired token was not refreshed: $(cat "$WORK/refresh.head")"
+
+# Each row: name, URL, Host header, cookie, front PID.
+CONFIGS=(origin bare gatehouse gatehouse_logoff refresh)
+declare -A URL HOST COOKIE FRONT
+URL[origin]="http://127.0.0.1:$P_ORIGIN/" HOST[origin]="127.0.0.1:$P_ORIGIN" COOKIE[origin]=$TOK_DEFAULT FRONT[origin]=$PID_ORIGIN
+URL[bare]="http://127.0.0.1:$P_BARE/" HOST[bare]="127.0.0.1:$P_BARE" COOKIE[bare]=$TOK_DEFAULT FRONT[bare]=$PID_BARE
+URL[gatehouse]="http://127.0.0.1:$P_GATE/" HOST[gatehouse]="bench.bench.test:$P_GATE" COOKIE[gatehouse]=$TOK_DEFAULT FRONT[gatehouse]=$PID_GATE
+URL[gatehouse_logoff]="http://127.0.0.1:$P_LOGOFF/" HOST[gatehouse_logoff]="bench.bench.test:$P_LOGOFF" COOKIE[gatehouse_logoff]=$TOK_LOGOFF FRONT[gatehouse_logoff]=$PID_LOGOFF
+URL[refresh]="http://127.0.0.1:$P_GATE/" HOST[refresh]="refresh.bench.test:$P_GATE" COOKIE[refresh]=$TOK_EXPIRED FRONT[refresh]=$PID_GATE
 
 # to_ms VALUE: a wrk latency ("850.00us", "1.20ms", "1.01s") in milliseconds.
 to_ms() {
@@ -139,118 +251,116 @@ to_ms() {
 # median: the median of the numbers on stdin.
 median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
-# run_wrk NAME URL HOST OUT: one wrk run; appends "rps p50 p99" to OUT.
+# cpu_ticks PID: utime + stime of PID, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# hits: the origin's hit count.
+hits() { curl -s "http://127.0.0.1:$P_ORIGIN/__bench/hits"; }
+
+# run_wrk NAME SECONDS [OUT]: one checked wrk run of configuration NAME;
+# appends "rps p50 p99 cpu_us_per_request" to OUT when given.
 run_wrk() {
-	local name=$1 url=$2 host=$3 out=$4 log
+	local name=$1 secs=$2 out=${3:-} log h0 h1 c0 c1
 	log=$WORK/wrk-$name-$(date +%s%N).txt
-	wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency \
-		-H "Host: $host" -H "Cookie: CF_Authorization=$TOKEN" "$url" >"$log" 2>&1 ||
+	h0=$(hits)
+	c0=$(cpu_ticks "${FRONT[$name]}")
+	wrk -t"$THREADS" -c"$CONNS" -d"${secs}s" --latency -H "Host: ${HOST[$name]}" \
+		-H "Cookie: CF_Authorization=${COOKIE[$name]}" "${URL[$name]}" >"$log" 2>&1 ||
 		die "wrk against $name failed: $(cat "$log")"
+	c1=$(cpu_ticks "${FRONT[$name]}")
+	sleep 0.2 # let the requests wrk abandoned at its end reach the origin
+	h1=$(hits)
 	if grep -q -e 'Non-2xx or 3xx' -e 'Socket errors' "$log"; then
 		die "wrk against $name saw errors or non-2xx answers: $(cat "$log")"
 	fi
-	local rps p50 p99
+	local n rps p50 p99 diff cpu
+	n=$(awk '/ requests in / { print $1 }' "$log")
 	rps=$(awk '/^Requests\/sec:/ { print $2 }' "$log")
 	p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$log")")
 	p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$log")")
-	[[ -n $rps && -n $p50 && -n $p99 ]] || die "cannot parse wrk output: $(cat "$log")"
-	echo "$rps $p50 $p99" >>"$out"
-	printf 'bench:   %-9s %10.0f req/s  p50 %7.3f ms  p99 %7.3f ms\n' "$name" "$rps" "$p50" "$p99" >&2
+	[[ -n $n && -n $rps && -n $p50 && -n $p99 ]] || die "cannot parse wrk output: $(cat "$log")"
+	diff=$((h1 - h0 - n))
+	if ((diff < 0 || diff > CONNS)); then
+		die "$name: the origin counted $((h1 - h0)) requests, wrk $n: rejecting the run"
+	fi
+	cpu=$(awk -v t="$((c1 - c0))" -v hz="$TICK" -v n="$n" 'BEGIN { printf "%.1f", t * 1e6 / hz / n }')
+	printf 'bench:   %-16s %8.0f req/s  p50 %7.3f ms  p99 %7.3f ms  cpu %6.1f us/req  origin %+d\n' \
+		"$name" "$rps" "$p50" "$p99" "$cpu" "$diff" >&2
+	[[ -z $out ]] || echo "$rps $p50 $p99 $cpu" >>"$out"
 }
 
-# col FILE N: the median of column N of FILE.
-col() { awk -v n="$2" '{ print $n }' "$1" | median; }
+echo "bench: warm-up, ${WARMUP}s each" >&2
+for name in "${CONFIGS[@]}"; do run_wrk "$name" "$WARMUP"; done
+echo "bench: $RUNS rounds of ${DURATION}s per configuration, -t$THREADS -c$CONNS, round-robin" >&2
+for ((r = 0; r < RUNS; r++)); do
+	for ((i = 0; i < ${#CONFIGS[@]}; i++)); do
+		name=${CONFIGS[(i + r) % ${#CONFIGS[@]}]}
+		run_wrk "$name" "$DURATION" "$WORK/$name.res"
+	done
+done
 
-# ratio A B: A/B to two decimals.
+# col NAME N: the median of column N of NAME's results.
+col() { awk -v n="$2" '{ print $n }' "$WORK/$1.res" | median; }
+# spread NAME: (max - min) / median of NAME's req/s, in percent.
+spread() { awk '{ print $1 }' "$WORK/$1.res" | sort -g | awk '{ a[NR] = $1 } END { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.0f", (a[NR] - a[1]) * 100 / m }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-
-# verdict VALUE OP LIMIT: "ok" or "MISSED".
 verdict() { awk -v v="$1" -v op="$2" -v l="$3" 'BEGIN { ok = (op == ">=") ? v >= l : v <= l; print ok ? "ok" : "MISSED" }'; }
 
-# scenario TITLE SEED: one table; SEED is the number of sessions and of
-# revoked sessions to store first (0: none).
-scenario() {
-	local title=$1 seedn=$2 dir
-	dir=$WORK/$([[ $seedn == 0 ]] && echo fresh || echo seeded)
-	mkdir -p "$dir"
-	write_config "$dir"
-	if [[ $seedn != 0 ]]; then
-		echo "bench: seeding $seedn sessions and $seedn revoked sessions" >&2
-		"$BT" seed -config "$dir/bench.toml" -sessions "$seedn" -revoked "$seedn" 2>"$dir/seed.log" >&2 ||
-			die "seed failed: $(cat "$dir/seed.log")"
-	fi
-	TOKEN=$("$BT" mint -config "$dir/bench.toml" -email bench@bench.test -app bench 2>"$dir/mint.log") ||
-		die "mint failed: $(cat "$dir/mint.log")"
-
-	local t0 t1 gpid startup_ms
-	t0=$(date +%s%N)
-	if [[ -n ${BENCH_CPUPROFILE:-} && $seedn == 0 ]]; then
-		"$BT" serve -config "$dir/bench.toml" -cpuprofile "$BENCH_CPUPROFILE" 2>"$dir/gatehouse.log" &
-	else
-		"$WORK/gatehouse" serve -config "$dir/bench.toml" 2>"$dir/gatehouse.log" &
-	fi
-	gpid=$!
-	PIDS+=("$gpid")
-	wait_200 "http://127.0.0.1:$P_GATE/cdn-cgi/access/certs" "$TEAM_HOST" 120 ||
-		die "Gatehouse did not start: $(cat "$dir/gatehouse.log")"
-	t1=$(date +%s%N)
-	startup_ms=$(((t1 - t0) / 1000000))
-
-	local code
-	code=$(curl -s -o "$dir/check.body" -w '%{http_code}' -H "Host: $APP_HOST" \
-		-H "Cookie: CF_Authorization=$TOKEN" "http://127.0.0.1:$P_GATE/") || true
-	[[ $code == 200 ]] || die "Gatehouse answered $code, not 200, with the minted token: $(cat "$dir/gatehouse.log")"
-	cmp -s "$dir/check.body" <(curl -s "http://127.0.0.1:$P_ORIGIN/") || die "Gatehouse did not return the origin's body"
-
-	echo "bench: $title: $RUNS runs of ${DURATION}s, -t$THREADS -c$CONNS" >&2
-	local r
-	for ((r = 1; r <= RUNS; r++)); do
-		run_wrk origin "http://127.0.0.1:$P_ORIGIN/" "127.0.0.1:$P_ORIGIN" "$dir/origin.res"
-		run_wrk bare "http://127.0.0.1:$P_BARE/" "127.0.0.1:$P_BARE" "$dir/bare.res"
-		run_wrk gatehouse "http://127.0.0.1:$P_GATE/" "$APP_HOST" "$dir/gatehouse.res"
-	done
-	local rss_kb
-	rss_kb=$(awk '/^VmRSS:/ { print $2 }' "/proc/$gpid/status")
-	stop_pid "$gpid"
-
-	local name
-	{
-		echo
-		echo "## $title"
-		echo
-		echo "| target | req/s (median of $RUNS) | p50 ms | p99 ms |"
-		echo "|---|---:|---:|---:|"
-		for name in origin bare gatehouse; do
-			printf '| %s | %.0f | %.3f | %.3f |\n' "$name" \
-				"$(col "$dir/$name.res" 1)" "$(col "$dir/$name.res" 2)" "$(col "$dir/$name.res" 3)"
-		done
-		local tr pr
-		tr=$(ratio "$(col "$dir/gatehouse.res" 1)" "$(col "$dir/bare.res" 1)")
-		pr=$(ratio "$(col "$dir/gatehouse.res" 3)" "$(col "$dir/bare.res" 3)")
-		echo
-		echo "| measure | value | target | |"
-		echo "|---|---:|---:|---|"
-		echo "| throughput Gatehouse / bare | $tr | >= 0.90 | $(verdict "$tr" ">=" 0.90) |"
-		echo "| p99 Gatehouse / bare | $pr | <= 1.15 | $(verdict "$pr" "<=" 1.15) |"
-		local rss_mb startup_s
-		rss_mb=$(awk -v k="$rss_kb" 'BEGIN { printf "%.0f", k / 1024 }')
-		startup_s=$(awk -v m="$startup_ms" 'BEGIN { printf "%.2f", m / 1000 }')
-		if [[ $seedn != 0 ]]; then
-			echo "| Gatehouse RSS after load, MB | $rss_mb | <= 300 | $(verdict "$rss_mb" "<=" 300) |"
-			echo "| start-up to first certs 200, s | $startup_s | <= 2 | $(verdict "$startup_s" "<=" 2) |"
-		else
-			echo "| Gatehouse RSS after load, MB | $rss_mb | | |"
-			echo "| start-up to first certs 200, s | $startup_s | | |"
-		fi
-	} | tee -a "$WORK/report.md"
-}
-
-scenario "Fresh database" 0
-if [[ $SKIP_MILLION != 1 ]]; then
-	scenario "$MILLION sessions and $MILLION revoked sessions" "$MILLION"
-fi
-if [[ -n ${BENCH_CPUPROFILE:-} ]]; then
+{
 	echo
-	echo "CPU profile of Gatehouse under load ($BENCH_CPUPROFILE):"
-	go tool pprof -top -nodecount=15 "$BT" "$BENCH_CPUPROFILE" 2>/dev/null | sed -n '1,25p'
-fi
+	echo "## Throughput ($RUNS rounds of ${DURATION}s, wrk -t$THREADS -c$CONNS, medians)"
+	echo
+	echo "| configuration | req/s | spread | p50 ms | p99 ms | front CPU us/req |"
+	echo "|---|---:|---:|---:|---:|---:|"
+	for name in "${CONFIGS[@]}"; do
+		printf '| %s | %.0f | %s%% | %.3f | %.3f | %.1f |\n' "$name" "$(col "$name" 1)" "$(spread "$name")" \
+			"$(col "$name" 2)" "$(col "$name" 3)" "$(col "$name" 4)"
+	done
+	echo
+	echo "| measure | value | target | |"
+	echo "|---|---:|---:|---|"
+	row() { echo "| $1 | $2 | $3 $4 | $(verdict "$2" "$3" "$4") |"; }
+	row "throughput gatehouse (default) / bare" "$(ratio "$(col gatehouse 1)" "$(col bare 1)")" ">=" 0.95
+	row "p99 gatehouse (default) / bare" "$(ratio "$(col gatehouse 3)" "$(col bare 3)")" "<=" 1.10
+	row "CPU per request gatehouse (default) / bare" "$(ratio "$(col gatehouse 4)" "$(col bare 4)")" "<=" 1.10
+	row "throughput gatehouse_logoff / bare" "$(ratio "$(col gatehouse_logoff 1)" "$(col bare 1)")" ">=" 0.95
+	row "CPU per request gatehouse_logoff / bare" "$(ratio "$(col gatehouse_logoff 4)" "$(col bare 4)")" "<=" 1.10
+	row "CPU per request refresh / gatehouse" "$(ratio "$(col refresh 4)" "$(col gatehouse 4)")" "<=" 1.5
+	row "p50 refresh / gatehouse" "$(ratio "$(col refresh 2)" "$(col gatehouse 2)")" "<=" 1.5
+} | tee -a "$WORK/report.md"
+
+if [[ $SKIP_MILLION == 1 ]]; then exit 0; fi
+
+dir=$WORK/million
+write_config "$dir" "$P_MILLION" "$P_MET_MILLION" ""
+echo "bench: seeding $MILLION sessions and $MILLION revoked sessions" >&2
+"$BT" seed -config "$dir/bench.toml" -sessions "$MILLION" -revoked "$MILLION" 2>"$dir/seed.log" >&2 ||
+	die "seed failed: $(cat "$dir/seed.log")"
+# Sign in once (untimed), then time a restart.
+start_gatehouse "$dir" "$P_MILLION"
+sign_in "$dir" "$P_MILLION"
+stop_pid "$GPID"
+t0=$(date +%s%N)
+"$WORK/gatehouse" serve -config "$dir/bench.toml" 2>>"$dir/gatehouse.log" &
+GPID=$!
+PIDS+=("$GPID")
+wait_200 "http://127.0.0.1:$P_MILLION/cdn-cgi/access/certs" "auth.bench.test:$P_MILLION" 120 ||
+	die "Gatehouse did not start: $(tail -20 "$dir/gatehouse.log")"
+t1=$(date +%s%N)
+wait_200 "http://127.0.0.1:$P_MILLION/" "bench.bench.test:$P_MILLION" 120 -H "Cookie: CF_Authorization=$TOKEN_BENCH" ||
+	die "Gatehouse never let the signed-in cookie through: $(tail -20 "$dir/gatehouse.log")"
+t2=$(date +%s%N)
+sleep 1
+rss_mb=$(awk '/^VmRSS:/ { printf "%.0f", $2 / 1024 }' "/proc/$GPID/status")
+first=$(awk -v n="$((t1 - t0))" 'BEGIN { printf "%.2f", n / 1e9 }')
+authz=$(awk -v n="$((t2 - t0))" 'BEGIN { printf "%.2f", n / 1e9 }')
+{
+	echo
+	echo "## Start-up with $MILLION live and $MILLION revoked sessions"
+	echo
+	echo "| measure | value | target | |"
+	echo "|---|---:|---:|---|"
+	echo "| start to first answer (certs 200), s | $first | <= 0.5 | $(verdict "$first" "<=" 0.5) |"
+	echo "| start to first authorized answer (revocations loaded), s | $authz | | |"
+	echo "| RSS once loaded, MB | $rss_mb | <= 150 | $(verdict "$rss_mb" "<=" 150) |"
+} | tee -a "$WORK/report.md"

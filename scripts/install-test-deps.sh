@@ -6,6 +6,7 @@
 # - Debian's nginx, caddy and haproxy (the edge proxies of the forward-auth tests,
 #   app/e2e_edge_test.go) and libnss3-tools (certutil, for Chromium's trust
 #   store in the TLS test);
+# - Debian's wrk (the load generator of scripts/bench.sh);
 # - the npm dependencies of the test OpenID provider (scripts/e2e/oidc).
 # When everything is already there it only checks and returns.
 set -euo pipefail
@@ -13,7 +14,7 @@ cd "$(dirname "$0")/.."
 
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
-for pkg in simplesamlphp php-cli php-xml php-mbstring php-curl pebble nginx caddy haproxy libnss3-tools; do
+for pkg in simplesamlphp php-cli php-xml php-mbstring php-curl pebble nginx caddy haproxy libnss3-tools wrk; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
@@ -37,4 +38,4 @@ echo "install-test-deps: chromium $(chromium --version 2>/dev/null | awk '{print
   "pebble $(dpkg-query -W -f='${Version}' pebble)," \
   "nginx $(dpkg-query -W -f='${Version}' nginx), caddy $(dpkg-query -W -f='${Version}' caddy)," \
   "haproxy $(dpkg-query -W -f='${Version}' haproxy)," \
-  "libnss3-tools $(dpkg-query -W -f='${Version}' libnss3-tools)"
+  "libnss3-tools $(dpkg-query -W -f='${Version}' libnss3-tools), wrk $(dpkg-query -W -f='${Version}' wrk)"

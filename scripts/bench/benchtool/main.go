@@ -1,11 +1,12 @@
-// Command benchtool holds the helpers of scripts/bench.sh: a small origin, a
-// bare reverse proxy to compare Gatehouse against, a token minter that works
-// on Gatehouse's own store, and a bulk seeder for a large session database.
+// Command benchtool holds the helpers of scripts/bench.sh: a small origin that
+// counts its hits, a bare reverse proxy to compare Gatehouse against, a
+// browser-like PIN sign-in that yields a real app cookie, and a bulk
+// seeder for a large session database.
 //
 //	go build -C scripts/bench/benchtool -o "$PWD/benchtool" .
 //	./benchtool origin -addr 127.0.0.1:20001
 //	./benchtool bareproxy -addr 127.0.0.1:20002 -to http://127.0.0.1:20001
-//	./benchtool mint -config bench.toml -email bench@example.com -app bench
+//	./benchtool signin -email bench@bench.test -log gatehouse.log http://app.test:20003/
 //	./benchtool seed -config bench.toml -sessions 1000000 -revoked 1000000
 //	./benchtool ports -n 3
 //	./benchtool serve -config bench.toml -cpuprofile cpu.out
@@ -39,7 +40,7 @@ func main() {
 // run dispatches a subcommand.
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: benchtool origin|bareproxy|mint|seed|ports|serve [flags]")
+		return errors.New("usage: benchtool origin|bareproxy|signin|seed|ports|serve [flags]")
 	}
 	cmd, rest := args[0], args[1:]
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
@@ -57,19 +58,16 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 		return serveBareProxy(ctx, *addr, *to)
-	case "mint":
-		cfg := fs.String("config", "", "Gatehouse config file")
-		email := fs.String("email", "bench@example.com", "user email")
-		appName := fs.String("app", "", "app name")
+	case "signin":
+		email := fs.String("email", "bench@bench.test", "user email")
+		logPath := fs.String("log", "", "Gatehouse's log file, where it writes the PIN")
 		if err := fs.Parse(rest); err != nil {
 			return err
 		}
-		raw, err := mint(ctx, *cfg, *email, *appName)
-		if err != nil {
-			return err
+		if fs.NArg() == 0 || *logPath == "" {
+			return errors.New("usage: benchtool signin -email E -log FILE APP_URL...")
 		}
-		_, err = fmt.Fprintln(stdout, raw)
-		return err
+		return signIn(ctx, *email, *logPath, fs.Args(), stdout)
 	case "seed":
 		cfg := fs.String("config", "", "Gatehouse config file")
 		sessions := fs.Int("sessions", 1000000, "active sessions to insert")

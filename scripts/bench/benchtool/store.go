@@ -22,63 +22,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/app"
 	"github.com/gatehouse-dev/gatehouse/config"
 	"github.com/gatehouse-dev/gatehouse/store"
-	"github.com/gatehouse-dev/gatehouse/token"
 )
-
-// mintTTL is the lifetime of a minted token and of its global session.
-const mintTTL = 4 * time.Hour
-
-// mint opens Gatehouse on the config (which creates the signing key and the
-// app's AUD exactly as a start would), creates the user and a global
-// session, and returns an app token for appName signed with the current key.
-func mint(ctx context.Context, cfgPath, email, appName string) (string, error) {
-	cfg, err := config.Load(cfgPath)
-	if err != nil {
-		return "", err
-	}
-	a, err := app.New(ctx, cfg, nil)
-	if err != nil {
-		return "", err
-	}
-	defer a.Close()
-	db := a.Store()
-	target := a.Apps().ByName(appName)
-	if target == nil {
-		return "", fmt.Errorf("mint: no app named %q in %s", appName, cfgPath)
-	}
-	aud, err := db.AppAUD(ctx, target.Name, target.AUD)
-	if err != nil {
-		return "", fmt.Errorf("mint: %w", err)
-	}
-	now := time.Now()
-	u, err := db.UpsertUser(ctx, email, "pin", now)
-	if err != nil {
-		return "", fmt.Errorf("mint: %w", err)
-	}
-	id := access.Identity{
-		UserID:   u.ID,
-		Email:    u.Email,
-		IdP:      access.IdP{ID: "pin", Type: "onetimepin"},
-		IssuedAt: now.Unix(),
-	}
-	s := access.Session{Nonce: nonce(rand.New(rand.NewPCG(uint64(now.UnixNano()), 7))), Identity: id, CreatedAt: now, ExpiresAt: now.Add(mintTTL)}
-	if err := db.CreateSession(ctx, s); err != nil {
-		return "", fmt.Errorf("mint: %w", err)
-	}
-	keys, err := db.SigningKeys(ctx)
-	if err != nil {
-		return "", fmt.Errorf("mint: %w", err)
-	}
-	kr, err := token.NewKeyring(cfg.TeamURL(), keys)
-	if err != nil {
-		return "", fmt.Errorf("mint: %w", err)
-	}
-	raw, err := kr.Sign(token.AppClaims(id, s.Nonce, aud, access.Grant{IssuedAt: now.Unix(), ExpiresAt: now.Add(mintTTL).Unix()}))
-	if err != nil {
-		return "", fmt.Errorf("mint: %w", err)
-	}
-	return raw, nil
-}
 
 const nonceAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
@@ -308,7 +252,7 @@ func serveProfiled(ctx context.Context, cfgPath, prof string) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil)) // info, as the default configuration
 	a, err := app.New(ctx, cfg, log)
 	if err != nil {
 		return err
