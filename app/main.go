@@ -128,7 +128,9 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log := ops.NewLogger(stderr, cfg.Log.Level, cfg.Log.Format)
+	logBuf := ops.NewLogBuffer(stderr) // one write per batch of lines, not per access line
+	defer logBuf.Flush()
+	log := ops.NewLogger(logBuf, cfg.Log.Level, cfg.Log.Format)
 	a, err := New(ctx, cfg, log)
 	if err != nil {
 		return err

@@ -7,7 +7,8 @@ import (
 
 // NewLogger builds the process logger writing to w: level is "debug",
 // "info", "warn" or "error" (anything else is info), format "json" or text
-// (anything else).
+// (anything else). Over a LogBuffer, records at warn and above are written
+// out at once.
 func NewLogger(w io.Writer, level, format string) *slog.Logger {
 	var l slog.Level
 	switch level {
@@ -21,8 +22,14 @@ func NewLogger(w io.Writer, level, format string) *slog.Logger {
 		l = slog.LevelInfo
 	}
 	opts := &slog.HandlerOptions{Level: l}
+	var h slog.Handler
 	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		h = slog.NewJSONHandler(w, opts)
+	} else {
+		h = slog.NewTextHandler(w, opts)
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	if b, ok := w.(*LogBuffer); ok {
+		h = flushingHandler{h, b}
+	}
+	return slog.New(h)
 }

@@ -44,15 +44,19 @@ type MetricsOptions struct {
 // Metrics are Gatehouse's Prometheus collectors, in a private registry.
 // They are safe for concurrent use.
 type Metrics struct {
-	o         MetricsOptions
-	reg       *prometheus.Registry
-	requests  *prometheus.CounterVec // app, decision
-	authorize prometheus.Histogram   // seconds to decide about a request
-	signIns   *prometheus.CounterVec // idp, result
-	reloads   *prometheus.CounterVec // result
-	keyRotate *prometheus.CounterVec // trigger
-	limited   *prometheus.CounterVec // what (rate limits reached)
-	timeouts  *prometheus.CounterVec // app (origin timeouts)
+	o        MetricsOptions
+	reg      *prometheus.Registry
+	requests *prometheus.CounterVec // app, decision
+	// counters are the requests children already resolved, by app and
+	// decision, so that counting a request hashes no label values.
+	countersMu sync.RWMutex
+	counters   map[[2]string]prometheus.Counter
+	authorize  prometheus.Histogram   // seconds to decide about a request
+	signIns    *prometheus.CounterVec // idp, result
+	reloads    *prometheus.CounterVec // result
+	keyRotate  *prometheus.CounterVec // trigger
+	limited    *prometheus.CounterVec // what (rate limits reached)
+	timeouts   *prometheus.CounterVec // app (origin timeouts)
 	// certExpiry lists the expiry of every TLS certificate by domain; set
 	// with SetCertExpiry.
 	certExpiry atomic.Pointer[func() map[string]time.Time]
@@ -144,7 +148,7 @@ type Request struct {
 // CountRequest counts r by app and decision, its authorize latency, and an
 // origin timeout.
 func (m *Metrics) CountRequest(r Request) {
-	m.requests.WithLabelValues(r.App, r.Decision).Inc()
+	m.requestCounter(r.App, r.Decision).Inc()
 	if r.Forwarded && r.Status == http.StatusGatewayTimeout {
 		m.timeouts.WithLabelValues(r.App).Inc()
 	}
@@ -152,6 +156,28 @@ func (m *Metrics) CountRequest(r Request) {
 		m.authorize.Observe(r.Authorize.Seconds())
 	}
 }
+
+// requestCounter returns the requests counter of app and decision.
+func (m *Metrics) requestCounter(app, decision string) prometheus.Counter {
+	k := [2]string{app, decision}
+	m.countersMu.RLock()
+	c, ok := m.counters[k]
+	m.countersMu.RUnlock()
+	if ok {
+		return c
+	}
+	c = m.requests.WithLabelValues(app, decision)
+	m.countersMu.Lock()
+	if m.counters == nil || len(m.counters) >= maxCounters {
+		m.counters = make(map[[2]string]prometheus.Counter)
+	}
+	m.counters[k] = c
+	m.countersMu.Unlock()
+	return c
+}
+
+// maxCounters bounds the resolved counters; when full they start over.
+const maxCounters = 1024
 
 // CountAudit counts the sign-in and rate-limit events of e, as the login
 // handler audits them.

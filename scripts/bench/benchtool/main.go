@@ -9,7 +9,7 @@
 //	./benchtool signin -email bench@bench.test -log gatehouse.log http://app.test:20003/
 //	./benchtool seed -config bench.toml -sessions 1000000 -revoked 1000000
 //	./benchtool ports -n 3
-//	./benchtool serve -config bench.toml -cpuprofile cpu.out
+//	./benchtool serve -config bench.toml -cpuprofile cpu.out -memprofile mem.out
 //
 // It is a benchmarking aid, not part of the Gatehouse binary: a module of
 // its own (go.mod here, with a replace directive to the repository root), so
@@ -85,10 +85,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	case "serve":
 		cfg := fs.String("config", "", "Gatehouse config file")
 		prof := fs.String("cpuprofile", "", "write a CPU profile of the whole run here")
+		mem := fs.String("memprofile", "", "write an allocation profile of the whole run here at exit")
 		if err := fs.Parse(rest); err != nil {
 			return err
 		}
-		return serveProfiled(ctx, *cfg, *prof)
+		return serveProfiled(ctx, *cfg, *prof, *mem)
 	}
 	return fmt.Errorf("unknown subcommand %q", cmd)
 }

@@ -235,8 +235,9 @@ func seedRows(ctx context.Context, tx *sql.Tx, sessions, revoked int) error {
 }
 
 // serveProfiled runs Gatehouse in this process like `gatehouse serve`,
-// writing a CPU profile of the whole run to prof when prof is not empty.
-func serveProfiled(ctx context.Context, cfgPath, prof string) error {
+// writing a CPU profile of the whole run to prof and an allocation profile
+// to mem at exit, each when not empty.
+func serveProfiled(ctx context.Context, cfgPath, prof, mem string) error {
 	cfg, err := config.Load(cfgPath)
 	if err != nil {
 		return err
@@ -251,6 +252,14 @@ func serveProfiled(ctx context.Context, cfgPath, prof string) error {
 			return fmt.Errorf("serve: %w", err)
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if mem != "" {
+		defer func() {
+			if f, err := os.Create(mem); err == nil {
+				_ = pprof.Lookup("allocs").WriteTo(f, 0)
+				f.Close()
+			}
+		}()
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil)) // info, as the default configuration
 	a, err := app.New(ctx, cfg, log)
