@@ -21,6 +21,37 @@ var ErrAmbiguousPath = errors.New("access: ambiguous request path")
 // bad escape, and a dot segment with parameters ("..;", ".;"), which some
 // servers treat as "..".
 func CanonicalPath(escaped string) (string, error) {
+	if plainPath(escaped) {
+		return escaped, nil // already canonical: the common case, without a copy
+	}
+	return canonicalPath(escaped)
+}
+
+// plainPath reports whether escaped is canonical as it is: it starts with
+// "/", holds only letters, digits, "-", "_", "~", "." and "/", has no empty
+// segment ("//") and no segment starting with "." (so no dot segment), and
+// no escape, backslash, parameter or control byte.
+func plainPath(escaped string) bool {
+	if escaped == "" || escaped[0] != '/' {
+		return false
+	}
+	for i := 1; i < len(escaped); i++ {
+		c := escaped[i]
+		switch {
+		case c == '/' || c == '.':
+			if escaped[i-1] == '/' {
+				return false // "//", or a segment starting with "."
+			}
+		case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '~':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// canonicalPath is CanonicalPath's general case.
+func canonicalPath(escaped string) (string, error) {
 	if escaped == "" {
 		return "/", nil
 	}

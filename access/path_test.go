@@ -74,3 +74,24 @@ func FuzzCanonicalPath(f *testing.F) {
 		}
 	})
 }
+
+// TestPlainPathAgrees: the fast path of CanonicalPath answers exactly what
+// the general case answers, on paths it takes and on near misses.
+func TestPlainPathAgrees(t *testing.T) {
+	for _, p := range []string{
+		"/", "/a", "/a/", "/dashboard", "/app.js", "/a/b.c/d", "/a-b_c~d/", "/v1.2/x",
+		"//", "/a//b", "/.", "/..", "/./a", "/a/.", "/a/..", "/a/../b", "/.hidden", "/a/.b",
+		"/a;b", "/a%41", "\\\\a", "/a\\\\b", "a", "", "/a b", "/a\\x00",
+	} {
+		t.Run(p, func(t *testing.T) {
+			want, wantErr := canonicalPath(p)
+			got, err := CanonicalPath(p)
+			if got != want || (err == nil) != (wantErr == nil) {
+				t.Fatalf("CanonicalPath(%q) = %q, %v; the general case says %q, %v", p, got, err, want, wantErr)
+			}
+			if plainPath(p) && (want != p || wantErr != nil) {
+				t.Fatalf("plainPath(%q) but its canonical form is %q, %v", p, want, wantErr)
+			}
+		})
+	}
+}

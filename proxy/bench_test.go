@@ -181,9 +181,11 @@ func BenchmarkForward(b *testing.B) {
 	}))
 	defer origin.Close()
 	target, _ := url.Parse(origin.URL)
+	tr := defaultTransport()
+	tr.ResponseHeaderTimeout = access.DefaultOriginTimeout // as transportFor gives Gatehouse's app
 	bare := &httputil.ReverseProxy{
 		Rewrite:    func(pr *httputil.ProxyRequest) { pr.SetURL(target); pr.SetXForwarded() },
-		Transport:  defaultTransport(),
+		Transport:  tr,
 		BufferPool: copyBuffers,
 	}
 	f := newFixture(b, origin.URL, func(o *Options) { o.Now = time.Now })

@@ -24,11 +24,20 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// BENCHTOOL_CPUPROFILE=FILE profiles any subcommand (the bare proxy, to
+	// set its profile beside Gatehouse's).
+	if prof := os.Getenv("BENCHTOOL_CPUPROFILE"); prof != "" {
+		if f, err := os.Create(prof); err == nil && pprof.StartCPUProfile(f) == nil {
+			defer f.Close()
+			defer pprof.StopCPUProfile()
+		}
+	}
 	err := run(ctx, os.Args[1:], os.Stdout)
 	stop()
 	if err != nil {
