@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -21,6 +20,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/app"
 	"github.com/gatehouse-dev/gatehouse/config"
+	"github.com/gatehouse-dev/gatehouse/ops"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
@@ -261,7 +261,10 @@ func serveProfiled(ctx context.Context, cfgPath, prof, mem string) error {
 			}
 		}()
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil)) // info, as the default configuration
+	// The logger of `gatehouse serve`: batched lines, the configured level.
+	logBuf := ops.NewLogBuffer(os.Stderr)
+	defer logBuf.Flush()
+	log := ops.NewLogger(logBuf, cfg.Log.Level, cfg.Log.Format)
 	a, err := app.New(ctx, cfg, log)
 	if err != nil {
 		return err
