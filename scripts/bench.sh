@@ -20,6 +20,8 @@
 #   gatehouse_logoff  Gatehouse with log.access_log = false
 #   refresh           the default Gatehouse, every request carrying one
 #                     expired app token of a live session (the silent refresh)
+#   gatehouse_gogcN   only with GOGC_ROW=N: the default configuration run with
+#                     GOGC=N, to show how much of the cost is garbage collection
 # Every run is checked: no socket errors, no non-2xx answer (wrk counts 3xx
 # as success, so a run of redirects would otherwise pass), and the origin's
 # hit count must match wrk's count (up to CONNS requests still in flight
@@ -36,10 +38,11 @@
 # Environment:
 #   RUNS=3 DURATION=10 WARMUP=3 THREADS=2 CONNS=50
 #   QUICK=1           smoke test: RUNS=1 DURATION=2 WARMUP=1 MILLION=100000
+#   GOGC_ROW=N        add the gatehouse_gogcN row (off by default)
 #   SKIP_MILLION=1    skip the start-up rows
 #   MILLION=1000000   sessions (and revoked sessions) of the start-up rows
 #   PORT_ORIGIN PORT_BARE PORT_GATE PORT_GATE_LOGOFF PORT_MILLION
-#   PORT_METRICS PORT_METRICS_LOGOFF PORT_METRICS_MILLION
+#   PORT_METRICS PORT_METRICS_LOGOFF PORT_METRICS_MILLION PORT_GOGC PORT_METRICS_GOGC
 #                     listen ports (default: free ports picked at start)
 #   SRC=DIR           Gatehouse source tree to build (default: this repository;
 #                     benchtool always comes from this one)
@@ -108,7 +111,7 @@ echo "bench: building in $SRC" >&2
 	die "build failed"
 BT=$WORK/benchtool
 
-read -r -a FREE <<<"$("$BT" ports -n 8 | tr '\n' ' ')"
+read -r -a FREE <<<"$("$BT" ports -n 10 | tr '\n' ' ')"
 P_ORIGIN=${PORT_ORIGIN:-${FREE[0]}}
 P_BARE=${PORT_BARE:-${FREE[1]}}
 P_GATE=${PORT_GATE:-${FREE[2]}}
@@ -117,6 +120,9 @@ P_MILLION=${PORT_MILLION:-${FREE[4]}}
 P_MET=${PORT_METRICS:-${FREE[5]}}
 P_MET_LOGOFF=${PORT_METRICS_LOGOFF:-${FREE[6]}}
 P_MET_MILLION=${PORT_METRICS_MILLION:-${FREE[7]}}
+P_GOGC=${PORT_GOGC:-${FREE[8]}}
+P_MET_GOGC=${PORT_METRICS_GOGC:-${FREE[9]}}
+GOGC_ROW=${GOGC_ROW:-}
 
 # code URL HOST: the status of a GET of URL with Host HOST ("000": none).
 code() { curl -s -o /dev/null -w '%{http_code}' -H "Host: $2" "${@:3}" "$1" || true; }
@@ -176,10 +182,14 @@ session_duration = "1s"
 EOF
 }
 
-# start_gatehouse DIR PORT: start Gatehouse on DIR/bench.toml, logging to
-# DIR/gatehouse.log; sets GPID; waits for the first answer.
+# start_gatehouse DIR PORT [GOGC]: start Gatehouse on DIR/bench.toml,
+# logging to DIR/gatehouse.log; sets GPID; waits for the first answer.
 start_gatehouse() {
-	"$WORK/gatehouse" serve -config "$1/bench.toml" 2>>"$1/gatehouse.log" &
+	if [[ -n ${3:-} ]]; then
+		GOGC=$3 "$WORK/gatehouse" serve -config "$1/bench.toml" 2>>"$1/gatehouse.log" &
+	else
+		"$WORK/gatehouse" serve -config "$1/bench.toml" 2>>"$1/gatehouse.log" &
+	fi
 	GPID=$!
 	PIDS+=("$GPID")
 	wait_200 "http://127.0.0.1:$2/cdn-cgi/access/certs" "auth.bench.test:$2" 120 ||
@@ -216,6 +226,13 @@ TOK_DEFAULT=$TOKEN_BENCH
 TOK_EXPIRED=$TOKEN_REFRESH
 sign_in "$WORK/logoff" "$P_LOGOFF"
 TOK_LOGOFF=$TOKEN_BENCH
+if [[ -n $GOGC_ROW ]]; then
+	write_config "$WORK/gogc" "$P_GOGC" "$P_MET_GOGC" ""
+	start_gatehouse "$WORK/gogc" "$P_GOGC" "$GOGC_ROW"
+	PID_GOGC=$GPID
+	sign_in "$WORK/gogc" "$P_GOGC"
+	TOK_GOGC=$TOKEN_BENCH
+fi
 sleep 2 # the refresh app's 1 s token is now expired
 
 # The checks a row stands on: Gatehouse passes the origin's body for a
@@ -237,6 +254,11 @@ URL[bare]="http://127.0.0.1:$P_BARE/" HOST[bare]="127.0.0.1:$P_BARE" COOKIE[bare
 URL[gatehouse]="http://127.0.0.1:$P_GATE/" HOST[gatehouse]="bench.bench.test:$P_GATE" COOKIE[gatehouse]=$TOK_DEFAULT FRONT[gatehouse]=$PID_GATE
 URL[gatehouse_logoff]="http://127.0.0.1:$P_LOGOFF/" HOST[gatehouse_logoff]="bench.bench.test:$P_LOGOFF" COOKIE[gatehouse_logoff]=$TOK_LOGOFF FRONT[gatehouse_logoff]=$PID_LOGOFF
 URL[refresh]="http://127.0.0.1:$P_GATE/" HOST[refresh]="refresh.bench.test:$P_GATE" COOKIE[refresh]=$TOK_EXPIRED FRONT[refresh]=$PID_GATE
+if [[ -n $GOGC_ROW ]]; then
+	g=gatehouse_gogc$GOGC_ROW
+	CONFIGS+=("$g")
+	URL[$g]="http://127.0.0.1:$P_GOGC/" HOST[$g]="bench.bench.test:$P_GOGC" COOKIE[$g]=$TOK_GOGC FRONT[$g]=$PID_GOGC
+fi
 
 # to_ms VALUE: a wrk latency ("850.00us", "1.20ms", "1.01s") in milliseconds.
 to_ms() {
@@ -327,6 +349,11 @@ verdict() { awk -v v="$1" -v op="$2" -v l="$3" 'BEGIN { ok = (op == ">=") ? v >=
 	row "CPU per request gatehouse_logoff / bare" "$(ratio "$(col gatehouse_logoff 4)" "$(col bare 4)")" "<=" 1.10
 	row "CPU per request refresh / gatehouse" "$(ratio "$(col refresh 4)" "$(col gatehouse 4)")" "<=" 1.5
 	row "p50 refresh / gatehouse" "$(ratio "$(col refresh 2)" "$(col gatehouse 2)")" "<=" 1.5
+	if [[ -n $GOGC_ROW ]]; then
+		g=gatehouse_gogc$GOGC_ROW
+		echo "| throughput $g / bare (GC tuning on top, not a default) | $(ratio "$(col "$g" 1)" "$(col bare 1)") | | |"
+		echo "| CPU per request $g / bare | $(ratio "$(col "$g" 4)" "$(col bare 4)") | | |"
+	fi
 } | tee -a "$WORK/report.md"
 
 if [[ $SKIP_MILLION == 1 ]]; then exit 0; fi
