@@ -47,7 +47,7 @@ type App struct {
 	listener  net.Listener       // set by Listen
 	watching  atomic.Bool        // the revocation watcher runs (app/revocations.go)
 	prot      *proxy.Handler     // the protected hosts, for shutdown
-	locked    atomic.Bool        // Run holds the data directory's lock (app/lock.go)
+	locked    atomic.Bool        // Run holds the data directory's lock (ops.LockDataDir)
 }
 
 // Options tune an App for tests.
