@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/idp"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
@@ -33,6 +34,10 @@ func (s pinStore) CheckPIN(ctx context.Context, id, pin string, now time.Time) (
 	case err == nil:
 		return email, nil
 	case errors.Is(err, store.ErrPINWrong):
+		var we *store.WrongPINError
+		if errors.As(err, &we) {
+			return email, &access.WrongPINError{Left: we.Left}
+		}
 		return email, idp.ErrPINWrong
 	case errors.Is(err, store.ErrPINExpired):
 		return "", idp.ErrPINExpired

@@ -198,7 +198,7 @@ func TestE2EOIDC(t *testing.T) {
 				t.Fatal(err)
 			}
 			body := readBody(t, resp)
-			if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "Try again") {
+			if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "Sign in again") {
 				t.Errorf("state %q: %d\n%s", state, resp.StatusCode, body)
 			}
 			if d := env.lastFailure(t); d != "state unknown, expired or reused" {
@@ -386,7 +386,7 @@ func TestE2ESAML(t *testing.T) {
 			t.Fatal(err)
 		}
 		body := readBody(t, resp)
-		if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "Try again") {
+		if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "Sign in again") {
 			t.Errorf("tampered: %d\n%s", resp.StatusCode, body)
 		}
 		if d := env.lastFailure(t); !strings.Contains(d, "signature") {
@@ -486,7 +486,7 @@ func TestE2ESAMLWrongAudience(t *testing.T) {
 		t.Fatal(err)
 	}
 	body := readBody(t, resp)
-	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "was not accepted") || !strings.Contains(body, "Try again") {
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "was not accepted") || !strings.Contains(body, "Sign in again") {
 		t.Errorf("foreign response at B: %d\n%s", resp.StatusCode, body)
 	}
 	d := b.lastFailure(t)

@@ -14,6 +14,14 @@ import (
 // MaxPINAttempts is how many wrong guesses a one-time PIN survives.
 const MaxPINAttempts = 5
 
+// WrongPINError is ErrPINWrong with the tries the PIN has left.
+type WrongPINError struct{ Left int }
+
+func (e *WrongPINError) Error() string {
+	return fmt.Sprintf("store: wrong PIN, %d tries left", e.Left)
+}
+func (e *WrongPINError) Unwrap() error { return ErrPINWrong }
+
 // hashPIN is the stored form of a PIN: hex SHA-256 of id ":" pin.
 func hashPIN(id, pin string) string {
 	sum := sha256.Sum256([]byte(id + ":" + pin))
@@ -44,7 +52,8 @@ func (db *DB) CreatePIN(ctx context.Context, id, email, pin string, expires time
 }
 
 // CheckPIN checks pin against the PIN stored under id. It returns the email
-// and burns the PIN on success; ErrPINWrong (counting an attempt),
+// and burns the PIN on success; a *WrongPINError, which wraps ErrPINWrong
+// (counting an attempt and saying how many are left),
 // ErrPINExpired, ErrPINExhausted (after 5 wrong attempts) or ErrNotFound
 // (unknown or already used) otherwise.
 //
@@ -86,7 +95,7 @@ func (db *DB) CheckPIN(ctx context.Context, id, pin string, now time.Time) (stri
 			if _, err := tx.ExecContext(ctx, `UPDATE pins SET attempts = attempts + 1 WHERE id = ?`, id); err != nil {
 				return err
 			}
-			result = ErrPINWrong
+			result = &WrongPINError{Left: MaxPINAttempts - attempts - 1}
 			if attempts+1 >= MaxPINAttempts {
 				result = ErrPINExhausted
 			}

@@ -59,6 +59,10 @@ func TestCheckPIN(t *testing.T) {
 				if !errors.Is(err, a.wantErr) || email != wantEmail {
 					t.Fatalf("attempt %d: CheckPIN = %q, %v; want %v", i, email, err, a.wantErr)
 				}
+				var we *WrongPINError
+				if errors.Is(a.wantErr, ErrPINWrong) && (!errors.As(err, &we) || we.Left != MaxPINAttempts-1-i) {
+					t.Fatalf("attempt %d: CheckPIN = %v; want %d tries left", i, err, MaxPINAttempts-1-i)
+				}
 			}
 		})
 	}
