@@ -50,6 +50,15 @@ var (
 	ErrLimited = errors.New("idp: limit reached")
 )
 
+// ProviderError is a sign-in the identity provider itself refused, with
+// its code (a SAML status code; OAuth errors arrive in the callback's query).
+type ProviderError struct {
+	Code string
+}
+
+func (e *ProviderError) Error() string { return "idp: provider refused the sign-in: " + e.Code }
+func (e *ProviderError) Unwrap() error { return ErrAccessDenied }
+
 // WrongPINError is ErrPINWrong with the number of tries the PIN has left,
 // so that the sign-in page can say how many remain.
 type WrongPINError struct {
