@@ -336,10 +336,12 @@ func TestBrowserPagesFit(t *testing.T) {
 	visit("error-expired", env.team+"/cdn-cgi/access/callback?state=unknown", `p.lead`)
 	visit("error-not-found", env.team+"/cdn-cgi/access/login/nowhere.localhost", `p.lead`)
 
-	// Signing out.
-	step(t, ctx, "open the launcher", chromedp.Navigate(env.team+"/"), chromedp.WaitVisible(chromedp.CSS(`nav.tiles`)))
-	step(t, ctx, "sign out", chromedp.Click(chromedp.CSS(`form button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`a.button`)))
-	at("signed-out")
+	// Signing out on an app: "Sign in again" returns to that app.
+	visit("signed-out", env.url("app", "/cdn-cgi/access/logout"), `a.button`)
+	step(t, ctx, "sign in again", chromedp.Click(chromedp.CSS(`a.button`)), chromedp.WaitVisible(chromedp.CSS(`input[name=email]`)))
+	if loc := location(t, ctx); !strings.HasPrefix(loc, env.team+"/cdn-cgi/access/login/app.localhost") {
+		t.Errorf("sign in again after signing out of the app went to %s", loc)
+	}
 
 	for name, w := range widths {
 		t.Logf("%-22s document width %d px at 1280, %d px at 390", name, w[0], w[1])

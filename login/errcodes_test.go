@@ -114,3 +114,26 @@ func TestSignInAgainReturnsToTheApp(t *testing.T) {
 		})
 	}
 }
+
+func TestSignedOutSignInAgain(t *testing.T) {
+	hs := newHarness(t)
+	for _, tt := range []struct {
+		host, want string
+	}{
+		{"ops.example.com", `href="https://ops.example.com/"`},
+		{"wiki.example.com", `href="https://wiki.example.com/docs"`},
+		{"team.wiki.example.com", `href="https://team.wiki.example.com/docs"`},
+		{"evil.example.com", `href="/"`},
+		{"ops.example.com:4444", `href="/"`}, // a port the app does not name
+		{"ops.example.com/@evil.example.com", `href="/"`},
+		{testTeam, `href="/"`},
+		{"", `href="/"`},
+	} {
+		t.Run(tt.host, func(t *testing.T) {
+			w := hs.do("GET", access.PathLogout+"?host="+url.QueryEscape(tt.host), nil)
+			if body := w.Body.String(); w.Code != http.StatusOK || !strings.Contains(body, tt.want+">Sign in again</a>") {
+				t.Errorf("%d, want %s:\n%s", w.Code, tt.want, body)
+			}
+		})
+	}
+}
