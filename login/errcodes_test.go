@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/access"
 )
@@ -135,5 +136,21 @@ func TestSignedOutSignInAgain(t *testing.T) {
 				t.Errorf("%d, want %s:\n%s", w.Code, tt.want, body)
 			}
 		})
+	}
+}
+
+func TestWaitText(t *testing.T) {
+	for _, tt := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{time.Second, "1 second"},
+		{30 * time.Second, "30 seconds"},
+		{55 * time.Second, "a minute"},
+		{90 * time.Second, "2 minutes"},
+	} {
+		if got := waitText(tt.d); got != tt.want {
+			t.Errorf("waitText(%s) = %q, want %q", tt.d, got, tt.want)
+		}
 	}
 }
