@@ -89,6 +89,10 @@ const (
 	// CookieSignIn binds a redirecting sign-in (OIDC, SAML) to the browser
 	// that started it.
 	CookieSignIn = "CF_SignIn"
+	// CookieSignInReturn remembers where a redirecting sign-in started
+	// (the app's sign-in page), so that "Sign in again" on an error page
+	// whose sign-in state is lost returns there, not to the launcher.
+	CookieSignInReturn = "CF_SignIn_Return"
 	// CookieAdmin holds the admin page's session.
 	CookieAdmin = "GH_Admin"
 	// CookieAdminFlash carries the admin page's one-shot messages.

@@ -162,7 +162,7 @@ func (p *memPINs) CheckPIN(_ context.Context, id, pin string, _ time.Time) (stri
 	case !ok:
 		return "", idp.ErrPINUnknown
 	case got[1] != pin:
-		return "", idp.ErrPINWrong
+		return "", &access.WrongPINError{Left: 2}
 	}
 	delete(p.pins, id)
 	return got[0], nil

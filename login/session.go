@@ -107,7 +107,8 @@ type signedOutData struct {
 }
 
 // logout ends the global session of the request, if any, and clears its
-// cookie.
+// cookie. A protected host's logout names itself in the host parameter, so
+// that "Sign in again" returns to its app.
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) error {
 	if s, ok := h.globalSession(r); ok {
 		if err := h.o.Store.RevokeSession(r.Context(), s.Nonce, s.Identity.Email, h.now()); err != nil {
@@ -132,8 +133,27 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) error {
 			return nil
 		}
 	}
-	h.o.Pages.Render(w, http.StatusOK, pages.PageSignedOut, "Signed out", signedOutData{SignInURL: access.PathLauncher})
+	h.o.Pages.Render(w, http.StatusOK, pages.PageSignedOut, "Signed out", signedOutData{SignInURL: h.signInAgainURL(r.FormValue(paramHost))})
 	return nil
+}
+
+// signInAgainURL is where "Sign in again" on the signed-out page goes: the
+// app of host when the sign-out came from a protected host (its entry path,
+// through the redirect sanitizer), else the launcher.
+func (h *Handler) signInAgainURL(host string) string {
+	host, ok := cleanHost(host)
+	if !ok || h.isTeamHost(host) {
+		return access.PathLauncher
+	}
+	for _, a := range h.o.Apps().Apps() {
+		if h.o.Apps().Match(host, a.EntryPath()) != a || !h.portAllowed(host, a) {
+			continue
+		}
+		if p, err := web.CleanPath(a.EntryPath()); err == nil {
+			return h.hostURL(host) + p
+		}
+	}
+	return access.PathLauncher
 }
 
 // certs serves the public signing keys.

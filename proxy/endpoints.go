@@ -3,6 +3,7 @@ package proxy
 import (
 	"net/http"
 	"net/netip"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -180,7 +181,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request, apps []*access.
 	}
 	h.clearAppCookies(w, apps)
 	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Location", h.o.TeamURL+access.PathLogout)
+	w.Header().Set("Location", h.o.TeamURL+access.PathLogout+"?host="+url.QueryEscape(r.Host))
 	w.WriteHeader(http.StatusFound)
 }
 
