@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/admin"
 	"github.com/gatehouse-dev/gatehouse/certs"
 	"github.com/gatehouse-dev/gatehouse/config"
+	"github.com/gatehouse-dev/gatehouse/geoip"
 	"github.com/gatehouse-dev/gatehouse/idp"
 	"github.com/gatehouse-dev/gatehouse/limit"
 	"github.com/gatehouse-dev/gatehouse/login"
@@ -48,6 +49,7 @@ type App struct {
 	watching  atomic.Bool        // the revocation watcher runs (app/revocations.go)
 	prot      *proxy.Handler     // the protected hosts, for shutdown
 	locked    atomic.Bool        // Run holds the data directory's lock (ops.LockDataDir)
+	geo       *geoip.Resolver    // the country of requests (app/sessions.go)
 }
 
 // Options tune an App for tests.
@@ -157,6 +159,10 @@ func (a *App) buildHandler(o Options) error {
 		return err
 	}
 	secure := a.cfg.Secure()
+	if a.geo, err = openGeoIP(a.cfg); err != nil {
+		return err
+	}
+	seen := newSeenRecorder(a.db, a.log, a.now)
 	team, err := login.New(login.Options{
 		TeamDomain:    a.cfg.TeamDomain,
 		TeamURL:       a.cfg.TeamURL(),
@@ -176,6 +182,9 @@ func (a *App) buildHandler(o Options) error {
 		Now:            a.now,
 		TrustedProxies: trusted,
 		ClientIPHeader: a.cfg.ClientIPHeader,
+		Country:        a.geo.Country,
+		Sessions:       a.revoking(),
+		Seen:           seen.seen,
 	})
 	if err != nil {
 		return fmt.Errorf("app: %w", err)
@@ -193,6 +202,8 @@ func (a *App) buildHandler(o Options) error {
 		Now:            a.now,
 		TrustedProxies: trusted,
 		ClientIPHeader: a.cfg.ClientIPHeader,
+		Country:        a.geo.Country,
+		Seen:           seen.seen,
 	})
 	a.rev.Subscribe(prot.CloseRevoked)
 	a.prot = prot
@@ -335,6 +346,7 @@ func (a *App) Close() error {
 	if a.idpCancel != nil {
 		a.idpCancel()
 	}
+	_ = a.geo.Close()
 	if a.db == nil {
 		return nil
 	}

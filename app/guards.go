@@ -25,4 +25,5 @@ var (
 	_ login.Store         = meteredLoginStore{}
 	_ admin.Store         = revokingStore{}
 	_ admin.ServiceTokens = revokingStore{}
+	_ login.SessionStore  = revokingStore{}
 )

@@ -31,6 +31,7 @@ type Config struct {
 	Metrics        MetricsConfig `toml:"metrics"`
 	Keys           KeysConfig    `toml:"keys"`
 	SMTP           SMTPConfig    `toml:"smtp"`
+	GeoIP          GeoIPConfig   `toml:"geoip"`
 	IdPs           []IdPConfig   `toml:"idps"`
 	Apps           []AppConfig   `toml:"apps"`
 
@@ -178,6 +179,7 @@ type RuleConfig struct {
 	Groups          []string            `toml:"groups"`
 	IdPs            []string            `toml:"idps"`
 	IPRanges        []string            `toml:"ip_ranges"`
+	Countries       []string            `toml:"countries"` // ISO 3166-1 alpha-2, judged per request
 	ServiceTokens   []string            `toml:"service_tokens"`
 	AnyServiceToken bool                `toml:"any_service_token"`
 	Claims          map[string][]string `toml:"claims"`

@@ -109,6 +109,16 @@ type Options struct {
 	Now            func() time.Time
 	TrustedProxies []netip.Prefix
 	ClientIPHeader string
+	// Country, when set, is the ISO country of request r whose client
+	// address is ip ("" when unknown): recorded with the sign-in (the
+	// tokens' country claim, get-identity's geo.country) and judged by the
+	// countries policy selector.
+	Country func(r *http.Request, ip netip.Addr) string
+	// Sessions, when set, serves the self-service sessions page.
+	Sessions SessionStore
+	// Seen, when set, is told of every request of a valid global session
+	// (the session's last-seen time).
+	Seen func(r *http.Request, nonce string, ip netip.Addr)
 }
 
 // Handler serves the team domain.
@@ -193,6 +203,10 @@ func (h *Handler) routes() {
 	}
 	m.Handle("GET "+access.PathCerts, a.Wrap(h.certs))
 	m.Handle("GET "+access.PathGetIdentity, a.Wrap(h.getIdentity))
+	if h.o.Sessions != nil {
+		m.Handle("GET "+access.PathSessions, page(h.sessionsPage))
+		m.Handle("POST "+access.PathSessionsEnd, page(h.endSessions))
+	}
 	m.Handle("GET "+access.PathLogout, page(h.logout))
 	m.Handle("POST "+access.PathLogout, page(h.logout))
 	m.Handle("/", page(h.notFound))
@@ -227,6 +241,15 @@ func (h *Handler) now() time.Time { return h.o.Now() }
 // clientIP is the client address of r, or the zero Addr.
 func (h *Handler) clientIP(r *http.Request) netip.Addr {
 	return web.ClientIP(r, h.o.TrustedProxies, h.o.ClientIPHeader)
+}
+
+// client is where r comes from: its address and country.
+func (h *Handler) client(r *http.Request) access.Client {
+	c := access.Client{IP: h.clientIP(r)}
+	if h.o.Country != nil {
+		c.Country = h.o.Country(r, c.IP)
+	}
+	return c
 }
 
 // ipString is the client address of r as text, "" when unknown.

@@ -35,6 +35,9 @@ func (h *Handler) globalSession(r *http.Request) (session, bool) {
 	if err != nil || !stored.Active(h.now()) {
 		return session{}, false
 	}
+	if h.o.Seen != nil {
+		h.o.Seen(r, stored.Nonce, h.clientIP(r))
+	}
 	return stored, true
 }
 
@@ -61,13 +64,18 @@ func (h *Handler) startIdentity(w http.ResponseWriter, r *http.Request, p Provid
 		return session{}, fmt.Errorf("login: sign in user: %w", err)
 	}
 	id.UserID = userID
-	id.IP = h.ipString(r)
+	from := h.client(r)
+	if from.IP.IsValid() {
+		id.IP = from.IP.String()
+	}
+	id.Country = from.Country
 	id.IssuedAt = now.Unix()
 	s := access.Session{
 		Nonce:     token.NewNonce(),
 		Identity:  id,
 		CreatedAt: now,
 		ExpiresAt: now.Add(h.o.GlobalSession),
+		UserAgent: r.UserAgent(),
 	}
 	if err := h.o.Store.CreateSession(ctx, s); err != nil {
 		return session{}, fmt.Errorf("login: create session: %w", err)

@@ -39,10 +39,11 @@ const (
 	PageLoginCode  = "login_code"
 	PageSignedOut  = "signed_out"
 	PageWhoami     = "whoami"
+	PageSessions   = "sessions"
 )
 
 // pageNames lists the Page constants.
-var pageNames = []string{PageError, PageLauncher, PageLoginPick, PageLoginEmail, PageLoginCode, PageSignedOut, PageWhoami}
+var pageNames = []string{PageError, PageLauncher, PageLoginPick, PageLoginEmail, PageLoginCode, PageSignedOut, PageWhoami, PageSessions}
 
 // layoutFile is the template every page is parsed with; it executes the
 // page's "content" template.
