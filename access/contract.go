@@ -16,9 +16,10 @@ const (
 	PathLauncher = "/"
 	// PathSessions lists the signed-in user's own global sessions on the
 	// team domain (GET); PathSessionsEnd ends one of them, or all but the
-	// current one (POST).
-	PathSessions    = "/sessions"
-	PathSessionsEnd = "/sessions/end"
+	// current one (POST, with the sign-in forms' CSRF cookie, whose path is
+	// PathPrefix).
+	PathSessions    = PathPrefix + "sessions"
+	PathSessionsEnd = PathPrefix + "sessions/end"
 	// PathLogin is the team domain's sign-in page; the protected host
 	// follows: /cdn-cgi/access/login/{host}?kid=AUD&redirect_url=PATH&app_session=HASH.
 	PathLogin = PathPrefix + "login/"
