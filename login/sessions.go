@@ -64,6 +64,9 @@ func (h *Handler) sessionsPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("login: list sessions: %w", err)
 	}
+	// Same-origin referrers let the browser send a real Origin on the
+	// page's form posts (no-referrer makes it "null", which is refused).
+	w.Header().Set("Referrer-Policy", "same-origin")
 	data := sessionsData{
 		Email:   s.Identity.Email,
 		CSRF:    h.csrfToken(w, r),
@@ -93,9 +96,12 @@ func (h *Handler) sessionsPage(w http.ResponseWriter, r *http.Request) error {
 		if x.LastIP != "" {
 			row.IP = x.LastIP
 		}
-		if !row.Current {
-			data.Others++
+		if row.Current {
+			// This device first.
+			data.Sessions = append([]sessionRow{row}, data.Sessions...)
+			continue
 		}
+		data.Others++
 		data.Sessions = append(data.Sessions, row)
 	}
 	h.o.Pages.Render(w, http.StatusOK, pages.PageSessions, "Your sessions", data)
