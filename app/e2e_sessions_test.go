@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
+
 	"github.com/gatehouse-dev/gatehouse/access"
 )
 
@@ -305,4 +307,40 @@ func TestEndToEndSelfServiceSessions(t *testing.T) {
 			t.Fatalf("sessions page after signing out: %s, want the sign-in page", resp.Request.URL)
 		}
 	})
+}
+
+// TestEndToEndSelfServiceClosesWebSocket: a user ending one of their
+// sessions on the sessions page closes that session's open WebSocket within
+// a second (the admin revoke's path), and the current session's socket
+// stays open.
+func TestEndToEndSelfServiceClosesWebSocket(t *testing.T) {
+	origin := echoOrigin(t)
+	env := startEnv(t, strings.ReplaceAll(wsConfig, "{{ORIGIN}}", origin.URL), "")
+	a, b := newClient(t, false), newClient(t, false)
+	for _, c := range []*http.Client{a, b} {
+		resp := env.signInWithPIN(t, c, env.url("app", "/"), "erin@example.com")
+		readBody(t, resp)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("sign-in: %d", resp.StatusCode)
+		}
+	}
+	mineWS, otherWS := dialEcho(t, env, a), dialEcho(t, env, b)
+	page, nonces := env.sessionsPage(t, a)
+	if len(nonces) != 2 {
+		t.Fatalf("sessions: %v", nonces)
+	}
+	assertClosedWithin(t, otherWS, time.Second, func() {
+		resp := env.endSession(t, a, page, nonces[1], true)
+		readBody(t, resp)
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("end session: %d", resp.StatusCode)
+		}
+	})
+	if err := mineWS.WriteMessage(websocket.TextMessage, []byte("still here")); err != nil {
+		t.Fatal(err)
+	}
+	mineWS.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, msg, err := mineWS.ReadMessage(); err != nil || string(msg) != "still here" {
+		t.Errorf("the current session's socket: %q %v", msg, err)
+	}
 }
