@@ -75,3 +75,21 @@ func TestOpenErrors(t *testing.T) {
 		t.Fatalf("Open() = %v, %v; want a resolver that knows no country", r, err)
 	}
 }
+
+// BenchmarkCountry is the per-request cost of a database lookup.
+func BenchmarkCountry(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "country.mmdb")
+	testkit.WriteCountryDB(b, path, map[string]string{"192.0.2.0/24": "PT", "198.51.100.0/24": "US"})
+	r, err := Open(Options{Database: path})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	req := httptest.NewRequest("GET", "http://app.example.com/", nil)
+	ip := netip.MustParseAddr("192.0.2.9")
+	for b.Loop() {
+		if r.Country(req, ip) != "PT" {
+			b.Fatal("wrong country")
+		}
+	}
+}
