@@ -162,7 +162,6 @@ func (a *App) buildHandler(o Options) error {
 	if a.geo, err = openGeoIP(a.cfg); err != nil {
 		return err
 	}
-	seen := newSeenRecorder(a.db, a.log, a.now)
 	team, err := login.New(login.Options{
 		TeamDomain:    a.cfg.TeamDomain,
 		TeamURL:       a.cfg.TeamURL(),
@@ -184,7 +183,7 @@ func (a *App) buildHandler(o Options) error {
 		ClientIPHeader: a.cfg.ClientIPHeader,
 		Country:        a.geo.Country,
 		Sessions:       a.revoking(),
-		Seen:           seen.seen,
+		Seen:           a.touchSession,
 	})
 	if err != nil {
 		return fmt.Errorf("app: %w", err)
@@ -203,7 +202,7 @@ func (a *App) buildHandler(o Options) error {
 		TrustedProxies: trusted,
 		ClientIPHeader: a.cfg.ClientIPHeader,
 		Country:        a.geo.Country,
-		Seen:           seen.seen,
+		Seen:           a.touchSession,
 	})
 	a.rev.Subscribe(prot.CloseRevoked)
 	a.prot = prot

@@ -1,13 +1,13 @@
-package app
+package store
 
 import (
 	"testing"
 	"time"
 )
 
-func TestSeenRecorderDue(t *testing.T) {
+func TestSeenThrottle(t *testing.T) {
 	t0 := time.Unix(1_700_000_000, 0)
-	s := newSeenRecorder(nil, nil, nil)
+	var s seenThrottle
 	steps := []struct {
 		name  string
 		nonce string
@@ -29,7 +29,7 @@ func TestSeenRecorderDue(t *testing.T) {
 		})
 	}
 	t.Run("bounded", func(t *testing.T) {
-		s := newSeenRecorder(nil, nil, nil)
+		var s seenThrottle
 		for i := range seenMax + 10 {
 			s.due(string(rune('a'+i%26))+time.Duration(i).String(), t0)
 		}
