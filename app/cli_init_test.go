@@ -260,11 +260,3 @@ func TestInitRefusesBadAnswers(t *testing.T) {
 	writeSecret(t, secret, "now-there")
 	runCLI(t, "check-config", "-config", path)
 }
-
-func TestTOMLString(t *testing.T) {
-	for in, want := range map[string]string{`plain`: `"plain"`, `a"b\c`: `"a\"b\\c"`, "tab\there\n": `"tab\u0009here\u000A"`} {
-		if got := tomlString(in); got != want {
-			t.Errorf("tomlString(%q) = %s, want %s", in, got, want)
-		}
-	}
-}
