@@ -230,7 +230,16 @@ func mainUsage() string {
 // groupUsage is the usage of every subcommand of group.
 func groupUsage(group string, subs []command) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Usage: gatehouse %s SUBCOMMAND ...\n\nSubcommands:\n", group)
+	names := make([]string, len(subs))
+	for i, c := range subs {
+		names[i] = strings.TrimPrefix(c.name, group+" ")
+	}
+	fmt.Fprintf(&b, "Usage: gatehouse %s %s ...\n\nSubcommands:\n", group, strings.Join(names, "|"))
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+	for i, c := range subs {
+		fmt.Fprintf(tw, "  %s\t%s\n", names[i], c.summary)
+	}
+	tw.Flush()
 	for _, c := range subs {
 		b.WriteString("\n")
 		b.WriteString(commandUsage(c))

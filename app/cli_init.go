@@ -62,7 +62,7 @@ func initQuestions() []initQuestion {
 			def: "/etc/gatehouse/smtp-password", when: func(a initAnswers) bool { return a["idp"] == "pin" && a["smtp-user"] != "" }},
 		{flag: "tls", usage: "TLS `MODE`: acme (certificates obtained automatically), files (your own) or off (behind a TLS-terminating proxy)",
 			check: oneOfCheck("acme", "files", "off")},
-		{flag: "acme-email", usage: "ACME account `EMAIL` for expiry notices (-tls acme; default: -admin)",
+		{flag: "acme-email", usage: "contact `EMAIL` of the ACME account (-tls acme; default: -admin)",
 			derive: func(a initAnswers) string { return a["admin"] }, when: is("tls", "acme")},
 		{flag: "cert-file", usage: "certificate `FILE` (PEM) covering the team domain and the app host (-tls files)",
 			def: "/etc/gatehouse/tls.crt", when: is("tls", "files")},
@@ -302,11 +302,12 @@ func writeInitConfig(path string, a initAnswers, stdout io.Writer) error {
 		}
 		return fmt.Errorf("app: init: %w", err)
 	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("app: init: %w", err)
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
-	if err := f.Close(); err != nil {
+	if err != nil {
+		os.Remove(path) // ours: created above; a partial file would block the next init
 		return fmt.Errorf("app: init: %w", err)
 	}
 	fmt.Fprintf(stdout, "wrote %s (mode 0600)\n", path)

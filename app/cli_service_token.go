@@ -26,7 +26,7 @@ func cmdServiceToken(ctx context.Context, sub string, args []string, stdout io.W
 	want := 1
 	switch sub {
 	case "create":
-		fs.DurationVar(duration, "duration", defaultServiceTokenDuration, "lifetime of the new token (0: never expires)")
+		fs.DurationVar(duration, "duration", defaultServiceTokenDuration, "lifetime of the new token, a `DURATION` such as 720h (0: never expires)")
 	case "list":
 		want = 0
 	}

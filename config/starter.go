@@ -115,7 +115,7 @@ admins = [{{q .Admin}}]
 # first start (Let's Encrypt by default) and renewed automatically; ports 80
 # and 443 must be reachable from the internet.
 mode = "acme"
-# The ACME account email: the CA writes here about expiring certificates.
+# The contact address of the ACME account.
 email = {{q .ACMEEmail}}
 # How the CA validates: "http-01" (on port 80) and "tls-alpn-01" (on 443).
 # Default: both. Keep only one if the other port is not reachable.

@@ -33,6 +33,9 @@ BUILD_TIME=$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%dT%H:%M:%SZ)
 pkg=github.com/gatehouse-dev/gatehouse/app
 ldflags="-s -w -buildid= -X $pkg.Version=$VERSION -X $pkg.Revision=$REVISION -X $pkg.BuildTime=$BUILD_TIME"
 
+if [ -n "$(git status --porcelain --untracked-files=no)" ]; then
+  echo "release.sh: warning: uncommitted changes; these binaries are not those of commit $REVISION" >&2
+fi
 mkdir -p "$DIST"
 names=()
 for platform in $PLATFORMS; do
