@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -11,16 +10,10 @@ import (
 	"github.com/gatehouse-dev/gatehouse/token"
 )
 
-// cmdKeys is `gatehouse keys rotate|list -config FILE`.
-func cmdKeys(ctx context.Context, args []string, stdout io.Writer) error {
-	if len(args) == 0 {
-		return usageError{errors.New("want a subcommand: rotate or list")}
-	}
-	sub := args[0]
-	if sub != "rotate" && sub != "list" {
-		return usageError{fmt.Errorf("unknown subcommand %q (rotate or list)", sub)}
-	}
-	path, err := configFlag("keys "+sub, args[1:])
+// cmdKeys is `gatehouse keys rotate|list -config FILE`; sub is "rotate"
+// or "list".
+func cmdKeys(ctx context.Context, sub string, args []string, stdout io.Writer) error {
+	path, err := configFlag("keys "+sub, args)
 	if err != nil {
 		return err
 	}

@@ -663,3 +663,11 @@ func TestConfigSecretReportedWithOtherProblems(t *testing.T) {
 		t.Errorf("error =\n%v\nwant\n%s", err, want)
 	}
 }
+
+func TestTOMLString(t *testing.T) {
+	for in, want := range map[string]string{`plain`: `"plain"`, `a"b\c`: `"a\"b\\c"`, "tab\there\n": `"tab\u0009here\u000A"`} {
+		if got := tomlString(in); got != want {
+			t.Errorf("tomlString(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
