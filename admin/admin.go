@@ -335,11 +335,6 @@ func (a *Handler) takeFlash(w http.ResponseWriter, r *http.Request) string {
 	return string(b)
 }
 
-// record writes an audit event of kind for a change by the admin.
-func (a *Handler) record(r *http.Request, s adminSession, kind, app, detail string) {
-	a.recordEvent(r, access.Event{Time: a.o.Now(), Kind: kind, Email: s.Identity.Email, App: app, Detail: detail})
-}
-
 // recordEvent writes e with r's client IP (the trusted-proxy rule of
 // sign-in, web.ClientIP) to the audit log.
 func (a *Handler) recordEvent(r *http.Request, e access.Event) {
