@@ -12,6 +12,9 @@ const (
 	EventRevoked      = "revoked"
 	EventRateLimited  = "rate-limited"  // a limit on what strangers can trigger was reached
 	EventServiceToken = "service-token" // an admin created or enabled a service token (disable and delete are EventRevoked)
+	EventAPIToken     = "api-token"     // an admin API token was created, revoked or deleted
+	EventAPI          = "api"           // a call to the admin API that changed nothing (reads) or was refused
+	EventKeyRotated   = "key-rotated"   // a new signing key was made (schedule, command line)
 )
 
 // Event is one line of the audit log.
@@ -25,3 +28,14 @@ type Event struct {
 	IP     string
 	Detail string // human-readable reason or extra context; never a secret
 }
+
+// Triggers of signing-key rotations: the start of an EventKeyRotated's
+// Detail (KeyRotationDetail), by which the rotations metric counts them.
+const (
+	KeyRotationSchedule = "schedule" // keys.rotate_every elapsed
+	KeyRotationManual   = "manual"   // gatehouse keys rotate, or App.RotateKey
+)
+
+// KeyRotationDetail is the Detail of the EventKeyRotated of a new signing
+// key kid made by trigger.
+func KeyRotationDetail(trigger, kid string) string { return trigger + ": new signing key " + kid }

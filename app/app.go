@@ -106,7 +106,9 @@ func (a *App) loadKeys(ctx context.Context) error {
 		Schedule: func() token.Schedule { return keySchedule(a.Config()) },
 		Log:      a.log,
 		Now:      a.now,
-		OnRotate: func(_ token.Key, reason string) { a.ops.metrics.KeyRotated(reason) },
+		OnRotate: func(ctx context.Context, k token.Key, reason string) error {
+			return auditRotation(ctx, a.db, k, reason, "", a.now())
+		},
 	})
 	if err != nil {
 		return fmt.Errorf("app: %w", err)
@@ -118,6 +120,17 @@ func (a *App) loadKeys(ctx context.Context) error {
 // keySchedule is the signing-key rotation schedule of cfg.
 func keySchedule(cfg *config.Config) token.Schedule {
 	return token.Schedule{Every: cfg.Keys.RotateEvery.Duration, Lifetime: cfg.LongestSession()}
+}
+
+// auditRotation records a new signing key in the audit log, which the
+// rotations metric counts whichever process rotated; by is who asked ("":
+// the serve itself).
+func auditRotation(ctx context.Context, db *store.DB, k token.Key, trigger, by string, now time.Time) error {
+	e := access.Event{Time: now, Kind: access.EventKeyRotated, Email: by, Detail: access.KeyRotationDetail(trigger, k.ID)}
+	if err := db.Audit(ctx, e); err != nil {
+		return fmt.Errorf("app: key %s made, not audited: %w", k.ID, err)
+	}
+	return nil
 }
 
 // RotateKey makes a new signing key, which signs from now on.
@@ -215,6 +228,9 @@ func (a *App) buildHandler(o Options) error {
 		Keys:           keys,
 		Store:          a.revoking(),
 		ServiceTokens:  a.revoking(),
+		APITokens:      a.revoking(),
+		APIFailures:    apiFailureLimit(),
+		APILimited:     a.countAPILimited,
 		Pages:          rd,
 		TrustedProxies: trusted,
 		ClientIPHeader: a.cfg.ClientIPHeader,

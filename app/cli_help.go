@@ -59,6 +59,12 @@ func commandTable() []command {
 		{name: "service-token enable", args: "-config FILE CLIENT_ID", summary: "accept a disabled service token again",
 			run: serviceTokenRun("enable")},
 		{name: "service-token delete", args: "-config FILE CLIENT_ID", summary: "delete a service token", run: serviceTokenRun("delete")},
+		{name: "api-token create", args: "-config FILE --name NAME --scope read,revoke [--expires 90d]",
+			summary: "create an admin API token and show its secret once", run: apiTokenRun("create")},
+		{name: "api-token list", args: "-config FILE", summary: "list the admin API tokens", run: apiTokenRun("list")},
+		{name: "api-token revoke", args: "-config FILE ID", summary: "refuse an API token from its next call (kept, listed as revoked)",
+			run: apiTokenRun("revoke")},
+		{name: "api-token delete", args: "-config FILE ID", summary: "delete an API token", run: apiTokenRun("delete")},
 		{name: "keys rotate", args: "-config FILE", summary: "make a new signing key (the running serve signs with it)",
 			run: keysRun("rotate")},
 		{name: "keys list", args: "-config FILE", summary: "list the signing keys and their state", run: keysRun("list")},
@@ -76,6 +82,12 @@ func commandTable() []command {
 func serviceTokenRun(sub string) func(context.Context, []string, io.Writer, io.Writer) error {
 	return func(ctx context.Context, args []string, stdout, _ io.Writer) error {
 		return cmdServiceToken(ctx, sub, args, stdout)
+	}
+}
+
+func apiTokenRun(sub string) func(context.Context, []string, io.Writer, io.Writer) error {
+	return func(ctx context.Context, args []string, stdout, _ io.Writer) error {
+		return cmdAPIToken(ctx, sub, args, stdout)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/token"
 )
 
@@ -25,6 +26,9 @@ func cmdKeys(ctx context.Context, sub string, args []string, stdout io.Writer) e
 	now := time.Now()
 	if sub == "rotate" {
 		k, err := token.AddKey(ctx, db, now)
+		if err == nil {
+			err = auditRotation(ctx, db, k, access.KeyRotationManual, cliRevoker(), now)
+		}
 		if err != nil {
 			return err
 		}

@@ -119,7 +119,7 @@ type signedOutData struct {
 // that "Sign in again" returns to its app.
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) error {
 	if s, ok := h.globalSession(r); ok {
-		if err := h.o.Store.RevokeSession(r.Context(), s.Nonce, s.Identity.Email, h.now()); err != nil {
+		if err := h.o.Store.RevokeSession(r.Context(), s.Nonce, access.BySignOut, h.now()); err != nil {
 			return fmt.Errorf("login: revoke session: %w", err)
 		}
 		h.audit(r, access.Event{Kind: access.EventSignOut, Email: s.Identity.Email, IdP: s.Identity.IdP.ID})

@@ -132,3 +132,8 @@ func (db *DB) SessionSeen(ctx context.Context, nonce, ip, userAgent string, now 
 	}
 	return nil
 }
+
+// ActiveSessions returns every global session active at now.
+func (db *DB) ActiveSessions(ctx context.Context, now time.Time) ([]access.Session, error) {
+	return db.ListSessions(ctx, true, now, 0)
+}

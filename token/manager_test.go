@@ -59,7 +59,7 @@ func TestManagerRotation(t *testing.T) {
 		Issuer: "https://auth.example.com", Store: store,
 		Schedule: func() Schedule { return sched },
 		Now:      func() time.Time { return now },
-		OnRotate: func(_ Key, reason string) { rotations = append(rotations, reason) },
+		OnRotate: func(_ context.Context, _ Key, reason string) error { rotations = append(rotations, reason); return nil },
 	})
 	if err != nil {
 		t.Fatal(err)
