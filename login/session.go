@@ -104,12 +104,34 @@ func (h *Handler) getIdentity(w http.ResponseWriter, r *http.Request) error {
 // signedOutData is the data of the signed_out page.
 type signedOutData struct {
 	SignInURL string
+	IdPName   string // the provider that signed the browser out too, if any
+}
+
+// cookieSession returns the stored global session named by r's verified
+// CF_Authorization cookie, revoked or not: a protected host's sign-out
+// revokes the session before it sends the browser here.
+func (h *Handler) cookieSession(r *http.Request) (session, bool) {
+	c, err := r.Cookie(access.CookieAuthorization)
+	if err != nil || c.Value == "" {
+		return session{}, false
+	}
+	claims, err := h.o.Keys().Verify(c.Value, h.teamAud, token.TypeOrg, h.now())
+	if err != nil || claims.IdentityNonce == "" {
+		return session{}, false
+	}
+	stored, err := h.o.Store.Session(r.Context(), claims.IdentityNonce)
+	if err != nil || !h.now().Before(stored.ExpiresAt) {
+		return session{}, false
+	}
+	return stored, true
 }
 
 // logout ends the global session of the request, if any, and clears its
-// cookie.
+// cookie. When the session's provider signs out with Gatehouse, the
+// browser goes on to the provider to end its session there too.
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) error {
-	if s, ok := h.globalSession(r); ok {
+	s, known := h.cookieSession(r)
+	if known && s.Active(h.now()) && !h.o.Store.SessionRevoked(s.Nonce) {
 		if err := h.o.Store.RevokeSession(r.Context(), s.Nonce, h.now()); err != nil {
 			return fmt.Errorf("login: revoke session: %w", err)
 		}
@@ -126,11 +148,21 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) error {
 	})
 	// "Use another account" comes back to an app's sign-in page: a path on
 	// the team domain only.
-	if back := r.FormValue(paramRedirectURL); back != "" {
-		if clean, err := web.CleanPath(back); err == nil && strings.HasPrefix(clean, access.PathLogin) {
-			http.Redirect(w, r, clean, http.StatusSeeOther)
+	back := ""
+	if v := r.FormValue(paramRedirectURL); v != "" {
+		if clean, err := web.CleanPath(v); err == nil && strings.HasPrefix(clean, access.PathLogin) {
+			back = clean
+		}
+	}
+	if known {
+		if u, ok := h.idpSignOutURL(r, s, back); ok {
+			http.Redirect(w, r, u, http.StatusSeeOther)
 			return nil
 		}
+	}
+	if back != "" {
+		http.Redirect(w, r, back, http.StatusSeeOther)
+		return nil
 	}
 	h.o.Pages.Render(w, http.StatusOK, pages.PageSignedOut, "Signed out", signedOutData{SignInURL: access.PathLauncher})
 	return nil
