@@ -206,6 +206,12 @@ func allowEmails(emails ...string) []access.Policy {
 
 func newHarness(t *testing.T, providers ...Provider) *harness {
 	t.Helper()
+	return newHarnessWith(t, nil, providers...)
+}
+
+// newHarnessWith is newHarness with the options changed by mod.
+func newHarnessWith(t *testing.T, mod func(*Options), providers ...Provider) *harness {
+	t.Helper()
 	if len(providers) == 0 {
 		providers = []Provider{{ID: "pin", Name: "Email PIN", Kind: KindOTP}}
 	}
@@ -235,7 +241,7 @@ func newHarness(t *testing.T, providers ...Provider) *harness {
 	mail := &lastMail{}
 	otp := &idp.OTP{ID: "pin", Store: &memPINs{pins: map[string][2]string{}}, Mail: mail, Log: log,
 		Now: func() time.Time { return testNow }}
-	h, err := New(Options{
+	o := Options{
 		TeamDomain:    testTeam,
 		TeamURL:       testTeamURL,
 		Secure:        true,
@@ -248,7 +254,11 @@ func newHarness(t *testing.T, providers ...Provider) *harness {
 		Pages:         rd,
 		Log:           log,
 		Now:           func() time.Time { return testNow },
-	})
+	}
+	if mod != nil {
+		mod(&o)
+	}
+	h, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
