@@ -9,6 +9,9 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/internal/testidp"
@@ -18,8 +21,8 @@ import (
 // startLogoutEnv starts oidc-provider (on a free port) with Gatehouse's
 // back-channel logout and post-logout redirect URIs registered for its
 // client, then Gatehouse with provider "corp" (extra: more of its keys),
-// which app "only" allows alone.
-func startLogoutEnv(t *testing.T, extra string) (*testEnv, *testidp.OIDC) {
+// which app "only" allows alone; apps are more [[apps]] blocks.
+func startLogoutEnv(t *testing.T, extra string, apps ...string) (*testEnv, *testidp.OIDC) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -40,7 +43,7 @@ client_secret = "proxy-secret"
 scopes = ["openid", "email", "profile", "groups"]
 %s
 `, op.Issuer, extra)
-	return startEnvOn(t, ln, idpConfig(idps, "corp"), "", Options{}), op
+	return startEnvOn(t, ln, idpConfig(idps, "corp")+strings.Join(apps, ""), "", Options{}), op
 }
 
 // statusOf GETs target with c and returns the status and Location.
@@ -62,7 +65,17 @@ func TestE2EBackchannelLogout(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs node and oidc-provider")
 	}
-	env, op := startLogoutEnv(t, "backchannel_logout = true")
+	echo := echoOrigin(t)
+	env, op := startLogoutEnv(t, "backchannel_logout = true", `
+[[apps]]
+name = "echo"
+domains = ["ws.localhost:{{PORT}}"]
+origin = "`+echo.URL+`"
+  [[apps.policies]]
+  name = "all"
+  decision = "allow"
+  include = [{ everyone = true }]
+`)
 	app := env.url("only", "/x?format=json")
 	alice, bob := newClient(t, false), newClient(t, false)
 	if w := decodeWhoami(t, oidcSignIn(t, op, alice, app, "alice")); w.Email != "alice@example.com" {
@@ -75,8 +88,14 @@ func TestE2EBackchannelLogout(t *testing.T) {
 		t.Fatalf("alice's app token before the logout: %d", code)
 	}
 
-	resp := op.EndSession(t, alice, op.Issuer+"/session/end")
-	readBody(t, resp)
+	// A WebSocket of alice's session, open while the provider ends it.
+	if resp := getReachable(t, alice, env.url("ws", "/")); resp.StatusCode != http.StatusOK || resp.Request.URL.Host != fmt.Sprintf("ws.localhost:%d", env.port) {
+		t.Fatalf("alice on the echo app: %s (%d)", resp.Request.URL, resp.StatusCode)
+	}
+	conn := dialWS(t, alice, env.url("ws", "/ws"))
+	assertClosedWithin(t, conn, time.Second, func() {
+		readBody(t, op.EndSession(t, alice, op.Issuer+"/session/end"))
+	})
 	if !strings.Contains(op.Output(), "backchannel.success client=proxy sub=alice") {
 		t.Fatalf("the provider did not deliver the logout token:\n%s", op.Output())
 	}
@@ -188,6 +207,21 @@ func TestE2ELogoutAtIdP(t *testing.T) {
 		t.Errorf("visiting the app after sign-out: %s (%d), form %q %v; want the provider's login form", resp.Request.URL, resp.StatusCode, action, fields)
 	}
 
+	t.Run("signing out on an app host goes on to the provider too", func(t *testing.T) {
+		c := newClient(t, false)
+		decodeWhoami(t, oidcSignIn(t, op, c, app, "alice"))
+		code, loc := statusOf(t, noFollow(t, c), env.url("only", access.PathLogout))
+		if code != http.StatusFound || loc != env.team+access.PathLogout {
+			t.Fatalf("app host sign-out: %d to %q", code, loc)
+		}
+		// The app host revoked the session; the team domain still knows
+		// which provider it came from.
+		code, loc = statusOf(t, noFollow(t, c), loc)
+		if code != http.StatusSeeOther || !strings.HasPrefix(loc, op.Issuer+"/session/end?") {
+			t.Errorf("team sign-out after the app host's: %d to %q", code, loc)
+		}
+	})
+
 	t.Run("an ID token is not a logout token", func(t *testing.T) {
 		postLogoutToken(t, newClient(t, true), env.team+access.BackchannelLogoutPath("corp"), "id_token_hint",
 			"application/x-www-form-urlencoded", "logout_token="+url.QueryEscape(q.Get("id_token_hint")))
@@ -199,4 +233,29 @@ func TestE2ELogoutAtIdP(t *testing.T) {
 			t.Errorf("replayed state: %d", code)
 		}
 	})
+}
+
+// dialWS opens a WebSocket to the echo origin at u through Gatehouse with
+// c's cookies and checks that it echoes.
+func dialWS(t *testing.T, c *http.Client, u string) *websocket.Conn {
+	t.Helper()
+	pu, _ := url.Parse(u)
+	var cookies []string
+	for _, ck := range c.Jar.Cookies(pu) {
+		cookies = append(cookies, ck.Name+"="+ck.Value)
+	}
+	d := websocket.Dialer{NetDialContext: loopbackDialer, HandshakeTimeout: 5 * time.Second}
+	conn, _, err := d.Dial("ws"+strings.TrimPrefix(u, "http"), http.Header{"Cookie": {strings.Join(cookies, "; ")}})
+	if err != nil {
+		t.Fatalf("dial %s: %v", u, err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	if err := conn.WriteMessage(websocket.TextMessage, []byte("ping")); err != nil {
+		t.Fatal(err)
+	}
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, msg, err := conn.ReadMessage(); err != nil || string(msg) != "ping" {
+		t.Fatalf("echo: %q %v", msg, err)
+	}
+	return conn
 }
