@@ -16,26 +16,15 @@ import (
 type session = access.Session
 
 // globalSession returns the global session of r's CF_Authorization cookie,
-// if it holds a valid org token whose session is not revoked.
+// if it holds a valid org token whose session is not revoked. The stored
+// session, not the token, says when the session ends: it is refused exactly
+// at its end, with no clock-skew grace.
 func (h *Handler) globalSession(r *http.Request) (session, bool) {
-	c, err := r.Cookie(access.CookieAuthorization)
-	if err != nil || c.Value == "" {
+	s, ok := h.cookieSession(r)
+	if !ok || h.o.Store.SessionRevoked(s.Nonce) || !s.Active(h.now()) {
 		return session{}, false
 	}
-	claims, err := h.o.Keys().Verify(c.Value, h.teamAud, token.TypeOrg, h.now())
-	if err != nil || claims.IdentityNonce == "" {
-		return session{}, false
-	}
-	if h.o.Store.SessionRevoked(claims.IdentityNonce) {
-		return session{}, false
-	}
-	// The stored session, not the token, says when the session ends: it is
-	// refused exactly at its end, with no clock-skew grace.
-	stored, err := h.o.Store.Session(r.Context(), claims.IdentityNonce)
-	if err != nil || !stored.Active(h.now()) {
-		return session{}, false
-	}
-	return stored, true
+	return s, true
 }
 
 // startSession creates a global session for a user who just signed in with
