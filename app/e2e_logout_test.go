@@ -24,14 +24,20 @@ import (
 // which app "only" allows alone; apps are more [[apps]] blocks.
 func startLogoutEnv(t *testing.T, extra string, apps ...string) (*testEnv, *testidp.OIDC) {
 	t.Helper()
+	return startLogoutEnvWith(t, nil, extra, apps...)
+}
+
+// startLogoutEnvWith is startLogoutEnv with more options for the provider.
+func startLogoutEnvWith(t *testing.T, opts []testidp.OIDCOption, extra string, apps ...string) (*testEnv, *testidp.OIDC) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	team := fmt.Sprintf("http://auth.localhost:%d", ln.Addr().(*net.TCPAddr).Port)
-	op := testidp.StartOIDC(t, 0, []string{team + access.PathCallback},
-		testidp.WithBackchannelLogout(team+access.BackchannelLogoutPath("corp")),
-		testidp.WithPostLogoutRedirect(team+access.PathSignedOut))
+	op := testidp.StartOIDC(t, 0, []string{team + access.PathCallback}, append([]testidp.OIDCOption{
+		testidp.WithBackchannelLogout(team + access.BackchannelLogoutPath("corp")),
+		testidp.WithPostLogoutRedirect(team + access.PathSignedOut)}, opts...)...)
 	idps := fmt.Sprintf(`
 [[idps]]
 id = "corp"
@@ -164,6 +170,37 @@ func postLogoutToken(t *testing.T, c *http.Client, endpoint, name, ctype, body s
 	if resp.StatusCode != http.StatusBadRequest || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") ||
 		json.Unmarshal([]byte(got), &e) != nil || e.Status != http.StatusBadRequest || e.Error == "" {
 		t.Errorf("%s: %d %s", name, resp.StatusCode, got)
+	}
+}
+
+// TestE2EBackchannelLogoutBySubject: a provider that sends no sid names
+// the subject in its logout token; Gatehouse then ends every session of that
+// subject from the provider (alice on two browsers), and no one else's.
+func TestE2EBackchannelLogoutBySubject(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs node and oidc-provider")
+	}
+	env, op := startLogoutEnvWith(t, []testidp.OIDCOption{testidp.WithoutSID()}, "backchannel_logout = true")
+	app := env.url("only", "/x?format=json")
+	laptop, phone, bob := newClient(t, false), newClient(t, false), newClient(t, false)
+	for c, user := range map[*http.Client]string{laptop: "alice", phone: "alice", bob: "bob"} {
+		decodeWhoami(t, oidcSignIn(t, op, c, app, user))
+	}
+	readBody(t, op.EndSession(t, laptop, op.Issuer+"/session/end"))
+	if !strings.Contains(op.Output(), "backchannel.success client=proxy sub=alice") {
+		t.Fatalf("the provider did not deliver the logout token:\n%s", op.Output())
+	}
+	for name, c := range map[string]*http.Client{"laptop": laptop, "phone": phone} {
+		if code, _ := statusOf(t, noFollow(t, c), app); code != http.StatusFound {
+			t.Errorf("alice's %s session after the logout by subject: %d", name, code)
+		}
+	}
+	if code, _ := statusOf(t, noFollow(t, bob), app); code != http.StatusOK {
+		t.Errorf("bob's session after alice's logout: %d", code)
+	}
+	evs, _, err := env.app.Store().AuditSearch(context.Background(), store.AuditFilter{Kind: access.EventRevoked, Email: "alice@example.com"})
+	if err != nil || len(evs) != 2 || !strings.Contains(evs[0].Detail, "matched by sub") {
+		t.Errorf("audit = %+v, %v", evs, err)
 	}
 }
 

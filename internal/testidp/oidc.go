@@ -38,6 +38,7 @@ type oidcConfig struct {
 	clientID, clientSecret string
 	userinfoOnlyGroups     bool
 	backchannelLogoutURI   string
+	backchannelNoSID       bool
 	postLogoutRedirectURIs []string
 }
 
@@ -60,6 +61,13 @@ func WithClient(id, secret string) OIDCOption {
 // POSTs a logout token there.
 func WithBackchannelLogout(uri string) OIDCOption {
 	return func(c *oidcConfig) { c.backchannelLogoutURI = uri }
+}
+
+// WithoutSID leaves sid out of ID and logout tokens (the client does not
+// require the session in back-channel logout): logout tokens name the
+// subject only.
+func WithoutSID() OIDCOption {
+	return func(c *oidcConfig) { c.backchannelNoSID = true }
 }
 
 // WithPostLogoutRedirect registers the client's post_logout_redirect_uris
@@ -99,6 +107,9 @@ func StartOIDC(t testing.TB, port int, redirectURIs []string, opts ...OIDCOption
 	}
 	if cfg.backchannelLogoutURI != "" {
 		cmd.Env = append(cmd.Env, "BACKCHANNEL_LOGOUT_URI="+cfg.backchannelLogoutURI)
+	}
+	if cfg.backchannelNoSID {
+		cmd.Env = append(cmd.Env, "BACKCHANNEL_SID=0")
 	}
 	if len(cfg.postLogoutRedirectURIs) > 0 {
 		cmd.Env = append(cmd.Env, "POST_LOGOUT_REDIRECT="+strings.Join(cfg.postLogoutRedirectURIs, ","))

@@ -11,6 +11,7 @@
 //   BACKCHANNEL_LOGOUT_URI  the client's backchannel_logout_uri (Back-Channel
 //                         Logout 1.0, with sid in ID and logout tokens); unset:
 //                         no back-channel logout
+//   BACKCHANNEL_SID       "0": no sid in ID and logout tokens (logout by sub)
 //   POST_LOGOUT_REDIRECT  comma-separated post_logout_redirect_uris of the client
 //                         (RP-initiated logout)
 //   CLIENT_ID             client id (default "proxy")
@@ -85,7 +86,7 @@ const client = {
 };
 if (backchannelLogoutURI) {
   client.backchannel_logout_uri = backchannelLogoutURI;
-  client.backchannel_logout_session_required = true;
+  client.backchannel_logout_session_required = process.env.BACKCHANNEL_SID !== '0';
 }
 if (postLogoutRedirectURIs.length) client.post_logout_redirect_uris = postLogoutRedirectURIs;
 
