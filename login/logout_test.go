@@ -243,6 +243,9 @@ func TestLogoutAtIdP(t *testing.T) {
 		if f.gotHint != "idtoken-ann@example.com" || f.gotPost != testTeamURL+access.PathSignedOut || len(f.gotState) != 64 {
 			t.Errorf("end session with hint %q, post-logout %q, state %q", f.gotHint, f.gotPost, f.gotState)
 		}
+		if kept, _ := ids.IdPSession(context.Background(), nonce); kept.IDToken != "" || kept.SID != "s1" {
+			t.Errorf("after sign-out the store keeps %+v, want the ID token forgotten", kept)
+		}
 		w = hs.do("GET", access.PathSignedOut+"?state="+f.gotState, nil)
 		if w.Code != http.StatusSeeOther || w.Header().Get("Location") != back {
 			t.Errorf("back from the provider: %d to %q, want %q", w.Code, w.Header().Get("Location"), back)

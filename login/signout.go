@@ -75,8 +75,9 @@ func (h *Handler) idpSignOutURL(r *http.Request, s session, back string) (string
 		return "", false
 	}
 	ctx := r.Context()
+	idps, err := h.o.IdPSessions.IdPSession(ctx, s.Nonce)
 	hint := ""
-	if idps, err := h.o.IdPSessions.IdPSession(ctx, s.Nonce); err == nil {
+	if err == nil {
 		hint = idps.IDToken
 	}
 	now := h.now()
@@ -91,6 +92,14 @@ func (h *Handler) idpSignOutURL(r *http.Request, s session, back string) (string
 		h.o.Log.WarnContext(ctx, "login: cannot sign out at the identity provider; signed out of Gatehouse only",
 			"idp", p.ID, "err", err, "end_session_endpoint", u != "")
 		return "", false
+	}
+	if hint != "" {
+		// The ID token was kept for this hint only; a second sign-out of
+		// the same session goes with client_id alone.
+		idps.IDToken = ""
+		if err := h.o.IdPSessions.SaveIdPSession(ctx, s.Nonce, idps); err != nil {
+			h.o.Log.WarnContext(ctx, "login: forget the ID token of a signed-out session", "err", err)
+		}
 	}
 	return u, true
 }
