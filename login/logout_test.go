@@ -24,18 +24,28 @@ type fakeOIDC struct {
 	logoutErr error
 	endURL    string // "" : the provider has no end_session_endpoint
 
-	mu       sync.Mutex
-	gotHint  string
-	gotPost  string
-	gotState string
+	id   access.Identity   // what Exchange establishes
+	idps access.IdPSession // and the provider session it reports
+
+	mu        sync.Mutex
+	gotHint   string
+	gotPost   string
+	gotState  string
+	authState string // the state of the last AuthCodeURL
 }
 
-func (f *fakeOIDC) AuthCodeURL(context.Context, string, string, string) (string, error) {
-	return "https://idp.example.com/auth", nil
+func (f *fakeOIDC) AuthCodeURL(_ context.Context, state, _, _ string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.authState = state
+	return "https://idp.example.com/auth?state=" + state, nil
 }
 
 func (f *fakeOIDC) Exchange(context.Context, url.Values, string, string) (access.Identity, access.IdPSession, error) {
-	return access.Identity{}, access.IdPSession{}, errors.New("not used")
+	if f.id.Email == "" {
+		return access.Identity{}, access.IdPSession{}, fmt.Errorf("no identity: %w", access.ErrInvalidToken)
+	}
+	return f.id, f.idps, nil
 }
 
 func (f *fakeOIDC) VerifyLogoutToken(_ context.Context, raw string) (access.LogoutClaims, error) {
@@ -61,11 +71,15 @@ type memIdPSessions struct {
 	mu    sync.Mutex
 	idps  map[string]access.IdPSession // by nonce
 	by    map[string]string            // nonce -> revoked by
+	fail  error                        // SaveIdPSession's answer when set
 }
 
 func (m *memIdPSessions) SaveIdPSession(_ context.Context, nonce string, s access.IdPSession) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.fail != nil {
+		return m.fail
+	}
 	m.idps[nonce] = s
 	return nil
 }
@@ -114,7 +128,8 @@ func logoutHarness(t *testing.T, f *fakeOIDC, backchannel Limiter) (*harness, *m
 		o.IdPSessions = ids
 		o.Limits.Backchannel = backchannel
 	}, Provider{ID: "corp", Name: "Corp SSO", Kind: KindOIDC, OIDC: f, BackchannelLogout: true, LogoutAtIdP: true},
-		Provider{ID: "plain", Name: "Plain SSO", Kind: KindOIDC, OIDC: f})
+		Provider{ID: "plain", Name: "Plain SSO", Kind: KindOIDC, OIDC: f},
+		Provider{ID: "bc", Name: "Back-channel SSO", Kind: KindOIDC, OIDC: f, BackchannelLogout: true})
 	return hs, ids
 }
 
@@ -137,6 +152,74 @@ func corpSession(t *testing.T, hs *harness, ids *memIdPSessions, email, sid stri
 		t.Fatal(err)
 	}
 	return &http.Cookie{Name: access.CookieAuthorization, Value: raw}, s.Nonce
+}
+
+// oidcSignIn signs in with provider id through its fake connector and
+// returns the callback's response.
+func oidcSignIn(t *testing.T, hs *harness, f *fakeOIDC, id string) *httptest.ResponseRecorder {
+	t.Helper()
+	w := hs.do("GET", access.PathIdPStart+id+"?"+demoFlow("/x").Encode(), nil)
+	if w.Code != http.StatusFound {
+		t.Fatalf("start: %d %s", w.Code, w.Body)
+	}
+	bind := cookie(w, access.CookieSignIn)
+	if bind == nil {
+		t.Fatal("no browser binding cookie")
+	}
+	return hs.do("GET", access.PathCallback+"?code=c&state="+f.authState, nil, bind)
+}
+
+func TestOIDCSignInRecordsProviderSession(t *testing.T) {
+	f := &fakeOIDC{id: access.Identity{Email: "ann@example.com"},
+		idps: access.IdPSession{Subject: "sub-ann", SID: "sid-9", IDToken: "raw-id-token"}}
+	hs, ids := logoutHarness(t, f, nil)
+	nonceOf := func(w *httptest.ResponseRecorder) string {
+		t.Helper()
+		c := cookie(w, access.CookieAuthorization)
+		if c == nil {
+			t.Fatalf("no session cookie: %d %s", w.Code, w.Body)
+		}
+		claims, err := hs.keys.Verify(c.Value, token.TeamAudience(testTeam), token.TypeOrg, testNow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return claims.IdentityNonce
+	}
+
+	t.Run("a provider that logs out through Gatehouse", func(t *testing.T) {
+		w := oidcSignIn(t, hs, f, "corp")
+		if w.Code != http.StatusFound {
+			t.Fatalf("callback: %d %s", w.Code, w.Body)
+		}
+		got, err := ids.IdPSession(context.Background(), nonceOf(w))
+		if err != nil || got != (access.IdPSession{IdP: "corp", Subject: "sub-ann", SID: "sid-9", IDToken: "raw-id-token"}) {
+			t.Errorf("recorded %+v, %v", got, err)
+		}
+	})
+	t.Run("back-channel logout alone keeps no ID token", func(t *testing.T) {
+		w := oidcSignIn(t, hs, f, "bc")
+		got, err := ids.IdPSession(context.Background(), nonceOf(w))
+		if err != nil || got != (access.IdPSession{IdP: "bc", Subject: "sub-ann", SID: "sid-9"}) {
+			t.Errorf("recorded %+v, %v", got, err)
+		}
+	})
+	t.Run("a provider that does not", func(t *testing.T) {
+		w := oidcSignIn(t, hs, f, "plain")
+		if _, err := ids.IdPSession(context.Background(), nonceOf(w)); err == nil {
+			t.Error("a provider session was recorded for a provider without logout")
+		}
+	})
+	t.Run("a session whose provider session cannot be recorded is ended", func(t *testing.T) {
+		ids.fail = errors.New("disk full")
+		defer func() { ids.fail = nil }()
+		w := oidcSignIn(t, hs, f, "corp")
+		if w.Code != http.StatusInternalServerError {
+			t.Errorf("callback: %d, want 500", w.Code)
+		}
+		if nonce := nonceOf(w); !hs.store.SessionRevoked(nonce) {
+			t.Error("the session lives on without its provider session")
+		}
+	})
 }
 
 func TestBackchannelLogout(t *testing.T) {
