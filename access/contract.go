@@ -14,6 +14,12 @@ const (
 
 	// PathLauncher is the app launcher on the team domain.
 	PathLauncher = "/"
+	// PathSessions lists the signed-in user's own global sessions on the
+	// team domain (GET); PathSessionsEnd ends one of them, or all but the
+	// current one (POST, with the sign-in forms' CSRF cookie, whose path is
+	// PathPrefix).
+	PathSessions    = PathPrefix + "sessions"
+	PathSessionsEnd = PathPrefix + "sessions/end"
 	// PathLogin is the team domain's sign-in page; the protected host
 	// follows: /cdn-cgi/access/login/{host}?kid=AUD&redirect_url=PATH&app_session=HASH.
 	PathLogin = PathPrefix + "login/"
@@ -100,6 +106,10 @@ const (
 	// CookieSignIn binds a redirecting sign-in (OIDC, SAML) to the browser
 	// that started it.
 	CookieSignIn = "CF_SignIn"
+	// CookieSignInReturn remembers where a redirecting sign-in started
+	// (the app's sign-in page), so that "Sign in again" on an error page
+	// whose sign-in state is lost returns there, not to the launcher.
+	CookieSignInReturn = "CF_SignIn_Return"
 	// CookieAdmin holds the admin page's session.
 	CookieAdmin = "GH_Admin"
 	// CookieAdminFlash carries the admin page's one-shot messages.

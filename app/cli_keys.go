@@ -31,7 +31,7 @@ func cmdKeys(ctx context.Context, args []string, stdout io.Writer) error {
 	defer db.Close()
 	now := time.Now()
 	if sub == "rotate" {
-		k, err := addKey(ctx, db, now)
+		k, err := token.AddKey(ctx, db, now)
 		if err != nil {
 			return err
 		}

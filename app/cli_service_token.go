@@ -103,7 +103,7 @@ func serviceTokenCommand(ctx context.Context, db *store.DB, sub string, pos []st
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "CLIENT ID\tNAME\tSTATUS\tCREATED\tEXPIRES\tLAST USED")
 		for _, t := range list {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.ClientID, t.Name, serviceTokenStatus(t, now),
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.ClientID, t.Name, t.State(now),
 				fmtTime(t.CreatedAt, ""), fmtTime(t.ExpiresAt, "never"), fmtTime(t.LastUsedAt, "never"))
 		}
 		return tw.Flush()
@@ -129,17 +129,6 @@ func serviceTokenDone(err error, id, what string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "service token %s %s\n", id, what)
 	return nil
-}
-
-// serviceTokenStatus is "active", "disabled" or "expired".
-func serviceTokenStatus(t store.ServiceToken, now time.Time) string {
-	switch {
-	case !t.DisabledAt.IsZero():
-		return "disabled"
-	case !t.Active(now):
-		return "expired"
-	}
-	return "active"
 }
 
 // fmtTime renders t in UTC, or zero when t is the zero time.

@@ -47,7 +47,7 @@ func (h *Handler) saveIdPSession(r *http.Request, p Provider, s session, idps ac
 		idps.IDToken = ""
 	}
 	if err := h.o.IdPSessions.SaveIdPSession(r.Context(), s.Nonce, idps); err != nil {
-		if rerr := h.o.Store.RevokeSession(r.Context(), s.Nonce, h.now()); rerr != nil {
+		if rerr := h.o.Store.RevokeSession(r.Context(), s.Nonce, s.Identity.Email, h.now()); rerr != nil {
 			err = errors.Join(err, rerr)
 		}
 		return fmt.Errorf("login: record the provider session: %w", err)
@@ -92,7 +92,7 @@ func (h *Handler) backchannelLogout(p Provider) web.HandlerFunc {
 			by = "sid"
 		}
 		for _, s := range list {
-			if err := h.o.IdPSessions.RevokeSessionBy(ctx, s.Nonce, revokedByPrefix+p.ID, now); err != nil {
+			if err := h.o.Store.RevokeSession(ctx, s.Nonce, revokedByPrefix+p.ID, now); err != nil {
 				return fmt.Errorf("login: back-channel logout: revoke session: %w", err)
 			}
 			h.audit(r, access.Event{Kind: access.EventRevoked, Email: s.Identity.Email, IdP: p.ID,

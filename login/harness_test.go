@@ -41,13 +41,14 @@ type storedHandoff struct {
 
 // memStore is an in-memory Store.
 type memStore struct {
-	mu       sync.Mutex
-	users    map[string]string
-	sessions map[string]access.Session
-	revoked  map[string]bool
-	handoffs map[string]storedHandoff
-	events   []access.Event
-	appHard  map[string]time.Time // aud -> latest hard revocation
+	mu        sync.Mutex
+	users     map[string]string
+	sessions  map[string]access.Session
+	revoked   map[string]bool
+	revokedBy map[string]string // nonce -> who revoked it
+	handoffs  map[string]storedHandoff
+	events    []access.Event
+	appHard   map[string]time.Time // aud -> latest hard revocation
 }
 
 func newMemStore() *memStore {
@@ -93,10 +94,14 @@ func (m *memStore) SessionRevoked(nonce string) bool {
 	return m.revoked[nonce]
 }
 
-func (m *memStore) RevokeSession(_ context.Context, nonce string, _ time.Time) error {
+func (m *memStore) RevokeSession(_ context.Context, nonce, by string, _ time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.revoked[nonce] = true
+	if m.revokedBy == nil {
+		m.revokedBy = map[string]string{}
+	}
+	m.revokedBy[nonce] = by
 	return nil
 }
 
@@ -162,7 +167,7 @@ func (p *memPINs) CheckPIN(_ context.Context, id, pin string, _ time.Time) (stri
 	case !ok:
 		return "", idp.ErrPINUnknown
 	case got[1] != pin:
-		return "", idp.ErrPINWrong
+		return "", &access.WrongPINError{Left: 2}
 	}
 	delete(p.pins, id)
 	return got[0], nil

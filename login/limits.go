@@ -87,7 +87,7 @@ func waitText(d time.Duration) string {
 	case d <= time.Minute && d > 50*time.Second:
 		return "a minute"
 	case d < time.Minute:
-		return fmt.Sprintf("%d seconds", int(d.Seconds()))
+		return pages.Plural(int(d.Seconds()), "second")
 	}
 	m := int((d + time.Minute - 1) / time.Minute)
 	if m == 1 {

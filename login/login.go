@@ -39,7 +39,7 @@ type Store interface {
 	CreateSession(ctx context.Context, s access.Session) error
 	Session(ctx context.Context, nonce string) (access.Session, error)
 	SessionRevoked(nonce string) bool
-	RevokeSession(ctx context.Context, nonce string, now time.Time) error
+	RevokeSession(ctx context.Context, nonce, by string, now time.Time) error
 	CreateHandoff(ctx context.Context, nonce, host string, h access.Handoff, expires time.Time) error
 	Audit(ctx context.Context, e access.Event) error
 	// AppRevocation returns the latest hard and soft revocation of the app
@@ -72,8 +72,8 @@ type OIDCConnector interface {
 }
 
 // IdPSessionStore keeps, with each global session started by an OpenID
-// provider, the provider's own session, and ends global sessions on the
-// provider's word.
+// provider, the provider's own session, and finds the global sessions that
+// the provider's logout names (Store.RevokeSession ends them).
 type IdPSessionStore interface {
 	SaveIdPSession(ctx context.Context, nonce string, s access.IdPSession) error
 	// IdPSession returns the provider session of the global session with
@@ -82,9 +82,6 @@ type IdPSessionStore interface {
 	// IdPSessions returns the active global sessions that a logout of the
 	// provider idp by sid, else by sub, names.
 	IdPSessions(ctx context.Context, idp, sid, sub string, now time.Time) ([]access.Session, error)
-	// RevokeSessionBy is the admin page's revocation of one session: it is
-	// refused from the next request and its requests in flight end.
-	RevokeSessionBy(ctx context.Context, nonce, by string, now time.Time) error
 }
 
 // SAMLConnector is what the team domain needs of a SAML identity provider
@@ -144,6 +141,16 @@ type Options struct {
 	Now            func() time.Time
 	TrustedProxies []netip.Prefix
 	ClientIPHeader string
+	// Country, when set, is the ISO country of request r whose client
+	// address is ip ("" when unknown): recorded with the sign-in (the
+	// tokens' country claim, get-identity's geo.country) and judged by the
+	// countries policy selector.
+	Country func(r *http.Request, ip netip.Addr) string
+	// Sessions, when set, serves the self-service sessions page.
+	Sessions SessionStore
+	// Seen, when set, is told of every request of a valid global session
+	// (the session's last-seen time).
+	Seen func(r *http.Request, nonce string, ip netip.Addr)
 }
 
 // Handler serves the team domain.
@@ -233,6 +240,10 @@ func (h *Handler) routes() {
 	}
 	m.Handle("GET "+access.PathCerts, a.Wrap(h.certs))
 	m.Handle("GET "+access.PathGetIdentity, a.Wrap(h.getIdentity))
+	if h.o.Sessions != nil {
+		m.Handle("GET "+access.PathSessions, page(h.sessionsPage))
+		m.Handle("POST "+access.PathSessionsEnd, page(h.endSessions))
+	}
 	m.Handle("GET "+access.PathLogout, page(h.logout))
 	m.Handle("POST "+access.PathLogout, page(h.logout))
 	m.Handle("GET "+access.PathSignedOut, page(h.signedOut))
@@ -269,6 +280,15 @@ func (h *Handler) now() time.Time { return h.o.Now() }
 // clientIP is the client address of r, or the zero Addr.
 func (h *Handler) clientIP(r *http.Request) netip.Addr {
 	return web.ClientIP(r, h.o.TrustedProxies, h.o.ClientIPHeader)
+}
+
+// client is where r comes from: its address and country.
+func (h *Handler) client(r *http.Request) access.Client {
+	c := access.Client{IP: h.clientIP(r)}
+	if h.o.Country != nil {
+		c.Country = h.o.Country(r, c.IP)
+	}
+	return c
 }
 
 // ipString is the client address of r as text, "" when unknown.

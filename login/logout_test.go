@@ -18,8 +18,8 @@ import (
 	"github.com/gatehouse-dev/gatehouse/token"
 )
 
-// fakeOIDC is an OIDCConnector whose logout answers are set by the test.
-type fakeOIDC struct {
+// logoutOIDC is an OIDCConnector whose logout answers are set by the test.
+type logoutOIDC struct {
 	logout    access.LogoutClaims
 	logoutErr error
 	endURL    string // "" : the provider has no end_session_endpoint
@@ -34,28 +34,28 @@ type fakeOIDC struct {
 	authState string // the state of the last AuthCodeURL
 }
 
-func (f *fakeOIDC) AuthCodeURL(_ context.Context, state, _, _ string) (string, error) {
+func (f *logoutOIDC) AuthCodeURL(_ context.Context, state, _, _ string) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.authState = state
 	return "https://idp.example.com/auth?state=" + state, nil
 }
 
-func (f *fakeOIDC) Exchange(context.Context, url.Values, string, string) (access.Identity, access.IdPSession, error) {
+func (f *logoutOIDC) Exchange(context.Context, url.Values, string, string) (access.Identity, access.IdPSession, error) {
 	if f.id.Email == "" {
 		return access.Identity{}, access.IdPSession{}, fmt.Errorf("no identity: %w", access.ErrInvalidToken)
 	}
 	return f.id, f.idps, nil
 }
 
-func (f *fakeOIDC) VerifyLogoutToken(_ context.Context, raw string) (access.LogoutClaims, error) {
+func (f *logoutOIDC) VerifyLogoutToken(_ context.Context, raw string) (access.LogoutClaims, error) {
 	if raw != "good" {
 		return access.LogoutClaims{}, fmt.Errorf("bad token: %w", access.ErrInvalidToken)
 	}
 	return f.logout, f.logoutErr
 }
 
-func (f *fakeOIDC) EndSessionURL(_ context.Context, hint, post, state string) (string, error) {
+func (f *logoutOIDC) EndSessionURL(_ context.Context, hint, post, state string) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.gotHint, f.gotPost, f.gotState = hint, post, state
@@ -70,7 +70,6 @@ type memIdPSessions struct {
 	store *memStore
 	mu    sync.Mutex
 	idps  map[string]access.IdPSession // by nonce
-	by    map[string]string            // nonce -> revoked by
 	fail  error                        // SaveIdPSession's answer when set
 }
 
@@ -111,20 +110,13 @@ func (m *memIdPSessions) IdPSessions(ctx context.Context, idp, sid, sub string, 
 	return out, nil
 }
 
-func (m *memIdPSessions) RevokeSessionBy(ctx context.Context, nonce, by string, now time.Time) error {
-	m.mu.Lock()
-	m.by[nonce] = by
-	m.mu.Unlock()
-	return m.store.RevokeSession(ctx, nonce, now)
-}
-
 // logoutHarness is a team domain with the OIDC provider "corp" (fake
 // connector f) that logs out through Gatehouse.
-func logoutHarness(t *testing.T, f *fakeOIDC, backchannel Limiter) (*harness, *memIdPSessions) {
+func logoutHarness(t *testing.T, f *logoutOIDC, backchannel Limiter) (*harness, *memIdPSessions) {
 	t.Helper()
 	var ids *memIdPSessions
 	hs := newHarnessWith(t, func(o *Options) {
-		ids = &memIdPSessions{store: o.Store.(*memStore), idps: map[string]access.IdPSession{}, by: map[string]string{}}
+		ids = &memIdPSessions{store: o.Store.(*memStore), idps: map[string]access.IdPSession{}}
 		o.IdPSessions = ids
 		o.Limits.Backchannel = backchannel
 	}, Provider{ID: "corp", Name: "Corp SSO", Kind: KindOIDC, OIDC: f, BackchannelLogout: true, LogoutAtIdP: true},
@@ -156,7 +148,7 @@ func corpSession(t *testing.T, hs *harness, ids *memIdPSessions, email, sid stri
 
 // oidcSignIn signs in with provider id through its fake connector and
 // returns the callback's response.
-func oidcSignIn(t *testing.T, hs *harness, f *fakeOIDC, id string) *httptest.ResponseRecorder {
+func oidcSignIn(t *testing.T, hs *harness, f *logoutOIDC, id string) *httptest.ResponseRecorder {
 	t.Helper()
 	w := hs.do("GET", access.PathIdPStart+id+"?"+demoFlow("/x").Encode(), nil)
 	if w.Code != http.StatusFound {
@@ -170,7 +162,7 @@ func oidcSignIn(t *testing.T, hs *harness, f *fakeOIDC, id string) *httptest.Res
 }
 
 func TestOIDCSignInRecordsProviderSession(t *testing.T) {
-	f := &fakeOIDC{id: access.Identity{Email: "ann@example.com"},
+	f := &logoutOIDC{id: access.Identity{Email: "ann@example.com"},
 		idps: access.IdPSession{Subject: "sub-ann", SID: "sid-9", IDToken: "raw-id-token"}}
 	hs, ids := logoutHarness(t, f, nil)
 	nonceOf := func(w *httptest.ResponseRecorder) string {
@@ -223,7 +215,7 @@ func TestOIDCSignInRecordsProviderSession(t *testing.T) {
 }
 
 func TestBackchannelLogout(t *testing.T) {
-	f := &fakeOIDC{logout: access.LogoutClaims{IdP: "corp", Subject: "sub-ann@example.com", SID: "sid-1", JTI: "j1"}}
+	f := &logoutOIDC{logout: access.LogoutClaims{IdP: "corp", Subject: "sub-ann@example.com", SID: "sid-1", JTI: "j1"}}
 	hs, ids := logoutHarness(t, f, nil)
 	_, ann := corpSession(t, hs, ids, "ann@example.com", "sid-1")
 	_, other := corpSession(t, hs, ids, "ann@example.com", "sid-2")
@@ -233,8 +225,8 @@ func TestBackchannelLogout(t *testing.T) {
 	if w.Code != http.StatusOK || w.Header().Get("Cache-Control") != "no-store" || w.Body.Len() != 0 {
 		t.Fatalf("valid token: %d, Cache-Control %q, body %q", w.Code, w.Header().Get("Cache-Control"), w.Body)
 	}
-	if !hs.store.SessionRevoked(ann) || ids.by[ann] != "idp:corp" {
-		t.Errorf("session of sid-1: revoked %v by %q", hs.store.SessionRevoked(ann), ids.by[ann])
+	if !hs.store.SessionRevoked(ann) || hs.store.revokedBy[ann] != "idp:corp" {
+		t.Errorf("session of sid-1: revoked %v by %q", hs.store.SessionRevoked(ann), hs.store.revokedBy[ann])
 	}
 	if hs.store.SessionRevoked(other) {
 		t.Error("the session of another sid was revoked")
@@ -291,7 +283,7 @@ func TestBackchannelLogout(t *testing.T) {
 }
 
 func TestBackchannelLogoutRateLimited(t *testing.T) {
-	f := &fakeOIDC{logout: access.LogoutClaims{IdP: "corp", Subject: "nobody", JTI: "j"}}
+	f := &logoutOIDC{logout: access.LogoutClaims{IdP: "corp", Subject: "nobody", JTI: "j"}}
 	hs, _ := logoutHarness(t, f, limit.New(2, time.Minute))
 	path := access.BackchannelLogoutPath("corp")
 	for i := range 2 {
@@ -309,7 +301,7 @@ func TestBackchannelLogoutRateLimited(t *testing.T) {
 }
 
 func TestLogoutAtIdP(t *testing.T) {
-	f := &fakeOIDC{endURL: "https://idp.example.com/logout"}
+	f := &logoutOIDC{endURL: "https://idp.example.com/logout"}
 	hs, ids := logoutHarness(t, f, nil)
 
 	t.Run("signing out goes on to the provider and back to the chosen sign-in page", func(t *testing.T) {
@@ -346,9 +338,19 @@ func TestLogoutAtIdP(t *testing.T) {
 			t.Errorf("%d\n%s", w.Code, w.Body)
 		}
 	})
+	t.Run("after a protected host's sign-out, sign in again goes back to its app", func(t *testing.T) {
+		c, _ := corpSession(t, hs, ids, "ann@example.com", "s6")
+		if w := hs.do("GET", access.PathLogout+"?host="+demoHost, nil, c); w.Code != http.StatusSeeOther {
+			t.Fatalf("sign-out: %d", w.Code)
+		}
+		w := hs.do("GET", access.PathSignedOut+"?state="+f.gotState, nil)
+		if body := w.Body.String(); w.Code != http.StatusOK || !strings.Contains(body, `href="https://`+demoHost) {
+			t.Errorf("%d\n%s", w.Code, body)
+		}
+	})
 	t.Run("a session a protected host already revoked still signs out at the provider", func(t *testing.T) {
 		c, nonce := corpSession(t, hs, ids, "ann@example.com", "s3")
-		_ = hs.store.RevokeSession(context.Background(), nonce, testNow)
+		_ = hs.store.RevokeSession(context.Background(), nonce, "", testNow)
 		w := hs.do("GET", access.PathLogout, nil, c)
 		if w.Code != http.StatusSeeOther || !strings.HasPrefix(w.Header().Get("Location"), f.endURL) {
 			t.Errorf("%d to %q", w.Code, w.Header().Get("Location"))

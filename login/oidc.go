@@ -67,9 +67,7 @@ func oidcFailure(p Provider, idpError string, err error) signInFailure {
 	case errors.Is(err, access.ErrUnreachable):
 		return unreachable(p, err)
 	case errors.Is(err, access.ErrAccessDenied):
-		f.Title = "Sign-in cancelled"
-		f.Msg = fmt.Sprintf("%s did not sign you in (%s).", p.Name, idpError)
-		f.Reason = "oidc: provider returned error=" + idpError
+		return refusedBy(p, idpError)
 	case errors.Is(err, access.ErrUnverifiedEmail):
 		f.Msg = fmt.Sprintf("Your email address is not verified at %s.", p.Name)
 		f.Reason = "oidc: email not verified"

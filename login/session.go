@@ -24,6 +24,9 @@ func (h *Handler) globalSession(r *http.Request) (session, bool) {
 	if !ok || h.o.Store.SessionRevoked(s.Nonce) || !s.Active(h.now()) {
 		return session{}, false
 	}
+	if h.o.Seen != nil {
+		h.o.Seen(r, s.Nonce, h.clientIP(r))
+	}
 	return s, true
 }
 
@@ -50,13 +53,18 @@ func (h *Handler) startIdentity(w http.ResponseWriter, r *http.Request, p Provid
 		return session{}, fmt.Errorf("login: sign in user: %w", err)
 	}
 	id.UserID = userID
-	id.IP = h.ipString(r)
+	from := h.client(r)
+	if from.IP.IsValid() {
+		id.IP = from.IP.String()
+	}
+	id.Country = from.Country
 	id.IssuedAt = now.Unix()
 	s := access.Session{
 		Nonce:     token.NewNonce(),
 		Identity:  id,
 		CreatedAt: now,
 		ExpiresAt: now.Add(h.o.GlobalSession),
+		UserAgent: r.UserAgent(),
 	}
 	if err := h.o.Store.CreateSession(ctx, s); err != nil {
 		return session{}, fmt.Errorf("login: create session: %w", err)
@@ -117,11 +125,13 @@ func (h *Handler) cookieSession(r *http.Request) (session, bool) {
 
 // logout ends the global session of the request, if any, and clears its
 // cookie. When the session's provider signs out with Gatehouse, the
-// browser goes on to the provider to end its session there too.
+// browser goes on to the provider to end its session there too. A
+// protected host's logout names itself in the host parameter, so that
+// "Sign in again" returns to its app.
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) error {
 	s, known := h.cookieSession(r)
 	if known && s.Active(h.now()) && !h.o.Store.SessionRevoked(s.Nonce) {
-		if err := h.o.Store.RevokeSession(r.Context(), s.Nonce, h.now()); err != nil {
+		if err := h.o.Store.RevokeSession(r.Context(), s.Nonce, s.Identity.Email, h.now()); err != nil {
 			return fmt.Errorf("login: revoke session: %w", err)
 		}
 		h.audit(r, access.Event{Kind: access.EventSignOut, Email: s.Identity.Email, IdP: s.Identity.IdP.ID})
@@ -153,8 +163,27 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) error {
 		http.Redirect(w, r, back, http.StatusSeeOther)
 		return nil
 	}
-	h.o.Pages.Render(w, http.StatusOK, pages.PageSignedOut, "Signed out", signedOutData{SignInURL: access.PathLauncher})
+	h.o.Pages.Render(w, http.StatusOK, pages.PageSignedOut, "Signed out", signedOutData{SignInURL: h.signInAgainURL(r.FormValue(paramHost))})
 	return nil
+}
+
+// signInAgainURL is where "Sign in again" on the signed-out page goes: the
+// app of host when the sign-out came from a protected host (its entry path,
+// through the redirect sanitizer), else the launcher.
+func (h *Handler) signInAgainURL(host string) string {
+	host, ok := cleanHost(host)
+	if !ok || h.isTeamHost(host) {
+		return access.PathLauncher
+	}
+	for _, a := range h.o.Apps().Apps() {
+		if h.o.Apps().Match(host, a.EntryPath()) != a || !h.portAllowed(host, a) {
+			continue
+		}
+		if p, err := web.CleanPath(a.EntryPath()); err == nil {
+			return h.hostURL(host) + p
+		}
+	}
+	return access.PathLauncher
 }
 
 // certs serves the public signing keys.

@@ -26,6 +26,7 @@ const (
 type signOut struct {
 	IdPName string // the provider's name, for the page
 	Back    string // a sanitized team-domain path to go to next, or ""
+	SignIn  string // the page's "Sign in again" link
 	Expires time.Time
 }
 
@@ -82,7 +83,8 @@ func (h *Handler) idpSignOutURL(r *http.Request, s session, back string) (string
 	}
 	now := h.now()
 	state := token.RandomHex(32)
-	if !h.signOuts.put(state, signOut{IdPName: p.Name, Back: back, Expires: now.Add(signOutTTL)}, now) {
+	so := signOut{IdPName: p.Name, Back: back, SignIn: h.signInAgainURL(r.FormValue(paramHost)), Expires: now.Add(signOutTTL)}
+	if !h.signOuts.put(state, so, now) {
 		h.o.Log.WarnContext(ctx, "login: too many pending sign-outs; signing out locally only", "idp", p.ID)
 		return "", false
 	}
@@ -116,7 +118,7 @@ func (h *Handler) signedOut(w http.ResponseWriter, r *http.Request) error {
 				return nil
 			}
 		}
-		data.IdPName = so.IdPName
+		data.IdPName, data.SignInURL = so.IdPName, so.SignIn
 	}
 	h.o.Pages.Render(w, http.StatusOK, pages.PageSignedOut, "Signed out", data)
 	return nil

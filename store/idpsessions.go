@@ -54,17 +54,17 @@ func (db *DB) IdPSessions(ctx context.Context, idp, sid, sub string, now time.Ti
 	if sid == "" && sub == "" {
 		return nil, errors.New("store: idp sessions: neither sid nor sub")
 	}
-	match := `i.subject = ?`
+	match := `subject = ?`
 	args := []any{idp, sub}
 	if sid != "" {
-		match = `i.sid = ? OR (i.sid = '' AND ? != '' AND i.subject = ?)`
+		match = `sid = ? OR (sid = '' AND ? != '' AND subject = ?)`
 		args = []any{idp, sid, sub, sub}
 	}
 	rows, err := db.sql.QueryContext(ctx, `
-		SELECT s.nonce, s.identity, s.created_at, s.expires_at, s.revoked_at
-		FROM idp_sessions i JOIN sessions s ON s.nonce = i.nonce
-		WHERE i.idp = ? AND (`+match+`) AND s.revoked_at IS NULL AND s.expires_at > ?
-		ORDER BY s.created_at DESC, s.nonce DESC`, append(args, toMillis(now))...)
+		SELECT `+sessionColumns+` FROM sessions
+		WHERE nonce IN (SELECT nonce FROM idp_sessions WHERE idp = ? AND (`+match+`))
+			AND revoked_at IS NULL AND expires_at > ?
+		ORDER BY created_at DESC, nonce DESC`, append(args, toMillis(now))...)
 	if err != nil {
 		return nil, fmt.Errorf("store: idp sessions: %w", err)
 	}

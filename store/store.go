@@ -22,11 +22,12 @@ import (
 
 // Errors.
 var (
-	ErrNotFound      = errors.New("store: not found")
+	ErrNotFound      = access.ErrNotFound
 	ErrTooNew        = errors.New("store: database is newer than this binary")
-	ErrPINWrong      = errors.New("store: wrong PIN")
-	ErrPINExpired    = errors.New("store: PIN expired")
-	ErrPINExhausted  = errors.New("store: too many PIN attempts")
+	ErrPINWrong      = access.ErrPINWrong
+	ErrPINExpired    = access.ErrPINExpired
+	ErrPINExhausted  = access.ErrPINExhausted
+	ErrPINUnknown    = access.ErrPINUnknown
 	ErrNonceConsumed = errors.New("store: nonce already used")
 	ErrOtherBrowser  = errors.New("store: hand-off belongs to another browser")
 )
