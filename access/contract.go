@@ -56,6 +56,13 @@ const (
 	// "Authorization: Bearer <API token>"); the resource follows, as in
 	// /cdn-cgi/access/api/v1/users.
 	PathAPI = PathPrefix + "api/v1/"
+	// PathBackchannelLogout receives an OpenID provider's back-channel
+	// logout tokens (POST); the provider id follows (BackchannelLogoutPath).
+	PathBackchannelLogout = PathPrefix + "backchannel-logout/"
+	// PathSignedOut is the "You are signed out" page, where an OpenID
+	// provider sends the browser back after RP-initiated logout
+	// (post_logout_redirect_uri).
+	PathSignedOut = PathPrefix + "signed-out"
 	// PathStatic serves the shared static assets.
 	PathStatic = PathPrefix + "static/"
 )
@@ -81,6 +88,10 @@ func IsHop(redirectURL string) bool {
 
 // SAMLMetadataPath is the SP metadata path of the SAML provider id.
 func SAMLMetadataPath(id string) string { return PathPrefix + id + "/saml-metadata" }
+
+// BackchannelLogoutPath is the back-channel logout URI path of the OpenID
+// provider id, to register at the provider as its backchannel_logout_uri.
+func BackchannelLogoutPath(id string) string { return PathBackchannelLogout + id }
 
 // IsReserved reports whether path lies in the reserved namespace.
 func IsReserved(path string) bool { return strings.HasPrefix(path, PathPrefix) }

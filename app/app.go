@@ -185,9 +185,11 @@ func (a *App) buildHandler(o Options) error {
 		Store:         meteredLoginStore{loginStore{a.revoking()}, a.ops.metrics},
 		OTP:           otp,
 		Limits: login.Limits{
-			PINSends: limit.New(pinSendsPerIP, pinWindow),
-			SignIns:  limit.New(signInsPerIP, time.Minute),
+			PINSends:    limit.New(pinSendsPerIP, pinWindow),
+			SignIns:     limit.New(signInsPerIP, time.Minute),
+			Backchannel: limit.New(backchannelPerIP, time.Minute),
 		},
+		IdPSessions:    a.revoking(),
 		Providers:      providers,
 		Pages:          rd,
 		Log:            a.log,

@@ -107,6 +107,12 @@ type IdPConfig struct {
 	Userinfo             bool     `toml:"userinfo"`           // merge the userinfo endpoint's claims
 	AllowUnverifiedEmail bool     `toml:"allow_unverified_email"`
 	Claims               []string `toml:"claims"` // copied into the token's custom claim
+	// BackchannelLogout accepts the provider's back-channel logout tokens
+	// at /cdn-cgi/access/backchannel-logout/<id>.
+	BackchannelLogout bool `toml:"backchannel_logout"`
+	// LogoutAtIdP: signing out of Gatehouse also ends the provider's
+	// session (RP-initiated logout through its end_session_endpoint).
+	LogoutAtIdP bool `toml:"logout_at_idp"`
 
 	// kind = "saml"
 	MetadataURL     string   `toml:"metadata_url"`     // IdP metadata URL, or

@@ -262,8 +262,9 @@ func (h *Handler) callbackPOST(w http.ResponseWriter, r *http.Request) error {
 }
 
 // completeSignIn turns an identity established by provider p for the
-// pending flow into a global session and continues the flow.
-func (h *Handler) completeSignIn(w http.ResponseWriter, r *http.Request, p Provider, fl flow, idpType string, id access.Identity) error {
+// pending flow into a global session, records the provider's session idps
+// with it when p logs out through Gatehouse, and continues the flow.
+func (h *Handler) completeSignIn(w http.ResponseWriter, r *http.Request, p Provider, fl flow, idpType string, id access.Identity, idps access.IdPSession) error {
 	t, err := h.resolveBound(fl)
 	if err != nil {
 		return err
@@ -283,6 +284,9 @@ func (h *Handler) completeSignIn(w http.ResponseWriter, r *http.Request, p Provi
 		IdP:    access.IdP{ID: p.ID, Type: idpType},
 	})
 	if err != nil {
+		return err
+	}
+	if err := h.saveIdPSession(r, p, s, idps); err != nil {
 		return err
 	}
 	return h.finish(w, r, t, s)

@@ -54,11 +54,19 @@ func (fakeOIDC) AuthCodeURL(_ context.Context, state, _, _ string) (string, erro
 	return "https://idp.example.com/auth?state=" + state, nil
 }
 
-func (fakeOIDC) Exchange(_ context.Context, q url.Values, _, _ string) (access.Identity, error) {
+func (fakeOIDC) Exchange(_ context.Context, q url.Values, _, _ string) (access.Identity, access.IdPSession, error) {
 	if e := q.Get("error"); e != "" {
-		return access.Identity{}, fmt.Errorf("fake: %s: %w", e, access.ErrAccessDenied)
+		return access.Identity{}, access.IdPSession{}, fmt.Errorf("fake: %s: %w", e, access.ErrAccessDenied)
 	}
-	return access.Identity{}, access.ErrInvalidToken
+	return access.Identity{}, access.IdPSession{}, access.ErrInvalidToken
+}
+
+func (fakeOIDC) VerifyLogoutToken(context.Context, string) (access.LogoutClaims, error) {
+	return access.LogoutClaims{}, access.ErrInvalidToken
+}
+
+func (fakeOIDC) EndSessionURL(context.Context, string, string, string) (string, error) {
+	return "", nil
 }
 
 func TestSignInAgainReturnsToTheApp(t *testing.T) {

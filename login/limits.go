@@ -26,6 +26,8 @@ type Limits struct {
 	// SignIns limits the sign-in requests (PIN form posts, code checks,
 	// IdP starts and callbacks) of one client IP.
 	SignIns Limiter
+	// Backchannel limits the back-channel logout requests of one client IP.
+	Backchannel Limiter
 }
 
 // msgLimited is the page of a limit hit. It is the same whatever the

@@ -53,11 +53,11 @@ func (h *Handler) oidcCallback(w http.ResponseWriter, r *http.Request) error {
 			Reason: "state not bound to this browser",
 		})
 	}
-	id, err := p.OIDC.Exchange(r.Context(), q, pend.Verifier, pend.Nonce)
+	id, idps, err := p.OIDC.Exchange(r.Context(), q, pend.Verifier, pend.Nonce)
 	if err != nil {
 		return h.fail(w, r, p, &pend.Flow, "", id.Email, oidcFailure(p, q.Get("error"), err))
 	}
-	return h.completeSignIn(w, r, p, pend.Flow, idpTypeOIDC, id)
+	return h.completeSignIn(w, r, p, pend.Flow, idpTypeOIDC, id, idps)
 }
 
 // oidcFailure describes a failed OIDC exchange.

@@ -69,7 +69,7 @@ func (h *Handler) samlCallback(w http.ResponseWriter, r *http.Request) error {
 			Reason: p.SAML.FailureReason(err),
 		})
 	}
-	return h.completeSignIn(w, r, p, pend.Flow, idpTypeSAML, id)
+	return h.completeSignIn(w, r, p, pend.Flow, idpTypeSAML, id, access.IdPSession{})
 }
 
 // samlMetadata serves the SP metadata of the first SAML provider

@@ -16,29 +16,18 @@ import (
 type session = access.Session
 
 // globalSession returns the global session of r's CF_Authorization cookie,
-// if it holds a valid org token whose session is not revoked.
+// if it holds a valid org token whose session is not revoked. The stored
+// session, not the token, says when the session ends: it is refused exactly
+// at its end, with no clock-skew grace.
 func (h *Handler) globalSession(r *http.Request) (session, bool) {
-	c, err := r.Cookie(access.CookieAuthorization)
-	if err != nil || c.Value == "" {
-		return session{}, false
-	}
-	claims, err := h.o.Keys().Verify(c.Value, h.teamAud, token.TypeOrg, h.now())
-	if err != nil || claims.IdentityNonce == "" {
-		return session{}, false
-	}
-	if h.o.Store.SessionRevoked(claims.IdentityNonce) {
-		return session{}, false
-	}
-	// The stored session, not the token, says when the session ends: it is
-	// refused exactly at its end, with no clock-skew grace.
-	stored, err := h.o.Store.Session(r.Context(), claims.IdentityNonce)
-	if err != nil || !stored.Active(h.now()) {
+	s, ok := h.cookieSession(r)
+	if !ok || h.o.Store.SessionRevoked(s.Nonce) || !s.Active(h.now()) {
 		return session{}, false
 	}
 	if h.o.Seen != nil {
-		h.o.Seen(r, stored.Nonce, h.clientIP(r))
+		h.o.Seen(r, s.Nonce, h.clientIP(r))
 	}
-	return stored, true
+	return s, true
 }
 
 // startSession creates a global session for a user who just signed in with
@@ -112,13 +101,36 @@ func (h *Handler) getIdentity(w http.ResponseWriter, r *http.Request) error {
 // signedOutData is the data of the signed_out page.
 type signedOutData struct {
 	SignInURL string
+	IdPName   string // the provider that signed the browser out too, if any
+}
+
+// cookieSession returns the stored global session named by r's verified
+// CF_Authorization cookie, revoked or not: a protected host's sign-out
+// revokes the session before it sends the browser here.
+func (h *Handler) cookieSession(r *http.Request) (session, bool) {
+	c, err := r.Cookie(access.CookieAuthorization)
+	if err != nil || c.Value == "" {
+		return session{}, false
+	}
+	claims, err := h.o.Keys().Verify(c.Value, h.teamAud, token.TypeOrg, h.now())
+	if err != nil || claims.IdentityNonce == "" {
+		return session{}, false
+	}
+	stored, err := h.o.Store.Session(r.Context(), claims.IdentityNonce)
+	if err != nil || !h.now().Before(stored.ExpiresAt) {
+		return session{}, false
+	}
+	return stored, true
 }
 
 // logout ends the global session of the request, if any, and clears its
-// cookie. A protected host's logout names itself in the host parameter, so
-// that "Sign in again" returns to its app.
+// cookie. When the session's provider signs out with Gatehouse, the
+// browser goes on to the provider to end its session there too. A
+// protected host's logout names itself in the host parameter, so that
+// "Sign in again" returns to its app.
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) error {
-	if s, ok := h.globalSession(r); ok {
+	s, known := h.cookieSession(r)
+	if known && s.Active(h.now()) && !h.o.Store.SessionRevoked(s.Nonce) {
 		if err := h.o.Store.RevokeSession(r.Context(), s.Nonce, access.BySignOut, h.now()); err != nil {
 			return fmt.Errorf("login: revoke session: %w", err)
 		}
@@ -135,11 +147,21 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) error {
 	})
 	// "Use another account" comes back to an app's sign-in page: a path on
 	// the team domain only.
-	if back := r.FormValue(paramRedirectURL); back != "" {
-		if clean, err := web.CleanPath(back); err == nil && strings.HasPrefix(clean, access.PathLogin) {
-			http.Redirect(w, r, clean, http.StatusSeeOther)
+	back := ""
+	if v := r.FormValue(paramRedirectURL); v != "" {
+		if clean, err := web.CleanPath(v); err == nil && strings.HasPrefix(clean, access.PathLogin) {
+			back = clean
+		}
+	}
+	if known {
+		if u, ok := h.idpSignOutURL(r, s, back); ok {
+			http.Redirect(w, r, u, http.StatusSeeOther)
 			return nil
 		}
+	}
+	if back != "" {
+		http.Redirect(w, r, back, http.StatusSeeOther)
+		return nil
 	}
 	h.o.Pages.Render(w, http.StatusOK, pages.PageSignedOut, "Signed out", signedOutData{SignInURL: h.signInAgainURL(r.FormValue(paramHost))})
 	return nil
