@@ -36,6 +36,13 @@ const (
 	KeyRotationManual   = "manual"   // gatehouse keys rotate, or App.RotateKey
 )
 
+// KeyRotationEvent is the audit event of a new signing key kid, made at
+// now by trigger (KeyRotationManual, KeyRotationSchedule) on behalf of by
+// ("": the serve itself).
+func KeyRotationEvent(now time.Time, trigger, kid, by string) Event {
+	return Event{Time: now, Kind: EventKeyRotated, Email: by, Detail: KeyRotationDetail(trigger, kid)}
+}
+
 // KeyRotationDetail is the Detail of the EventKeyRotated of a new signing
 // key kid made by trigger.
 func KeyRotationDetail(trigger, kid string) string { return trigger + ": new signing key " + kid }

@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/admin"
 	"github.com/gatehouse-dev/gatehouse/certs"
+	"github.com/gatehouse-dev/gatehouse/cli"
 	"github.com/gatehouse-dev/gatehouse/config"
 	"github.com/gatehouse-dev/gatehouse/geoip"
 	"github.com/gatehouse-dev/gatehouse/idp"
@@ -107,7 +108,7 @@ func (a *App) loadKeys(ctx context.Context) error {
 		Log:      a.log,
 		Now:      a.now,
 		OnRotate: func(ctx context.Context, k token.Key, reason string) error {
-			return auditRotation(ctx, a.db, k, reason, "", a.now())
+			return a.db.Audit(ctx, access.KeyRotationEvent(a.now(), reason, k.ID, ""))
 		},
 	})
 	if err != nil {
@@ -120,17 +121,6 @@ func (a *App) loadKeys(ctx context.Context) error {
 // keySchedule is the signing-key rotation schedule of cfg.
 func keySchedule(cfg *config.Config) token.Schedule {
 	return token.Schedule{Every: cfg.Keys.RotateEvery.Duration, Lifetime: cfg.LongestSession()}
-}
-
-// auditRotation records a new signing key in the audit log, which the
-// rotations metric counts whichever process rotated; by is who asked ("":
-// the serve itself).
-func auditRotation(ctx context.Context, db *store.DB, k token.Key, trigger, by string, now time.Time) error {
-	e := access.Event{Time: now, Kind: access.EventKeyRotated, Email: by, Detail: access.KeyRotationDetail(trigger, k.ID)}
-	if err := db.Audit(ctx, e); err != nil {
-		return fmt.Errorf("app: key %s made, not audited: %w", k.ID, err)
-	}
-	return nil
 }
 
 // RotateKey makes a new signing key, which signs from now on.
@@ -306,7 +296,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		handler = web.HSTS(a.cfg.TeamDomain, a.Apps, handler)
 	}
 	srv := a.server(ctx, handler, 120*time.Second)
-	a.log.Info("gatehouse serving", "addr", ln.Addr().String(), "team", a.cfg.TeamURL(), "apps", len(a.table.Load().Apps()), "version", versionString())
+	a.log.Info("gatehouse serving", "addr", ln.Addr().String(), "team", a.cfg.TeamURL(), "apps", len(a.table.Load().Apps()), "version", cli.VersionString())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"bytes"
+	"context"
 	"regexp"
 	"strings"
 	"testing"
@@ -46,7 +48,9 @@ func TestServiceTokenCommands(t *testing.T) {
 	if s := status(); s != "(absent)" {
 		t.Errorf("after delete: %s", s)
 	}
-	code, _, errOut := runMainOut("service-token", "delete", "-config", cfgPath, id)
+	var stdout, stderr bytes.Buffer
+	code := Main(context.Background(), []string{"service-token", "delete", "-config", cfgPath, id}, &stdout, &stderr)
+	errOut := stderr.String()
 	if code != 1 || !strings.Contains(errOut, "no service token with client ID") {
 		t.Errorf("delete again: exit %d %s", code, errOut)
 	}

@@ -9,6 +9,9 @@
 #   revocation                  access
 #   login proxy admin           access token web pages
 #   ops                         access token web
+#   cli                         access admin config ops store token (the
+#                               command line, less `serve`; not yet in
+#                               DESIGN.md)
 #   geoip                       access web
 #   app                         everything (it is the composition root)
 #   . (the main package)        app
@@ -41,6 +44,7 @@ declare -A allowed=(
 	[revocation]="access"
 	[login]="access token web pages" [proxy]="access token web pages" [admin]="access token web pages"
 	[ops]="access token web"
+	[cli]="access admin config ops store token" # the command line (not yet in DESIGN.md)
 	[app]="*"
 	[.]="app"
 	[internal]="*"

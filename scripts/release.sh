@@ -30,7 +30,7 @@ case "$VERSION" in
   *[!A-Za-z0-9._+-]*|"") echo "release.sh: VERSION $VERSION: letters, digits and . _ + - only" >&2; exit 2 ;;
 esac
 BUILD_TIME=$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%dT%H:%M:%SZ)
-pkg=github.com/gatehouse-dev/gatehouse/app
+pkg=github.com/gatehouse-dev/gatehouse/cli
 ldflags="-s -w -buildid= -X $pkg.Version=$VERSION -X $pkg.Revision=$REVISION -X $pkg.BuildTime=$BUILD_TIME"
 
 if [ -n "$(git status --porcelain --untracked-files=no)" ]; then

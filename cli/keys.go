@@ -1,4 +1,4 @@
-package app
+package cli
 
 import (
 	"context"
@@ -27,7 +27,9 @@ func cmdKeys(ctx context.Context, sub string, args []string, stdout io.Writer) e
 	if sub == "rotate" {
 		k, err := token.AddKey(ctx, db, now)
 		if err == nil {
-			err = auditRotation(ctx, db, k, access.KeyRotationManual, cliRevoker(), now)
+			if err = db.Audit(ctx, access.KeyRotationEvent(now, access.KeyRotationManual, k.ID, cliRevoker())); err != nil {
+				err = fmt.Errorf("key %s made, not audited: %w", k.ID, err)
+			}
 		}
 		if err != nil {
 			return err
@@ -39,7 +41,7 @@ func cmdKeys(ctx context.Context, sub string, args []string, stdout io.Writer) e
 	if err != nil {
 		return err
 	}
-	sched := keySchedule(cfg)
+	sched := token.Schedule{Every: cfg.Keys.RotateEvery.Duration, Lifetime: cfg.LongestSession()}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "KID\tCREATED\tSTATE")
 	for i, k := range infos {

@@ -1,4 +1,4 @@
-package app
+package cli
 
 import (
 	"bytes"
@@ -66,7 +66,7 @@ func TestInitEveryIdPAndTLS(t *testing.T) {
 				if st.Mode().Perm() != 0o600 {
 					t.Errorf("mode %v, want 0600", st.Mode().Perm())
 				}
-				if got := runCLI(t, "check-config", "-config", path); !strings.Contains(got, "ok (1 apps, 1 identity providers") {
+				if got := runCLI(t, "check-config", "-config", path); !strings.Contains(got, "ok (1 app, 1 identity provider") {
 					t.Errorf("check-config: %s", got)
 				}
 				cfg, err := config.Load(path)

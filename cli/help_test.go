@@ -1,4 +1,4 @@
-package app
+package cli
 
 import (
 	"bytes"
@@ -13,8 +13,19 @@ import (
 // runMainOut runs the command line and returns its exit code and output.
 func runMainOut(args ...string) (code int, stdout, stderr string) {
 	var out, errOut bytes.Buffer
-	code = Main(context.Background(), args, &out, &errOut)
+	code = Main(context.Background(), args, &out, &errOut, nil)
 	return code, out.String(), errOut.String()
+}
+
+// runCLI runs the command line, failing the test unless it exits 0, and
+// returns its standard output.
+func runCLI(t *testing.T, args ...string) string {
+	t.Helper()
+	code, out, errOut := runMainOut(args...)
+	if code != 0 {
+		t.Fatalf("gatehouse %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
+	}
+	return out
 }
 
 // TestHelpEveryCommand asks every command of the table for help in each way
@@ -23,7 +34,7 @@ func runMainOut(args ...string) (code int, stdout, stderr string) {
 // table without help (one whose -h is not a helpError) fails here.
 func TestHelpEveryCommand(t *testing.T) {
 	synopsisFlag := regexp.MustCompile(`(?:^|[\s\[|])--?([a-z][a-z0-9-]*)`)
-	for _, c := range commandTable() {
+	for _, c := range (program{}).commandTable() {
 		t.Run(c.name, func(t *testing.T) {
 			if c.summary == "" {
 				t.Fatal("no summary")
@@ -67,7 +78,7 @@ func TestHelpEveryCommand(t *testing.T) {
 // TestHelpGroupsAndMain covers the help of the command list and of the
 // groups of subcommands (keys, service-token, sessions).
 func TestHelpGroupsAndMain(t *testing.T) {
-	table := commandTable()
+	table := (program{}).commandTable()
 	groups := map[string][]string{}
 	for _, c := range table {
 		if g, sub, ok := strings.Cut(c.name, " "); ok {

@@ -1,4 +1,4 @@
-package app
+package cli
 
 import (
 	"fmt"
@@ -125,5 +125,5 @@ func cmdVersion(args []string, stdout io.Writer) error {
 	return nil
 }
 
-// versionString is the version alone, for the start-up log line.
-func versionString() string { return currentVersion().Version }
+// VersionString is the version alone, for the start-up log line.
+func VersionString() string { return currentVersion().Version }

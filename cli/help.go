@@ -1,4 +1,4 @@
-package app
+package cli
 
 import (
 	"context"
@@ -22,9 +22,25 @@ type command struct {
 	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
+// ServeFunc runs the proxy with the configuration file at path until ctx
+// ends: the composition root (package app) provides it.
+type ServeFunc func(ctx context.Context, path string, stderr io.Writer) error
+
+// program is the command line of one binary.
+type program struct {
+	serve ServeFunc // nil: serve fails (tests of the other commands)
+}
+
+// Main runs the gatehouse command with args and returns the exit code: 0,
+// 1 for a failure, 2 for a mistake in the command line (with the usage on
+// standard error). serve runs `gatehouse serve`.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer, serve ServeFunc) int {
+	return program{serve: serve}.runMain(ctx, args, stdout, stderr)
+}
+
 // commandTable lists every command, in the order `gatehouse help` shows
 // them. Subcommands are named "group sub".
-func commandTable() []command {
+func (p program) commandTable() []command {
 	return []command{
 		{name: "init", args: "[-o FILE] -team-domain HOST -app-host HOST -origin URL -admin EMAIL -idp oidc|saml|pin -tls acme|files|off",
 			summary: "write a commented starter configuration for production",
@@ -35,7 +51,7 @@ func commandTable() []command {
 			}},
 		{name: "serve", args: "-config FILE", summary: "run the proxy",
 			run: func(ctx context.Context, args []string, _, stderr io.Writer) error {
-				return cmdServe(ctx, args, stderr)
+				return p.cmdServe(ctx, args, stderr)
 			}},
 		{name: "check-config", args: "-config FILE", summary: "validate FILE and report every problem with its line",
 			run: func(_ context.Context, args []string, stdout, _ io.Writer) error { return cmdCheckConfig(args, stdout) }},
@@ -75,7 +91,7 @@ func commandTable() []command {
 		{name: "version", summary: "print the version, revision, build time and Go version",
 			run: func(_ context.Context, args []string, stdout, _ io.Writer) error { return cmdVersion(args, stdout) }},
 		{name: "help", args: "[COMMAND]", summary: "show the commands, or the usage and flags of one",
-			run: func(_ context.Context, args []string, stdout, _ io.Writer) error { return cmdHelp(args, stdout) }},
+			run: func(_ context.Context, args []string, stdout, _ io.Writer) error { return p.cmdHelp(args, stdout) }},
 	}
 }
 
@@ -133,22 +149,22 @@ func isHelpFlag(s string) bool { return s == "-h" || s == "-help" || s == "--hel
 // runMain dispatches args to the command table and returns the exit code:
 // 0, 1 for a failure, 2 for a mistake in the command line (with the usage
 // on standard error).
-func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func (p program) runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, mainUsage())
+		fmt.Fprint(stderr, p.mainUsage())
 		return 2
 	}
 	switch {
 	case isHelpFlag(args[0]):
-		fmt.Fprint(stdout, mainUsage())
+		fmt.Fprint(stdout, p.mainUsage())
 		return 0
 	case args[0] == "-version" || args[0] == "--version":
 		args = append([]string{"version"}, args[1:]...)
 	}
-	c, subs, rest := lookupCommand(args)
+	c, subs, rest := p.lookupCommand(args)
 	switch {
 	case c == nil && subs == nil:
-		fmt.Fprintf(stderr, "gatehouse: unknown command %q\n\n%s", args[0], mainUsage())
+		fmt.Fprintf(stderr, "gatehouse: unknown command %q\n\n%s", args[0], p.mainUsage())
 		return 2
 	case c == nil && len(rest) > 0 && isHelpFlag(rest[0]):
 		fmt.Fprint(stdout, groupUsage(args[0], subs))
@@ -181,8 +197,8 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // lookupCommand finds the command args name and returns it with the rest
 // of args. When args[0] names a group of subcommands and args[1] none of
 // them, it returns the group's commands instead, and args[1:] as rest.
-func lookupCommand(args []string) (c *command, group []command, rest []string) {
-	table := commandTable()
+func (p program) lookupCommand(args []string) (c *command, group []command, rest []string) {
+	table := p.commandTable()
 	for i := range table {
 		if table[i].name == args[0] {
 			return &table[i], nil, args[1:]
@@ -204,16 +220,16 @@ func lookupCommand(args []string) (c *command, group []command, rest []string) {
 }
 
 // cmdHelp is `gatehouse help [COMMAND [SUBCOMMAND]]`.
-func cmdHelp(args []string, stdout io.Writer) error {
+func (p program) cmdHelp(args []string, stdout io.Writer) error {
 	fs := newFlagSet("help")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
-		fmt.Fprint(stdout, mainUsage())
+		fmt.Fprint(stdout, p.mainUsage())
 		return nil
 	}
-	c, group, rest := lookupCommand(fs.Args())
+	c, group, rest := p.lookupCommand(fs.Args())
 	switch {
 	case c != nil && len(rest) == 0:
 		fmt.Fprint(stdout, commandUsage(*c))
@@ -226,11 +242,11 @@ func cmdHelp(args []string, stdout io.Writer) error {
 }
 
 // mainUsage lists every command.
-func mainUsage() string {
+func (p program) mainUsage() string {
 	var b strings.Builder
 	b.WriteString("gatehouse: a self-hosted identity-aware proxy\n\nUsage: gatehouse COMMAND [FLAGS] [ARGS]\n\nCommands:\n")
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
-	for _, c := range commandTable() {
+	for _, c := range p.commandTable() {
 		fmt.Fprintf(tw, "  %s\t%s\n", c.name, c.summary)
 	}
 	tw.Flush()
