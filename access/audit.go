@@ -12,6 +12,7 @@ const (
 	EventRevoked      = "revoked"
 	EventRateLimited  = "rate-limited"  // a limit on what strangers can trigger was reached
 	EventServiceToken = "service-token" // an admin created or enabled a service token (disable and delete are EventRevoked)
+	EventSCIM         = "scim"          // a SCIM client provisioned, changed or deleted a user or group
 )
 
 // Event is one line of the audit log.

@@ -9,6 +9,7 @@
 #   revocation                  access
 #   login proxy admin           access token web pages
 #   ops                         access token web
+#   scim                        access web
 #   app                         everything (it is the composition root)
 #   . (the main package)        app
 #   internal/...                anything (test helpers) except app
@@ -39,6 +40,7 @@ declare -A allowed=(
 	[revocation]="access"
 	[login]="access token web pages" [proxy]="access token web pages" [admin]="access token web pages"
 	[ops]="access token web"
+	[scim]="access web" # the SCIM 2.0 service provider (not yet in DESIGN.md)
 	[app]="*"
 	[.]="app"
 	[internal]="*"

@@ -1,0 +1,230 @@
+// Package scim is Gatehouse's SCIM 2.0 service provider (RFC 7643/7644) on
+// the team domain under access.PathSCIM: an identity provider (Okta,
+// Microsoft Entra ID) provisions users and groups, and Gatehouse acts on
+// them. Deactivating or deleting a user revokes every session of that user
+// and refuses their sign-in; a change of group membership reaches the live
+// sessions of the users it concerns at their next request. The protocol
+// (routing, schemas, filters, PATCH paths, error bodies) is
+// github.com/elimity-com/scim; this package maps it onto a small store.
+package scim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	elim "github.com/elimity-com/scim"
+	scimerr "github.com/elimity-com/scim/errors"
+	"github.com/elimity-com/scim/optional"
+	"github.com/elimity-com/scim/schema"
+
+	"github.com/gatehouse-dev/gatehouse/access"
+)
+
+// Actor is who the audit rows and revocations of SCIM changes name.
+const Actor = "scim"
+
+// ScopeSCIM is the API token scope that admits a SCIM client.
+const ScopeSCIM = "scim"
+
+// maxBody bounds a request body (Entra and Okta send a few kilobytes).
+const maxBody = 1 << 20
+
+// maxResults bounds a list response page.
+const maxResults = 100
+
+// Errors of the store, which the store adapter wraps.
+var (
+	ErrNotFound = errors.New("scim: not found")
+	ErrConflict = errors.New("scim: already exists")
+	// ErrBadToken is a bearer token that is unknown, expired or revoked.
+	ErrBadToken = errors.New("scim: invalid token")
+)
+
+// TokenVerifier checks the bearer token of a request.
+type TokenVerifier interface {
+	// VerifyToken returns the scopes of the API token whose secret is
+	// secret, or an error (ErrBadToken) when it is not a valid token now.
+	VerifyToken(ctx context.Context, secret string, now time.Time) (scopes []string, err error)
+}
+
+// Sessions is what SCIM changes do to the sessions of the users they touch.
+type Sessions interface {
+	// RevokeUser ends every session of the user who signs in as email, on
+	// behalf of by, through the admin page's revocation path (in-flight
+	// requests are cancelled), and returns how many it ended.
+	RevokeUser(ctx context.Context, email, by string, now time.Time) (int, error)
+	// Refresh makes the next request of every session of the users who sign
+	// in as emails be judged by their identity as it is now (their groups).
+	Refresh(ctx context.Context, emails ...string)
+}
+
+// Options configure a Handler.
+type Options struct {
+	TeamURL  string // https://auth.example.com, no trailing slash
+	Store    Store
+	Sessions Sessions
+	Tokens   TokenVerifier
+	Log      *slog.Logger     // nil: slog.Default()
+	Now      func() time.Time // nil: time.Now
+}
+
+// Handler serves access.PathSCIM and below.
+type Handler struct {
+	o   Options
+	log *slog.Logger
+	now func() time.Time
+	srv elim.Server
+}
+
+func init() {
+	// Entra ID sends booleans as strings ("False") in PATCH values.
+	schema.SetAllowStringValues(true)
+}
+
+// New returns the SCIM handler.
+func New(o Options) (*Handler, error) {
+	h := &Handler{o: o, log: o.Log, now: o.Now}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	if o.Store == nil || o.Sessions == nil || o.Tokens == nil {
+		return nil, errors.New("scim: store, sessions and tokens are required")
+	}
+	srv, err := elim.NewServer(&elim.ServerArgs{
+		ServiceProviderConfig: &elim.ServiceProviderConfig{
+			DocumentationURI: optional.NewString("https://github.com/gatehouse-dev/gatehouse#scim-provisioning"),
+			AuthenticationSchemes: []elim.AuthenticationScheme{{
+				Type:        elim.AuthenticationTypeOauthBearerToken,
+				Name:        "OAuth Bearer Token",
+				Description: "A Gatehouse API token with the scim scope, sent as Authorization: Bearer TOKEN.",
+				SpecURI:     optional.NewString("https://www.rfc-editor.org/info/rfc6750"),
+				Primary:     true,
+			}},
+			MaxResults:       maxResults,
+			SupportFiltering: true,
+			SupportPatch:     true,
+		},
+		ResourceTypes: []elim.ResourceType{
+			{
+				ID:               optional.NewString("User"),
+				Name:             "User",
+				Endpoint:         "/Users",
+				Description:      optional.NewString("User Account"),
+				Schema:           schema.CoreUserSchema(),
+				SchemaExtensions: []elim.SchemaExtension{{Schema: schema.ExtensionEnterpriseUser()}},
+				Handler:          users{h},
+			},
+			{
+				ID:          optional.NewString("Group"),
+				Name:        "Group",
+				Endpoint:    "/Groups",
+				Description: optional.NewString("Group"),
+				Schema:      schema.CoreGroupSchema(),
+				Handler:     groups{h},
+			},
+		},
+	}, elim.WithBaseURL(o.TeamURL+access.PathSCIM), elim.WithLogger(logger{h.log}))
+	if err != nil {
+		return nil, fmt.Errorf("scim: %w", err)
+	}
+	h.srv = srv
+	return h, nil
+}
+
+// IsPath reports whether path is served by the SCIM handler.
+func IsPath(path string) bool {
+	return path == access.PathSCIM || strings.HasPrefix(path, access.PathSCIM+"/")
+}
+
+// ServeHTTP authenticates the request and hands it to the SCIM server.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	if status, detail := h.authenticate(r); status != 0 {
+		if status == http.StatusUnauthorized {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse-scim"`)
+		}
+		writeError(w, scimerr.ScimError{Status: status, Detail: detail})
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	// The library routes on the path below its own "/v2".
+	r2 := r.Clone(r.Context())
+	r2.URL.Path = "/v2" + strings.TrimPrefix(r.URL.Path, access.PathSCIM)
+	r2.URL.RawPath = ""
+	h.srv.ServeHTTP(w, r2)
+}
+
+// authenticate checks the bearer token: 401 without a valid one, 403
+// without the scim scope; 0 when the request may go on.
+func (h *Handler) authenticate(r *http.Request) (int, string) {
+	auth := r.Header.Get("Authorization")
+	scheme, secret, ok := strings.Cut(auth, " ")
+	secret = strings.TrimSpace(secret)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || secret == "" {
+		return http.StatusUnauthorized, "A bearer token is required."
+	}
+	scopes, err := h.o.Tokens.VerifyToken(r.Context(), secret, h.now())
+	if err != nil {
+		if !errors.Is(err, ErrBadToken) {
+			h.log.Warn("scim: verify token", "err", err)
+		}
+		return http.StatusUnauthorized, "The bearer token is not valid."
+	}
+	if !slices.Contains(scopes, ScopeSCIM) {
+		return http.StatusForbidden, "The token lacks the scim scope."
+	}
+	return 0, ""
+}
+
+// writeError writes a SCIM error body (RFC 7644 §3.12).
+func writeError(w http.ResponseWriter, e scimerr.ScimError) {
+	w.Header().Set("Content-Type", "application/scim+json")
+	w.WriteHeader(e.Status)
+	raw, _ := e.MarshalJSON()
+	_, _ = w.Write(raw)
+}
+
+// storeError turns a store error into the SCIM error the library writes.
+func (h *Handler) storeError(r *http.Request, err error, id string) error {
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return scimerr.ScimErrorResourceNotFound(id)
+	case errors.Is(err, ErrConflict):
+		return scimerr.ScimErrorUniqueness
+	case errors.Is(err, access.ErrStorageFull):
+		return scimerr.ScimError{Status: http.StatusInternalServerError, Detail: "Storage is full."}
+	}
+	var se scimerr.ScimError
+	if errors.As(err, &se) {
+		return se
+	}
+	h.log.ErrorContext(r.Context(), "scim: store", "err", err)
+	return scimerr.ScimErrorInternal
+}
+
+// audit records a SCIM change; the actor (Email) is "scim".
+func (h *Handler) audit(r *http.Request, kind, detail string) {
+	e := access.Event{Time: h.now(), Kind: kind, Email: Actor, Detail: detail}
+	if err := h.o.Store.Audit(r.Context(), e); err != nil {
+		h.log.ErrorContext(r.Context(), "scim: audit", "err", err)
+	}
+}
+
+// logger adapts slog to the library's logger.
+type logger struct{ l *slog.Logger }
+
+func (l logger) Error(args ...any) {
+	if len(args) == 0 {
+		return
+	}
+	l.l.Error("scim: "+fmt.Sprint(args[0]), args[1:]...)
+}
