@@ -12,6 +12,9 @@ const (
 	EventRevoked      = "revoked"
 	EventRateLimited  = "rate-limited"  // a limit on what strangers can trigger was reached
 	EventServiceToken = "service-token" // an admin created or enabled a service token (disable and delete are EventRevoked)
+	EventAPIToken     = "api-token"     // an admin API token was created, revoked or deleted
+	EventAPI          = "api"           // a call to the admin API that changed nothing (reads) or was refused
+	EventKeyRotated   = "key-rotated"   // a new signing key was made (schedule, command line)
 	EventSCIM         = "scim"          // a SCIM client provisioned, changed or deleted a user or group
 )
 

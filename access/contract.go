@@ -46,6 +46,10 @@ const (
 	// /cdn-cgi/access/sign-in?redirect_url=PATH (for edges that cannot pass
 	// the login redirect with its cookie).
 	PathSignIn = PathPrefix + "sign-in"
+	// PathAPI is the prefix of the admin API on the team domain (JSON,
+	// "Authorization: Bearer <API token>"); the resource follows, as in
+	// /cdn-cgi/access/api/v1/users.
+	PathAPI = PathPrefix + "api/v1/"
 	// PathStatic serves the shared static assets.
 	PathStatic = PathPrefix + "static/"
 )

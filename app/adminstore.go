@@ -54,6 +54,10 @@ func (s adminStore) UserSessions(ctx context.Context, userID string, now time.Ti
 	return s.db.UserSessions(ctx, userID, now)
 }
 
+func (s adminStore) ActiveSessions(ctx context.Context, now time.Time) ([]access.Session, error) {
+	return s.db.ListSessions(ctx, true, now, 0)
+}
+
 func (s adminStore) UsersSince(ctx context.Context, since, now time.Time) ([]admin.UserSummary, error) {
 	list, err := s.db.UsersSince(ctx, since, now)
 	if err != nil {

@@ -208,6 +208,8 @@ func (a *App) buildHandler(o Options) error {
 		Keys:           keys,
 		Store:          adminStore{a.revoking()},
 		ServiceTokens:  adminStore{a.revoking()},
+		APITokens:      adminStore{a.revoking()},
+		APIFailures:    apiFailureLimit(),
 		Pages:          rd,
 		TrustedProxies: trusted,
 		ClientIPHeader: a.cfg.ClientIPHeader,

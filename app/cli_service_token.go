@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/admin"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
@@ -87,6 +88,7 @@ func serviceTokenCommand(ctx context.Context, db *store.DB, sub string, pos []st
 		if err != nil {
 			return err
 		}
+		cliEvent(ctx, db, admin.ServiceTokenEvent("created", strings.TrimSpace(pos[0]), id, cliRevoker(), now))
 		fmt.Fprintf(stdout, "created service token %q\nCF-Access-Client-Id: %s\nCF-Access-Client-Secret: %s\n", strings.TrimSpace(pos[0]), id, secret)
 		if duration > 0 {
 			fmt.Fprintf(stdout, "expires: %s\n", now.Add(duration).UTC().Format(time.RFC3339))
@@ -107,17 +109,42 @@ func serviceTokenCommand(ctx context.Context, db *store.DB, sub string, pos []st
 				fmtTime(t.CreatedAt, ""), fmtTime(t.ExpiresAt, "never"), fmtTime(t.LastUsedAt, "never"))
 		}
 		return tw.Flush()
-	case "disable":
-		err := db.DisableServiceToken(ctx, pos[0], now)
-		return serviceTokenDone(err, pos[0], "disabled: refused from the next request", stdout)
-	case "enable":
-		err := db.EnableServiceToken(ctx, pos[0], now)
-		return serviceTokenDone(err, pos[0], "enabled", stdout)
-	case "delete":
-		err := db.DeleteServiceToken(ctx, pos[0])
-		return serviceTokenDone(err, pos[0], "deleted: refused from the next request", stdout)
+	case "disable", "enable", "delete":
+		name := serviceTokenName(ctx, db, pos[0])
+		var err error
+		switch sub {
+		case "disable":
+			err = db.DisableServiceToken(ctx, pos[0], now)
+		case "enable":
+			err = db.EnableServiceToken(ctx, pos[0], now)
+		default:
+			err = db.DeleteServiceToken(ctx, pos[0])
+		}
+		if err == nil {
+			cliEvent(ctx, db, admin.ServiceTokenEvent(sub+"d", name, pos[0], cliRevoker(), now))
+		}
+		what := sub + "d: refused from the next request"
+		if sub == "enable" {
+			what = "enabled"
+		}
+		return serviceTokenDone(err, pos[0], what, stdout)
 	}
 	return usageError{fmt.Errorf("unknown subcommand %q", sub)}
+}
+
+// serviceTokenName is the name of the service token with clientID, for
+// the audit log; "" when there is none.
+func serviceTokenName(ctx context.Context, db *store.DB, clientID string) string {
+	list, err := db.ServiceTokens(ctx)
+	if err != nil {
+		return ""
+	}
+	for _, t := range list {
+		if t.ClientID == clientID {
+			return t.Name
+		}
+	}
+	return ""
 }
 
 func serviceTokenDone(err error, id, what string, stdout io.Writer) error {

@@ -30,6 +30,7 @@ Usage:
   gatehouse revoke -config FILE --app NAME [--soft] revoke an app's tokens (soft: re-issue silently)
   gatehouse sessions list -config FILE [--all]     list active (or all) global sessions
   gatehouse service-token create|list|disable|enable|delete -config FILE ...   manage service tokens
+  gatehouse api-token create|list|revoke|delete -config FILE ...   manage admin API tokens
   gatehouse version                     print the version
 `
 
@@ -58,6 +59,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdServiceToken(ctx, rest, stdout)
 	case "sessions":
 		err = cmdSessions(ctx, rest, stdout)
+	case "api-token":
+		err = cmdAPIToken(ctx, rest, stdout)
 	case "version", "-version", "--version":
 		fmt.Fprintf(stdout, "gatehouse %s\n", versionString())
 		return 0
