@@ -220,7 +220,7 @@ func (a *App) buildHandler(o Options) error {
 	if err != nil {
 		return fmt.Errorf("app: %w", err)
 	}
-	sc, err := a.buildSCIM(prot) // app/scim.go
+	sc, err := a.buildSCIM(prot, adm.Authenticator()) // app/scim.go
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/access"
+	"github.com/gatehouse-dev/gatehouse/admin"
 	"github.com/gatehouse-dev/gatehouse/proxy"
 	"github.com/gatehouse-dev/gatehouse/scim"
 	"github.com/gatehouse-dev/gatehouse/store"
@@ -14,17 +15,20 @@ import (
 
 // Interface guards.
 var (
-	_ scim.Store    = scimStore{}
-	_ scim.Sessions = scimSessions{}
+	_ scim.Store         = scimStore{}
+	_ scim.Sessions      = scimSessions{}
+	_ scim.TokenVerifier = (*admin.Authenticator)(nil)
 )
 
-// buildSCIM returns the SCIM service provider of the team domain.
-func (a *App) buildSCIM(prot *proxy.Handler) (*scim.Handler, error) {
+// buildSCIM returns the SCIM service provider of the team domain; its
+// bearer tokens are the admin API's tokens (scope scim), checked by the
+// admin API's authenticator and its limit on failures.
+func (a *App) buildSCIM(prot *proxy.Handler, tokens scim.TokenVerifier) (*scim.Handler, error) {
 	h, err := scim.New(scim.Options{
 		TeamURL:  a.cfg.TeamURL(),
 		Store:    scimStore{a.db},
 		Sessions: scimSessions{db: a.revoking(), prot: prot, now: a.now},
-		Tokens:   apiTokenVerifier{a.db},
+		Tokens:   tokens,
 		Log:      a.log,
 		Now:      a.now,
 	})

@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -24,13 +23,11 @@ import (
 	"github.com/elimity-com/scim/schema"
 
 	"github.com/gatehouse-dev/gatehouse/access"
+	"github.com/gatehouse-dev/gatehouse/web"
 )
 
 // Actor is who the audit rows and revocations of SCIM changes name.
 const Actor = "scim"
-
-// ScopeSCIM is the API token scope that admits a SCIM client.
-const ScopeSCIM = "scim"
 
 // maxBody bounds a request body (Entra and Okta send a few kilobytes).
 const maxBody = 1 << 20
@@ -42,15 +39,15 @@ const maxResults = 100
 var (
 	ErrNotFound = errors.New("scim: not found")
 	ErrConflict = errors.New("scim: already exists")
-	// ErrBadToken is a bearer token that is unknown, expired or revoked.
-	ErrBadToken = errors.New("scim: invalid token")
 )
 
-// TokenVerifier checks the bearer token of a request.
+// TokenVerifier authenticates the bearer API token of a request.
 type TokenVerifier interface {
-	// VerifyToken returns the scopes of the API token whose secret is
-	// secret, or an error (ErrBadToken) when it is not a valid token now.
-	VerifyToken(ctx context.Context, secret string, now time.Time) (scopes []string, err error)
+	// Authenticate returns the API token of r when it carries scope;
+	// otherwise a *web.Error of status 401 (no usable token), 403 (not the
+	// scope) or 429 (too many failures from the client), having set
+	// WWW-Authenticate or Retry-After on w; any other error is the store's.
+	Authenticate(w http.ResponseWriter, r *http.Request, scope string) (access.APIToken, error)
 }
 
 // Sessions is what SCIM changes do to the sessions of the users they touch.
@@ -148,11 +145,17 @@ func IsPath(path string) bool {
 // ServeHTTP authenticates the request and hands it to the SCIM server.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
-	if status, detail := h.authenticate(r); status != 0 {
-		if status == http.StatusUnauthorized {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse-scim"`)
+	if _, err := h.o.Tokens.Authenticate(w, r, access.ScopeSCIM); err != nil {
+		// The SCIM error shape (RFC 7644 §3.12) with the authenticator's
+		// status and message.
+		e := scimerr.ScimError{Status: http.StatusInternalServerError, Detail: "Authentication failed."}
+		var we *web.Error
+		if errors.As(err, &we) && we.Status != 0 {
+			e = scimerr.ScimError{Status: we.Status, Detail: we.Msg}
+		} else {
+			h.log.ErrorContext(r.Context(), "scim: authenticate", "err", err)
 		}
-		writeError(w, scimerr.ScimError{Status: status, Detail: detail})
+		writeError(w, e)
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
@@ -161,28 +164,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r2.URL.Path = "/v2" + strings.TrimPrefix(r.URL.Path, access.PathSCIM)
 	r2.URL.RawPath = ""
 	h.srv.ServeHTTP(w, r2)
-}
-
-// authenticate checks the bearer token: 401 without a valid one, 403
-// without the scim scope; 0 when the request may go on.
-func (h *Handler) authenticate(r *http.Request) (int, string) {
-	auth := r.Header.Get("Authorization")
-	scheme, secret, ok := strings.Cut(auth, " ")
-	secret = strings.TrimSpace(secret)
-	if !ok || !strings.EqualFold(scheme, "Bearer") || secret == "" {
-		return http.StatusUnauthorized, "A bearer token is required."
-	}
-	scopes, err := h.o.Tokens.VerifyToken(r.Context(), secret, h.now())
-	if err != nil {
-		if !errors.Is(err, ErrBadToken) {
-			h.log.Warn("scim: verify token", "err", err)
-		}
-		return http.StatusUnauthorized, "The bearer token is not valid."
-	}
-	if !slices.Contains(scopes, ScopeSCIM) {
-		return http.StatusForbidden, "The token lacks the scim scope."
-	}
-	return 0, ""
 }
 
 // writeError writes a SCIM error body (RFC 7644 §3.12).
