@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/store"
@@ -182,5 +183,26 @@ func TestSCIMDeprovisioningLiveSessions(t *testing.T) {
 		if body := readBody(t, resp); resp.StatusCode != http.StatusForbidden {
 			t.Errorf("unprovisioned user at the wiki: %d, want 403\n%s", resp.StatusCode, body)
 		}
+	})
+}
+
+// TestSCIMDeactivationClosesWebSocket: deactivating a user over SCIM cancels
+// their requests in flight, as the admin page's revoke user does: an open
+// WebSocket through Gatehouse closes within a second.
+func TestSCIMDeactivationClosesWebSocket(t *testing.T) {
+	origin := echoOrigin(t)
+	env := startEnv(t, strings.ReplaceAll(wsConfig, "{{ORIGIN}}", origin.URL), "")
+	api := scimAPI{t: t, env: env, token: scimToken(t, env, "scim")}
+	id := scimUser(t, api, "alice@example.com")
+	c := newClient(t, false)
+	resp := env.signInWithPIN(t, c, env.url("app", "/"), "alice@example.com")
+	if readBody(t, resp); resp.StatusCode != http.StatusOK {
+		t.Fatalf("sign-in: %d", resp.StatusCode)
+	}
+	conn := dialEcho(t, env, c)
+	defer conn.Close()
+	assertClosedWithin(t, conn, time.Second, func() {
+		api.do("PATCH", "/Users/"+id, `{"schemas":["`+scimPatchSchema+`"],
+			"Operations":[{"op":"replace","value":{"active":false}}]}`).want(t, "deactivate", http.StatusOK)
 	})
 }
