@@ -242,6 +242,11 @@ func TestSCIMEntraSequence(t *testing.T) {
 	if dis.Doc["active"] != false {
 		t.Errorf("disable user: active %v", dis.Doc["active"])
 	}
+	// The string inside a path-less value too.
+	if r := api.do("PATCH", "/Users/"+id, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+		"Operations":[{"op":"Replace","value":{"active":"True"}}]}`).want(t, "enable by value", http.StatusOK); r.Doc["active"] != true {
+		t.Errorf("enable by value: active %v", r.Doc["active"])
+	}
 	// The boolean form too.
 	en := api.do("PATCH", "/Users/"+id, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
 		"Operations":[{"op":"Replace","path":"active","value":true}]}`).want(t, "enable user", http.StatusOK)

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -166,5 +167,37 @@ func TestSCIMGroups(t *testing.T) {
 	}
 	if d, _ := db.SCIMDirectoryOf(ctx, "u1@example.com"); len(d.Groups) != 0 {
 		t.Fatalf("groups after the group's deletion: %v", d.Groups)
+	}
+}
+
+// BenchmarkSCIMDirectoryOf measures what provisioning adds to reading a
+// session's identity: the SCIM lookup of its user and groups.
+func BenchmarkSCIMDirectoryOf(b *testing.B) {
+	path := b.TempDir() + "/gatehouse.db"
+	db, err := Open(context.Background(), path, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	now := time.Now()
+	var ids []SCIMMember
+	for i := range 1000 {
+		u, err := db.CreateSCIMUser(ctx, SCIMUser{UserName: fmt.Sprintf("user%d@example.com", i), Active: true}, now)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids = append(ids, SCIMMember{ID: u.ID})
+	}
+	for i := range 20 {
+		if _, err := db.CreateSCIMGroup(ctx, SCIMGroup{DisplayName: fmt.Sprintf("group%d", i), Members: ids[i*45 : i*45+100]}, now); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		if _, err := db.SCIMDirectoryOf(ctx, fmt.Sprintf("user%d@example.com", i%1000)); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
