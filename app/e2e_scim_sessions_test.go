@@ -178,8 +178,30 @@ func TestSCIMDeprovisioningLiveSessions(t *testing.T) {
 		if got := appStatus(t, c, wiki); got != http.StatusForbidden {
 			t.Errorf("after the group's rename: %d, want 403", got)
 		}
+		// A provisioned user signed in elsewhere, added to the group, reaches
+		// the wiki through her global session: no new PIN.
+		grace := scimUser(t, api, "grace@example.com")
+		gc := signedIn(t, env, env.url("app", "/?format=json"), "grace@example.com")
+		api.do("PATCH", "/Groups/"+gid, `{"schemas":["`+scimPatchSchema+`"],
+			"Operations":[{"op":"Replace","path":"displayName","value":"engineering"},
+			{"op":"Add","path":"members","value":[{"value":"`+grace+`"}]}]}`).want(t, "add grace", http.StatusOK)
+		gc.CheckRedirect = nil
+		resp, err := gc.Get(wiki)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if body := readBody(t, resp); resp.StatusCode != http.StatusOK || resp.Request.URL.Host != strings.TrimPrefix(env.url("wiki", ""), "http://") {
+			t.Errorf("grace at the wiki after being added: %d at %s\n%s", resp.StatusCode, resp.Request.URL, body)
+		}
+		env.mail.mu.Lock()
+		pins := len(env.mail.pins["grace@example.com"])
+		env.mail.mu.Unlock()
+		if pins != 1 {
+			t.Errorf("grace was sent %d PINs, want 1 (no new sign-in)", pins)
+		}
+
 		// A user SCIM does not know keeps the IdP's groups (none here).
-		resp := env.signInWithPIN(t, newClient(t, false), wiki, "frank@example.com")
+		resp = env.signInWithPIN(t, newClient(t, false), wiki, "frank@example.com")
 		if body := readBody(t, resp); resp.StatusCode != http.StatusForbidden {
 			t.Errorf("unprovisioned user at the wiki: %d, want 403\n%s", resp.StatusCode, body)
 		}
