@@ -188,15 +188,18 @@ func (h *Handler) userChanged(r *http.Request, before, after *User) {
 		if u == nil {
 			u, why = before, "deleted"
 		}
-		n, err := h.o.Sessions.RevokeUser(ctx, u.UserName, Actor, h.now())
-		if err != nil {
-			h.log.ErrorContext(ctx, "scim: revoke user", "user", u.UserName, "err", err)
-			return
-		}
-		h.log.InfoContext(ctx, "scim: user "+why, "user", u.UserName, "sessions_revoked", n)
-		h.audit(r, access.EventRevoked, fmt.Sprintf("Revoked %d session(s) of %s: %s by SCIM", n, u.UserName, why))
+		names := []string{u.UserName}
 		if before != nil && after != nil && !strings.EqualFold(before.UserName, after.UserName) {
-			h.o.Sessions.Refresh(ctx, before.UserName)
+			names = append(names, before.UserName) // renamed and deactivated at once
+		}
+		for _, name := range names {
+			n, err := h.o.Sessions.RevokeUser(ctx, name, Actor, h.now())
+			if err != nil {
+				h.log.ErrorContext(ctx, "scim: revoke user", "user", name, "err", err)
+				continue
+			}
+			h.log.InfoContext(ctx, "scim: user "+why, "user", name, "sessions_revoked", n)
+			h.audit(r, access.EventRevoked, fmt.Sprintf("Revoked %d session(s) of %s: %s by SCIM", n, name, why))
 		}
 	default:
 		var names []string
