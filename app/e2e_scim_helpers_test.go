@@ -169,6 +169,9 @@ func checkList(t *testing.T, what string, r scimResp, total int) []any {
 	if len(res) != total {
 		t.Errorf("%s: %d resources, want %d", what, len(res), total)
 	}
+	if got, _ := r.Doc["itemsPerPage"].(float64); int(got) != len(res) {
+		t.Errorf("%s: itemsPerPage %v, want the %d resources on the page", what, r.Doc["itemsPerPage"], len(res))
+	}
 	return res
 }
 

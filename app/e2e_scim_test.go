@@ -93,6 +93,16 @@ func TestSCIMOktaSequence(t *testing.T) {
 	checkList(t, "filter externalId is case-exact", api.do("GET", "/Users?filter="+q(`externalId eq "00UJL29U0LE5T6AJ10H7"`), ""), 0)
 	checkList(t, "filter handled in memory", api.do("GET", "/Users?filter="+q(`name.familyName eq "User" and active eq true`), ""), 1)
 
+	// Pagination: the second of two users, one a page.
+	two := api.do("POST", "/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],
+		"userName":"page.two@okta.local","active":true}`).want(t, "second user", http.StatusCreated).str("id")
+	page := api.do("GET", "/Users?startIndex=2&count=1", "").want(t, "page 2", http.StatusOK)
+	if page.Doc["totalResults"] != float64(2) || page.Doc["itemsPerPage"] != float64(1) || page.Doc["startIndex"] != float64(2) ||
+		len(asList(page.Doc["Resources"])) != 1 || lookup(asList(page.Doc["Resources"])[0].(map[string]any), "id") != two {
+		t.Errorf("page 2 of 1: %s", page.Raw)
+	}
+	api.do("DELETE", "/Users/"+two, "").want(t, "delete second user", http.StatusNoContent)
+
 	// 4. Profile update: Okta PUTs the whole user.
 	put := api.do("PUT", "/Users/"+id, `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"id":"`+id+`",
 		"userName":"test.user@okta.local","name":{"givenName":"Another","middleName":"Excited","familyName":"User"},

@@ -9,7 +9,9 @@
 package scim
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -163,7 +165,65 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r2 := r.Clone(r.Context())
 	r2.URL.Path = "/v2" + strings.TrimPrefix(r.URL.Path, access.PathSCIM)
 	r2.URL.RawPath = ""
+	switch r2.URL.Path {
+	case "/v2/Users", "/v2/Groups", "/v2/Schemas", "/v2/ResourceTypes":
+		if r.Method != http.MethodGet {
+			break
+		}
+		listPage(w, r2, h.srv)
+		return
+	}
 	h.srv.ServeHTTP(w, r2)
+}
+
+// listPage serves a list request through srv and sets the answer's
+// itemsPerPage to the number of resources on the page (RFC 7644 §3.4.2);
+// the library reports the requested count there.
+func listPage(w http.ResponseWriter, r *http.Request, srv http.Handler) {
+	rec := &bufferedWriter{header: http.Header{}}
+	srv.ServeHTTP(rec, r)
+	body := rec.body.Bytes()
+	if rec.status == http.StatusOK {
+		var doc map[string]any
+		if err := json.Unmarshal(body, &doc); err == nil {
+			res, _ := doc["Resources"].([]any)
+			doc["itemsPerPage"] = len(res)
+			if doc["Resources"] == nil {
+				doc["Resources"] = []any{}
+			}
+			if b, err := json.Marshal(doc); err == nil {
+				body = b
+			}
+		}
+	}
+	for k, v := range rec.header {
+		w.Header()[k] = v
+	}
+	w.Header().Del("Content-Length")
+	w.WriteHeader(rec.status)
+	_, _ = w.Write(body)
+}
+
+// bufferedWriter keeps an answer for listPage to rewrite.
+type bufferedWriter struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (b *bufferedWriter) Header() http.Header { return b.header }
+
+func (b *bufferedWriter) WriteHeader(status int) {
+	if b.status == 0 {
+		b.status = status
+	}
+}
+
+func (b *bufferedWriter) Write(p []byte) (int, error) {
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	return b.body.Write(p)
 }
 
 // writeError writes a SCIM error body (RFC 7644 §3.12).
