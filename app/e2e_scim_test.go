@@ -376,6 +376,11 @@ func TestSCIMDiscoveryAndAuth(t *testing.T) {
 	}
 	api.do("GET", "/Schemas/"+scimUserSchema, "").want(t, "user schema", http.StatusOK)
 
+	// A body over 1 MiB is refused, not read.
+	big := api.do("POST", "/Users", `{"schemas":["`+scimUserSchema+`"],"userName":"big@example.com","displayName":"`+strings.Repeat("a", 2<<20)+`"}`)
+	checkError(t, "oversized body", big, http.StatusBadRequest, "")
+	checkList(t, "after the oversized body", api.do("GET", "/Users", ""), 0)
+
 	for _, tc := range []struct {
 		name   string
 		token  string
