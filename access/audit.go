@@ -29,3 +29,14 @@ type Event struct {
 	IP     string
 	Detail string // human-readable reason or extra context; never a secret
 }
+
+// Triggers of signing-key rotations: the start of an EventKeyRotated's
+// Detail (KeyRotationDetail), by which the rotations metric counts them.
+const (
+	KeyRotationSchedule = "schedule" // keys.rotate_every elapsed
+	KeyRotationManual   = "manual"   // gatehouse keys rotate, or App.RotateKey
+)
+
+// KeyRotationDetail is the Detail of the EventKeyRotated of a new signing
+// key kid made by trigger.
+func KeyRotationDetail(trigger, kid string) string { return trigger + ": new signing key " + kid }

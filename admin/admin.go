@@ -100,7 +100,10 @@ type Options struct {
 	// APIFailures limits the failed API authentications of one client IP;
 	// nil: no limit.
 	APIFailures Limiter
-	Pages       *pages.Renderer
+	// APILimited, when set, is told of each API call refused by
+	// APIFailures (a metric).
+	APILimited func()
+	Pages      *pages.Renderer
 	// CSRFKey signs the CSRF tokens: HMAC-SHA256(key, session nonce). Nil:
 	// 32 random bytes drawn at start, so forms open across a restart must
 	// be submitted again.
@@ -148,7 +151,7 @@ func New(o Options) (*Handler, error) {
 		}
 	}
 	if o.APITokens != nil {
-		a.auth = &Authenticator{Tokens: o.APITokens, Failures: o.APIFailures, TrustedProxies: o.TrustedProxies,
+		a.auth = &Authenticator{Tokens: o.APITokens, Failures: o.APIFailures, Limited: o.APILimited, TrustedProxies: o.TrustedProxies,
 			ClientIPHeader: o.ClientIPHeader, Now: o.Now, Log: o.Log}
 	}
 	ad := &web.Adapter{Log: o.Log, Page: o.Pages.Error}
@@ -333,11 +336,6 @@ func (a *Handler) takeFlash(w http.ResponseWriter, r *http.Request) string {
 		return ""
 	}
 	return string(b)
-}
-
-// record writes an audit event of kind for a change by the admin.
-func (a *Handler) record(r *http.Request, s adminSession, kind, app, detail string) {
-	a.recordEvent(r, access.Event{Time: a.o.Now(), Kind: kind, Email: s.Identity.Email, App: app, Detail: detail})
 }
 
 // recordEvent writes e with r's client IP (the trusted-proxy rule of

@@ -77,7 +77,7 @@ func (a *Handler) apiCall(scope string, f apiFunc) web.HandlerFunc {
 			return err
 		}
 		err = f(w, r, tok)
-		if err != nil || r.Method == http.MethodGet {
+		if err != nil || r.Method == http.MethodGet || r.Method == http.MethodHead {
 			a.auditAPI(r, tok, err)
 		}
 		return err

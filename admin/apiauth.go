@@ -47,6 +47,9 @@ type Authenticator struct {
 	// reached, every attempt from that IP is refused with 429 until it
 	// refills. Nil: no limit.
 	Failures Limiter
+	// Limited, when set, is told of each call refused for the failure limit
+	// (a metric); nothing is written to the store for those.
+	Limited func()
 	// TrustedProxies and ClientIPHeader find the client IP as web.ClientIP
 	// does (the rule of sign-in and of the audit log).
 	TrustedProxies []netip.Prefix
@@ -81,6 +84,9 @@ func (v *Authenticator) Authenticate(w http.ResponseWriter, r *http.Request, sco
 	ip := v.clientIP(r)
 	if v.Failures != nil {
 		if ok, wait := v.Failures.Allowed(ip, now); !ok {
+			if v.Limited != nil {
+				v.Limited()
+			}
 			return access.APIToken{}, v.limited(w, wait)
 		}
 	}

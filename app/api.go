@@ -22,6 +22,12 @@ const (
 // apiFailureLimit is the per-IP limit on failed API authentications.
 func apiFailureLimit() *limit.Keyed { return limit.New(apiFailuresPerIP, apiFailureWindow) }
 
+// countAPILimited counts an API call refused by the failure limit in
+// gatehouse_rate_limited_total{limit="api-auth"}.
+func (a *App) countAPILimited() {
+	a.ops.metrics.CountAudit(access.Event{Kind: access.EventRateLimited, Detail: "api-auth limit reached"})
+}
+
 // Interface guard.
 var _ admin.APITokens = adminStore{}
 

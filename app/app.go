@@ -210,6 +210,7 @@ func (a *App) buildHandler(o Options) error {
 		ServiceTokens:  adminStore{a.revoking()},
 		APITokens:      adminStore{a.revoking()},
 		APIFailures:    apiFailureLimit(),
+		APILimited:     a.countAPILimited,
 		Pages:          rd,
 		TrustedProxies: trusted,
 		ClientIPHeader: a.cfg.ClientIPHeader,

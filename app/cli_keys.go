@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/token"
 )
 
@@ -31,7 +32,7 @@ func cmdKeys(ctx context.Context, args []string, stdout io.Writer) error {
 	defer db.Close()
 	now := time.Now()
 	if sub == "rotate" {
-		k, err := addKey(ctx, db, now)
+		k, err := addKey(ctx, db, now, access.KeyRotationManual, cliRevoker())
 		if err != nil {
 			return err
 		}

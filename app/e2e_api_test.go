@@ -315,6 +315,9 @@ func TestAPIEndToEnd(t *testing.T) {
 		}
 		// The right token is refused too while the IP is limited.
 		wantError(t, "good token from a limited IP", env.callAPI(t, "GET", "users", ops, nil), http.StatusTooManyRequests)
+		if v, _ := metricValue(scrape(t, env.app), "gatehouse_rate_limited_total", map[string]string{"limit": "api-auth"}); v < 2 {
+			t.Errorf("gatehouse_rate_limited_total{limit=api-auth} = %v, want the 429s counted", v)
+		}
 	})
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/config"
 	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/token"
@@ -95,11 +96,10 @@ func (a *App) refreshKeys(ctx context.Context) error {
 // RotateKey makes a new signing key, which signs from now on; the previous
 // one stays published until its tokens have expired.
 func (a *App) RotateKey(ctx context.Context) (token.Key, error) {
-	k, err := addKey(ctx, a.db, a.now())
+	k, err := addKey(ctx, a.db, a.now(), access.KeyRotationManual, "")
 	if err != nil {
 		return token.Key{}, err
 	}
-	a.ops.metrics.KeyRotated("manual")
 	a.log.Info("signing key rotated", "kid", k.ID)
 	return k, a.refreshKeys(ctx)
 }
@@ -118,23 +118,28 @@ func (a *App) rotateIfDue(ctx context.Context) error {
 	if !sched.Due(keyTimes(infos), now) {
 		return nil
 	}
-	k, err := addKey(ctx, a.db, now)
+	k, err := addKey(ctx, a.db, now, access.KeyRotationSchedule, "")
 	if err != nil {
 		return err
 	}
-	a.ops.metrics.KeyRotated("schedule")
 	a.log.Info("signing key rotated on schedule", "kid", k.ID, "every", sched.Every)
 	return a.refreshKeys(ctx)
 }
 
-// addKey generates and stores a new signing key created at now.
-func addKey(ctx context.Context, db *store.DB, now time.Time) (token.Key, error) {
+// addKey generates and stores a new signing key created at now, and
+// records the rotation (by trigger, on behalf of by) in the audit log,
+// which the rotations metric counts whichever process rotated.
+func addKey(ctx context.Context, db *store.DB, now time.Time, trigger, by string) (token.Key, error) {
 	k, err := token.NewKey(now)
 	if err != nil {
 		return token.Key{}, fmt.Errorf("app: rotate: %w", err)
 	}
 	if err := db.AddSigningKey(ctx, k); err != nil {
 		return token.Key{}, fmt.Errorf("app: rotate: %w", err)
+	}
+	e := access.Event{Time: now, Kind: access.EventKeyRotated, Email: by, Detail: access.KeyRotationDetail(trigger, k.ID)}
+	if err := db.Audit(ctx, e); err != nil {
+		return k, fmt.Errorf("app: rotate: key %s made, not audited: %w", k.ID, err)
 	}
 	return k, nil
 }

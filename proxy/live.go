@@ -3,7 +3,9 @@ package proxy
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
+	"net/http/httptrace"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,6 +19,55 @@ type liveConn struct {
 	longLive bool   // a WebSocket or an event stream
 	cancel   context.CancelCauseFunc
 	done     chan struct{} // closed when the request has ended
+
+	// Where the request stands with the origin (the phase* constants),
+	// moved by the origin transport's trace hooks and by a revocation.
+	phase    atomic.Int32
+	conn     atomic.Pointer[net.Conn] // the origin connection it was given
+	answered chan struct{}            // closed at the origin's first response byte
+	answer   sync.Once
+}
+
+// Phases of a tracked request with its origin. A revocation cancels a
+// request that has not been sent at once (it then never reaches the
+// origin); one already sent may be reading at the origin, so the
+// revocation waits (up to answerWait) for the origin to start answering
+// before it cancels: either way, no request of a revoked session reaches
+// the origin after the revocation returned.
+const (
+	phaseNotSent   int32 = iota // nothing written to the origin yet
+	phaseSent                   // the request is on its way to the origin
+	phaseAnswered               // the origin started answering
+	phaseCancelled              // cancelled before it was sent: never send it
+)
+
+// answerWait bounds how long a revocation waits for the origin to start
+// answering a request already sent to it.
+const answerWait = 250 * time.Millisecond
+
+// trace returns the origin transport hooks that move c's phase. The
+// request headers are written into the transport's buffer before they
+// reach the socket (WroteHeaders runs before the flush), so a request
+// cancelled before then has its connection closed instead of sent.
+func (c *liveConn) trace() *httptrace.ClientTrace {
+	return &httptrace.ClientTrace{
+		GotConn: func(info httptrace.GotConnInfo) {
+			conn := info.Conn
+			c.conn.Store(&conn)
+		},
+		WroteHeaders: func() {
+			if c.phase.CompareAndSwap(phaseNotSent, phaseSent) || c.phase.Load() != phaseCancelled {
+				return
+			}
+			if conn := c.conn.Load(); conn != nil {
+				(*conn).Close() // the flush fails: nothing reaches the origin
+			}
+		},
+		GotFirstResponseByte: func() {
+			c.phase.CompareAndSwap(phaseSent, phaseAnswered)
+			c.answer.Do(func() { close(c.answered) })
+		},
+	}
 }
 
 // errRevokedInFlight is the cause of a request context a revocation
@@ -46,11 +97,12 @@ type liveShard struct {
 }
 
 // track registers the request whose context cancel cancels, under nonce and
-// aud, and returns the function to call when it ends.
-func (l *liveConns) track(cancel context.CancelCauseFunc, nonce, aud string, longLive bool) func() {
+// aud, and returns the function to call when it ends and the trace hooks
+// to give its origin request (httptrace.WithClientTrace).
+func (l *liveConns) track(cancel context.CancelCauseFunc, nonce, aud string, longLive bool) (func(), *httptrace.ClientTrace) {
 	id := l.next.Add(1)
 	sh := &l.shards[id%liveShards]
-	c := &liveConn{nonce: nonce, aud: aud, longLive: longLive, cancel: cancel, done: make(chan struct{})}
+	c := &liveConn{nonce: nonce, aud: aud, longLive: longLive, cancel: cancel, done: make(chan struct{}), answered: make(chan struct{})}
 	sh.mu.Lock()
 	if sh.m == nil {
 		sh.m = make(map[uint64]*liveConn)
@@ -62,23 +114,43 @@ func (l *liveConns) track(cancel context.CancelCauseFunc, nonce, aud string, lon
 		delete(sh.m, id)
 		sh.mu.Unlock()
 		close(c.done)
-	}
+	}, c.trace()
 }
 
 // close cancels every tracked request match selects, waits (up to
 // closeWait) until they have ended, and returns how many it cancelled.
 func (l *liveConns) close(match func(c *liveConn) bool) int {
-	var waits []chan struct{}
+	var (
+		waits []chan struct{}
+		sent  []*liveConn
+	)
 	for i := range l.shards {
 		sh := &l.shards[i]
 		sh.mu.Lock()
 		for _, c := range sh.m {
-			if match(c) {
-				c.cancel(errRevokedInFlight)
-				waits = append(waits, c.done)
+			if !match(c) {
+				continue
 			}
+			waits = append(waits, c.done)
+			if c.phase.CompareAndSwap(phaseNotSent, phaseCancelled) || c.phase.Load() != phaseSent {
+				c.cancel(errRevokedInFlight)
+				continue
+			}
+			sent = append(sent, c)
 		}
 		sh.mu.Unlock()
+	}
+	// Requests already on their way: the origin gets them (they were
+	// authorized before the revocation); cancel them once it answers.
+	answer := time.NewTimer(answerWait)
+	defer answer.Stop()
+	for _, c := range sent {
+		select {
+		case <-c.answered:
+		case <-c.done:
+		case <-answer.C:
+		}
+		c.cancel(errRevokedInFlight)
 	}
 	deadline := time.NewTimer(closeWait)
 	defer deadline.Stop()

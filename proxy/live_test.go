@@ -1,8 +1,12 @@
 package proxy
 
 import (
+	"context"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -67,4 +71,67 @@ func TestRevokeCancelsInFlight(t *testing.T) {
 		t.Fatalf("another session's request was cut: %d", code)
 	case <-time.After(50 * time.Millisecond):
 	}
+}
+
+// TestRevokeWaitsForSentRequests: a revocation cancels a request not yet
+// sent at once, and the transport hook then refuses to send it (its origin
+// connection is closed before the flush); a request already sent is
+// cancelled only once the origin starts answering (or answerWait passed),
+// so that the origin never receives it after the revocation returned.
+func TestRevokeWaitsForSentRequests(t *testing.T) {
+	var l liveConns
+	track := func() (*httptrace.ClientTrace, func(), context.Context) {
+		ctx, cancel := context.WithCancelCause(context.Background())
+		end, trace := l.track(cancel, nonceA, audDemo, false)
+		return trace, end, ctx
+	}
+
+	t.Run("not sent: cancelled, never sent", func(t *testing.T) {
+		tr, end, ctx := track()
+		client, server := net.Pipe()
+		defer server.Close()
+		go io.Copy(io.Discard, server) // an origin that reads whatever it is sent
+		tr.GotConn(httptrace.GotConnInfo{Conn: client})
+		go func() { <-ctx.Done(); end() }()
+		if n := l.close(func(*liveConn) bool { return true }); n != 1 {
+			t.Fatalf("close cancelled %d, want 1", n)
+		}
+		if context.Cause(ctx) != errRevokedInFlight {
+			t.Fatalf("cause %v", context.Cause(ctx))
+		}
+		tr.WroteHeaders() // the transport reaches the flush only now
+		if _, err := client.Write([]byte("GET / HTTP/1.1\r\n\r\n")); err == nil {
+			t.Fatal("the origin connection still takes the request after the revocation")
+		}
+	})
+
+	t.Run("sent: cancelled once the origin answers", func(t *testing.T) {
+		tr, end, ctx := track()
+		tr.WroteHeaders()
+		go func() { <-ctx.Done(); end() }()
+		answered := make(chan time.Time, 1)
+		go func() {
+			time.Sleep(50 * time.Millisecond)
+			answered <- time.Now()
+			tr.GotFirstResponseByte()
+		}()
+		start := time.Now()
+		l.close(func(*liveConn) bool { return true })
+		took := time.Since(start)
+		at := <-answered
+		if time.Since(at) < 0 || took < 40*time.Millisecond || took >= answerWait {
+			t.Fatalf("close returned after %v; want after the origin answered (50 ms), before answerWait", took)
+		}
+	})
+
+	t.Run("sent to a silent origin: cancelled after answerWait", func(t *testing.T) {
+		tr, end, ctx := track()
+		tr.WroteHeaders()
+		go func() { <-ctx.Done(); end() }()
+		start := time.Now()
+		l.close(func(*liveConn) bool { return true })
+		if took := time.Since(start); took < answerWait || took > answerWait+time.Second {
+			t.Fatalf("close took %v, want about answerWait (%v)", took, answerWait)
+		}
+	})
 }

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/http/httputil"
 	"net/netip"
 	"net/url"
@@ -236,7 +237,8 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, app *access.
 		note(r, app.Name, DecisionBypass, "")
 		if longLived(r) {
 			// Tracked so that a shutdown can close it; no session to revoke.
-			defer h.live.track(cancel, "", app.AUD, true)()
+			end, _ := h.live.track(cancel, "", app.AUD, true)
+			defer end()
 		}
 		h.forward(w, out, app)
 		return
@@ -296,7 +298,9 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, app *access.
 		out.Header.Set(access.HeaderUserEmail, claims.Email)
 	}
 	if claims.IdentityNonce != "" {
-		defer h.live.track(cancel, claims.IdentityNonce, app.AUD, longLived(r))()
+		end, trace := h.live.track(cancel, claims.IdentityNonce, app.AUD, longLived(r))
+		defer end()
+		out = out.WithContext(httptrace.WithClientTrace(out.Context(), trace))
 		// A revocation applied between verify and track found nothing to
 		// cancel; it is in the index by now.
 		if h.revokedSince(claims, app.AUD) {
