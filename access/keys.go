@@ -12,3 +12,9 @@ type SigningKey struct {
 	Private   *rsa.PrivateKey
 	CreatedAt time.Time
 }
+
+// KeyInfo names one stored signing key without its private part.
+type KeyInfo struct {
+	ID        string
+	CreatedAt time.Time
+}

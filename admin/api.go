@@ -204,9 +204,12 @@ func (a *Handler) apiRevokeUser(w http.ResponseWriter, r *http.Request, tok acce
 		return err
 	}
 	email := strings.TrimSpace(body.Email)
+	if email == "" {
+		return web.Errorf(http.StatusBadRequest, `Name the user: {"email": "…"}.`, nil)
+	}
 	u, err := a.o.Store.UserByEmail(r.Context(), email)
 	switch {
-	case email == "" || errors.Is(err, ErrNotFound):
+	case errors.Is(err, ErrNotFound):
 		return web.Errorf(http.StatusNotFound, "There is no user "+email+".", err)
 	case err != nil:
 		return err
@@ -228,9 +231,12 @@ func (a *Handler) apiRevokeSession(w http.ResponseWriter, r *http.Request, tok a
 	if err := decodeBody(r, &body); err != nil {
 		return err
 	}
+	if body.Nonce == "" {
+		return web.Errorf(http.StatusBadRequest, `Name the session: {"nonce": "…"}.`, nil)
+	}
 	sess, err := a.o.Store.Session(r.Context(), body.Nonce)
 	switch {
-	case body.Nonce == "" || errors.Is(err, ErrNotFound):
+	case errors.Is(err, ErrNotFound):
 		return web.Errorf(http.StatusNotFound, "There is no such session.", err)
 	case err != nil:
 		return err
@@ -306,7 +312,7 @@ type apiServiceToken struct {
 }
 
 func toAPIServiceToken(t ServiceToken, now time.Time) apiServiceToken {
-	return apiServiceToken{ClientID: t.ClientID, Name: t.Name, State: t.state(now), CreatedAt: apiTime(t.CreatedAt),
+	return apiServiceToken{ClientID: t.ClientID, Name: t.Name, State: t.State(now), CreatedAt: apiTime(t.CreatedAt),
 		ExpiresAt: apiTime(t.ExpiresAt), DisabledAt: apiTime(t.DisabledAt), LastUsedAt: apiTime(t.LastUsedAt)}
 }
 

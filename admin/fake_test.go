@@ -86,7 +86,7 @@ func (f *fakeStore) checkToken(id, secret string, now time.Time) bool {
 	defer f.mu.Unlock()
 	for _, t := range f.tokens {
 		if t.ClientID == id {
-			return f.secrets[id] == secret && t.state(now) == "active"
+			return f.secrets[id] == secret && t.State(now) == "active"
 		}
 	}
 	return false
@@ -165,7 +165,7 @@ func (f *fakeStore) UsersSince(_ context.Context, since, now time.Time) ([]UserS
 	return out, nil
 }
 
-func (f *fakeStore) Counts(_ context.Context, since, now time.Time) (Counts, error) {
+func (f *fakeStore) AdminCounts(_ context.Context, since, now time.Time) (Counts, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c := Counts{Users: len(f.users)}

@@ -112,7 +112,7 @@ func monthStart(now time.Time) time.Time {
 func (a *Handler) overview(w http.ResponseWriter, r *http.Request, s adminSession) error {
 	now := a.o.Now()
 	since := monthStart(now)
-	counts, err := a.o.Store.Counts(r.Context(), since, now)
+	counts, err := a.o.Store.AdminCounts(r.Context(), since, now)
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package admin
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/access"
@@ -11,7 +10,7 @@ import (
 
 // ErrNotFound is what Store and ServiceTokens return (or wrap) for a
 // session, user or service token that does not exist.
-var ErrNotFound = errors.New("admin: not found")
+var ErrNotFound = access.ErrNotFound
 
 // Sessions verifies the global session behind an admin's org token.
 type Sessions interface {
@@ -34,7 +33,7 @@ type Directory interface {
 	// most recent first.
 	UsersSince(ctx context.Context, since, now time.Time) ([]UserSummary, error)
 	// Counts returns the overview figures of the period starting at since.
-	Counts(ctx context.Context, since, now time.Time) (Counts, error)
+	AdminCounts(ctx context.Context, since, now time.Time) (Counts, error)
 	// AppUsers lists who was given a token for which app, among users whose
 	// global session is still active at now.
 	AppUsers(ctx context.Context, now time.Time) ([]AppUser, error)
@@ -77,67 +76,12 @@ type ServiceTokens interface {
 	DeleteServiceToken(ctx context.Context, clientID string) error
 }
 
-// User is a person who signed in at least once.
-type User struct {
-	ID         string // UUID, stable per email
-	Email      string
-	CreatedAt  time.Time
-	LastSignIn time.Time
-	LastIdP    string
-}
-
-// UserSummary is one row of the users page.
-type UserSummary struct {
-	User
-	ActiveSessions int // unrevoked, unexpired global sessions
-}
-
-// Counts are the figures of the overview.
-type Counts struct {
-	Users          int // users who ever signed in
-	UsersSince     int // users whose last sign-in is at or after since
-	ActiveSessions int // global sessions active at now
-	SignInsSince   int // sign-in audit events at or after since
-	DeniedSince    int // denied audit events at or after since
-	Revocations    int // revocations ever recorded
-}
-
-// AppUser says that a user with a live global session was given a token
-// for App at At.
-type AppUser struct {
-	App   string
-	Email string
-	At    time.Time
-}
-
-// AuditFilter selects audit events. Empty fields match everything; Email
-// and App match exactly (Email case-insensitively).
-type AuditFilter struct {
-	Kind   string
-	Email  string
-	App    string
-	Before int64 // only events with an ID below this (paging); 0: from the newest
-	Limit  int   // page size; <= 0 means 50
-}
-
-// ServiceToken is a service token as the admin sees it; its secret is
-// never kept.
-type ServiceToken struct {
-	ClientID   string
-	Name       string
-	CreatedAt  time.Time
-	ExpiresAt  time.Time // zero: never
-	DisabledAt time.Time // zero: enabled
-	LastUsedAt time.Time // zero: never used
-}
-
-// state is the token's state at now: active, disabled or expired.
-func (t ServiceToken) state(now time.Time) string {
-	switch {
-	case !t.DisabledAt.IsZero():
-		return "disabled"
-	case !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt):
-		return "expired"
-	}
-	return "active"
-}
+// The rows the admin pages show, as the store returns them.
+type (
+	User         = access.User
+	UserSummary  = access.UserSummary
+	Counts       = access.Counts
+	AppUser      = access.AppUser
+	AuditFilter  = access.AuditFilter
+	ServiceToken = access.ServiceToken
+)

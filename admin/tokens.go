@@ -70,7 +70,7 @@ func (a *Handler) serviceTokens(w http.ResponseWriter, r *http.Request, s adminS
 	now := a.o.Now()
 	data := tokensData{base: a.pageBase(w, r, s, "tokens"), Durations: tokenDurations}
 	for _, t := range list {
-		data.Tokens = append(data.Tokens, tokenRow{ServiceToken: t, State: t.state(now)})
+		data.Tokens = append(data.Tokens, tokenRow{ServiceToken: t, State: t.State(now)})
 	}
 	return a.tpl.tokens.Render(w, http.StatusOK, "Service tokens", data)
 }

@@ -2,11 +2,9 @@ package app
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/idp"
-	"github.com/gatehouse-dev/gatehouse/store"
 )
 
 // loginStore adapts the store to login.Store.
@@ -21,30 +19,6 @@ func (s loginStore) SignInUser(ctx context.Context, email, idpID string, now tim
 		return "", err
 	}
 	return u.ID, nil
-}
-
-// pinStore adapts the store to idp.PINStore, translating its errors.
-type pinStore struct{ db *store.DB }
-
-func (s pinStore) CreatePIN(ctx context.Context, id, email, pin string, expires time.Time) error {
-	return s.db.CreatePIN(ctx, id, email, pin, expires)
-}
-
-func (s pinStore) CheckPIN(ctx context.Context, id, pin string, now time.Time) (string, error) {
-	email, err := s.db.CheckPIN(ctx, id, pin, now)
-	switch {
-	case err == nil:
-		return email, nil
-	case errors.Is(err, store.ErrPINWrong):
-		return email, idp.ErrPINWrong
-	case errors.Is(err, store.ErrPINExpired):
-		return "", idp.ErrPINExpired
-	case errors.Is(err, store.ErrPINExhausted):
-		return email, idp.ErrPINExhausted
-	case errors.Is(err, store.ErrNotFound):
-		return "", idp.ErrPINUnknown
-	}
-	return "", err
 }
 
 // mailer picks the PIN delivery: SMTP when configured, else the log.

@@ -16,9 +16,11 @@ import (
 	"github.com/gatehouse-dev/gatehouse/admin"
 	"github.com/gatehouse-dev/gatehouse/certs"
 	"github.com/gatehouse-dev/gatehouse/config"
+	"github.com/gatehouse-dev/gatehouse/geoip"
 	"github.com/gatehouse-dev/gatehouse/idp"
 	"github.com/gatehouse-dev/gatehouse/limit"
 	"github.com/gatehouse-dev/gatehouse/login"
+	"github.com/gatehouse-dev/gatehouse/ops"
 	"github.com/gatehouse-dev/gatehouse/pages"
 	"github.com/gatehouse-dev/gatehouse/proxy"
 	"github.com/gatehouse-dev/gatehouse/revocation"
@@ -36,7 +38,7 @@ type App struct {
 	rev   *revocation.Engine // the revocations in force, over db's log
 	now   func() time.Time
 	table atomic.Pointer[access.Table]
-	keys  atomic.Pointer[token.Keyring]
+	keys  *token.Manager // the signing keys, kept in line with the database
 
 	ops   opsState                      // live config, metrics, status, key rotation (app/reload.go)
 	certs atomic.Pointer[certs.Manager] // while serving with TLS on (app/tls.go)
@@ -46,7 +48,8 @@ type App struct {
 	listener  net.Listener       // set by Listen
 	watching  atomic.Bool        // the revocation watcher runs (app/revocations.go)
 	prot      *proxy.Handler     // the protected hosts, for shutdown
-	locked    atomic.Bool        // Run holds the data directory's lock (app/lock.go)
+	locked    atomic.Bool        // Run holds the data directory's lock (ops.LockDataDir)
+	geo       *geoip.Resolver    // the country of requests (app/sessions.go)
 }
 
 // Options tune an App for tests.
@@ -70,6 +73,7 @@ func NewWithOptions(ctx context.Context, cfg *config.Config, log *slog.Logger, o
 	if a.now == nil {
 		a.now = time.Now
 	}
+	a.ops.live.Store(cfg)
 	db, err := store.Open(ctx, filepath.Join(cfg.DataDir, "gatehouse.db"), log)
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
@@ -96,44 +100,52 @@ func NewWithOptions(ctx context.Context, cfg *config.Config, log *slog.Logger, o
 
 // loadKeys reads the signing keys, creating the first one on first start.
 func (a *App) loadKeys(ctx context.Context) error {
-	keys, err := a.db.SigningKeys(ctx)
-	if err != nil {
-		return fmt.Errorf("app: load keys: %w", err)
-	}
-	if len(keys) == 0 {
-		k, err := token.NewKey(a.now())
-		if err != nil {
-			return fmt.Errorf("app: create key: %w", err)
-		}
-		if err := a.db.AddSigningKey(ctx, k); err != nil {
-			return fmt.Errorf("app: store key: %w", err)
-		}
-		a.log.Info("created signing key", "kid", k.ID)
-		keys = []token.Key{k}
-	}
-	kr, err := token.NewKeyring(a.cfg.TeamURL(), keys)
-	if err != nil {
-		return fmt.Errorf("app: keyring: %w", err)
-	}
-	a.keys.Store(kr)
-	return nil
-}
-
-// loadApps builds the app table, giving every app its stable AUD.
-func (a *App) loadApps(ctx context.Context) error {
-	apps, err := a.cfg.AccessApps()
+	m, err := token.NewManager(ctx, token.ManagerOptions{
+		Issuer:   a.cfg.TeamURL(),
+		Store:    a.db,
+		Schedule: func() token.Schedule { return keySchedule(a.Config()) },
+		Log:      a.log,
+		Now:      a.now,
+		OnRotate: func(ctx context.Context, k token.Key, reason string) error {
+			return auditRotation(ctx, a.db, k, reason, "", a.now())
+		},
+	})
 	if err != nil {
 		return fmt.Errorf("app: %w", err)
 	}
-	for _, p := range apps {
-		aud, err := a.db.AppAUD(ctx, p.Name, p.AUD)
-		if err != nil {
-			return fmt.Errorf("app: aud of %q: %w", p.Name, err)
-		}
-		p.AUD = aud
-		a.log.Info("app", "name", p.Name, "domains", p.Domains, "aud", aud)
+	a.keys = m
+	return nil
+}
+
+// keySchedule is the signing-key rotation schedule of cfg.
+func keySchedule(cfg *config.Config) token.Schedule {
+	return token.Schedule{Every: cfg.Keys.RotateEvery.Duration, Lifetime: cfg.LongestSession()}
+}
+
+// auditRotation records a new signing key in the audit log, which the
+// rotations metric counts whichever process rotated; by is who asked ("":
+// the serve itself).
+func auditRotation(ctx context.Context, db *store.DB, k token.Key, trigger, by string, now time.Time) error {
+	e := access.Event{Time: now, Kind: access.EventKeyRotated, Email: by, Detail: access.KeyRotationDetail(trigger, k.ID)}
+	if err := db.Audit(ctx, e); err != nil {
+		return fmt.Errorf("app: key %s made, not audited: %w", k.ID, err)
 	}
-	a.table.Store(access.NewTable(apps))
+	return nil
+}
+
+// RotateKey makes a new signing key, which signs from now on.
+func (a *App) RotateKey(ctx context.Context) (token.Key, error) { return a.keys.Rotate(ctx) }
+
+// loadApps builds the app table, giving every app its stable AUD.
+func (a *App) loadApps(ctx context.Context) error {
+	table, err := a.buildTable(ctx, a.cfg)
+	if err != nil {
+		return err
+	}
+	for _, p := range table.Apps() {
+		a.log.Info("app", "name", p.Name, "domains", p.Domains, "aud", p.AUD)
+	}
+	a.table.Store(table)
 	return nil
 }
 
@@ -160,6 +172,9 @@ func (a *App) buildHandler(o Options) error {
 		return err
 	}
 	secure := a.cfg.Secure()
+	if a.geo, err = openGeoIP(a.cfg); err != nil {
+		return err
+	}
 	team, err := login.New(login.Options{
 		TeamDomain:    a.cfg.TeamDomain,
 		TeamURL:       a.cfg.TeamURL(),
@@ -170,15 +185,20 @@ func (a *App) buildHandler(o Options) error {
 		Store:         meteredLoginStore{loginStore{a.revoking()}, a.ops.metrics},
 		OTP:           otp,
 		Limits: login.Limits{
-			PINSends: limit.New(pinSendsPerIP, pinWindow),
-			SignIns:  limit.New(signInsPerIP, time.Minute),
+			PINSends:    limit.New(pinSendsPerIP, pinWindow),
+			SignIns:     limit.New(signInsPerIP, time.Minute),
+			Backchannel: limit.New(backchannelPerIP, time.Minute),
 		},
+		IdPSessions:    a.revoking(),
 		Providers:      providers,
 		Pages:          rd,
 		Log:            a.log,
 		Now:            a.now,
 		TrustedProxies: trusted,
 		ClientIPHeader: a.cfg.ClientIPHeader,
+		Country:        a.geo.Country,
+		Sessions:       a.revoking(),
+		Seen:           a.touchSession,
 	})
 	if err != nil {
 		return fmt.Errorf("app: %w", err)
@@ -196,8 +216,10 @@ func (a *App) buildHandler(o Options) error {
 		Now:            a.now,
 		TrustedProxies: trusted,
 		ClientIPHeader: a.cfg.ClientIPHeader,
+		Country:        a.geo.Country,
+		Seen:           a.touchSession,
 	})
-	a.rev.Subscribe(func(r access.Revocation) { closeRevoked(prot, r) })
+	a.rev.Subscribe(prot.CloseRevoked)
 	a.prot = prot
 	adm, err := admin.New(admin.Options{
 		TeamDomain:     a.cfg.TeamDomain,
@@ -206,9 +228,9 @@ func (a *App) buildHandler(o Options) error {
 		Admins:         a.cfg.Admins,
 		Apps:           apps,
 		Keys:           keys,
-		Store:          adminStore{a.revoking()},
-		ServiceTokens:  adminStore{a.revoking()},
-		APITokens:      adminStore{a.revoking()},
+		Store:          a.revoking(),
+		ServiceTokens:  a.revoking(),
+		APITokens:      a.revoking(),
 		APIFailures:    apiFailureLimit(),
 		APILimited:     a.countAPILimited,
 		Pages:          rd,
@@ -270,7 +292,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	if !a.locked.Load() {
 		// Run holds the lock already; a bare Serve (tests, embedding)
 		// takes it here.
-		unlock, err := lockDataDir(a.cfg.DataDir)
+		unlock, err := ops.LockDataDir(a.cfg.DataDir)
 		if err != nil {
 			return err
 		}
@@ -285,15 +307,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	handler := a.handler
 	if a.cfg.Secure() {
 		// Plain HTTP behind a TLS terminator (public_scheme = "https").
-		handler = hsts(a.cfg.TeamDomain, a.Apps, handler)
+		handler = web.HSTS(a.cfg.TeamDomain, a.Apps, handler)
 	}
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-	}
+	srv := a.server(ctx, handler, 120*time.Second)
 	a.log.Info("gatehouse serving", "addr", ln.Addr().String(), "team", a.cfg.TeamURL(), "apps", len(a.table.Load().Apps()), "version", versionString())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -306,6 +322,18 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	case <-ctx.Done():
 	}
 	return a.shutdown(srv)
+}
+
+// server is an HTTP server of h whose requests outlive ctx (a stop lets
+// them finish within shutdown_grace), logging to the app's logger.
+func (a *App) server(ctx context.Context, h http.Handler, idle time.Duration) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       idle,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
 }
 
 // shutdown stops servers after a deliberate stop: long-lived connections
@@ -339,6 +367,7 @@ func (a *App) Close() error {
 	if a.idpCancel != nil {
 		a.idpCancel()
 	}
+	_ = a.geo.Close()
 	if a.db == nil {
 		return nil
 	}

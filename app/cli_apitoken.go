@@ -15,56 +15,46 @@ import (
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
-// apiTokenUsage is the usage of `gatehouse api-token`.
-const apiTokenUsage = `usage:
-  gatehouse api-token create -config FILE --name NAME --scope read,revoke[,service-tokens,scim] [--expires 90d]   (never: no expiry)
-  gatehouse api-token list -config FILE
-  gatehouse api-token revoke -config FILE ID
-  gatehouse api-token delete -config FILE ID`
-
 // defaultAPITokenLifetime is the lifetime of a new API token when
 // --expires is not given.
 const defaultAPITokenLifetime = "90d"
 
-// cmdAPIToken is `gatehouse api-token SUBCOMMAND`: the admin API tokens.
-// A token is checked against the database on every call, so a change here
-// holds at the running serve's next API call.
-func cmdAPIToken(ctx context.Context, args []string, stdout io.Writer) error {
-	if len(args) == 0 {
-		return usageError{errors.New("missing subcommand\n" + apiTokenUsage)}
-	}
-	sub, args := args[0], args[1:]
+// cmdAPIToken is `gatehouse api-token SUB -config FILE ...`, sub being
+// create, list, revoke or delete: the admin API tokens. A token is checked
+// against the database on every call, so a change here holds at the running
+// serve's next API call.
+func cmdAPIToken(ctx context.Context, sub string, args []string, stdout io.Writer) error {
 	fs, path := cliFlags("api-token " + sub)
-	name := fs.String("name", "", "name of the new token")
-	scope := fs.String("scope", "", "comma-separated scopes of the new token: "+strings.Join(access.APIScopes, ", "))
-	expires := fs.String("expires", defaultAPITokenLifetime, "lifetime of the new token: 90d, 52w, 1y, 720h or never")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return usageError{err}
-	}
+	var name, scope, expires string
 	want := 1
 	switch sub {
-	case "create", "list":
+	case "create":
+		fs.StringVar(&name, "name", "", "`NAME` of the new token (required)")
+		fs.StringVar(&scope, "scope", "", "comma-separated `SCOPES` of the new token: "+strings.Join(access.APIScopes, ", "))
+		fs.StringVar(&expires, "expires", defaultAPITokenLifetime, "`LIFETIME` of the new token: 90d, 52w, 1y, 720h or never")
 		want = 0
-	case "revoke", "delete":
-	default:
-		return usageError{fmt.Errorf("unknown subcommand %q\n%s", sub, apiTokenUsage)}
+	case "list":
+		want = 0
+	}
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
 	}
 	if len(pos) != want {
-		return usageError{errors.New(apiTokenUsage)}
+		return usageError{fmt.Errorf("want %d argument(s), got %d", want, len(pos))}
 	}
 	var (
 		scopes   []string
 		lifetime time.Duration
 	)
 	if sub == "create" {
-		if strings.TrimSpace(*name) == "" {
-			return usageError{errors.New("--name is required\n" + apiTokenUsage)}
+		if strings.TrimSpace(name) == "" {
+			return usageError{errors.New("--name is required")}
 		}
-		if scopes, err = access.ParseScopes(*scope); err != nil {
+		if scopes, err = access.ParseScopes(scope); err != nil {
 			return usageError{fmt.Errorf("--scope: %w", err)}
 		}
-		if lifetime, err = access.ParseLifetime(*expires); err != nil {
+		if lifetime, err = access.ParseLifetime(expires); err != nil {
 			return usageError{fmt.Errorf("--expires: %w", err)}
 		}
 	}
@@ -76,7 +66,7 @@ func cmdAPIToken(ctx context.Context, args []string, stdout io.Writer) error {
 	now := time.Now()
 	switch sub {
 	case "create":
-		return createAPIToken(ctx, db, *name, scopes, lifetime, now, stdout)
+		return createAPIToken(ctx, db, name, scopes, lifetime, now, stdout)
 	case "list":
 		return listAPITokens(ctx, db, now, stdout)
 	}

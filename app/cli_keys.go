@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -12,16 +11,10 @@ import (
 	"github.com/gatehouse-dev/gatehouse/token"
 )
 
-// cmdKeys is `gatehouse keys rotate|list -config FILE`.
-func cmdKeys(ctx context.Context, args []string, stdout io.Writer) error {
-	if len(args) == 0 {
-		return usageError{errors.New("want a subcommand: rotate or list")}
-	}
-	sub := args[0]
-	if sub != "rotate" && sub != "list" {
-		return usageError{fmt.Errorf("unknown subcommand %q (rotate or list)", sub)}
-	}
-	path, err := configFlag("keys "+sub, args[1:])
+// cmdKeys is `gatehouse keys rotate|list -config FILE`; sub is "rotate"
+// or "list".
+func cmdKeys(ctx context.Context, sub string, args []string, stdout io.Writer) error {
+	path, err := configFlag("keys "+sub, args)
 	if err != nil {
 		return err
 	}
@@ -32,7 +25,10 @@ func cmdKeys(ctx context.Context, args []string, stdout io.Writer) error {
 	defer db.Close()
 	now := time.Now()
 	if sub == "rotate" {
-		k, err := addKey(ctx, db, now, access.KeyRotationManual, cliRevoker())
+		k, err := token.AddKey(ctx, db, now)
+		if err == nil {
+			err = auditRotation(ctx, db, k, access.KeyRotationManual, cliRevoker(), now)
+		}
 		if err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/gatehouse-dev/gatehouse/config"
+	"github.com/gatehouse-dev/gatehouse/ops"
 )
 
 // cmdReload is `gatehouse reload -config FILE`: it validates FILE, then
@@ -19,7 +20,7 @@ func cmdReload(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	pid, err := signalReload(cfg.DataDir)
+	pid, err := ops.SignalReload(cfg.DataDir)
 	if err != nil {
 		return err
 	}

@@ -29,11 +29,11 @@ func cliRevoker() string {
 // database a running serve watches, which applies it within a second.
 func cmdRevoke(ctx context.Context, args []string, stdout io.Writer) error {
 	fs, path := cliFlags("revoke")
-	user := fs.String("user", "", "revoke every session of this user (email)")
-	appName := fs.String("app", "", "revoke the tokens of this application (name)")
+	user := fs.String("user", "", "revoke every session of the user with this `EMAIL`")
+	appName := fs.String("app", "", "revoke the tokens of the application called `NAME`")
 	soft := fs.Bool("soft", false, "with --app: re-issue tokens silently instead of requiring a new sign-in")
-	if err := fs.Parse(args); err != nil {
-		return usageError{err}
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
@@ -104,13 +104,10 @@ func revokeApp(ctx context.Context, cfg *config.Config, db *store.DB, name strin
 
 // cmdSessions is `gatehouse sessions list -config FILE [--all]`.
 func cmdSessions(ctx context.Context, args []string, stdout io.Writer) error {
-	if len(args) == 0 || args[0] != "list" {
-		return usageError{errors.New("want a subcommand: list")}
-	}
 	fs, path := cliFlags("sessions list")
 	all := fs.Bool("all", false, "include revoked and expired sessions")
-	if err := fs.Parse(args[1:]); err != nil {
-		return usageError{err}
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}

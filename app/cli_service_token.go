@@ -14,42 +14,33 @@ import (
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
-// serviceTokenUsage is the usage of `gatehouse service-token`.
-const serviceTokenUsage = `usage:
-  gatehouse service-token create -config FILE NAME [--duration 8760h]   (0: never expires)
-  gatehouse service-token list -config FILE
-  gatehouse service-token disable -config FILE CLIENT_ID
-  gatehouse service-token enable -config FILE CLIENT_ID
-  gatehouse service-token delete -config FILE CLIENT_ID`
-
 // defaultServiceTokenDuration is the lifetime of a new service token when
 // --duration is not given: one year.
 const defaultServiceTokenDuration = 8760 * time.Hour
 
-// cmdServiceToken is `gatehouse service-token SUBCOMMAND`. It writes to the
-// database a running serve watches, which applies it within a second.
-func cmdServiceToken(ctx context.Context, args []string, stdout io.Writer) error {
-	if len(args) == 0 {
-		return usageError{errors.New("missing subcommand\n" + serviceTokenUsage)}
-	}
-	sub, args := args[0], args[1:]
+// cmdServiceToken is `gatehouse service-token SUB -config FILE ...`, sub
+// being create, list, disable, enable or delete. It writes to the database a
+// running serve watches, which applies it within a second.
+func cmdServiceToken(ctx context.Context, sub string, args []string, stdout io.Writer) error {
 	fs, path := cliFlags("service-token " + sub)
-	duration := fs.Duration("duration", defaultServiceTokenDuration, "lifetime of a new token (0: never expires)")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return usageError{err}
-	}
+	duration := new(time.Duration)
 	want := 1
-	if sub == "list" {
+	switch sub {
+	case "create":
+		fs.DurationVar(duration, "duration", defaultServiceTokenDuration, "lifetime of the new token, a `DURATION` such as 720h (0: never expires)")
+	case "list":
 		want = 0
 	}
-	switch sub {
-	case "create", "list", "disable", "enable", "delete":
-	default:
-		return usageError{fmt.Errorf("unknown subcommand %q\n%s", sub, serviceTokenUsage)}
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
 	}
 	if len(pos) != want {
-		return usageError{errors.New(serviceTokenUsage)}
+		what := map[string]string{"create": "NAME", "list": "none"}[sub]
+		if what == "" {
+			what = "CLIENT_ID"
+		}
+		return usageError{fmt.Errorf("want %d argument(s) (%s), got %d", want, what, len(pos))}
 	}
 	_, db, err := openConfigStore(ctx, *path)
 	if err != nil {
@@ -64,7 +55,7 @@ func cmdServiceToken(ctx context.Context, args []string, stdout io.Writer) error
 func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
+		if err := parseFlags(fs, args); err != nil {
 			return nil, err
 		}
 		args = fs.Args()
@@ -105,7 +96,7 @@ func serviceTokenCommand(ctx context.Context, db *store.DB, sub string, pos []st
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "CLIENT ID\tNAME\tSTATUS\tCREATED\tEXPIRES\tLAST USED")
 		for _, t := range list {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.ClientID, t.Name, serviceTokenStatus(t, now),
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.ClientID, t.Name, t.State(now),
 				fmtTime(t.CreatedAt, ""), fmtTime(t.ExpiresAt, "never"), fmtTime(t.LastUsedAt, "never"))
 		}
 		return tw.Flush()
@@ -156,17 +147,6 @@ func serviceTokenDone(err error, id, what string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "service token %s %s\n", id, what)
 	return nil
-}
-
-// serviceTokenStatus is "active", "disabled" or "expired".
-func serviceTokenStatus(t store.ServiceToken, now time.Time) string {
-	switch {
-	case !t.DisabledAt.IsZero():
-		return "disabled"
-	case !t.Active(now):
-		return "expired"
-	}
-	return "active"
 }
 
 // fmtTime renders t in UTC, or zero when t is the zero time.

@@ -198,7 +198,7 @@ func TestE2EOIDC(t *testing.T) {
 				t.Fatal(err)
 			}
 			body := readBody(t, resp)
-			if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "Try again") {
+			if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "Sign in again") {
 				t.Errorf("state %q: %d\n%s", state, resp.StatusCode, body)
 			}
 			if d := env.lastFailure(t); d != "state unknown, expired or reused" {
@@ -232,7 +232,11 @@ func TestE2EOIDC(t *testing.T) {
 			t.Fatal(err)
 		}
 		body := readBody(t, resp)
-		if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "access_denied") {
+		// The code is said in words; the raw code stays in the small
+		// detail line, and "Sign in again" restarts the app's sign-in.
+		if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "The sign-in was cancelled") ||
+			!strings.Contains(body, `<p class="muted detail">Code from the identity provider: access_denied`) ||
+			strings.Contains(body, "(access_denied)") || !strings.Contains(body, `href="/cdn-cgi/access/login/only.localhost`) {
 			t.Errorf("got %d:\n%s", resp.StatusCode, body)
 		}
 		if d := env.lastFailure(t); d != "oidc: provider returned error=access_denied" {
@@ -386,7 +390,7 @@ func TestE2ESAML(t *testing.T) {
 			t.Fatal(err)
 		}
 		body := readBody(t, resp)
-		if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "Try again") {
+		if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "Sign in again") {
 			t.Errorf("tampered: %d\n%s", resp.StatusCode, body)
 		}
 		if d := env.lastFailure(t); !strings.Contains(d, "signature") {
@@ -486,7 +490,7 @@ func TestE2ESAMLWrongAudience(t *testing.T) {
 		t.Fatal(err)
 	}
 	body := readBody(t, resp)
-	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "was not accepted") || !strings.Contains(body, "Try again") {
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "was not accepted") || !strings.Contains(body, "Sign in again") {
 		t.Errorf("foreign response at B: %d\n%s", resp.StatusCode, body)
 	}
 	d := b.lastFailure(t)

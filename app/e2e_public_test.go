@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse-dev/gatehouse/web"
 )
 
 // TestPublicSchemeBehindTerminator: with tls.mode = "off" behind a
@@ -21,7 +23,7 @@ func TestPublicSchemeBehindTerminator(t *testing.T) {
 	if resp.StatusCode != http.StatusFound || !strings.HasPrefix(loc, "https://auth.localhost:") {
 		t.Fatalf("login redirect %d %q, want the https team domain", resp.StatusCode, loc)
 	}
-	if got := resp.Header.Get("Strict-Transport-Security"); got != HSTSValue {
+	if got := resp.Header.Get("Strict-Transport-Security"); got != web.HSTSValue {
 		t.Errorf("app host HSTS = %q", got)
 	}
 	for _, ck := range resp.Cookies() {
@@ -34,7 +36,7 @@ func TestPublicSchemeBehindTerminator(t *testing.T) {
 		t.Fatal(err)
 	}
 	readBody(t, resp)
-	if got := resp.Header.Get("Strict-Transport-Security"); got != HSTSValue {
+	if got := resp.Header.Get("Strict-Transport-Security"); got != web.HSTSValue {
 		t.Errorf("team HSTS = %q", got)
 	}
 }

@@ -2,10 +2,7 @@ package app
 
 import (
 	"net/http"
-	"slices"
 	"testing"
-
-	"github.com/gatehouse-dev/gatehouse/config"
 )
 
 // TestTrustedProxyBareIP: trusted_proxies accepts a bare address as well as
@@ -50,36 +47,6 @@ origin = "whoami"
 			readBody(t, resp)
 			if resp.StatusCode != tt.want {
 				t.Errorf("status %d, want %d", resp.StatusCode, tt.want)
-			}
-		})
-	}
-}
-
-// TestRestartKeys: settings bound at start are reported by a reload, not
-// silently kept; those a reload applies (apps) are not.
-func TestRestartKeys(t *testing.T) {
-	base := func() *config.Config {
-		c := config.Default()
-		c.TeamDomain = "auth.example.com"
-		c.Admins = []string{"root@example.com"}
-		return &c
-	}
-	tests := []struct {
-		name   string
-		change func(c *config.Config)
-		want   []string
-	}{
-		{"nothing", func(*config.Config) {}, nil},
-		{"admins", func(c *config.Config) { c.Admins = append(c.Admins, "new@example.com") }, []string{"admins"}},
-		{"team domain", func(c *config.Config) { c.TeamDomain = "login.example.com" }, []string{"team_domain"}},
-		{"apps are reloaded", func(c *config.Config) { c.Apps = append(c.Apps, config.AppConfig{Name: "new"}) }, nil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			next := base()
-			tt.change(next)
-			if got := restartKeys(base(), next); !slices.Equal(got, tt.want) {
-				t.Errorf("restartKeys = %v, want %v", got, tt.want)
 			}
 		})
 	}

@@ -1,11 +1,14 @@
 package app
 
 import (
+	"github.com/gatehouse-dev/gatehouse/admin"
+	"github.com/gatehouse-dev/gatehouse/idp"
 	"github.com/gatehouse-dev/gatehouse/login"
 	"github.com/gatehouse-dev/gatehouse/ops"
 	"github.com/gatehouse-dev/gatehouse/proxy"
 	"github.com/gatehouse-dev/gatehouse/revocation"
 	"github.com/gatehouse-dev/gatehouse/store"
+	"github.com/gatehouse-dev/gatehouse/token"
 )
 
 // Interface guards: the store backs the revocation engine and the ops
@@ -15,7 +18,13 @@ var (
 	_ revocation.Source   = (*store.DB)(nil)
 	_ ops.Stats           = (*store.DB)(nil)
 	_ ops.WriteChecker    = (*store.DB)(nil)
+	_ idp.PINStore        = (*store.DB)(nil)
+	_ token.KeyStore      = (*store.DB)(nil)
 	_ proxy.Store         = revokingStore{}
 	_ proxy.ServiceTokens = revokingStore{}
 	_ login.Store         = meteredLoginStore{}
+	_ admin.Store         = revokingStore{}
+	_ admin.ServiceTokens = revokingStore{}
+	_ admin.APITokens     = revokingStore{}
+	_ login.SessionStore  = revokingStore{}
 )

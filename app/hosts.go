@@ -1,13 +1,13 @@
 package app
 
 import (
-	"net"
 	"net/http"
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/admin"
 	"github.com/gatehouse-dev/gatehouse/scim"
+	"github.com/gatehouse-dev/gatehouse/web"
 )
 
 // hosts dispatches a request on its Host: the team domain, or a protected
@@ -27,7 +27,7 @@ func (h *hosts) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.static.ServeHTTP(w, r)
 		return
 	}
-	if sameHost(r.Host, h.team) {
+	if web.SameHost(r.Host, h.team) {
 		if h.scim != nil && scim.IsPath(r.URL.Path) {
 			h.scim.ServeHTTP(w, r)
 			return
@@ -40,22 +40,4 @@ func (h *hosts) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.protected.ServeHTTP(w, r)
-}
-
-// sameHost reports whether the request host equals the configured team
-// domain. When the team domain names a port, it must match; otherwise any
-// port does (behind a TLS terminator the public port is not the listener's).
-func sameHost(reqHost, team string) bool {
-	reqHost = strings.ToLower(strings.TrimSuffix(reqHost, "."))
-	team = strings.ToLower(team)
-	if reqHost == team {
-		return true
-	}
-	if _, _, err := net.SplitHostPort(team); err == nil {
-		return false
-	}
-	if h, _, err := net.SplitHostPort(reqHost); err == nil {
-		return strings.TrimSuffix(h, ".") == team
-	}
-	return false
 }

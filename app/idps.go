@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/access"
@@ -26,20 +25,22 @@ func (a *App) buildProviders(mail idp.Mailer) ([]login.Provider, login.OTPConnec
 		lp := login.Provider{ID: p.ID, Name: p.Name, Kind: p.Kind}
 		switch p.Kind {
 		case "otp":
-			otp = &idp.OTP{ID: p.ID, Store: pinStore{a.db}, Mail: mail, Log: a.log, Now: a.now,
+			otp = &idp.OTP{ID: p.ID, Store: a.db, Mail: mail, Log: a.log, Now: a.now,
 				Sends: limit.New(pinSendsPerAddress, pinWindow), Failures: limit.New(pinFailuresPerAddress, pinLockout)}
 		case "oidc":
 			secret, err := p.OIDCSecret()
 			if err != nil {
 				return nil, nil, err
 			}
-			o, err := idp.NewOIDC(idp.OIDCConfig{
+			oc := idp.OIDCConfig{
 				ID: p.ID, Issuer: p.Issuer, ClientID: p.ClientID, ClientSecret: secret,
 				RedirectURL: callback, Scopes: p.Scopes,
 				EmailClaim: p.EmailClaim, NameClaim: p.NameClaim, GroupsClaim: p.GroupsClaim,
 				Userinfo: p.Userinfo, AllowUnverifiedEmail: p.AllowUnverifiedEmail, Claims: p.Claims,
 				Log: a.log,
-			})
+			}
+			a.oidcLogout(p, &oc, &lp)
+			o, err := idp.NewOIDC(oc)
 			if err != nil {
 				return nil, nil, fmt.Errorf("app: idp %s: %w", p.ID, err)
 			}
@@ -63,15 +64,7 @@ func (a *App) buildProviders(mail idp.Mailer) ([]login.Provider, login.OTPConnec
 // samlProvider builds one SAML provider. Its SP entity ID is the callback
 // URL, as with Cloudflare Access.
 func (a *App) samlProvider(p config.IdPConfig, callback string) (*idp.SAML, error) {
-	keyFile, certFile := p.SPKeyFile, p.SPCertFile
-	if keyFile == "" {
-		keyFile = filepath.Join(a.cfg.DataDir, "saml-"+p.ID+".key")
-		certFile = filepath.Join(a.cfg.DataDir, "saml-"+p.ID+".crt")
-		if err := idp.EnsureSPKeyPair(keyFile, certFile, a.cfg.TeamDomain, a.now()); err != nil {
-			return nil, fmt.Errorf("app: idp %s: %w", p.ID, err)
-		}
-	}
-	key, cert, err := idp.LoadSPKeyPair(keyFile, certFile)
+	key, cert, err := idp.SPKeyPair(a.cfg.DataDir, p.ID, p.SPKeyFile, p.SPCertFile, a.cfg.TeamDomain, a.now())
 	if err != nil {
 		return nil, fmt.Errorf("app: idp %s: %w", p.ID, err)
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse-dev/gatehouse/config"
+	"github.com/gatehouse-dev/gatehouse/ops"
 )
 
 // TestOneServePerDataDir: a second serve on a data directory in use refuses
@@ -20,7 +21,7 @@ func TestOneServePerDataDir(t *testing.T) {
 	dir := t.TempDir()
 	first := startEnv(t, e2eConfig, dir)
 	// Serve (unlike Run) writes no pid file: stand in for Run's.
-	pidFile := filepath.Join(dir, PIDFile)
+	pidFile := filepath.Join(dir, ops.PIDFile)
 	if err := os.WriteFile(pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}

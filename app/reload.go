@@ -4,27 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"reflect"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
-	"time"
 
 	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/config"
 	"github.com/gatehouse-dev/gatehouse/ops"
 )
-
-// PIDFile is the name, in data_dir, of the file holding the serve process id.
-const PIDFile = "gatehouse.pid"
 
 // opsState is the operational side of an App: the live configuration, the
 // metrics and the key-rotation bookkeeping.
@@ -34,21 +24,15 @@ type opsState struct {
 	accessLog  *ops.AccessLog                // on when log.access_log of the live configuration is
 	metrics    *ops.Metrics
 	reloadMu   sync.Mutex // one reload at a time
-	keysMu     sync.Mutex // one key refresh at a time
-	keySet     string     // kids in the keyring, newest first, comma-joined
 	status     ops.Status // certificates and last reload, for the admin page and the expiry metric
 }
 
 // initOps sets up the live configuration and metrics and prunes the
 // keyring; called while the handlers are built.
 func (a *App) initOps() error {
-	a.ops.live.Store(a.cfg)
 	a.ops.accessLog = ops.NewAccessLog(a.log, a.cfg.Log.AccessLog)
 	a.ops.metrics = ops.NewMetrics(ops.MetricsOptions{Stats: a.db, Log: a.log, Now: a.now})
 	a.ops.status.SetTLS(a.cfg.TLS.Mode, nil, nil)
-	if err := a.refreshKeys(context.Background()); err != nil {
-		return err
-	}
 	return nil
 }
 
@@ -103,7 +87,7 @@ func (a *App) ApplyConfig(ctx context.Context, cfg *config.Config) error {
 		a.log.Error("config reload failed; keeping the running configuration", "err", err)
 		return err
 	}
-	for _, key := range restartKeys(old, cfg) {
+	for _, key := range config.RestartKeys(old, cfg) {
 		a.log.Warn("config reload: this setting needs a restart; the running value is kept", "key", key)
 	}
 	a.table.Store(table)
@@ -132,37 +116,6 @@ func (a *App) buildTable(ctx context.Context, cfg *config.Config) (*access.Table
 	return access.NewTable(apps), nil
 }
 
-// restartKeys lists the settings that differ between old and cfg but are
-// bound when Gatehouse starts.
-func restartKeys(old, cfg *config.Config) []string {
-	checks := []struct {
-		key      string
-		old, new any
-	}{
-		{"team_domain", old.TeamDomain, cfg.TeamDomain},
-		{"listen", old.Listen, cfg.Listen},
-		{"listen_https", old.ListenHTTPS, cfg.ListenHTTPS},
-		{"data_dir", old.DataDir, cfg.DataDir},
-		{"global_session", old.GlobalSession, cfg.GlobalSession},
-		{"trusted_proxies", old.TrustedProxies, cfg.TrustedProxies},
-		{"admins", old.Admins, cfg.Admins},
-		{"client_ip_header", old.ClientIPHeader, cfg.ClientIPHeader},
-		{"tls", old.TLS, cfg.TLS},
-		{"log.level", old.Log.Level, cfg.Log.Level},
-		{"log.format", old.Log.Format, cfg.Log.Format},
-		{"metrics.listen", old.Metrics.Listen, cfg.Metrics.Listen},
-		{"smtp", old.SMTP, cfg.SMTP},
-		{"idps", old.IdPs, cfg.IdPs},
-	}
-	var out []string
-	for _, c := range checks {
-		if !reflect.DeepEqual(c.old, c.new) {
-			out = append(out, c.key)
-		}
-	}
-	return out
-}
-
 // startOps starts what a serving process runs beside the proxy: the pid
 // file, SIGHUP reloads, the metrics listener, the key poller and the
 // rotation schedule. The returned function stops them all.
@@ -178,20 +131,19 @@ func (a *App) startOps(ctx context.Context) (func(), error) {
 		}
 	}
 
-	unlock, err := lockDataDir(a.cfg.DataDir)
+	unlock, err := ops.LockDataDir(a.cfg.DataDir)
 	if err != nil {
 		cancel()
 		return nil, err
 	}
 	a.locked.Store(true)
 	cleanups = append(cleanups, func() { a.locked.Store(false); unlock() })
-	// Only the lock's holder writes and removes the pid file.
-	pid := filepath.Join(a.cfg.DataDir, PIDFile)
-	if err := os.WriteFile(pid, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+	removePID, err := ops.WritePIDFile(a.cfg.DataDir) // only the lock's holder
+	if err != nil {
 		stop()
-		return nil, fmt.Errorf("app: write pid file: %w", err)
+		return nil, err
 	}
-	cleanups = append(cleanups, func() { os.Remove(pid) })
+	cleanups = append(cleanups, removePID)
 	closeAck, err := a.listenAck(ctx)
 	if err != nil {
 		stop()
@@ -207,7 +159,7 @@ func (a *App) startOps(ctx context.Context) (func(), error) {
 			a.log.Error("metrics listener not started; /metrics, /healthz and /readyz are unavailable", "addr", l, "err", err)
 		}
 		if ln != nil {
-			a.startMetrics(ln, &cleanups)
+			cleanups = append(cleanups, ops.ServeMetrics(ln, a.MetricsHandler(), a.log))
 		}
 	}
 
@@ -228,43 +180,6 @@ func (a *App) startOps(ctx context.Context) (func(), error) {
 		})
 	}
 
-	wg.Go(func() { a.keyLoop(ctx) })
+	wg.Go(func() { a.keys.Run(ctx) })
 	return stop, nil
-}
-
-// signalReload sends SIGHUP to the serve process whose pid file is in dataDir.
-func signalReload(dataDir string) (int, error) {
-	b, err := os.ReadFile(filepath.Join(dataDir, PIDFile))
-	if err != nil {
-		return 0, fmt.Errorf("app: reload: is gatehouse serve running? %w", err)
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || pid <= 0 {
-		return 0, fmt.Errorf("app: reload: bad pid file %s", filepath.Join(dataDir, PIDFile))
-	}
-	if err := syscall.Kill(pid, syscall.SIGHUP); err != nil {
-		return pid, fmt.Errorf("app: reload: signal process %d: %w", pid, err)
-	}
-	return pid, nil
-}
-
-// startMetrics serves the metrics handler on ln until the cleanups run.
-func (a *App) startMetrics(ln net.Listener, cleanups *[]func()) {
-	srv := &http.Server{
-		Handler:           a.MetricsHandler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
-	}
-	a.log.Info("metrics serving", "addr", ln.Addr().String(), "paths", "/metrics /healthz /readyz")
-	// Not in a WaitGroup: Serve returns only once the cleanup shuts it down.
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			a.log.Error("metrics server", "err", err)
-		}
-	}()
-	*cleanups = append(*cleanups, func() {
-		sctx, c := context.WithTimeout(context.Background(), 5*time.Second)
-		defer c()
-		srv.Shutdown(sctx) //nolint:errcheck // best effort at exit
-	})
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/ops"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 )
@@ -292,7 +293,7 @@ func TestReloadRunningProcess(t *testing.T) {
 	}
 
 	// The pid file lives while serving and goes at exit.
-	pidFile := filepath.Join(dir, "data", PIDFile)
+	pidFile := filepath.Join(dir, "data", ops.PIDFile)
 	if _, err := os.Stat(pidFile); err != nil {
 		t.Errorf("pid file: %v", err)
 	}

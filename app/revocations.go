@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/access"
-	"github.com/gatehouse-dev/gatehouse/proxy"
 	"github.com/gatehouse-dev/gatehouse/revocation"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
@@ -33,13 +32,8 @@ func (s revokingStore) AppRevocation(aud string) access.AppRevocation {
 	return s.rev.AppRevocation(aud)
 }
 
-// RevokeSession revokes the session with nonce, recording no revoker.
-func (s revokingStore) RevokeSession(ctx context.Context, nonce string, now time.Time) error {
-	return s.RevokeSessionBy(ctx, nonce, "", now)
-}
-
-// RevokeSessionBy revokes the session with nonce on behalf of by.
-func (s revokingStore) RevokeSessionBy(ctx context.Context, nonce, by string, now time.Time) error {
+// RevokeSession revokes the session with nonce on behalf of by.
+func (s revokingStore) RevokeSession(ctx context.Context, nonce, by string, now time.Time) error {
 	r, err := s.DB.RevokeSession(ctx, nonce, by, now)
 	if err != nil {
 		return err
@@ -72,21 +66,6 @@ func (s revokingStore) RevokeApp(ctx context.Context, app, aud string, soft bool
 // revoking returns the store as the handlers see it.
 func (a *App) revoking() revokingStore { return revokingStore{a.db, a.rev} }
 
-// closeRevoked cancels, and waits for, the requests in flight that a
-// revocation refuses: those of the sessions it ended, or every request to
-// a hard-revoked app (only the WebSockets and event streams of a soft one),
-// so that none reaches an origin after the revocation returns.
-func closeRevoked(p *proxy.Handler, r access.Revocation) {
-	switch r.Kind {
-	case access.RevocationSession, access.RevocationUser:
-		p.CloseSessions(r.Nonces...)
-	case access.RevocationApp:
-		p.CloseApp(r.Subject, false)
-	case access.RevocationAppSoft:
-		p.CloseApp(r.Subject, true)
-	}
-}
-
 // watchRevocations starts, once per App, the watchers that apply the
 // revocations and service-token changes of other processes, and returns the
 // function that stops them (a no-op for callers that did not start them).
@@ -97,27 +76,10 @@ func (a *App) watchRevocations(ctx context.Context) (stop func()) {
 	wctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { a.rev.Watch(wctx, revocationPoll) })
-	wg.Go(func() { a.watchServiceTokens(wctx, revocationPoll) })
+	wg.Go(func() { a.db.WatchServiceTokens(wctx, revocationPoll) })
 	return func() {
 		cancel()
 		wg.Wait()
 		a.watching.Store(false)
-	}
-}
-
-// watchServiceTokens reloads the store's service tokens every interval
-// when another process changed them, until ctx ends.
-func (a *App) watchServiceTokens(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := a.db.PollServiceTokens(ctx); err != nil && ctx.Err() == nil {
-				a.log.Warn("poll service tokens", "err", err)
-			}
-		}
 	}
 }

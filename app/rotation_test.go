@@ -163,7 +163,7 @@ func TestRotationKeepsPreviousKeyUntilItsTokensExpire(t *testing.T) {
 	// Just before the old key's last token expires (3h app sessions) it is
 	// still published.
 	clock.Advance(3 * time.Hour)
-	if err := a.refreshKeys(context.Background()); err != nil {
+	if err := a.keys.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(certsBody(t, team), oldKid) {
@@ -171,7 +171,7 @@ func TestRotationKeepsPreviousKeyUntilItsTokensExpire(t *testing.T) {
 	}
 
 	clock.Advance(token.RetireGrace + time.Second)
-	if err := a.refreshKeys(context.Background()); err != nil {
+	if err := a.keys.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if body := certsBody(t, team); strings.Contains(body, oldKid) || !strings.Contains(body, k.ID) {
@@ -194,14 +194,14 @@ func TestRotationScheduleAndCLI(t *testing.T) {
 	a, _, file := startClocked(t, clock, "1h")
 	first := a.keys.Load().CurrentKeyID()
 
-	if err := a.rotateIfDue(context.Background()); err != nil {
+	if err := a.keys.RotateIfDue(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if got := a.keys.Load().CurrentKeyID(); got != first {
 		t.Fatalf("rotated before rotate_every: %s", got)
 	}
 	clock.Advance(time.Hour + time.Second)
-	if err := a.rotateIfDue(context.Background()); err != nil {
+	if err := a.keys.RotateIfDue(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	scheduled := a.keys.Load().CurrentKeyID()
@@ -215,7 +215,7 @@ func TestRotationScheduleAndCLI(t *testing.T) {
 	if code := Main(context.Background(), []string{"keys", "rotate", "-config", file}, &out, &errOut); code != 0 {
 		t.Fatalf("keys rotate: exit %d: %s", code, errOut.String())
 	}
-	if err := a.refreshKeys(context.Background()); err != nil {
+	if err := a.keys.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	manual := a.keys.Load().CurrentKeyID()

@@ -4,19 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/certs"
 	"github.com/gatehouse-dev/gatehouse/config"
+	"github.com/gatehouse-dev/gatehouse/web"
 )
-
-// HSTSValue is the Strict-Transport-Security header of team-domain responses
-// when TLS is on.
-const HSTSValue = "max-age=31536000"
 
 // serveTLS serves HTTPS on listen_https and, on httpLn, the HTTP-01
 // challenges and a redirect to HTTPS, until ctx is done. Certificates are
@@ -37,23 +32,9 @@ func (a *App) serveTLS(ctx context.Context, httpLn net.Listener) error {
 		a.certs.Store(nil)
 		m.Close()
 	}()
-	errLog := slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)
-	base := func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
-	httpsSrv := &http.Server{
-		Handler:           hsts(a.cfg.TeamDomain, a.Apps, a.handler),
-		TLSConfig:         m.TLSConfig(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          errLog,
-		BaseContext:       base,
-	}
-	httpSrv := &http.Server{
-		Handler:           m.HTTPHandler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       30 * time.Second,
-		ErrorLog:          errLog,
-		BaseContext:       base,
-	}
+	httpsSrv := a.server(ctx, web.HSTS(a.cfg.TeamDomain, a.Apps, a.handler), 120*time.Second)
+	httpsSrv.TLSConfig = m.TLSConfig()
+	httpSrv := a.server(ctx, m.HTTPHandler(), 30*time.Second)
 	a.log.Info("gatehouse serving", "https", httpsLn.Addr().String(), "http", httpLn.Addr().String(),
 		"tls", a.cfg.TLS.Mode, "team", a.cfg.TeamURL(), "apps", len(a.table.Load().Apps()), "version", versionString())
 	errc := make(chan error, 2)
@@ -85,7 +66,7 @@ func (a *App) newCerts(httpAddr, httpsAddr net.Addr) (*certs.Manager, error) {
 	t := a.cfg.TLS
 	o := certs.Options{
 		Mode:       t.Mode,
-		Names:      certNames(a.cfg.TeamDomain, a.Config()),
+		Names:      a.Config().CertNames(a.cfg.TeamDomain),
 		HTTPAddr:   httpAddr.String(),
 		HTTPSAddr:  httpsAddr.String(),
 		Storage:    a.db.CertStorage(),
@@ -120,20 +101,10 @@ func (a *App) reloadCerts(cfg *config.Config) {
 	if m == nil {
 		return
 	}
-	if err := m.SetNames(certNames(a.cfg.TeamDomain, cfg)); err != nil {
+	if err := m.SetNames(cfg.CertNames(a.cfg.TeamDomain)); err != nil {
 		a.log.Error("config reload: managing the new certificate names", "err", err)
 	}
 	a.ops.status.SetTLS(a.cfg.TLS.Mode, m.Managed(), m.NotAfter)
-}
-
-// certNames lists the names Gatehouse answers for under cfg: the team
-// domain and every app domain, as configured.
-func certNames(team string, cfg *config.Config) []string {
-	names := []string{team}
-	for _, app := range cfg.Apps {
-		names = append(names, app.Domains...)
-	}
-	return names
 }
 
 // certStatus records a certificate's news for the admin page.
@@ -143,19 +114,4 @@ func (a *App) certStatus(s certs.Status) {
 	} else {
 		a.ops.status.CertFailed(s.Name, s.Error, s.At)
 	}
-}
-
-// hsts adds the HSTS header to the HTTPS responses of the team domain and
-// of every app that does not turn it off (hsts = false). On an app host it
-// is set before the origin answers, so an origin's own header comes second
-// (browsers keep the first): such an origin sets hsts = false.
-func hsts(team string, apps func() *access.Table, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if sameHost(r.Host, team) {
-			w.Header().Set("Strict-Transport-Security", HSTSValue)
-		} else if app := apps().Match(r.Host, r.URL.Path); app != nil && !app.NoHSTS {
-			w.Header().Set("Strict-Transport-Security", HSTSValue)
-		}
-		next.ServeHTTP(w, r)
-	})
 }

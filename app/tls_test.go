@@ -17,15 +17,14 @@ import (
 	mrand "math/rand/v2"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/config"
+	"github.com/gatehouse-dev/gatehouse/web"
 )
 
 // freePort returns a TCP port below the ephemeral range (see the test
@@ -293,7 +292,7 @@ func TestTLSFilesServe(t *testing.T) {
 		}
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
-		if got := resp.Header.Get("Strict-Transport-Security"); got != HSTSValue {
+		if got := resp.Header.Get("Strict-Transport-Security"); got != web.HSTSValue {
 			t.Errorf("team HSTS = %q", got)
 		}
 		if resp.ProtoMajor != 2 {
@@ -305,8 +304,8 @@ func TestTLSFilesServe(t *testing.T) {
 		}
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
-		if got := resp.Header.Get("Strict-Transport-Security"); got != HSTSValue {
-			t.Errorf("app host HSTS = %q, want %q", got, HSTSValue)
+		if got := resp.Header.Get("Strict-Transport-Security"); got != web.HSTSValue {
+			t.Errorf("app host HSTS = %q, want %q", got, web.HSTSValue)
 		}
 		if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusFound || !strings.HasPrefix(loc, fmt.Sprintf("https://auth.gh.test:%d/", e.httpsPort)) {
 			t.Errorf("app host without session: %d %q, want a 302 to the https team domain", resp.StatusCode, loc)
@@ -363,32 +362,5 @@ func TestTLSFilesStartFailsOnMissingFile(t *testing.T) {
 	err = a.Run(ctx)
 	if err == nil || !strings.Contains(err.Error(), "tls.certs[1]") {
 		t.Fatalf("Run = %v, want an error naming tls.certs[1]", err)
-	}
-}
-
-func TestTLSHSTSWrapper(t *testing.T) {
-	table := access.NewTable([]*access.App{
-		{Name: "on", Domains: []string{"app.example.com"}},
-		{Name: "off", Domains: []string{"own.example.com"}, Settings: access.Settings{NoHSTS: true}},
-	})
-	h := hsts("auth.example.com", func() *access.Table { return table }, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
-	tests := []struct {
-		name, host, want string
-	}{
-		{"team", "auth.example.com", HSTSValue},
-		{"team with port", "auth.example.com:443", HSTSValue},
-		{"app", "app.example.com", HSTSValue},
-		{"app with hsts = false", "own.example.com", ""},
-		{"no app", "nothing.example.com", ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r := httptest.NewRequest(http.MethodGet, "https://"+tt.host+"/", nil)
-			w := httptest.NewRecorder()
-			h.ServeHTTP(w, r)
-			if got := w.Header().Get("Strict-Transport-Security"); got != tt.want {
-				t.Errorf("HSTS = %q, want %q", got, tt.want)
-			}
-		})
 	}
 }

@@ -117,3 +117,17 @@ func writeFile(path string, data []byte, perm os.FileMode) error {
 	}
 	return nil
 }
+
+// SPKeyPair returns the SP key pair of the SAML provider id: the configured
+// keyFile and certFile, or, when keyFile is empty, saml-ID.key and
+// saml-ID.crt in dataDir, generated (for cn) on first use.
+func SPKeyPair(dataDir, id, keyFile, certFile, cn string, now time.Time) (*rsa.PrivateKey, *x509.Certificate, error) {
+	if keyFile == "" {
+		keyFile = filepath.Join(dataDir, "saml-"+id+".key")
+		certFile = filepath.Join(dataDir, "saml-"+id+".crt")
+		if err := EnsureSPKeyPair(keyFile, certFile, cn, now); err != nil {
+			return nil, nil, err
+		}
+	}
+	return LoadSPKeyPair(keyFile, certFile)
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
@@ -90,3 +91,24 @@ func readyz(w http.ResponseWriter, r *http.Request, ready Readiness) {
 type promLogger struct{ log *slog.Logger }
 
 func (l promLogger) Println(v ...any) { l.log.Warn("metrics: scrape", "err", v) }
+
+// ServeMetrics serves h (the Handler of the metrics listener) on ln until
+// the returned function shuts it down.
+func ServeMetrics(ln net.Listener, h http.Handler, log *slog.Logger) (stop func()) {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Info("metrics serving", "addr", ln.Addr().String(), "paths", "/metrics /healthz /readyz")
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics server", "err", err)
+		}
+	}()
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx) //nolint:errcheck // best effort at exit
+	}
+}

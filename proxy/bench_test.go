@@ -102,8 +102,8 @@ type realStore struct {
 	*revocation.Engine
 }
 
-func (s realStore) RevokeSession(ctx context.Context, nonce string, now time.Time) error {
-	r, err := s.DB.RevokeSession(ctx, nonce, "", now)
+func (s realStore) RevokeSession(ctx context.Context, nonce, by string, now time.Time) error {
+	r, err := s.DB.RevokeSession(ctx, nonce, by, now)
 	if err == nil {
 		s.Apply(r)
 	}

@@ -96,7 +96,7 @@ func (s *fakeStore) Session(_ context.Context, nonce string) (access.Session, er
 	return sess, nil
 }
 
-func (s *fakeStore) RevokeSession(_ context.Context, nonce string, now time.Time) error {
+func (s *fakeStore) RevokeSession(_ context.Context, nonce, _ string, now time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.revoked[nonce] = true

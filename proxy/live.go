@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/access"
 )
 
 // liveConn is one authorized request in flight.
@@ -239,3 +241,19 @@ func (h *Handler) InFlight() int {
 // errShuttingDown is the cause of a long-lived request cancelled by a
 // shutdown.
 var errShuttingDown = errors.New("proxy: shutting down")
+
+// CloseRevoked cancels, and waits for, the requests in flight that
+// revocation r refuses: those of the sessions it ended, or every request
+// to a hard-revoked app (only the WebSockets and event streams of a soft
+// one), so that none reaches an origin after the revocation returns. It is
+// the revocation engine's subscriber.
+func (h *Handler) CloseRevoked(r access.Revocation) {
+	switch r.Kind {
+	case access.RevocationSession, access.RevocationUser:
+		h.CloseSessions(r.Nonces...)
+	case access.RevocationApp:
+		h.CloseApp(r.Subject, false)
+	case access.RevocationAppSoft:
+		h.CloseApp(r.Subject, true)
+	}
+}

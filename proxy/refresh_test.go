@@ -80,7 +80,7 @@ func TestSilentRefresh(t *testing.T) {
 			name: "expired token, session revoked",
 			setup: func(f *fixture) {
 				f.addSession(nonceA, testNow.Add(-time.Hour), 24*time.Hour)
-				f.store.RevokeSession(t.Context(), nonceA, testNow)
+				f.store.RevokeSession(t.Context(), nonceA, "", testNow)
 			},
 			raw: func(f *fixture) string {
 				return appToken(t, f.keys, "ann@example.com", audDemo, nonceA, testNow.Add(-10*time.Minute), time.Second)

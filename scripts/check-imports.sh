@@ -10,6 +10,7 @@
 #   login proxy admin           access token web pages
 #   ops                         access token web
 #   scim                        access web
+#   geoip                       access web
 #   app                         everything (it is the composition root)
 #   . (the main package)        app
 #   internal/...                anything (test helpers) except app
@@ -37,6 +38,7 @@ declare -A allowed=(
 	[token]="access" [store]="access" [config]="access" [idp]="access"
 	[web]="access" [pages]="access" [certs]="access"
 	[limit]="access" # the rate limiter: a leaf like web (not yet in DESIGN.md)
+	[geoip]="access web" # the country of a request: header or MaxMind database (not yet in DESIGN.md)
 	[revocation]="access"
 	[login]="access token web pages" [proxy]="access token web pages" [admin]="access token web pages"
 	[ops]="access token web"

@@ -6,6 +6,7 @@
 # - Debian's nginx, caddy and haproxy (the edge proxies of the forward-auth tests,
 #   app/e2e_edge_test.go) and libnss3-tools (certutil, for Chromium's trust
 #   store in the TLS test);
+# - git (scripts/release.sh, run by app/release_test.go, reads the commit);
 # - the npm dependencies of the test OpenID provider (scripts/e2e/oidc).
 # When everything is already there it only checks and returns.
 set -euo pipefail
@@ -13,7 +14,7 @@ cd "$(dirname "$0")/.."
 
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
-for pkg in simplesamlphp php-cli php-xml php-mbstring php-curl pebble nginx caddy haproxy libnss3-tools; do
+for pkg in simplesamlphp php-cli php-xml php-mbstring php-curl pebble nginx caddy haproxy libnss3-tools git; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 command -v npm >/dev/null 2>&1 || need+=(nodejs npm)

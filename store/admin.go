@@ -10,10 +10,7 @@ import (
 )
 
 // UserSummary is one row of the admin users page.
-type UserSummary struct {
-	User
-	ActiveSessions int // unrevoked, unexpired global sessions
-}
+type UserSummary = access.UserSummary
 
 // UsersSince returns the users whose last sign-in is at or after since,
 // most recent first, with their count of sessions active at now.
@@ -48,15 +45,8 @@ func (db *DB) UsersSince(ctx context.Context, since, now time.Time) ([]UserSumma
 	return out, nil
 }
 
-// AuditFilter selects audit events. Empty fields match everything; Email
-// and App match exactly (Email case-insensitively).
-type AuditFilter struct {
-	Kind   string
-	Email  string
-	App    string
-	Before int64 // only events with an ID below this (paging); 0: from the newest
-	Limit  int   // page size; <= 0 means 50
-}
+// AuditFilter selects audit events.
+type AuditFilter = access.AuditFilter
 
 // AuditSearch returns one page of events matching f, newest first, and
 // whether older events match too.
@@ -118,14 +108,7 @@ func (db *DB) AuditSearch(ctx context.Context, f AuditFilter) ([]access.Event, b
 }
 
 // Counts are the figures of the admin overview.
-type Counts struct {
-	Users          int // users who ever signed in
-	UsersSince     int // users whose last sign-in is at or after since
-	ActiveSessions int // global sessions active at now
-	SignInsSince   int // sign-in audit events at or after since
-	DeniedSince    int // denied audit events at or after since
-	Revocations    int // revocations ever recorded
-}
+type Counts = access.Counts
 
 // AdminCounts returns the overview figures; since is the start of the
 // period the "since" figures cover.
@@ -147,13 +130,8 @@ func (db *DB) AdminCounts(ctx context.Context, since, now time.Time) (Counts, er
 	return c, nil
 }
 
-// AppUser says that a user with a live global session was given a token
-// for App at At.
-type AppUser struct {
-	App   string
-	Email string
-	At    time.Time
-}
+// AppUser says who was given a token for which app.
+type AppUser = access.AppUser
 
 // AppUsers lists who uses which app: the access audit events (an app token
 // issued at the team domain) of users whose global session, started before

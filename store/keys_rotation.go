@@ -5,13 +5,12 @@ import (
 	"database/sql"
 	"fmt"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/access"
 )
 
 // KeyInfo names one stored signing key without its private part.
-type KeyInfo struct {
-	ID        string
-	CreatedAt time.Time
-}
+type KeyInfo = access.KeyInfo
 
 // SigningKeyIDs returns the kid and creation time of every signing key,
 // newest first. It reads no key material, so it is cheap enough to poll.

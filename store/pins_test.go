@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/access"
 )
 
 func TestCheckPIN(t *testing.T) {
@@ -20,12 +22,12 @@ func TestCheckPIN(t *testing.T) {
 		attempts []attempt
 	}{
 		{"right", now.Add(time.Minute), "", []attempt{{"123456", nil}}},
-		{"unknown id", now.Add(time.Minute), "other", []attempt{{"123456", ErrNotFound}}},
+		{"unknown id", now.Add(time.Minute), "other", []attempt{{"123456", ErrPINUnknown}}},
 		{"wrong then right", now.Add(time.Minute), "", []attempt{
 			{"000000", ErrPINWrong}, {"123456", nil},
 		}},
 		{"expired", now.Add(-time.Second), "", []attempt{{"123456", ErrPINExpired}}},
-		{"reused", now.Add(time.Minute), "", []attempt{{"123456", nil}, {"123456", ErrNotFound}}},
+		{"reused", now.Add(time.Minute), "", []attempt{{"123456", nil}, {"123456", ErrPINUnknown}}},
 		{"exhausted", now.Add(time.Minute), "", []attempt{
 			{"1", ErrPINWrong}, {"2", ErrPINWrong}, {"3", ErrPINWrong}, {"4", ErrPINWrong},
 			{"5", ErrPINExhausted}, // the fifth wrong attempt exhausts the PIN
@@ -58,6 +60,10 @@ func TestCheckPIN(t *testing.T) {
 				}
 				if !errors.Is(err, a.wantErr) || email != wantEmail {
 					t.Fatalf("attempt %d: CheckPIN = %q, %v; want %v", i, email, err, a.wantErr)
+				}
+				var we *access.WrongPINError
+				if errors.Is(a.wantErr, ErrPINWrong) && (!errors.As(err, &we) || we.Left != MaxPINAttempts-1-i) {
+					t.Fatalf("attempt %d: CheckPIN = %v; want %d tries left", i, err, MaxPINAttempts-1-i)
 				}
 			}
 		})

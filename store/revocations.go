@@ -125,7 +125,7 @@ func (db *DB) RevokeApp(ctx context.Context, app, aud string, soft bool, by stri
 // sessions of the user with userID, newest first.
 func (db *DB) UserSessions(ctx context.Context, userID string, now time.Time) ([]access.Session, error) {
 	rows, err := db.sql.QueryContext(ctx, `
-		SELECT nonce, identity, created_at, expires_at, revoked_at FROM sessions
+		SELECT `+sessionColumns+` FROM sessions
 		WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?
 		ORDER BY created_at DESC, nonce DESC`, userID, toMillis(now))
 	if err != nil {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/access"
 )
 
 // ServiceTokenSuffix ends every service token client ID.
@@ -20,19 +22,7 @@ const ServiceTokenSuffix = ".access"
 const lastUsedEvery = time.Minute
 
 // ServiceToken is a stored service token. The secret is never kept.
-type ServiceToken struct {
-	ClientID   string
-	Name       string
-	CreatedAt  time.Time
-	ExpiresAt  time.Time // zero: never
-	DisabledAt time.Time // zero: enabled
-	LastUsedAt time.Time // zero: never used
-}
-
-// Active reports whether the token is enabled and unexpired at now.
-func (t ServiceToken) Active(now time.Time) bool {
-	return t.DisabledAt.IsZero() && (t.ExpiresAt.IsZero() || now.Before(t.ExpiresAt))
-}
+type ServiceToken = access.ServiceToken
 
 // svcEntry is one service token in the in-memory index.
 type svcEntry struct {
@@ -287,4 +277,21 @@ func (db *DB) PollServiceTokens(ctx context.Context) error {
 		return nil
 	}
 	return db.reloadServiceTokensLocked(ctx)
+}
+
+// WatchServiceTokens calls PollServiceTokens every interval until ctx ends,
+// logging its errors.
+func (db *DB) WatchServiceTokens(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := db.PollServiceTokens(ctx); err != nil && ctx.Err() == nil {
+				db.log.Warn("poll service tokens", "err", err)
+			}
+		}
+	}
 }

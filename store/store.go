@@ -22,11 +22,12 @@ import (
 
 // Errors.
 var (
-	ErrNotFound      = errors.New("store: not found")
+	ErrNotFound      = access.ErrNotFound
 	ErrTooNew        = errors.New("store: database is newer than this binary")
-	ErrPINWrong      = errors.New("store: wrong PIN")
-	ErrPINExpired    = errors.New("store: PIN expired")
-	ErrPINExhausted  = errors.New("store: too many PIN attempts")
+	ErrPINWrong      = access.ErrPINWrong
+	ErrPINExpired    = access.ErrPINExpired
+	ErrPINExhausted  = access.ErrPINExhausted
+	ErrPINUnknown    = access.ErrPINUnknown
 	ErrNonceConsumed = errors.New("store: nonce already used")
 	ErrOtherBrowser  = errors.New("store: hand-off belongs to another browser")
 )
@@ -37,7 +38,8 @@ type DB struct {
 	sql *sql.DB
 	log *slog.Logger
 
-	svcIdx *svcIndex // service tokens, see servicetokens.go
+	svcIdx *svcIndex    // service tokens, see servicetokens.go
+	seen   seenThrottle // last-seen writes, see seen.go
 }
 
 // DSN returns the modernc.org/sqlite data source name for the database file

@@ -8,17 +8,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/google/uuid"
 )
 
 // User is a person who signed in at least once.
-type User struct {
-	ID         string // UUID, stable per email
-	Email      string
-	CreatedAt  time.Time
-	LastSignIn time.Time
-	LastIdP    string
-}
+type User = access.User
 
 // normalizeEmail is the stored form of an email address.
 func normalizeEmail(email string) string {
