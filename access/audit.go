@@ -15,6 +15,7 @@ const (
 	EventAPIToken     = "api-token"     // an admin API token was created, revoked or deleted
 	EventAPI          = "api"           // a call to the admin API that changed nothing (reads) or was refused
 	EventKeyRotated   = "key-rotated"   // a new signing key was made (schedule, command line)
+	EventSCIM         = "scim"          // a SCIM client provisioned, changed or deleted a user or group
 )
 
 // Event is one line of the audit log.

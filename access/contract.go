@@ -67,6 +67,11 @@ const (
 	PathStatic = PathPrefix + "static/"
 )
 
+// PathSCIM is the base URL path of the SCIM 2.0 service provider on the team
+// domain (RFC 7644): /scim/v2/Users, /scim/v2/Groups, ... An identity
+// provider is given https://<team domain>/scim/v2.
+const PathSCIM = "/scim/v2"
+
 // Parameters of PathAuthorized in a multi-domain cookie chain.
 const (
 	// ParamHop, with the app's AUD, asks a sibling domain to run its own

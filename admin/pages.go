@@ -366,7 +366,7 @@ func (a *Handler) confirm(w http.ResponseWriter, r *http.Request, s adminSession
 }
 
 // auditKinds are the kinds offered by the audit filter.
-var auditKinds = []string{access.EventSignIn, access.EventSignInFailed, access.EventAccess, access.EventDenied, access.EventSignOut, access.EventRevoked, access.EventServiceToken, access.EventAPIToken, access.EventAPI, access.EventKeyRotated}
+var auditKinds = []string{access.EventSignIn, access.EventSignInFailed, access.EventAccess, access.EventDenied, access.EventSignOut, access.EventRevoked, access.EventServiceToken, access.EventAPIToken, access.EventAPI, access.EventKeyRotated, access.EventSCIM}
 
 func (a *Handler) audit(w http.ResponseWriter, r *http.Request, s adminSession) error {
 	q := r.URL.Query()

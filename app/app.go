@@ -233,7 +233,11 @@ func (a *App) buildHandler(o Options) error {
 	if err != nil {
 		return fmt.Errorf("app: %w", err)
 	}
-	a.handler = web.WithRequestID(&hosts{team: a.cfg.TeamDomain, teamHandler: team, admin: adm, protected: prot, static: pages.Static()})
+	sc, err := a.buildSCIM(prot, adm.Authenticator()) // app/scim.go
+	if err != nil {
+		return err
+	}
+	a.handler = web.WithRequestID(&hosts{team: a.cfg.TeamDomain, teamHandler: team, admin: adm, scim: sc, protected: prot, static: pages.Static()})
 	return nil
 }
 

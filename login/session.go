@@ -1,6 +1,7 @@
 package login
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -49,6 +50,11 @@ func (h *Handler) startIdentity(w http.ResponseWriter, r *http.Request, p Provid
 	ctx := r.Context()
 	email := id.Email
 	userID, err := h.o.Store.SignInUser(ctx, email, p.ID, now)
+	if errors.Is(err, access.ErrUserDeactivated) {
+		h.audit(r, access.Event{Kind: access.EventSignInFailed, Email: email, IdP: p.ID, Detail: "account deactivated (SCIM)"})
+		return session{}, &web.Error{Status: http.StatusForbidden, Title: "Account deactivated", Err: err,
+			Msg: "Your account has been deactivated by your organization. Ask your administrator to reactivate it."}
+	}
 	if err != nil {
 		return session{}, fmt.Errorf("login: sign in user: %w", err)
 	}
@@ -68,6 +74,11 @@ func (h *Handler) startIdentity(w http.ResponseWriter, r *http.Request, p Provid
 	}
 	if err := h.o.Store.CreateSession(ctx, s); err != nil {
 		return session{}, fmt.Errorf("login: create session: %w", err)
+	}
+	// The stored session's identity is what every later check judges (with
+	// the provisioned groups of the user, when a directory has them).
+	if stored, err := h.o.Store.Session(ctx, s.Nonce); err == nil {
+		s = stored
 	}
 	raw, err := h.o.Keys().Sign(token.OrgClaims(s, h.teamAud, now))
 	if err != nil {

@@ -12,6 +12,7 @@
 #   cli                         access admin config ops store token (the
 #                               command line, less `serve`; not yet in
 #                               DESIGN.md)
+#   scim                        access web
 #   geoip                       access web
 #   app                         everything (it is the composition root)
 #   . (the main package)        app
@@ -45,6 +46,7 @@ declare -A allowed=(
 	[login]="access token web pages" [proxy]="access token web pages" [admin]="access token web pages"
 	[ops]="access token web"
 	[cli]="access admin config ops store token" # the command line (not yet in DESIGN.md)
+	[scim]="access web" # the SCIM 2.0 service provider (not yet in DESIGN.md)
 	[app]="*"
 	[.]="app"
 	[internal]="*"
