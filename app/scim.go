@@ -15,7 +15,7 @@ import (
 
 // Interface guards.
 var (
-	_ scim.Store         = scimStore{}
+	_ scim.Store         = (*store.DB)(nil)
 	_ scim.Sessions      = scimSessions{}
 	_ scim.TokenVerifier = (*admin.Authenticator)(nil)
 )
@@ -26,7 +26,7 @@ var (
 func (a *App) buildSCIM(prot *proxy.Handler, tokens scim.TokenVerifier) (*scim.Handler, error) {
 	h, err := scim.New(scim.Options{
 		TeamURL:  a.cfg.TeamURL(),
-		Store:    scimStore{a.db},
+		Store:    a.db,
 		Sessions: scimSessions{db: a.revoking(), prot: prot, now: a.now},
 		Tokens:   tokens,
 		Log:      a.log,
@@ -105,107 +105,3 @@ func (s scimSessions) Refresh(ctx context.Context, emails ...string) {
 		s.prot.ForgetIdentities(nonces...)
 	}
 }
-
-// scimStore adapts the store to scim.Store.
-type scimStore struct{ db *store.DB }
-
-// scimErr translates the store's errors for scim.
-func scimErr(err error) error {
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return fmt.Errorf("%w: %w", scim.ErrNotFound, err)
-	case errors.Is(err, store.ErrConflict):
-		return fmt.Errorf("%w: %w", scim.ErrConflict, err)
-	}
-	return err
-}
-
-func (s scimStore) CreateUser(ctx context.Context, u scim.User, now time.Time) (scim.User, error) {
-	out, err := s.db.CreateSCIMUser(ctx, store.SCIMUser(u), now)
-	return scim.User(out), scimErr(err)
-}
-
-func (s scimStore) User(ctx context.Context, id string) (scim.User, error) {
-	u, err := s.db.SCIMUser(ctx, id)
-	return scim.User(u), scimErr(err)
-}
-
-func (s scimStore) Users(ctx context.Context, f scim.Filter, offset, limit int) ([]scim.User, int, error) {
-	list, total, err := s.db.SCIMUsers(ctx, store.SCIMFilter(f), offset, limit)
-	out := make([]scim.User, len(list))
-	for i, u := range list {
-		out[i] = scim.User(u)
-	}
-	return out, total, err
-}
-
-func (s scimStore) UpdateUser(ctx context.Context, id string, now time.Time, fn func(*scim.User) error) (scim.User, scim.User, error) {
-	before, after, err := s.db.UpdateSCIMUser(ctx, id, now, func(u *store.SCIMUser) error {
-		su := scim.User(*u)
-		if err := fn(&su); err != nil {
-			return err
-		}
-		*u = store.SCIMUser(su)
-		return nil
-	})
-	return scim.User(before), scim.User(after), scimErr(err)
-}
-
-func (s scimStore) DeleteUser(ctx context.Context, id string, now time.Time) (scim.User, error) {
-	u, err := s.db.DeleteSCIMUser(ctx, id, now)
-	return scim.User(u), scimErr(err)
-}
-
-func toSCIMGroup(g store.SCIMGroup) scim.Group {
-	out := scim.Group{ID: g.ID, DisplayName: g.DisplayName, ExternalID: g.ExternalID, Created: g.Created, Updated: g.Updated}
-	for _, m := range g.Members {
-		out.Members = append(out.Members, scim.Member(m))
-	}
-	return out
-}
-
-func fromSCIMGroup(g scim.Group) store.SCIMGroup {
-	out := store.SCIMGroup{ID: g.ID, DisplayName: g.DisplayName, ExternalID: g.ExternalID, Created: g.Created, Updated: g.Updated}
-	for _, m := range g.Members {
-		out.Members = append(out.Members, store.SCIMMember(m))
-	}
-	return out
-}
-
-func (s scimStore) CreateGroup(ctx context.Context, g scim.Group, now time.Time) (scim.Group, error) {
-	out, err := s.db.CreateSCIMGroup(ctx, fromSCIMGroup(g), now)
-	return toSCIMGroup(out), scimErr(err)
-}
-
-func (s scimStore) Group(ctx context.Context, id string) (scim.Group, error) {
-	g, err := s.db.SCIMGroup(ctx, id)
-	return toSCIMGroup(g), scimErr(err)
-}
-
-func (s scimStore) Groups(ctx context.Context, f scim.Filter, offset, limit int) ([]scim.Group, int, error) {
-	list, total, err := s.db.SCIMGroups(ctx, store.SCIMFilter(f), offset, limit)
-	out := make([]scim.Group, len(list))
-	for i, g := range list {
-		out[i] = toSCIMGroup(g)
-	}
-	return out, total, err
-}
-
-func (s scimStore) UpdateGroup(ctx context.Context, id string, now time.Time, fn func(*scim.Group) error) (scim.Group, scim.Group, error) {
-	before, after, err := s.db.UpdateSCIMGroup(ctx, id, now, func(g *store.SCIMGroup) error {
-		sg := toSCIMGroup(*g)
-		if err := fn(&sg); err != nil {
-			return err
-		}
-		*g = fromSCIMGroup(sg)
-		return nil
-	})
-	return toSCIMGroup(before), toSCIMGroup(after), scimErr(err)
-}
-
-func (s scimStore) DeleteGroup(ctx context.Context, id string) (scim.Group, error) {
-	g, err := s.db.DeleteSCIMGroup(ctx, id)
-	return toSCIMGroup(g), scimErr(err)
-}
-
-func (s scimStore) Audit(ctx context.Context, e access.Event) error { return s.db.Audit(ctx, e) }

@@ -79,7 +79,7 @@ func (s groups) Create(r *http.Request, attrs elim.ResourceAttributes) (elim.Res
 	if err := groupFrom(&g, attrs); err != nil {
 		return elim.Resource{}, err
 	}
-	g, err := s.h.o.Store.CreateGroup(r.Context(), g, s.h.now())
+	g, err := s.h.o.Store.CreateSCIMGroup(r.Context(), g, s.h.now())
 	if err != nil {
 		return elim.Resource{}, s.h.storeError(r, err, "")
 	}
@@ -89,7 +89,7 @@ func (s groups) Create(r *http.Request, attrs elim.ResourceAttributes) (elim.Res
 }
 
 func (s groups) Get(r *http.Request, id string) (elim.Resource, error) {
-	g, err := s.h.o.Store.Group(r.Context(), id)
+	g, err := s.h.o.Store.SCIMGroup(r.Context(), id)
 	if err != nil {
 		return elim.Resource{}, s.h.storeError(r, err, id)
 	}
@@ -102,7 +102,7 @@ func (s groups) GetAll(r *http.Request, p elim.ListRequestParams) (elim.Page, er
 	if !simple {
 		offset, limit = 0, -1
 	}
-	list, total, err := s.h.o.Store.Groups(r.Context(), f, offset, limit)
+	list, total, err := s.h.o.Store.SCIMGroups(r.Context(), f, offset, limit)
 	if err != nil {
 		return elim.Page{}, s.h.storeError(r, err, "")
 	}
@@ -126,7 +126,7 @@ func (s groups) GetAll(r *http.Request, p elim.ListRequestParams) (elim.Page, er
 }
 
 func (s groups) Replace(r *http.Request, id string, attrs elim.ResourceAttributes) (elim.Resource, error) {
-	before, after, err := s.h.o.Store.UpdateGroup(r.Context(), id, s.h.now(), func(g *Group) error {
+	before, after, err := s.h.o.Store.UpdateSCIMGroup(r.Context(), id, s.h.now(), func(g *Group) error {
 		return groupFrom(g, attrs)
 	})
 	if err != nil {
@@ -138,7 +138,7 @@ func (s groups) Replace(r *http.Request, id string, attrs elim.ResourceAttribute
 }
 
 func (s groups) Patch(r *http.Request, id string, ops []elim.PatchOperation) (elim.Resource, error) {
-	before, after, err := s.h.o.Store.UpdateGroup(r.Context(), id, s.h.now(), func(g *Group) error {
+	before, after, err := s.h.o.Store.UpdateSCIMGroup(r.Context(), id, s.h.now(), func(g *Group) error {
 		m := s.h.groupMap(*g)
 		if err := applyPatch(m, ops, groupSchema); err != nil {
 			return err
@@ -154,7 +154,7 @@ func (s groups) Patch(r *http.Request, id string, ops []elim.PatchOperation) (el
 }
 
 func (s groups) Delete(r *http.Request, id string) error {
-	g, err := s.h.o.Store.DeleteGroup(r.Context(), id)
+	g, err := s.h.o.Store.DeleteSCIMGroup(r.Context(), id)
 	if err != nil {
 		return s.h.storeError(r, err, id)
 	}

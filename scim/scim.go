@@ -39,8 +39,8 @@ const maxResults = 100
 
 // Errors of the store, which the store adapter wraps.
 var (
-	ErrNotFound = errors.New("scim: not found")
-	ErrConflict = errors.New("scim: already exists")
+	ErrNotFound = access.ErrNotFound
+	ErrConflict = access.ErrConflict
 )
 
 // TokenVerifier authenticates the bearer API token of a request.

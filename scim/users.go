@@ -92,7 +92,7 @@ func (s users) Create(r *http.Request, attrs elim.ResourceAttributes) (elim.Reso
 		return elim.Resource{}, err
 	}
 	now := s.h.now()
-	u, err := s.h.o.Store.CreateUser(r.Context(), u, now)
+	u, err := s.h.o.Store.CreateSCIMUser(r.Context(), u, now)
 	if err != nil {
 		return elim.Resource{}, s.h.storeError(r, err, "")
 	}
@@ -102,7 +102,7 @@ func (s users) Create(r *http.Request, attrs elim.ResourceAttributes) (elim.Reso
 }
 
 func (s users) Get(r *http.Request, id string) (elim.Resource, error) {
-	u, err := s.h.o.Store.User(r.Context(), id)
+	u, err := s.h.o.Store.SCIMUser(r.Context(), id)
 	if err != nil {
 		return elim.Resource{}, s.h.storeError(r, err, id)
 	}
@@ -115,7 +115,7 @@ func (s users) GetAll(r *http.Request, p elim.ListRequestParams) (elim.Page, err
 	if !simple {
 		offset, limit = 0, -1 // filtered here
 	}
-	list, total, err := s.h.o.Store.Users(r.Context(), f, offset, limit)
+	list, total, err := s.h.o.Store.SCIMUsers(r.Context(), f, offset, limit)
 	if err != nil {
 		return elim.Page{}, s.h.storeError(r, err, "")
 	}
@@ -139,7 +139,7 @@ func (s users) GetAll(r *http.Request, p elim.ListRequestParams) (elim.Page, err
 }
 
 func (s users) Replace(r *http.Request, id string, attrs elim.ResourceAttributes) (elim.Resource, error) {
-	before, after, err := s.h.o.Store.UpdateUser(r.Context(), id, s.h.now(), func(u *User) error {
+	before, after, err := s.h.o.Store.UpdateSCIMUser(r.Context(), id, s.h.now(), func(u *User) error {
 		return userFrom(u, attrs)
 	})
 	if err != nil {
@@ -151,7 +151,7 @@ func (s users) Replace(r *http.Request, id string, attrs elim.ResourceAttributes
 }
 
 func (s users) Patch(r *http.Request, id string, ops []elim.PatchOperation) (elim.Resource, error) {
-	before, after, err := s.h.o.Store.UpdateUser(r.Context(), id, s.h.now(), func(u *User) error {
+	before, after, err := s.h.o.Store.UpdateSCIMUser(r.Context(), id, s.h.now(), func(u *User) error {
 		m := userMap(*u)
 		if err := applyPatch(m, ops, userSchema); err != nil {
 			return err
@@ -167,7 +167,7 @@ func (s users) Patch(r *http.Request, id string, ops []elim.PatchOperation) (eli
 }
 
 func (s users) Delete(r *http.Request, id string) error {
-	u, err := s.h.o.Store.DeleteUser(r.Context(), id, s.h.now())
+	u, err := s.h.o.Store.DeleteSCIMUser(r.Context(), id, s.h.now())
 	if err != nil {
 		return s.h.storeError(r, err, id)
 	}

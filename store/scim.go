@@ -15,45 +15,15 @@ import (
 
 // ErrConflict marks a write refused because a unique value (a SCIM user's
 // userName) is taken.
-var ErrConflict = errors.New("store: already exists")
+var ErrConflict = access.ErrConflict
 
-// SCIMUser is a user provisioned over SCIM. UserName is the email the user
-// signs in with; Attributes holds the rest of the resource (name, emails,
-// ...) as a JSON object.
-type SCIMUser struct {
-	ID          string
-	UserName    string
-	ExternalID  string
-	DisplayName string
-	Active      bool
-	Attributes  []byte
-	Created     time.Time
-	Updated     time.Time
-}
-
-// SCIMMember is one member of a SCIM group.
-type SCIMMember struct {
-	ID       string // the SCIM user's id
-	UserName string
-}
-
-// SCIMGroup is a group provisioned over SCIM.
-type SCIMGroup struct {
-	ID          string
-	DisplayName string
-	ExternalID  string
-	Members     []SCIMMember
-	Created     time.Time
-	Updated     time.Time
-}
-
-// SCIMFilter selects resources by one attribute's equality; the zero value
-// selects all. Attr is one of "id", "userName", "externalId" (users) or
-// "id", "displayName", "externalId" (groups).
-type SCIMFilter struct {
-	Attr  string
-	Value string
-}
+// The SCIM resources, as access declares them.
+type (
+	SCIMUser   = access.SCIMUser
+	SCIMMember = access.SCIMMember
+	SCIMGroup  = access.SCIMGroup
+	SCIMFilter = access.SCIMFilter
+)
 
 // scimColumns maps a filterable attribute to its column, per table.
 var scimColumns = map[string]map[string]string{
@@ -61,9 +31,9 @@ var scimColumns = map[string]map[string]string{
 	"scim_groups": {"id": "id", "displayname": "display_name", "externalid": "external_id"},
 }
 
-// where returns the WHERE clause of f on table, or an error for an
+// scimWhere returns the WHERE clause of f on table, or an error for an
 // attribute that is not a column.
-func (f SCIMFilter) where(table string) (string, []any, error) {
+func scimWhere(f SCIMFilter, table string) (string, []any, error) {
 	if f.Attr == "" {
 		return "", nil, nil
 	}
@@ -136,7 +106,7 @@ func (db *DB) SCIMUser(ctx context.Context, id string) (SCIMUser, error) {
 // SCIMUsers returns the SCIM users matching f in creation order, at most
 // limit (all when limit < 0) after skipping offset, and how many match.
 func (db *DB) SCIMUsers(ctx context.Context, f SCIMFilter, offset, limit int) ([]SCIMUser, int, error) {
-	where, args, err := f.where("scim_users")
+	where, args, err := scimWhere(f, "scim_users")
 	if err != nil {
 		return nil, 0, err
 	}

@@ -105,7 +105,7 @@ func (db *DB) SCIMGroup(ctx context.Context, id string) (SCIMGroup, error) {
 // SCIMGroups returns the SCIM groups matching f in creation order, at most
 // limit (all when limit < 0) after skipping offset, and how many match.
 func (db *DB) SCIMGroups(ctx context.Context, f SCIMFilter, offset, limit int) ([]SCIMGroup, int, error) {
-	where, args, err := f.where("scim_groups")
+	where, args, err := scimWhere(f, "scim_groups")
 	if err != nil {
 		return nil, 0, err
 	}
