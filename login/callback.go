@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/access"
@@ -49,44 +48,10 @@ type pending struct {
 	Expires   time.Time
 }
 
-// pendingStore keeps pending sign-ins by state.
-type pendingStore struct {
-	mu sync.Mutex
-	m  map[string]pending
-}
-
-func newPendingStore() *pendingStore { return &pendingStore{m: map[string]pending{}} }
+func (p pending) expiry() time.Time { return p.Expires }
 
 // errTooManyPending refuses a sign-in while the store is full.
 var errTooManyPending = errors.New("login: too many pending sign-ins")
-
-// put stores p under state, purging expired entries.
-func (s *pendingStore) put(state string, p pending, now time.Time) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for k, v := range s.m {
-		if !now.Before(v.Expires) {
-			delete(s.m, k)
-		}
-	}
-	if len(s.m) >= maxPending {
-		return errTooManyPending
-	}
-	s.m[state] = p
-	return nil
-}
-
-// take removes and returns the unexpired pending sign-in of state.
-func (s *pendingStore) take(state string, now time.Time) (pending, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, ok := s.m[state]
-	if !ok {
-		return pending{}, false
-	}
-	delete(s.m, state)
-	return p, now.Before(p.Expires)
-}
 
 // provider returns the configured provider with id.
 func (h *Handler) provider(id string) (Provider, bool) {
@@ -125,8 +90,8 @@ func (h *Handler) newPending(t target, p Provider, pend pending) (string, error)
 	pend.Provider = p.ID
 	pend.Flow = t.flow
 	pend.Expires = h.now().Add(pendingTTL)
-	if err := h.pending.put(state, pend, h.now()); err != nil {
-		return "", web.Errorf(http.StatusServiceUnavailable, "Too many sign-ins are in progress. Try again in a few minutes.", err)
+	if !h.pending.put(state, pend, h.now()) {
+		return "", web.Errorf(http.StatusServiceUnavailable, "Too many sign-ins are in progress. Try again in a few minutes.", errTooManyPending)
 	}
 	return state, nil
 }

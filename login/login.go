@@ -160,8 +160,8 @@ type Handler struct {
 	teamHost string // host[:port] of TeamURL
 	teamAud  string
 	otp      *Provider // the one-time-PIN provider, if any
-	pending  *pendingStore
-	signOuts *signOutStore
+	pending  *states[pending]
+	signOuts *states[signOut]
 	mux      *http.ServeMux
 }
 
@@ -193,8 +193,8 @@ func New(o Options) (*Handler, error) {
 		scheme:   u.Scheme,
 		teamHost: strings.ToLower(u.Host),
 		teamAud:  token.TeamAudience(o.TeamDomain),
-		pending:  newPendingStore(),
-		signOuts: newSignOutStore(),
+		pending:  newStates[pending](maxPending),
+		signOuts: newStates[signOut](maxSignOuts),
 	}
 	seen := map[string]bool{}
 	for i, p := range o.Providers {

@@ -36,8 +36,8 @@ func (h *Handler) samlStart(w http.ResponseWriter, r *http.Request, t target, p 
 		return fmt.Errorf("login: saml start: %w", err)
 	}
 	pend.RequestID = reqID
-	if err := h.pending.put(state, pend, h.now()); err != nil {
-		return fmt.Errorf("login: saml start: %w", err)
+	if !h.pending.put(state, pend, h.now()) {
+		return fmt.Errorf("login: saml start: %w", errTooManyPending)
 	}
 	http.Redirect(w, r, u, http.StatusFound)
 	return nil

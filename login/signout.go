@@ -2,7 +2,6 @@ package login
 
 import (
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/access"
@@ -30,41 +29,7 @@ type signOut struct {
 	Expires time.Time
 }
 
-// signOutStore keeps pending sign-outs by state.
-type signOutStore struct {
-	mu sync.Mutex
-	m  map[string]signOut
-}
-
-func newSignOutStore() *signOutStore { return &signOutStore{m: map[string]signOut{}} }
-
-// put stores so under state, purging expired entries; false when full.
-func (s *signOutStore) put(state string, so signOut, now time.Time) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for k, v := range s.m {
-		if !now.Before(v.Expires) {
-			delete(s.m, k)
-		}
-	}
-	if len(s.m) >= maxSignOuts {
-		return false
-	}
-	s.m[state] = so
-	return true
-}
-
-// take removes and returns the unexpired pending sign-out of state.
-func (s *signOutStore) take(state string, now time.Time) (signOut, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	so, ok := s.m[state]
-	if !ok {
-		return signOut{}, false
-	}
-	delete(s.m, state)
-	return so, now.Before(so.Expires)
-}
+func (so signOut) expiry() time.Time { return so.Expires }
 
 // idpSignOutURL is where to send the browser to end its session at the
 // provider the global session s came from, when that provider signs out
