@@ -60,27 +60,11 @@ func (db *DB) IdPSessions(ctx context.Context, idp, sid, sub string, now time.Ti
 		match = `sid = ? OR (sid = '' AND ? != '' AND subject = ?)`
 		args = []any{idp, sid, sub, sub}
 	}
-	rows, err := db.sql.QueryContext(ctx, `
+	return db.querySessions(ctx, "idp sessions", `
 		SELECT `+sessionColumns+` FROM sessions
 		WHERE nonce IN (SELECT nonce FROM idp_sessions WHERE idp = ? AND (`+match+`))
 			AND revoked_at IS NULL AND expires_at > ?
 		ORDER BY created_at DESC, nonce DESC`, append(args, toMillis(now))...)
-	if err != nil {
-		return nil, fmt.Errorf("store: idp sessions: %w", err)
-	}
-	defer rows.Close()
-	var out []access.Session
-	for rows.Next() {
-		s, err := scanSession(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: idp sessions: %w", err)
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: idp sessions: %w", err)
-	}
-	return out, nil
 }
 
 // UseLogoutJTI records that the logout token jti of the provider idp was

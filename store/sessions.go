@@ -99,21 +99,27 @@ func (db *DB) ListSessions(ctx context.Context, activeOnly bool, now time.Time, 
 	}
 	q += ` ORDER BY created_at DESC, nonce DESC LIMIT ?`
 	args = append(args, limit)
+	return db.querySessions(ctx, "list sessions", q, args...)
+}
+
+// querySessions runs q, which selects sessionColumns, and returns its
+// sessions; what names the query in errors.
+func (db *DB) querySessions(ctx context.Context, what, q string, args ...any) ([]access.Session, error) {
 	rows, err := db.sql.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("store: list sessions: %w", err)
+		return nil, fmt.Errorf("store: %s: %w", what, err)
 	}
 	defer rows.Close()
 	var out []access.Session
 	for rows.Next() {
 		s, err := scanSession(rows)
 		if err != nil {
-			return nil, fmt.Errorf("store: list sessions: %w", err)
+			return nil, fmt.Errorf("store: %s: %w", what, err)
 		}
 		out = append(out, s)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: list sessions: %w", err)
+		return nil, fmt.Errorf("store: %s: %w", what, err)
 	}
 	return out, nil
 }
