@@ -381,18 +381,9 @@ func (a *Handler) apiChangeServiceToken(verb string) apiFunc {
 			return err
 		}
 		id := r.PathValue("id")
-		list, err := ts.ServiceTokens(r.Context())
+		st, err := findServiceToken(r.Context(), ts, id)
 		if err != nil {
 			return err
-		}
-		var st *ServiceToken
-		for i := range list {
-			if list[i].ClientID == id {
-				st = &list[i]
-			}
-		}
-		if st == nil {
-			return web.Errorf(http.StatusNotFound, "There is no such service token.", nil)
 		}
 		now := a.o.Now()
 		switch verb {

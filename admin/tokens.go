@@ -155,18 +155,9 @@ func (a *Handler) changeServiceToken(act tokenAction) handlerFunc {
 			return err
 		}
 		id := strings.TrimSpace(r.PostFormValue("id"))
-		list, err := ts.ServiceTokens(r.Context())
+		tok, err := findServiceToken(r.Context(), ts, id)
 		if err != nil {
 			return err
-		}
-		var tok *ServiceToken
-		for i := range list {
-			if list[i].ClientID == id {
-				tok = &list[i]
-			}
-		}
-		if tok == nil {
-			return web.Errorf(http.StatusNotFound, "There is no such service token.", nil)
 		}
 		back := Prefix + "/service-tokens"
 		if !confirmed(r) {
@@ -189,4 +180,19 @@ func (a *Handler) changeServiceToken(act tokenAction) handlerFunc {
 		a.recordEvent(r, ServiceTokenEvent(strings.ToLower(act.verb), tok.Name, tok.ClientID, s.Identity.Email, a.o.Now()))
 		return a.flashAndRedirect(w, r, back, msg)
 	}
+}
+
+// findServiceToken returns the service token with client ID id; 404 when
+// there is none.
+func findServiceToken(ctx context.Context, ts ServiceTokens, id string) (*ServiceToken, error) {
+	list, err := ts.ServiceTokens(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range list {
+		if list[i].ClientID == id {
+			return &list[i], nil
+		}
+	}
+	return nil, web.Errorf(http.StatusNotFound, "There is no such service token.", nil)
 }
