@@ -148,12 +148,19 @@ func startTLSEnv(t testing.TB, cfgText, dataDir string, httpPort, httpsPort int)
 	e := &tlsEnv{app: a, httpPort: httpPort, httpsPort: httpsPort, mail: mail, logs: logs, cancel: cancel, done: make(chan error, 1)}
 	go func() { e.done <- a.Run(ctx) }()
 	t.Cleanup(func() { e.stop(t) })
+	// Ready means the HTTPS port accepts connections and the certificate
+	// manager is set up: Run binds listen_https before it loads the
+	// certificates and feeds the status and the expiry metric from them
+	// (app/tls.go), so an open port alone does not mean those are there yet.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", httpsPort), time.Second)
 		if err == nil {
 			c.Close()
-			break
+			if a.certs.Load() != nil {
+				break
+			}
+			err = errors.New("certificate manager not set up yet")
 		}
 		select {
 		case err := <-e.done:
