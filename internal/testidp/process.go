@@ -1,9 +1,9 @@
 // Package testidp starts real identity providers for Gatehouse's end-to-end
 // tests: the npm oidc-provider as an OpenID provider (scripts/e2e/oidc) and
 // Debian's SimpleSAMLphp as a SAML 2.0 IdP (scripts/e2e/saml). Both listen on
-// 127.0.0.1 at a port the caller picks (below 32768, outside the ephemeral
-// range; the OpenID provider also takes 0 for a free port) and are stopped
-// when the test ends.
+// 127.0.0.1, on port 0 a free port chosen at run time (which the returned
+// URLs name; tests pass 0, so that test binaries running at once or a
+// leftover process cannot collide), and are stopped when the test ends.
 //
 // The helpers also drive the IdPs' login pages headlessly with a plain
 // net/http client that has a cookie jar.
