@@ -12,6 +12,10 @@ const (
 	EventRevoked      = "revoked"
 	EventRateLimited  = "rate-limited"  // a limit on what strangers can trigger was reached
 	EventServiceToken = "service-token" // an admin created or enabled a service token (disable and delete are EventRevoked)
+	EventAPIToken     = "api-token"     // an admin API token was created, revoked or deleted
+	EventAPI          = "api"           // a call to the admin API that changed nothing (reads) or was refused
+	EventKeyRotated   = "key-rotated"   // a new signing key was made (schedule, command line)
+	EventSCIM         = "scim"          // a SCIM client provisioned, changed or deleted a user or group
 )
 
 // Event is one line of the audit log.
@@ -25,3 +29,21 @@ type Event struct {
 	IP     string
 	Detail string // human-readable reason or extra context; never a secret
 }
+
+// Triggers of signing-key rotations: the start of an EventKeyRotated's
+// Detail (KeyRotationDetail), by which the rotations metric counts them.
+const (
+	KeyRotationSchedule = "schedule" // keys.rotate_every elapsed
+	KeyRotationManual   = "manual"   // gatehouse keys rotate, or App.RotateKey
+)
+
+// KeyRotationEvent is the audit event of a new signing key kid, made at
+// now by trigger (KeyRotationManual, KeyRotationSchedule) on behalf of by
+// ("": the serve itself).
+func KeyRotationEvent(now time.Time, trigger, kid, by string) Event {
+	return Event{Time: now, Kind: EventKeyRotated, Email: by, Detail: KeyRotationDetail(trigger, kid)}
+}
+
+// KeyRotationDetail is the Detail of the EventKeyRotated of a new signing
+// key kid made by trigger.
+func KeyRotationDetail(trigger, kid string) string { return trigger + ": new signing key " + kid }

@@ -14,6 +14,12 @@ const (
 
 	// PathLauncher is the app launcher on the team domain.
 	PathLauncher = "/"
+	// PathSessions lists the signed-in user's own global sessions on the
+	// team domain (GET); PathSessionsEnd ends one of them, or all but the
+	// current one (POST, with the sign-in forms' CSRF cookie, whose path is
+	// PathPrefix).
+	PathSessions    = PathPrefix + "sessions"
+	PathSessionsEnd = PathPrefix + "sessions/end"
 	// PathLogin is the team domain's sign-in page; the protected host
 	// follows: /cdn-cgi/access/login/{host}?kid=AUD&redirect_url=PATH&app_session=HASH.
 	PathLogin = PathPrefix + "login/"
@@ -46,9 +52,25 @@ const (
 	// /cdn-cgi/access/sign-in?redirect_url=PATH (for edges that cannot pass
 	// the login redirect with its cookie).
 	PathSignIn = PathPrefix + "sign-in"
+	// PathAPI is the prefix of the admin API on the team domain (JSON,
+	// "Authorization: Bearer <API token>"); the resource follows, as in
+	// /cdn-cgi/access/api/v1/users.
+	PathAPI = PathPrefix + "api/v1/"
+	// PathBackchannelLogout receives an OpenID provider's back-channel
+	// logout tokens (POST); the provider id follows (BackchannelLogoutPath).
+	PathBackchannelLogout = PathPrefix + "backchannel-logout/"
+	// PathSignedOut is the "You are signed out" page, where an OpenID
+	// provider sends the browser back after RP-initiated logout
+	// (post_logout_redirect_uri).
+	PathSignedOut = PathPrefix + "signed-out"
 	// PathStatic serves the shared static assets.
 	PathStatic = PathPrefix + "static/"
 )
+
+// PathSCIM is the base URL path of the SCIM 2.0 service provider on the team
+// domain (RFC 7644): /scim/v2/Users, /scim/v2/Groups, ... An identity
+// provider is given https://<team domain>/scim/v2.
+const PathSCIM = "/scim/v2"
 
 // Parameters of PathAuthorized in a multi-domain cookie chain.
 const (
@@ -72,6 +94,10 @@ func IsHop(redirectURL string) bool {
 // SAMLMetadataPath is the SP metadata path of the SAML provider id.
 func SAMLMetadataPath(id string) string { return PathPrefix + id + "/saml-metadata" }
 
+// BackchannelLogoutPath is the back-channel logout URI path of the OpenID
+// provider id, to register at the provider as its backchannel_logout_uri.
+func BackchannelLogoutPath(id string) string { return PathBackchannelLogout + id }
+
 // IsReserved reports whether path lies in the reserved namespace.
 func IsReserved(path string) bool { return strings.HasPrefix(path, PathPrefix) }
 
@@ -89,6 +115,10 @@ const (
 	// CookieSignIn binds a redirecting sign-in (OIDC, SAML) to the browser
 	// that started it.
 	CookieSignIn = "CF_SignIn"
+	// CookieSignInReturn remembers where a redirecting sign-in started
+	// (the app's sign-in page), so that "Sign in again" on an error page
+	// whose sign-in state is lost returns there, not to the launcher.
+	CookieSignInReturn = "CF_SignIn_Return"
 	// CookieAdmin holds the admin page's session.
 	CookieAdmin = "GH_Admin"
 	// CookieAdminFlash carries the admin page's one-shot messages.

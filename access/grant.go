@@ -2,7 +2,6 @@ package access
 
 import (
 	"errors"
-	"net/netip"
 	"slices"
 	"time"
 )
@@ -90,9 +89,9 @@ func SessionPredates(s *Session, rev AppRevocation) bool {
 
 // GrantService is THE rule for minting an app token for a service token,
 // known by its client ID and name: a service_auth policy must admit it from
-// ip.
-func (a *App) GrantService(clientID, name string, ip netip.Addr, rev AppRevocation, now time.Time) (Grant, error) {
-	p := a.ServicePolicy(clientID, name, ip)
+// client c.
+func (a *App) GrantService(clientID, name string, c Client, rev AppRevocation, now time.Time) (Grant, error) {
+	p := a.ServicePolicy(clientID, name, c)
 	if p == nil {
 		return Grant{}, ErrNotServiceToken
 	}
@@ -101,9 +100,9 @@ func (a *App) GrantService(clientID, name string, ip netip.Addr, rev AppRevocati
 
 // ServicePolicy returns the service_auth policy that admits the service
 // token (by client ID, then by name, so that a service_tokens selector may
-// list either) asking from ip, or nil.
-func (a *App) ServicePolicy(clientID, name string, ip netip.Addr) *Policy {
-	for _, s := range ServiceSubjects(clientID, name, ip) {
+// list either) asking from client c, or nil.
+func (a *App) ServicePolicy(clientID, name string, c Client) *Policy {
+	for _, s := range ServiceSubjects(clientID, name, c) {
 		if res := Evaluate(a.Policies, s); res.Decision == ServiceAuth {
 			return res.Policy
 		}
@@ -111,18 +110,19 @@ func (a *App) ServicePolicy(clientID, name string, ip netip.Addr) *Policy {
 	return nil
 }
 
-// ServiceSubjects are the subjects a service token is evaluated as.
-func ServiceSubjects(clientID, name string, ip netip.Addr) []Subject {
-	s := []Subject{{ServiceToken: clientID, IP: ip}}
+// ServiceSubjects are the subjects a service token asking from client c is
+// evaluated as.
+func ServiceSubjects(clientID, name string, c Client) []Subject {
+	s := []Subject{{ServiceToken: clientID, IP: c.IP, Country: c.Country}}
 	if name != "" && name != clientID {
-		s = append(s, Subject{ServiceToken: name, IP: ip})
+		s = append(s, Subject{ServiceToken: name, IP: c.IP, Country: c.Country})
 	}
 	return s
 }
 
 // Permits is THE per-request check of a token already granted: the app's
 // policies, evaluated now with every selector against sub (for a user, the
-// identity stored with the session and the request's address), still admit
+// identity stored with the session and the request's address and country), still admit
 // it. Users need an allow policy, service tokens a service_auth one.
 func (a *App) Permits(sub Subject) bool {
 	want := Allow
@@ -132,7 +132,9 @@ func (a *App) Permits(sub Subject) bool {
 	return Evaluate(a.Policies, sub).Decision == want
 }
 
-// SubjectOf is the policy subject of identity id asking from ip.
-func SubjectOf(id Identity, ip netip.Addr) Subject {
-	return Subject{Email: id.Email, Groups: id.Groups, IdP: id.IdP.ID, Claims: id.Custom, IP: ip}
+// SubjectOf is the policy subject of identity id asking from client c: the
+// identity selectors judge what the IdP said at sign-in, the network
+// selectors (ip_ranges, countries) where this request comes from.
+func SubjectOf(id Identity, c Client) Subject {
+	return Subject{Email: id.Email, Groups: id.Groups, IdP: id.IdP.ID, Claims: id.Custom, IP: c.IP, Country: c.Country}
 }

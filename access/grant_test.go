@@ -56,7 +56,7 @@ func TestGrantSession(t *testing.T) {
 			if tt.session != nil {
 				tt.session(s)
 			}
-			g, err := tt.app.GrantSession(s, SubjectOf(s.Identity, netip.Addr{}), tt.rev, grantNow)
+			g, err := tt.app.GrantSession(s, SubjectOf(s.Identity, Client{}), tt.rev, grantNow)
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("err = %v, want %v", err, tt.want)
 			}
@@ -92,7 +92,7 @@ func TestGrantService(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			g, err := app.GrantService(tt.id, tt.tokenName, tt.ip, AppRevocation{}, grantNow)
+			g, err := app.GrantService(tt.id, tt.tokenName, Client{IP: tt.ip}, AppRevocation{}, grantNow)
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("err = %v, want %v", err, tt.want)
 			}
@@ -134,11 +134,20 @@ func TestPermitsEverySelector(t *testing.T) {
 		{"ip_ranges outside", []Policy{allow(Rule{IPRanges: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}})}, out, false},
 		{"service_auth only", []Policy{{Decision: ServiceAuth, Include: []Rule{all}}}, out, false},
 		{"no policies", nil, out, false},
+		// The test's requests come from 10.0.0.0/8 in Portugal, the others from the US.
+		{"countries inside", []Policy{allow(Rule{Countries: []string{"PT", "ES"}})}, in, true},
+		{"countries outside", []Policy{allow(Rule{Countries: []string{"PT", "ES"}})}, out, false},
+		{"countries excluded", []Policy{{Decision: Allow, Include: []Rule{all}, Exclude: []Rule{{Countries: []string{"us"}}}}}, out, false},
+		{"countries required", []Policy{{Decision: Allow, Include: []Rule{all}, Require: []Rule{{Countries: []string{"PT"}}}}}, in, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			app := App{Policies: tt.policies}
-			if got := app.Permits(SubjectOf(id, tt.ip)); got != tt.want {
+			c := Client{IP: tt.ip, Country: "US"}
+			if tt.ip == in {
+				c.Country = "PT"
+			}
+			if got := app.Permits(SubjectOf(id, c)); got != tt.want {
 				t.Fatalf("Permits = %v, want %v", got, tt.want)
 			}
 		})

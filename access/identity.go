@@ -31,6 +31,13 @@ type Session struct {
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	RevokedAt time.Time // zero while active
+
+	// What the session's browser says: its User-Agent (at sign-in, then as
+	// last seen), and when and from which address it was last seen (zero
+	// and "" until then; updated at most once a minute).
+	UserAgent  string
+	LastSeenAt time.Time
+	LastIP     string
 }
 
 // Active reports whether the session is unrevoked and unexpired at now.

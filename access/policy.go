@@ -29,6 +29,7 @@ type Rule struct {
 	Groups          []string       // IdP groups
 	IdPs            []string       // login method: the provider id
 	IPRanges        []netip.Prefix // evaluated per request
+	Countries       []string       // ISO 3166-1 alpha-2 of the request's client, evaluated per request
 	ServiceTokens   []string       // client IDs
 	AnyServiceToken bool
 	Claims          map[string][]string // claim or attribute name -> accepted values; every name must match
@@ -59,6 +60,7 @@ type Subject struct {
 	IdP          string
 	Claims       map[string]any
 	IP           netip.Addr // zero when not known
+	Country      string     // ISO 3166-1 alpha-2 of the request's client; "" when not known
 	ServiceToken string     // client ID when a service token authenticated
 }
 
@@ -150,6 +152,8 @@ func evalRule(r *Rule, s Subject) bool {
 	case user && len(r.Claims) > 0 && matchClaims(r.Claims, s.Claims):
 		return true
 	case len(r.IPRanges) > 0 && matchIP(r.IPRanges, s.IP):
+		return true
+	case len(r.Countries) > 0 && matchCountry(r.Countries, s.Country):
 		return true
 	case service && len(r.ServiceTokens) > 0 && contains(r.ServiceTokens, s.ServiceToken):
 		return true

@@ -62,6 +62,11 @@ func TestEvaluateSelectors(t *testing.T) {
 		{"ipv6 addr vs ipv4 range", Rule{IPRanges: pfx("0.0.0.0/0")}, v6, false},
 		{"mapped ipv4 unmapped", Rule{IPRanges: pfx("192.0.2.0/24")}, mapped, true},
 		{"unknown ip", Rule{IPRanges: pfx("0.0.0.0/0")}, user("a@example.com"), false},
+		{"country listed", Rule{Countries: []string{"FR", "PT"}}, Subject{Email: "a@example.com", Country: "PT"}, true},
+		{"country any case", Rule{Countries: []string{"pt"}}, Subject{Email: "a@example.com", Country: "PT"}, true},
+		{"country not listed", Rule{Countries: []string{"FR"}}, Subject{Email: "a@example.com", Country: "PT"}, false},
+		{"country unknown", Rule{Countries: []string{"FR"}}, user("a@example.com"), false},
+		{"country of a service token", Rule{Countries: []string{"PT"}}, Subject{ServiceToken: "t", Country: "PT"}, true},
 		{"service token listed", Rule{ServiceTokens: []string{"client-1.access"}}, svc, true},
 		{"service token other", Rule{ServiceTokens: []string{"client-2.access"}}, svc, false},
 		{"service token for user", Rule{ServiceTokens: []string{"client-1.access"}}, alice, false},
@@ -275,4 +280,23 @@ func FuzzEvaluate(f *testing.F) {
 			t.Fatalf("identity-less subject matched %q", res.Decision)
 		}
 	})
+}
+
+func TestCountryCode(t *testing.T) {
+	tests := []struct {
+		in, want string
+		ok       bool
+	}{
+		{"US", "US", true}, {"pt", "PT", true}, {" fr ", "FR", true}, {"ZW", "ZW", true}, {"AD", "AD", true},
+		{"XX", "", false}, {"T1", "", false}, {"EU", "", false}, {"UK", "", false},
+		{"USA", "", false}, {"", "", false}, {"D ", "", false}, {"1A", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, ok := CountryCode(tt.in)
+			if got != tt.want || ok != tt.ok {
+				t.Fatalf("CountryCode(%q) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
+			}
+		})
+	}
 }

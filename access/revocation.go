@@ -66,3 +66,9 @@ type Revocation struct {
 	// and user), so that their app tokens are refused.
 	Nonces []string
 }
+
+// BySignOut is the revoker of a session its own user signed out of: none.
+// The revocation log counts as revocations only the entries with a
+// revoker (an admin, the command line, the API, a user ending another of
+// their sessions), so sign-outs are not among them.
+const BySignOut = ""

@@ -50,6 +50,36 @@ var (
 	ErrLimited = errors.New("idp: limit reached")
 )
 
+// ProviderError is a sign-in the identity provider itself refused, with
+// its code (a SAML status code; OAuth errors arrive in the callback's query).
+type ProviderError struct {
+	Code string
+}
+
+func (e *ProviderError) Error() string { return "idp: provider refused the sign-in: " + e.Code }
+func (e *ProviderError) Unwrap() error { return ErrAccessDenied }
+
+// WrongPINError is ErrPINWrong with the number of tries the PIN has left,
+// so that the sign-in page can say how many remain.
+type WrongPINError struct {
+	Left int // wrong codes the PIN still accepts before it is burnt
+}
+
+func (e *WrongPINError) Error() string {
+	return fmt.Sprintf("idp: wrong PIN, %d tries left", e.Left)
+}
+func (e *WrongPINError) Unwrap() error { return ErrPINWrong }
+
+// PINTriesLeft returns the tries left that err (ErrPINWrong, possibly a
+// wrapped WrongPINError) reports, and whether it reports any.
+func PINTriesLeft(err error) (int, bool) {
+	var we *WrongPINError
+	if errors.As(err, &we) {
+		return we.Left, true
+	}
+	return 0, false
+}
+
 // LimitError refuses a PIN email or a code check past a limit. It names no
 // address: the sign-in page must not reveal which addresses exist.
 type LimitError struct {

@@ -50,6 +50,7 @@ const partialsFile = "templates/admin_partials.html"
 // name exists by the time New returns.
 type templates struct {
 	overview, apps, users, audit, keys, confirm, tokens, tokenCreated *pages.Template
+	apiTokens, apiTokenCreated                                        *pages.Template
 }
 
 // parseTemplates parses every admin page.
@@ -68,6 +69,8 @@ func parseTemplates(rd *pages.Renderer) (templates, error) {
 		{&t.confirm, "admin_confirm"},
 		{&t.tokens, "admin_tokens"},
 		{&t.tokenCreated, "admin_token_created"},
+		{&t.apiTokens, "admin_api_tokens"},
+		{&t.apiTokenCreated, "admin_api_token_created"},
 	} {
 		tpl, err := rd.Parse(templateFS, funcs, "templates/"+p.name+".html", partialsFile)
 		if err != nil {
@@ -91,7 +94,16 @@ type Options struct {
 	// ServiceTokens manages service tokens; nil: the service tokens page
 	// answers 404.
 	ServiceTokens ServiceTokens
-	Pages         *pages.Renderer
+	// APITokens manages the admin API tokens and authenticates the API;
+	// nil: the API tokens page and the API answer 404.
+	APITokens APITokens
+	// APIFailures limits the failed API authentications of one client IP;
+	// nil: no limit.
+	APIFailures Limiter
+	// APILimited, when set, is told of each API call refused by
+	// APIFailures (a metric).
+	APILimited func()
+	Pages      *pages.Renderer
 	// CSRFKey signs the CSRF tokens: HMAC-SHA256(key, session nonce). Nil:
 	// 32 random bytes drawn at start, so forms open across a restart must
 	// be submitted again.
@@ -109,10 +121,11 @@ type Options struct {
 
 // Handler serves the admin pages under Prefix.
 type Handler struct {
-	o   Options
-	key []byte
-	tpl templates
-	mux *http.ServeMux
+	o    Options
+	key  []byte
+	tpl  templates
+	mux  *http.ServeMux
+	auth *Authenticator // the API's token check; nil without Options.APITokens
 }
 
 // New builds the admin pages; it fails when a template does not parse.
@@ -137,6 +150,10 @@ func New(o Options) (*Handler, error) {
 			return nil, fmt.Errorf("admin: new: csrf key: %w", err)
 		}
 	}
+	if o.APITokens != nil {
+		a.auth = &Authenticator{Tokens: o.APITokens, Failures: o.APIFailures, Limited: o.APILimited, TrustedProxies: o.TrustedProxies,
+			ClientIPHeader: o.ClientIPHeader, Now: o.Now, Log: o.Log}
+	}
 	ad := &web.Adapter{Log: o.Log, Page: o.Pages.Error}
 	h := func(f handlerFunc) http.Handler { return web.SecurityHeaders(ad.Wrap(a.guard(f))) }
 	m := http.NewServeMux()
@@ -154,6 +171,11 @@ func New(o Options) (*Handler, error) {
 	m.Handle("POST "+Prefix+"/service-tokens/disable", h(a.changeServiceToken(disableToken)))
 	m.Handle("POST "+Prefix+"/service-tokens/enable", h(a.changeServiceToken(enableToken)))
 	m.Handle("POST "+Prefix+"/service-tokens/delete", h(a.changeServiceToken(deleteToken)))
+	m.Handle("GET "+Prefix+"/api-tokens", h(a.apiTokens))
+	m.Handle("POST "+Prefix+"/api-tokens/create", h(a.createAPIToken))
+	m.Handle("POST "+Prefix+"/api-tokens/revoke", h(a.changeAPIToken(false)))
+	m.Handle("POST "+Prefix+"/api-tokens/delete", h(a.changeAPIToken(true)))
+	a.routeAPI(m)
 	m.Handle(Prefix+"/", web.SecurityHeaders(ad.Wrap(func(http.ResponseWriter, *http.Request) error {
 		return web.Errorf(http.StatusNotFound, "There is nothing here.", nil)
 	})))
@@ -161,9 +183,10 @@ func New(o Options) (*Handler, error) {
 	return a, nil
 }
 
-// IsPath reports whether path belongs to the admin pages.
+// IsPath reports whether path belongs to the admin pages or the admin API
+// (access.PathAPI).
 func IsPath(path string) bool {
-	return path == Prefix || strings.HasPrefix(path, Prefix+"/")
+	return path == Prefix || strings.HasPrefix(path, Prefix+"/") || strings.HasPrefix(path, access.PathAPI)
 }
 
 // ServeHTTP serves the admin pages.
@@ -315,9 +338,9 @@ func (a *Handler) takeFlash(w http.ResponseWriter, r *http.Request) string {
 	return string(b)
 }
 
-// record writes an audit event of kind for a change by the admin.
-func (a *Handler) record(r *http.Request, s adminSession, kind, app, detail string) {
-	e := access.Event{Time: a.o.Now(), Kind: kind, Email: s.Identity.Email, App: app, Detail: detail}
+// recordEvent writes e with r's client IP (the trusted-proxy rule of
+// sign-in, web.ClientIP) to the audit log.
+func (a *Handler) recordEvent(r *http.Request, e access.Event) {
 	if ip := web.ClientIP(r, a.o.TrustedProxies, a.o.ClientIPHeader); ip.IsValid() {
 		e.IP = ip.String()
 	}

@@ -133,6 +133,18 @@ func (f *fakeStore) UserSessions(_ context.Context, userID string, now time.Time
 	return out, nil
 }
 
+func (f *fakeStore) ActiveSessions(_ context.Context, now time.Time) ([]access.Session, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []access.Session
+	for _, s := range slices.Backward(f.sessions) {
+		if f.active(s, now) {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
 func (f *fakeStore) UsersSince(_ context.Context, since, now time.Time) ([]UserSummary, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

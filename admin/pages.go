@@ -262,9 +262,9 @@ func (a *Handler) revokeUser(w http.ResponseWriter, r *http.Request, s adminSess
 	if err != nil {
 		return err
 	}
-	msg := fmt.Sprintf("Revoked %s of %s", pages.Plural(n, "session"), u.Email)
-	a.record(r, s, access.EventRevoked, "", msg)
-	return a.flashAndRedirect(w, r, Prefix+"/users", msg)
+	e := RevokeUserEvent(u.Email, n, s.Identity.Email, a.o.Now())
+	a.recordEvent(r, e)
+	return a.flashAndRedirect(w, r, Prefix+"/users", e.Detail)
 }
 
 func (a *Handler) revokeSession(w http.ResponseWriter, r *http.Request, s adminSession) error {
@@ -298,9 +298,9 @@ func (a *Handler) revokeSession(w http.ResponseWriter, r *http.Request, s adminS
 	if err := a.o.Store.RevokeSession(r.Context(), nonce, s.Identity.Email, a.o.Now()); err != nil {
 		return err
 	}
-	msg := "Revoked one session of " + email
-	a.record(r, s, access.EventRevoked, "", msg)
-	return a.flashAndRedirect(w, r, back, msg)
+	e := RevokeSessionEvent(email, s.Identity.Email, a.o.Now())
+	a.recordEvent(r, e)
+	return a.flashAndRedirect(w, r, back, e.Detail)
 }
 
 func (a *Handler) revokeApp(w http.ResponseWriter, r *http.Request, s adminSession) error {
@@ -345,7 +345,7 @@ func (a *Handler) revokeApp(w http.ResponseWriter, r *http.Request, s adminSessi
 	if soft {
 		msg = "Tokens of " + p.Name + " will be re-issued silently"
 	}
-	a.record(r, s, access.EventRevoked, p.Name, msg+" ("+mode+")")
+	a.recordEvent(r, RevokeAppEvent(p.Name, soft, s.Identity.Email, a.o.Now()))
 	return a.flashAndRedirect(w, r, Prefix+"/apps", msg)
 }
 
@@ -357,6 +357,8 @@ func (a *Handler) confirm(w http.ResponseWriter, r *http.Request, s adminSession
 		c.Section = "apps"
 	case strings.Contains(c.Action, "/service-tokens/"):
 		c.Section = "tokens"
+	case strings.Contains(c.Action, "/api-tokens/"):
+		c.Section = "api-tokens"
 	default:
 		c.Section = "users"
 	}
@@ -364,7 +366,7 @@ func (a *Handler) confirm(w http.ResponseWriter, r *http.Request, s adminSession
 }
 
 // auditKinds are the kinds offered by the audit filter.
-var auditKinds = []string{access.EventSignIn, access.EventSignInFailed, access.EventAccess, access.EventDenied, access.EventSignOut, access.EventRevoked, access.EventServiceToken}
+var auditKinds = []string{access.EventSignIn, access.EventSignInFailed, access.EventAccess, access.EventDenied, access.EventSignOut, access.EventRevoked, access.EventServiceToken, access.EventAPIToken, access.EventAPI, access.EventKeyRotated, access.EventSCIM}
 
 func (a *Handler) audit(w http.ResponseWriter, r *http.Request, s adminSession) error {
 	q := r.URL.Query()

@@ -26,6 +26,9 @@ type Directory interface {
 	UserByEmail(ctx context.Context, email string) (User, error)
 	// UserSessions returns the user's sessions active at now.
 	UserSessions(ctx context.Context, userID string, now time.Time) ([]access.Session, error)
+	// ActiveSessions returns every global session active at now, newest
+	// first.
+	ActiveSessions(ctx context.Context, now time.Time) ([]access.Session, error)
 	// UsersSince returns the users whose last sign-in is at or after since,
 	// most recent first.
 	UsersSince(ctx context.Context, since, now time.Time) ([]UserSummary, error)

@@ -3,12 +3,10 @@ package admin
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/web"
 )
 
@@ -104,7 +102,7 @@ func (a *Handler) createServiceToken(w http.ResponseWriter, r *http.Request, s a
 	if d.Duration > 0 {
 		data.ExpiresAt = now.Add(d.Duration)
 	}
-	a.record(r, s, access.EventServiceToken, "", fmt.Sprintf("service token created: %s (%s, %s)", name, id, strings.ToLower(d.Label)))
+	a.recordEvent(r, ServiceTokenEvent("created", name, id, s.Identity.Email, now))
 	return a.tpl.tokenCreated.Render(w, http.StatusOK, "Service token created", data)
 }
 
@@ -113,14 +111,13 @@ type tokenAction struct {
 	path    string // under Prefix+"/service-tokens/"
 	title   string // imperative, for the confirmation heading
 	verb    string // past tense, for the flash and audit
-	kind    string // audit kind
 	button  string
 	effects func(t ServiceToken) []string
 	apply   func(ctx context.Context, ts ServiceTokens, id string, now time.Time) error
 }
 
 var (
-	disableToken = tokenAction{path: "disable", title: "Disable", verb: "Disabled", kind: access.EventRevoked, button: "Disable token",
+	disableToken = tokenAction{path: "disable", title: "Disable", verb: "Disabled", button: "Disable token",
 		effects: func(t ServiceToken) []string {
 			return []string{
 				"The next request presenting " + t.ClientID + " is refused, and so is every app token minted from it.",
@@ -130,14 +127,14 @@ var (
 		apply: func(ctx context.Context, ts ServiceTokens, id string, now time.Time) error {
 			return ts.DisableServiceToken(ctx, id, now)
 		}}
-	enableToken = tokenAction{path: "enable", title: "Enable", verb: "Enabled", kind: access.EventServiceToken, button: "Enable token",
+	enableToken = tokenAction{path: "enable", title: "Enable", verb: "Enabled", button: "Enable token",
 		effects: func(t ServiceToken) []string {
 			return []string{"Requests presenting " + t.ClientID + " and its secret are admitted again where a policy allows it."}
 		},
 		apply: func(ctx context.Context, ts ServiceTokens, id string, now time.Time) error {
 			return ts.EnableServiceToken(ctx, id, now)
 		}}
-	deleteToken = tokenAction{path: "delete", title: "Delete", verb: "Deleted", kind: access.EventRevoked, button: "Delete token",
+	deleteToken = tokenAction{path: "delete", title: "Delete", verb: "Deleted", button: "Delete token",
 		effects: func(t ServiceToken) []string {
 			return []string{
 				"The next request presenting " + t.ClientID + " is refused, and so is every app token minted from it.",
@@ -158,18 +155,9 @@ func (a *Handler) changeServiceToken(act tokenAction) handlerFunc {
 			return err
 		}
 		id := strings.TrimSpace(r.PostFormValue("id"))
-		list, err := ts.ServiceTokens(r.Context())
+		tok, err := findServiceToken(r.Context(), ts, id)
 		if err != nil {
 			return err
-		}
-		var tok *ServiceToken
-		for i := range list {
-			if list[i].ClientID == id {
-				tok = &list[i]
-			}
-		}
-		if tok == nil {
-			return web.Errorf(http.StatusNotFound, "There is no such service token.", nil)
 		}
 		back := Prefix + "/service-tokens"
 		if !confirmed(r) {
@@ -189,7 +177,22 @@ func (a *Handler) changeServiceToken(act tokenAction) handlerFunc {
 			return err
 		}
 		msg := act.verb + " service token " + tok.Name + " (" + tok.ClientID + ")"
-		a.record(r, s, act.kind, "", msg)
+		a.recordEvent(r, ServiceTokenEvent(strings.ToLower(act.verb), tok.Name, tok.ClientID, s.Identity.Email, a.o.Now()))
 		return a.flashAndRedirect(w, r, back, msg)
 	}
+}
+
+// findServiceToken returns the service token with client ID id; 404 when
+// there is none.
+func findServiceToken(ctx context.Context, ts ServiceTokens, id string) (*ServiceToken, error) {
+	list, err := ts.ServiceTokens(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range list {
+		if list[i].ClientID == id {
+			return &list[i], nil
+		}
+	}
+	return nil, web.Errorf(http.StatusNotFound, "There is no such service token.", nil)
 }

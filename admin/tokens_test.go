@@ -79,7 +79,7 @@ func TestAdminServiceTokenCreate(t *testing.T) {
 	}
 	events := h.db.kind(access.EventServiceToken)
 	if len(events) != 1 || events[0].Email != "admin@example.com" ||
-		!strings.Contains(events[0].Detail, "service token created: ci-bot") || strings.Contains(events[0].Detail, secret) {
+		!strings.Contains(events[0].Detail, "Created service token ci-bot") || strings.Contains(events[0].Detail, secret) {
 		t.Errorf("audit = %+v", events)
 	}
 }

@@ -11,6 +11,9 @@ import (
 type loginStore struct{ revokingStore }
 
 func (s loginStore) SignInUser(ctx context.Context, email, idpID string, now time.Time) (string, error) {
+	if err := signInAllowed(ctx, s.DB, email); err != nil { // app/scim.go
+		return "", err
+	}
 	u, err := s.UpsertUser(ctx, email, idpID, now)
 	if err != nil {
 		return "", err

@@ -15,7 +15,9 @@ import (
 	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/admin"
 	"github.com/gatehouse-dev/gatehouse/certs"
+	"github.com/gatehouse-dev/gatehouse/cli"
 	"github.com/gatehouse-dev/gatehouse/config"
+	"github.com/gatehouse-dev/gatehouse/geoip"
 	"github.com/gatehouse-dev/gatehouse/idp"
 	"github.com/gatehouse-dev/gatehouse/limit"
 	"github.com/gatehouse-dev/gatehouse/login"
@@ -47,7 +49,8 @@ type App struct {
 	listener  net.Listener       // set by Listen
 	watching  atomic.Bool        // the revocation watcher runs (app/revocations.go)
 	prot      *proxy.Handler     // the protected hosts, for shutdown
-	locked    atomic.Bool        // Run holds the data directory's lock (app/lock.go)
+	locked    atomic.Bool        // Run holds the data directory's lock (ops.LockDataDir)
+	geo       *geoip.Resolver    // the country of requests (app/sessions.go)
 }
 
 // Options tune an App for tests.
@@ -102,7 +105,9 @@ func (a *App) loadKeys(ctx context.Context) error {
 		Schedule: func() token.Schedule { return keySchedule(a.Config()) },
 		Log:      a.log,
 		Now:      a.now,
-		OnRotate: func(_ token.Key, reason string) { a.ops.metrics.KeyRotated(reason) },
+		OnRotate: func(ctx context.Context, k token.Key, reason string) error {
+			return a.db.Audit(ctx, access.KeyRotationEvent(a.now(), reason, k.ID, ""))
+		},
 	})
 	if err != nil {
 		return fmt.Errorf("app: %w", err)
@@ -155,6 +160,9 @@ func (a *App) buildHandler(o Options) error {
 		return err
 	}
 	secure := a.cfg.Secure()
+	if a.geo, err = openGeoIP(a.cfg); err != nil {
+		return err
+	}
 	team, err := login.New(login.Options{
 		TeamDomain:    a.cfg.TeamDomain,
 		TeamURL:       a.cfg.TeamURL(),
@@ -165,15 +173,20 @@ func (a *App) buildHandler(o Options) error {
 		Store:         meteredLoginStore{loginStore{a.revoking()}, a.ops.metrics},
 		OTP:           otp,
 		Limits: login.Limits{
-			PINSends: limit.New(pinSendsPerIP, pinWindow),
-			SignIns:  limit.New(signInsPerIP, time.Minute),
+			PINSends:    limit.New(pinSendsPerIP, pinWindow),
+			SignIns:     limit.New(signInsPerIP, time.Minute),
+			Backchannel: limit.New(backchannelPerIP, time.Minute),
 		},
+		IdPSessions:    a.revoking(),
 		Providers:      providers,
 		Pages:          rd,
 		Log:            a.log,
 		Now:            a.now,
 		TrustedProxies: trusted,
 		ClientIPHeader: a.cfg.ClientIPHeader,
+		Country:        a.geo.Country,
+		Sessions:       a.revoking(),
+		Seen:           a.touchSession,
 	})
 	if err != nil {
 		return fmt.Errorf("app: %w", err)
@@ -191,6 +204,8 @@ func (a *App) buildHandler(o Options) error {
 		Now:            a.now,
 		TrustedProxies: trusted,
 		ClientIPHeader: a.cfg.ClientIPHeader,
+		Country:        a.geo.Country,
+		Seen:           a.touchSession,
 	})
 	a.rev.Subscribe(prot.CloseRevoked)
 	a.prot = prot
@@ -203,6 +218,9 @@ func (a *App) buildHandler(o Options) error {
 		Keys:           keys,
 		Store:          a.revoking(),
 		ServiceTokens:  a.revoking(),
+		APITokens:      a.revoking(),
+		APIFailures:    apiFailureLimit(),
+		APILimited:     a.countAPILimited,
 		Pages:          rd,
 		TrustedProxies: trusted,
 		ClientIPHeader: a.cfg.ClientIPHeader,
@@ -213,7 +231,11 @@ func (a *App) buildHandler(o Options) error {
 	if err != nil {
 		return fmt.Errorf("app: %w", err)
 	}
-	a.handler = web.WithRequestID(&hosts{team: a.cfg.TeamDomain, teamHandler: team, admin: adm, protected: prot, static: pages.Static()})
+	sc, err := a.buildSCIM(prot, adm.Authenticator()) // app/scim.go
+	if err != nil {
+		return err
+	}
+	a.handler = web.WithRequestID(&hosts{team: a.cfg.TeamDomain, teamHandler: team, admin: adm, scim: sc, protected: prot, static: pages.Static()})
 	return nil
 }
 
@@ -276,7 +298,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		handler = web.HSTS(a.cfg.TeamDomain, a.Apps, handler)
 	}
 	srv := a.server(ctx, handler, 120*time.Second)
-	a.log.Info("gatehouse serving", "addr", ln.Addr().String(), "team", a.cfg.TeamURL(), "apps", len(a.table.Load().Apps()), "version", versionString())
+	a.log.Info("gatehouse serving", "addr", ln.Addr().String(), "team", a.cfg.TeamURL(), "apps", len(a.table.Load().Apps()), "version", cli.VersionString())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -333,6 +355,7 @@ func (a *App) Close() error {
 	if a.idpCancel != nil {
 		a.idpCancel()
 	}
+	_ = a.geo.Close()
 	if a.db == nil {
 		return nil
 	}

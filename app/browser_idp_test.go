@@ -8,13 +8,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/internal/testidp"
-)
-
-// Ports of the real IdPs in the browser tests.
-const (
-	browserOIDC   = 24132
-	browserSingle = 24133
 )
 
 // waitLocation polls the browser's URL until it starts with prefix.
@@ -55,8 +50,8 @@ func navigateReachable(t *testing.T, ctx context.Context, target, sel string) {
 // real Chromium: the IdP's JavaScript posts the SAMLResponse to the ACS and
 // the browser lands on the whoami origin.
 func TestBrowserSAMLSignIn(t *testing.T) {
-	env := startEnv(t, idpConfig(samlIdP("sso", browserSAML), "sso"), "")
-	ssp := testidp.StartSAML(t, browserSAML)
+	ssp := testidp.StartSAML(t, 0)
+	env := startEnv(t, idpConfig(samlIdP("sso", ssp.MetadataURL), "sso"), "")
 	registerSP(t, env, ssp, "/cdn-cgi/access/saml-metadata")
 	ctx := newBrowser(t)
 
@@ -84,6 +79,9 @@ func TestBrowserSAMLSignIn(t *testing.T) {
 // TestBrowserIdPChooser: an app allowing an OIDC and a SAML provider shows
 // a chooser listing both; choosing OIDC leads to the provider's login form.
 func TestBrowserIdPChooser(t *testing.T) {
+	ln, team := listenTeam(t)
+	op := testidp.StartOIDC(t, 0, []string{team + access.PathCallback})
+	ssp := testidp.StartSAML(t, 0)
 	cfg := `
 team_domain = "auth.localhost:{{PORT}}"
 listen = "127.0.0.1:0"
@@ -91,7 +89,7 @@ data_dir = "{{DATA}}"
 
 [tls]
 mode = "off"
-` + oidcIdP("corp", chooserOIDC, "") + samlIdP("sso", chooserSAML) + `
+` + oidcIdP("corp", op.Issuer, "") + samlIdP("sso", ssp.MetadataURL) + `
 [[apps]]
 name = "both"
 domains = ["both.localhost:{{PORT}}"]
@@ -102,9 +100,7 @@ idps = ["corp", "sso"]
   decision = "allow"
   include = [{ everyone = true }]
 `
-	env := startEnv(t, cfg, "")
-	op := testidp.StartOIDC(t, chooserOIDC, []string{env.team + "/cdn-cgi/access/callback"})
-	testidp.StartSAML(t, chooserSAML)
+	env := startEnvOn(t, ln, cfg, "", Options{})
 	ctx := newBrowser(t)
 
 	step(t, ctx, "open the app", chromedp.Navigate(env.url("both", "/")), chromedp.WaitVisible(chromedp.CSS(`nav.providers a`)))
@@ -141,8 +137,9 @@ idps = ["corp", "sso"]
 // TestBrowserSingleIdPGoesStraight: with one allowed provider the first
 // page the browser shows after visiting the app is the IdP's login page.
 func TestBrowserSingleIdPGoesStraight(t *testing.T) {
-	env := startEnv(t, idpConfig(oidcIdP("corp", browserSingle, ""), "corp"), "")
-	op := testidp.StartOIDC(t, browserSingle, []string{env.team + "/cdn-cgi/access/callback"})
+	ln, team := listenTeam(t)
+	op := testidp.StartOIDC(t, 0, []string{team + access.PathCallback})
+	env := startEnvOn(t, ln, idpConfig(oidcIdP("corp", op.Issuer, ""), "corp"), "", Options{})
 	ctx := newBrowser(t)
 
 	navigateReachable(t, ctx, env.url("only", "/straight"), `input[name=login]`)

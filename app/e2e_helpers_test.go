@@ -87,7 +87,14 @@ func startEnvAt(t testing.TB, tmpl string, dataDir string, o Options, port int) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	port = ln.Addr().(*net.TCPAddr).Port
+	return startEnvOn(t, ln, tmpl, dataDir, o)
+}
+
+// startEnvOn is startEnvWith on the listener ln, for tests that must know
+// the team URL before they write the config (to register it at an IdP).
+func startEnvOn(t testing.TB, ln net.Listener, tmpl string, dataDir string, o Options) *testEnv {
+	t.Helper()
+	port := ln.Addr().(*net.TCPAddr).Port
 	if dataDir == "" {
 		dataDir = t.TempDir()
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -18,16 +19,10 @@ import (
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
-// Ports of the real IdPs in these tests (distinct from internal/testidp's).
+// The real IdPs in these tests listen on free ports chosen at run time
+// (testidp.StartOIDC and StartSAML with port 0).
 const (
-	oidcPort     = 24101
-	oidcPort2    = 24102
-	samlPort     = 24111
-	chooserOIDC  = 24121
-	chooserSAML  = 24122
-	browserSAML  = 24131
-	samlAudience = 24141
-	idpTestApps  = `
+	idpTestApps = `
 [[apps]]
 name = "demo"
 domains = ["app.localhost:{{PORT}}"]
@@ -55,30 +50,66 @@ func idpConfig(idps, only string) string {
 	return e2eHeader() + idps + strings.ReplaceAll(idpTestApps, "{{ONLY}}", only)
 }
 
-func oidcIdP(id string, port int, extra string) string {
+// oidcIdP is an [[idps]] block of the test OpenID provider at issuer.
+func oidcIdP(id, issuer, extra string) string {
 	return fmt.Sprintf(`
 [[idps]]
 id = %q
 kind = "oidc"
 name = "Test OIDC"
-issuer = "http://127.0.0.1:%d"
+issuer = %q
 client_id = "proxy"
 client_secret = "proxy-secret"
 scopes = ["openid", "email", "profile", "groups"]
 claims = ["email_verified"]
 %s
-`, id, port, extra)
+`, id, issuer, extra)
 }
 
-func samlIdP(id string, port int) string {
+// samlIdP is an [[idps]] block of the SAML IdP whose metadata is at
+// metadataURL.
+func samlIdP(id, metadataURL string) string {
 	return fmt.Sprintf(`
 [[idps]]
 id = %q
 kind = "saml"
 name = "Test SAML"
-metadata_url = "http://127.0.0.1:%d/saml2/idp/metadata.php"
+metadata_url = %q
 attributes = ["uid"]
-`, id, port)
+`, id, metadataURL)
+}
+
+// listenTeam binds Gatehouse's listener on a free port and returns it with
+// the team URL, so that an IdP started first can register the callback
+// (pass ln to startEnvOn).
+func listenTeam(t *testing.T) (net.Listener, string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln, fmt.Sprintf("http://auth.localhost:%d", ln.Addr().(*net.TCPAddr).Port)
+}
+
+// downURL is the address of an IdP that is down: a port held for the test
+// whose connections are closed at once, so no other process can answer on it.
+func downURL(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_ = c.Close()
+		}
+	}()
+	return "http://" + ln.Addr().String()
 }
 
 // getIdentity returns the team domain's get-identity JSON for c.
@@ -120,8 +151,8 @@ func groupsOf(m map[string]any) []string {
 }
 
 // getReachable opens target, retrying while the sign-in shows the
-// "not reachable" page: the IdP started just after Gatehouse, whose
-// discovery is retried on demand.
+// "not reachable" page: Gatehouse may not have fetched the IdP's discovery
+// or metadata yet (it is retried on demand).
 func getReachable(t *testing.T, c *http.Client, target string) *http.Response {
 	t.Helper()
 	for i := 0; ; i++ {
@@ -149,9 +180,9 @@ func oidcSignIn(t *testing.T, op *testidp.OIDC, c *http.Client, target, user str
 }
 
 func TestE2EOIDC(t *testing.T) {
-	env := startEnv(t, idpConfig(oidcIdP("corp", oidcPort, ""), "corp"), "")
-	// Gatehouse started before its IdP: discovery is retried on demand.
-	op := testidp.StartOIDC(t, oidcPort, []string{env.team + "/cdn-cgi/access/callback"})
+	ln, team := listenTeam(t)
+	op := testidp.StartOIDC(t, 0, []string{team + access.PathCallback})
+	env := startEnvOn(t, ln, idpConfig(oidcIdP("corp", op.Issuer, ""), "corp"), "", Options{})
 
 	t.Run("alice reaches whoami with groups", func(t *testing.T) {
 		c := newClient(t, false)
@@ -198,7 +229,7 @@ func TestE2EOIDC(t *testing.T) {
 				t.Fatal(err)
 			}
 			body := readBody(t, resp)
-			if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "Try again") {
+			if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "Sign in again") {
 				t.Errorf("state %q: %d\n%s", state, resp.StatusCode, body)
 			}
 			if d := env.lastFailure(t); d != "state unknown, expired or reused" {
@@ -232,7 +263,11 @@ func TestE2EOIDC(t *testing.T) {
 			t.Fatal(err)
 		}
 		body := readBody(t, resp)
-		if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "access_denied") {
+		// The code is said in words; the raw code stays in the small
+		// detail line, and "Sign in again" restarts the app's sign-in.
+		if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "The sign-in was cancelled") ||
+			!strings.Contains(body, `<p class="muted detail">Code from the identity provider: access_denied`) ||
+			strings.Contains(body, "(access_denied)") || !strings.Contains(body, `href="/cdn-cgi/access/login/only.localhost`) {
 			t.Errorf("got %d:\n%s", resp.StatusCode, body)
 		}
 		if d := env.lastFailure(t); d != "oidc: provider returned error=access_denied" {
@@ -247,9 +282,10 @@ func TestE2EOIDC(t *testing.T) {
 }
 
 func TestE2EOIDCUserinfoAndUnreachable(t *testing.T) {
-	cfg := idpConfig(oidcIdP("corp", oidcPort2, "userinfo = true")+oidcIdP("down", 24199, ""), "corp")
-	env := startEnv(t, cfg, "")
-	op := testidp.StartOIDC(t, oidcPort2, []string{env.team + "/cdn-cgi/access/callback"}, testidp.WithUserinfoOnlyGroups())
+	ln, team := listenTeam(t)
+	op := testidp.StartOIDC(t, 0, []string{team + access.PathCallback}, testidp.WithUserinfoOnlyGroups())
+	cfg := idpConfig(oidcIdP("corp", op.Issuer, "userinfo = true")+oidcIdP("down", downURL(t), ""), "corp")
+	env := startEnvOn(t, ln, cfg, "", Options{})
 
 	c := newClient(t, false)
 	resp := oidcSignIn(t, op, c, env.url("only", "/?format=json"), "alice")
@@ -321,8 +357,8 @@ func registerSP(t *testing.T, env *testEnv, idp *testidp.SAML, path string) {
 }
 
 func TestE2ESAML(t *testing.T) {
-	env := startEnv(t, idpConfig(samlIdP("sso", samlPort), "sso"), "")
-	idp := testidp.StartSAML(t, samlPort)
+	idp := testidp.StartSAML(t, 0)
+	env := startEnv(t, idpConfig(samlIdP("sso", idp.MetadataURL), "sso"), "")
 	registerSP(t, env, idp, "/cdn-cgi/access/saml-metadata")
 
 	t.Run("bob signs in, attributes mapped", func(t *testing.T) {
@@ -386,7 +422,7 @@ func TestE2ESAML(t *testing.T) {
 			t.Fatal(err)
 		}
 		body := readBody(t, resp)
-		if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "Try again") {
+		if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "Sign in again") {
 			t.Errorf("tampered: %d\n%s", resp.StatusCode, body)
 		}
 		if d := env.lastFailure(t); !strings.Contains(d, "signature") {
@@ -430,9 +466,9 @@ func TestE2ESAML(t *testing.T) {
 // own ACS is checked first) name A, so the audit reason is the recipient;
 // idp.TestSAMLParseResponse proves the Audience check on its own.
 func TestE2ESAMLWrongAudience(t *testing.T) {
-	a := startEnv(t, idpConfig(samlIdP("sso", samlAudience), "sso"), "")
-	b := startEnv(t, idpConfig(samlIdP("sso", samlAudience), "sso"), "")
-	ssp := testidp.StartSAML(t, samlAudience)
+	ssp := testidp.StartSAML(t, 0)
+	a := startEnv(t, idpConfig(samlIdP("sso", ssp.MetadataURL), "sso"), "")
+	b := startEnv(t, idpConfig(samlIdP("sso", ssp.MetadataURL), "sso"), "")
 	var both []byte
 	for _, env := range []*testEnv{a, b} {
 		resp, err := newClient(t, false).Get(env.team + "/cdn-cgi/access/saml-metadata")
@@ -486,7 +522,7 @@ func TestE2ESAMLWrongAudience(t *testing.T) {
 		t.Fatal(err)
 	}
 	body := readBody(t, resp)
-	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "was not accepted") || !strings.Contains(body, "Try again") {
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "was not accepted") || !strings.Contains(body, "Sign in again") {
 		t.Errorf("foreign response at B: %d\n%s", resp.StatusCode, body)
 	}
 	d := b.lastFailure(t)

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 	"net/http/httptest"
@@ -341,21 +340,9 @@ func TestCORSPreflightBypass(t *testing.T) {
 func TestServiceTokenEndToEnd(t *testing.T) {
 	env, dir, _ := startPolicyEnv(t)
 	ctx := context.Background()
-	var out bytes.Buffer
-	if err := serviceTokenCommand(ctx, env.app.db, "create", []string{"ci-bot"}, time.Hour, time.Now(), &out); err != nil {
-		t.Fatal(err)
-	}
-	var id, secret string
-	for _, line := range strings.Split(out.String(), "\n") {
-		if v, ok := strings.CutPrefix(line, "CF-Access-Client-Id: "); ok {
-			id = v
-		}
-		if v, ok := strings.CutPrefix(line, "CF-Access-Client-Secret: "); ok {
-			secret = v
-		}
-	}
-	if id == "" || secret == "" {
-		t.Fatalf("create printed:\n%s", out.String())
+	id, secret, err := env.app.db.CreateServiceToken(ctx, "ci-bot", time.Hour, time.Now())
+	if err != nil || id == "" || secret == "" {
+		t.Fatalf("create: %q %q %v", id, secret, err)
 	}
 	curl := func(hdr map[string]string) *http.Response {
 		t.Helper()
@@ -406,8 +393,7 @@ func TestServiceTokenEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer other.Close()
-	out.Reset()
-	if err := serviceTokenCommand(ctx, other, "disable", []string{id}, 0, time.Now(), &out); err != nil {
+	if err := other.DisableServiceToken(ctx, id, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	waitStatus := func(hdr map[string]string, want int, what string) {
@@ -428,11 +414,11 @@ func TestServiceTokenEndToEnd(t *testing.T) {
 	waitStatus(creds, http.StatusForbidden, "headers after disable")
 	waitStatus(withCookie, http.StatusForbidden, "cookie after disable")
 
-	if err := serviceTokenCommand(ctx, other, "enable", []string{id}, 0, time.Now(), &out); err != nil {
+	if err := other.EnableServiceToken(ctx, id, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	waitStatus(creds, http.StatusOK, "headers after enable")
-	if err := serviceTokenCommand(ctx, other, "delete", []string{id}, 0, time.Now(), &out); err != nil {
+	if err := other.DeleteServiceToken(ctx, id); err != nil {
 		t.Fatal(err)
 	}
 	waitStatus(creds, http.StatusForbidden, "headers after delete")

@@ -25,4 +25,6 @@ var (
 	_ login.Store         = meteredLoginStore{}
 	_ admin.Store         = revokingStore{}
 	_ admin.ServiceTokens = revokingStore{}
+	_ admin.APITokens     = revokingStore{}
+	_ login.SessionStore  = revokingStore{}
 )

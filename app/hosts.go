@@ -6,6 +6,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/admin"
+	"github.com/gatehouse-dev/gatehouse/scim"
 	"github.com/gatehouse-dev/gatehouse/web"
 )
 
@@ -16,6 +17,7 @@ type hosts struct {
 	team        string // team domain, host[:port]
 	teamHandler http.Handler
 	admin       http.Handler // the admin pages under /admin on the team domain; nil: none
+	scim        http.Handler // the SCIM service provider under /scim/v2 on the team domain; nil: none
 	protected   http.Handler
 	static      http.Handler
 }
@@ -26,6 +28,10 @@ func (h *hosts) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if web.SameHost(r.Host, h.team) {
+		if h.scim != nil && scim.IsPath(r.URL.Path) {
+			h.scim.ServeHTTP(w, r)
+			return
+		}
 		if h.admin != nil && admin.IsPath(r.URL.Path) {
 			h.admin.ServeHTTP(w, r)
 			return

@@ -32,13 +32,15 @@ func (a *App) buildProviders(mail idp.Mailer) ([]login.Provider, login.OTPConnec
 			if err != nil {
 				return nil, nil, err
 			}
-			o, err := idp.NewOIDC(idp.OIDCConfig{
+			oc := idp.OIDCConfig{
 				ID: p.ID, Issuer: p.Issuer, ClientID: p.ClientID, ClientSecret: secret,
 				RedirectURL: callback, Scopes: p.Scopes,
 				EmailClaim: p.EmailClaim, NameClaim: p.NameClaim, GroupsClaim: p.GroupsClaim,
 				Userinfo: p.Userinfo, AllowUnverifiedEmail: p.AllowUnverifiedEmail, Claims: p.Claims,
 				Log: a.log,
-			})
+			}
+			a.oidcLogout(p, &oc, &lp)
+			o, err := idp.NewOIDC(oc)
 			if err != nil {
 				return nil, nil, fmt.Errorf("app: idp %s: %w", p.ID, err)
 			}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/certs"
+	"github.com/gatehouse-dev/gatehouse/cli"
 	"github.com/gatehouse-dev/gatehouse/config"
 	"github.com/gatehouse-dev/gatehouse/web"
 )
@@ -36,7 +37,7 @@ func (a *App) serveTLS(ctx context.Context, httpLn net.Listener) error {
 	httpsSrv.TLSConfig = m.TLSConfig()
 	httpSrv := a.server(ctx, m.HTTPHandler(), 30*time.Second)
 	a.log.Info("gatehouse serving", "https", httpsLn.Addr().String(), "http", httpLn.Addr().String(),
-		"tls", a.cfg.TLS.Mode, "team", a.cfg.TeamURL(), "apps", len(a.table.Load().Apps()), "version", versionString())
+		"tls", a.cfg.TLS.Mode, "team", a.cfg.TeamURL(), "apps", len(a.table.Load().Apps()), "version", cli.VersionString())
 	errc := make(chan error, 2)
 	go func() { errc <- httpsSrv.ServeTLS(httpsLn, "", "") }()
 	go func() { errc <- httpSrv.Serve(httpLn) }()

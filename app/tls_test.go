@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,15 +28,34 @@ import (
 	"github.com/gatehouse-dev/gatehouse/web"
 )
 
+// handedOut holds the ports freePort returned, none of which it returns
+// again: a port is free only until its user binds it, so two calls before
+// that (pebble's ACME and challtestsrv's management port) could otherwise
+// both get it.
+var handedOut struct {
+	sync.Mutex
+	ports map[int]bool
+}
+
 // freePort returns a TCP port below the ephemeral range (see the test
-// harness notes) that is free on 127.0.0.1 right now.
+// harness notes) that is free on 127.0.0.1 right now and that no earlier
+// call of this test binary returned.
 func freePort(t testing.TB) int {
 	t.Helper()
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	if handedOut.ports == nil {
+		handedOut.ports = map[int]bool{}
+	}
 	for range 200 {
 		p := 20000 + mrand.IntN(12000)
+		if handedOut.ports[p] {
+			continue
+		}
 		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
 		if err == nil {
 			ln.Close()
+			handedOut.ports[p] = true
 			return p
 		}
 	}
@@ -148,12 +168,19 @@ func startTLSEnv(t testing.TB, cfgText, dataDir string, httpPort, httpsPort int)
 	e := &tlsEnv{app: a, httpPort: httpPort, httpsPort: httpsPort, mail: mail, logs: logs, cancel: cancel, done: make(chan error, 1)}
 	go func() { e.done <- a.Run(ctx) }()
 	t.Cleanup(func() { e.stop(t) })
+	// Ready means the HTTPS port accepts connections and the certificate
+	// manager is set up: Run binds listen_https before it loads the
+	// certificates and feeds the status and the expiry metric from them
+	// (app/tls.go), so an open port alone does not mean those are there yet.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", httpsPort), time.Second)
 		if err == nil {
 			c.Close()
-			break
+			if a.certs.Load() != nil {
+				break
+			}
+			err = errors.New("certificate manager not set up yet")
 		}
 		select {
 		case err := <-e.done:
@@ -362,5 +389,19 @@ func TestTLSFilesStartFailsOnMissingFile(t *testing.T) {
 	err = a.Run(ctx)
 	if err == nil || !strings.Contains(err.Error(), "tls.certs[1]") {
 		t.Fatalf("Run = %v, want an error naming tls.certs[1]", err)
+	}
+}
+
+// TestFreePortNotTwice: ports handed out before anyone bound them are not
+// handed out again (500 random draws among 12000 ports would repeat one
+// almost surely).
+func TestFreePortNotTwice(t *testing.T) {
+	seen := map[int]bool{}
+	for range 500 {
+		p := freePort(t)
+		if seen[p] {
+			t.Fatalf("port %d handed out twice", p)
+		}
+		seen[p] = true
 	}
 }

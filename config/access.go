@@ -65,6 +65,11 @@ func convertRules(rules []RuleConfig) ([]access.Rule, error) {
 			ServiceTokens:   slices.Clone(r.ServiceTokens),
 			AnyServiceToken: r.AnyServiceToken,
 		}
+		for _, c := range r.Countries {
+			if code, ok := access.CountryCode(c); ok {
+				pr.Countries = append(pr.Countries, code)
+			}
+		}
 		for _, s := range r.IPRanges {
 			p, err := parsePrefix(s)
 			if err != nil {

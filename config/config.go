@@ -31,6 +31,7 @@ type Config struct {
 	Metrics        MetricsConfig `toml:"metrics"`
 	Keys           KeysConfig    `toml:"keys"`
 	SMTP           SMTPConfig    `toml:"smtp"`
+	GeoIP          GeoIPConfig   `toml:"geoip"`
 	IdPs           []IdPConfig   `toml:"idps"`
 	Apps           []AppConfig   `toml:"apps"`
 
@@ -106,6 +107,12 @@ type IdPConfig struct {
 	Userinfo             bool     `toml:"userinfo"`           // merge the userinfo endpoint's claims
 	AllowUnverifiedEmail bool     `toml:"allow_unverified_email"`
 	Claims               []string `toml:"claims"` // copied into the token's custom claim
+	// BackchannelLogout accepts the provider's back-channel logout tokens
+	// at /cdn-cgi/access/backchannel-logout/<id>.
+	BackchannelLogout bool `toml:"backchannel_logout"`
+	// LogoutAtIdP: signing out of Gatehouse also ends the provider's
+	// session (RP-initiated logout through its end_session_endpoint).
+	LogoutAtIdP bool `toml:"logout_at_idp"`
 
 	// kind = "saml"
 	MetadataURL     string   `toml:"metadata_url"`     // IdP metadata URL, or
@@ -178,6 +185,7 @@ type RuleConfig struct {
 	Groups          []string            `toml:"groups"`
 	IdPs            []string            `toml:"idps"`
 	IPRanges        []string            `toml:"ip_ranges"`
+	Countries       []string            `toml:"countries"` // ISO 3166-1 alpha-2, judged per request
 	ServiceTokens   []string            `toml:"service_tokens"`
 	AnyServiceToken bool                `toml:"any_service_token"`
 	Claims          map[string][]string `toml:"claims"`

@@ -237,6 +237,9 @@ func TestConfigBad(t *testing.T) {
 			[]string{`idps[1].sp_key_file: set both sp_key_file and sp_cert_file, or neither`}},
 		{"saml with oidc keys", validBase + "[[idps]]\nid = \"sso\"\nkind = \"saml\"\nmetadata_url = \"https://idp.example.com/md\"\nclient_id = \"c\"\nclaims = [\"x\"]\nuserinfo = true\n" + validApp,
 			[]string{`idps[1].claims: not a key of kind "saml"`, `idps[1].client_id: not a key of kind "saml"`, `idps[1].userinfo: not a key of kind "saml"`}},
+		{"saml with logout keys", validBase + "[[idps]]\nid = \"sso\"\nkind = \"saml\"\nmetadata_url = \"https://idp.example.com/md\"\nbackchannel_logout = true\nlogout_at_idp = true\n" + validApp,
+			[]string{`idps[1].backchannel_logout: not a key of kind "saml"`, `idps[1].logout_at_idp: not a key of kind "saml"`}},
+		{"otp with logout keys", strings.Replace(validBase, `kind = "otp"`, "kind = \"otp\"\nlogout_at_idp = true", 1) + validApp, []string{`idps[0].logout_at_idp: not a key of kind "otp"`}},
 		{"otp with oidc keys", strings.Replace(validBase, `kind = "otp"`, "kind = \"otp\"\nissuer = \"https://login.example.com\"", 1) + validApp, []string{`idps[0].issuer: not a key of kind "otp"`}},
 		{"app allows unknown idp", validBase + strings.Replace(validApp, `origin = "whoami"`, "origin = \"whoami\"\nidps = [\"pin\", \"okta\"]", 1), []string{`apps[0].idps[1]: "okta": no identity provider with this id`}},
 		{"tls bad mode", strings.Replace(validBase, `mode = "off"`, `mode = "auto"`, 1) + validApp, []string{`gatehouse.toml:3: tls.mode: "auto": must be one of "acme", "files", "off"`}},
@@ -661,5 +664,13 @@ func TestConfigSecretReportedWithOtherProblems(t *testing.T) {
 		"gatehouse.toml:9: smtp.password_env: environment variable GATEHOUSE_TEST_UNSET_VARIABLE is not set"
 	if err == nil || err.Error() != want {
 		t.Errorf("error =\n%v\nwant\n%s", err, want)
+	}
+}
+
+func TestTOMLString(t *testing.T) {
+	for in, want := range map[string]string{`plain`: `"plain"`, `a"b\c`: `"a\"b\\c"`, "tab\there\n": `"tab\u0009here\u000A"`} {
+		if got := tomlString(in); got != want {
+			t.Errorf("tomlString(%q) = %s, want %s", in, got, want)
+		}
 	}
 }

@@ -64,6 +64,7 @@ func (v *validator) samlIdP(key string, p *IdPConfig) {
 		"scopes": len(p.Scopes) > 0, "email_claim": p.EmailClaim != "", "name_claim": p.NameClaim != "",
 		"groups_claim": p.GroupsClaim != "", "userinfo": p.Userinfo,
 		"allow_unverified_email": p.AllowUnverifiedEmail, "claims": len(p.Claims) > 0,
+		"backchannel_logout": p.BackchannelLogout, "logout_at_idp": p.LogoutAtIdP,
 	})
 }
 
@@ -79,6 +80,7 @@ func (v *validator) otpIdP(key string, p *IdPConfig) {
 		"email_attribute": p.EmailAttribute != "", "name_attribute": p.NameAttribute != "",
 		"groups_attribute": p.GroupsAttribute != "", "attributes": len(p.Attributes) > 0,
 		"sp_key_file": p.SPKeyFile != "", "sp_cert_file": p.SPCertFile != "",
+		"backchannel_logout": p.BackchannelLogout, "logout_at_idp": p.LogoutAtIdP,
 	})
 }
 

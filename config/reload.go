@@ -23,6 +23,7 @@ func RestartKeys(old, next *Config) []string {
 		{"metrics.listen", old.Metrics.Listen, next.Metrics.Listen},
 		{"smtp", old.SMTP, next.SMTP},
 		{"idps", old.IdPs, next.IdPs},
+		{"geoip", old.GeoIP, next.GeoIP},
 	}
 	var out []string
 	for _, c := range checks {

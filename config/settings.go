@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/access"
 )
 
 // maxCORSMaxAge caps [apps.cors] max_age (browsers cap it lower anyway).
@@ -38,7 +40,7 @@ func (v *validator) appSettings(key string, a *AppConfig, scheme string) {
 	if h := a.ServiceTokenHeader; h != "" {
 		if !validHeaderName(h) {
 			v.add(key+".service_token_header", "%q: not a header name", h)
-		} else if c := http.CanonicalHeaderKey(h); c == "Cookie" || c == "Host" || strings.HasPrefix(c, "Cf-Access-") {
+		} else if c := http.CanonicalHeaderKey(h); c == "Cookie" || c == "Host" || strings.HasPrefix(c, access.HeaderPrefix) {
 			v.add(key+".service_token_header", "%q: choose another header", h)
 		}
 	}

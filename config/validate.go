@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/access"
 )
 
 var (
@@ -79,6 +81,7 @@ func (c *Config) Validate() error {
 	v.oneOf("log.format", c.Log.Format, "text", "json")
 	v.ops(c) // [metrics] and [keys]: ops.go
 	v.smtp(&c.SMTP)
+	v.geoip(c)
 
 	idps := v.idps(c.IdPs)
 	v.apps(c, idps)
@@ -447,8 +450,8 @@ func (v *validator) policy(key string, p *PolicyConfig, names map[string]bool, i
 
 func (v *validator) rule(key string, r *RuleConfig, idps map[string]bool) {
 	if !r.Everyone && !r.AnyServiceToken && len(r.Emails)+len(r.EmailDomains)+len(r.Groups)+
-		len(r.IdPs)+len(r.IPRanges)+len(r.ServiceTokens)+len(r.Claims) == 0 {
-		v.add(key, "rule has no selector (everyone, emails, email_domains, groups, idps, ip_ranges, service_tokens, any_service_token or claims)")
+		len(r.IdPs)+len(r.IPRanges)+len(r.Countries)+len(r.ServiceTokens)+len(r.Claims) == 0 {
+		v.add(key, "rule has no selector (everyone, emails, email_domains, groups, idps, ip_ranges, countries, service_tokens, any_service_token or claims)")
 		return
 	}
 	for i, e := range r.Emails {
@@ -470,6 +473,11 @@ func (v *validator) rule(key string, r *RuleConfig, idps map[string]bool) {
 	for i, p := range r.IPRanges {
 		if _, err := parsePrefix(p); err != nil {
 			v.add(fmt.Sprintf("%s.ip_ranges[%d]", key, i), "%q: not a CIDR such as \"192.0.2.0/24\"", p)
+		}
+	}
+	for i, c := range r.Countries {
+		if _, ok := access.CountryCode(c); !ok {
+			v.add(fmt.Sprintf("%s.countries[%d]", key, i), "%q: not an ISO 3166-1 alpha-2 country code such as \"US\" or \"PT\"", c)
 		}
 	}
 	for i, t := range r.ServiceTokens {

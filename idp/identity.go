@@ -33,6 +33,9 @@ var (
 	ErrLimited         = access.ErrLimited
 )
 
+// ProviderError is a sign-in the provider refused, with its status code.
+type ProviderError = access.ProviderError
+
 // emailFrom normalises the first email-like value of vals.
 func emailFrom(vals ...string) (string, error) {
 	for _, v := range vals {

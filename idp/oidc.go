@@ -13,6 +13,8 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
+
+	"github.com/gatehouse-dev/gatehouse/access"
 )
 
 // Discovery retry timing: the background loop backs off from
@@ -40,8 +42,16 @@ type OIDCConfig struct {
 	Userinfo             bool     // merge the userinfo endpoint's claims
 	AllowUnverifiedEmail bool     // accept email_verified = false
 	Claims               []string // copied into Identity.Custom
-	HTTPClient           *http.Client
-	Log                  *slog.Logger
+	// LogoutAtIdP: signing out of Gatehouse also ends the provider's
+	// session (RP-initiated logout); discovery warns when the provider has
+	// no end_session_endpoint.
+	LogoutAtIdP bool
+	// LogoutReplay remembers the accepted back-channel logout tokens;
+	// VerifyLogoutToken refuses every token without it.
+	LogoutReplay LogoutTokenCache
+	HTTPClient   *http.Client
+	Log          *slog.Logger
+	Now          func() time.Time
 }
 
 // OIDC is an OpenID Connect provider: authorization code flow with PKCE,
@@ -80,6 +90,9 @@ func NewOIDC(cfg OIDCConfig) (*OIDC, error) {
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	return &OIDC{cfg: cfg}, nil
 }
@@ -133,6 +146,10 @@ func (o *OIDC) discover(ctx context.Context, force bool) (*oidc.Provider, error)
 		return nil, fmt.Errorf("idp: oidc %s: discovery: %w: %w", o.cfg.ID, ErrUnreachable, err)
 	}
 	o.cfg.Log.Info("idp: oidc provider discovered", "idp", o.cfg.ID, "issuer", o.cfg.Issuer)
+	if o.cfg.LogoutAtIdP && endSessionEndpoint(p) == "" {
+		o.cfg.Log.Warn("idp: oidc provider has no end_session_endpoint: signing out stays local to Gatehouse (logout_at_idp)",
+			"idp", o.cfg.ID, "issuer", o.cfg.Issuer)
+	}
 	o.provider = p
 	return p, nil
 }
@@ -163,49 +180,65 @@ func (o *OIDC) AuthCodeURL(ctx context.Context, state, nonce, verifier string) (
 // Exchange completes a sign-in from the callback's query q (whose state the
 // caller has already matched): it checks the error and iss parameters,
 // redeems the code with the PKCE verifier, verifies the ID token and its
-// nonce, merges userinfo when configured and maps the claims.
-func (o *OIDC) Exchange(ctx context.Context, q url.Values, verifier, nonce string) (Identity, error) {
+// nonce, merges userinfo when configured and maps the claims. It also
+// returns the provider's session as the ID token tells it (sub, sid and the
+// raw token), for back-channel and RP-initiated logout.
+func (o *OIDC) Exchange(ctx context.Context, q url.Values, verifier, nonce string) (Identity, access.IdPSession, error) {
+	id, idt, raw, err := o.exchange(ctx, q, verifier, nonce)
+	if err != nil {
+		return id, access.IdPSession{}, err
+	}
+	var sid struct {
+		SID string `json:"sid"`
+	}
+	_ = idt.Claims(&sid) // decoded in exchange already; a sid that is not a string is left out
+	return id, access.IdPSession{IdP: o.cfg.ID, Subject: idt.Subject, SID: sid.SID, IDToken: raw}, nil
+}
+
+// exchange is Exchange, returning the verified ID token and its raw form.
+func (o *OIDC) exchange(ctx context.Context, q url.Values, verifier, nonce string) (Identity, *oidc.IDToken, string, error) {
 	if e := q.Get("error"); e != "" {
-		return Identity{}, fmt.Errorf("idp: oidc %s: %s: %w", o.cfg.ID, e, ErrAccessDenied)
+		return Identity{}, nil, "", fmt.Errorf("idp: oidc %s: %s: %w", o.cfg.ID, e, ErrAccessDenied)
 	}
 	if iss := q.Get("iss"); iss != "" && iss != o.cfg.Issuer {
-		return Identity{}, fmt.Errorf("idp: oidc %s: iss %q: %w", o.cfg.ID, iss, ErrIssuerMismatch)
+		return Identity{}, nil, "", fmt.Errorf("idp: oidc %s: iss %q: %w", o.cfg.ID, iss, ErrIssuerMismatch)
 	}
 	code := q.Get("code")
 	if code == "" {
-		return Identity{}, fmt.Errorf("idp: oidc %s: no code: %w", o.cfg.ID, ErrInvalidToken)
+		return Identity{}, nil, "", fmt.Errorf("idp: oidc %s: no code: %w", o.cfg.ID, ErrInvalidToken)
 	}
 	p, err := o.discover(ctx, false)
 	if err != nil {
-		return Identity{}, err
+		return Identity{}, nil, "", err
 	}
 	ctx = oidc.ClientContext(ctx, o.cfg.HTTPClient)
 	conf := o.oauth2Config(p)
 	tok, err := conf.Exchange(ctx, code, oauth2.VerifierOption(verifier))
 	if err != nil {
-		return Identity{}, fmt.Errorf("idp: oidc %s: code exchange: %w: %w", o.cfg.ID, ErrInvalidToken, err)
+		return Identity{}, nil, "", fmt.Errorf("idp: oidc %s: code exchange: %w: %w", o.cfg.ID, ErrInvalidToken, err)
 	}
 	raw, ok := tok.Extra("id_token").(string)
 	if !ok || raw == "" {
-		return Identity{}, fmt.Errorf("idp: oidc %s: no id_token: %w", o.cfg.ID, ErrInvalidToken)
+		return Identity{}, nil, "", fmt.Errorf("idp: oidc %s: no id_token: %w", o.cfg.ID, ErrInvalidToken)
 	}
 	idt, err := p.Verifier(&oidc.Config{ClientID: o.cfg.ClientID}).Verify(ctx, raw)
 	if err != nil {
-		return Identity{}, fmt.Errorf("idp: oidc %s: id token: %w: %w", o.cfg.ID, ErrInvalidToken, err)
+		return Identity{}, nil, "", fmt.Errorf("idp: oidc %s: id token: %w: %w", o.cfg.ID, ErrInvalidToken, err)
 	}
 	if idt.Nonce != nonce {
-		return Identity{}, fmt.Errorf("idp: oidc %s: %w", o.cfg.ID, ErrNonceMismatch)
+		return Identity{}, nil, "", fmt.Errorf("idp: oidc %s: %w", o.cfg.ID, ErrNonceMismatch)
 	}
 	claims := map[string]any{}
 	if err := idt.Claims(&claims); err != nil {
-		return Identity{}, fmt.Errorf("idp: oidc %s: id token claims: %w: %w", o.cfg.ID, ErrInvalidToken, err)
+		return Identity{}, nil, "", fmt.Errorf("idp: oidc %s: id token claims: %w: %w", o.cfg.ID, ErrInvalidToken, err)
 	}
 	if o.cfg.Userinfo {
 		if err := o.mergeUserinfo(ctx, p, tok, idt.Subject, claims); err != nil {
-			return Identity{}, err
+			return Identity{}, nil, "", err
 		}
 	}
-	return o.identity(claims)
+	id, err := o.identity(claims)
+	return id, idt, raw, err
 }
 
 // mergeUserinfo adds the userinfo endpoint's claims to claims, after

@@ -25,10 +25,11 @@ type fakeOP struct {
 	srv *httptest.Server
 	key *rsa.PrivateKey
 
-	mu       sync.Mutex
-	claims   map[string]any // ID token claims beyond iss, aud, exp, iat
-	userinfo map[string]any
-	verifier string // the PKCE verifier of the last token request
+	mu           sync.Mutex
+	noEndSession bool           // leave end_session_endpoint out of discovery
+	claims       map[string]any // ID token claims beyond iss, aud, exp, iat
+	userinfo     map[string]any
+	verifier     string // the PKCE verifier of the last token request
 }
 
 func startFakeOP(t *testing.T) *fakeOP {
@@ -43,14 +44,21 @@ func startFakeOP(t *testing.T) *fakeOP {
 	t.Cleanup(op.srv.Close)
 	iss := op.srv.URL
 	mux.HandleFunc("GET /.well-known/openid-configuration", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, map[string]any{
+		doc := map[string]any{
 			"issuer":                                iss,
 			"authorization_endpoint":                iss + "/auth",
 			"token_endpoint":                        iss + "/token",
 			"jwks_uri":                              iss + "/jwks",
 			"userinfo_endpoint":                     iss + "/userinfo",
+			"end_session_endpoint":                  iss + "/session/end?ui=1",
 			"id_token_signing_alg_values_supported": []string{"RS256"},
-		})
+		}
+		op.mu.Lock()
+		if op.noEndSession {
+			delete(doc, "end_session_endpoint")
+		}
+		op.mu.Unlock()
+		writeJSON(w, doc)
 	})
 	mux.HandleFunc("GET /jwks", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: "k1", Algorithm: "RS256", Use: "sig"}}})
@@ -210,7 +218,7 @@ func TestOIDCExchange(t *testing.T) {
 				q.Set("iss", op.srv.URL)
 			}
 			verifier := NewVerifier()
-			id, err := o.Exchange(context.Background(), q, verifier, "n1")
+			id, sess, err := o.Exchange(context.Background(), q, verifier, "n1")
 			if tt.wantErr != nil {
 				if !errors.Is(err, tt.wantErr) {
 					t.Fatalf("err = %v, want %v", err, tt.wantErr)
@@ -225,6 +233,9 @@ func TestOIDCExchange(t *testing.T) {
 			}
 			if !reflect.DeepEqual(id, tt.want) {
 				t.Errorf("identity = %+v, want %+v", id, tt.want)
+			}
+			if sess.IdP != "corp" || sess.Subject != "u1" || sess.IDToken == "" {
+				t.Errorf("idp session = %+v", sess)
 			}
 			op.mu.Lock()
 			got := op.verifier

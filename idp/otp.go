@@ -32,7 +32,8 @@ var (
 )
 
 // PINStore keeps one-time PINs. CheckPIN returns the email the PIN was sent
-// to, or one of ErrPINWrong (the attempt is counted), ErrPINExpired,
+// to, or one of ErrPINWrong (the attempt is counted; an
+// *access.WrongPINError also says how many tries are left), ErrPINExpired,
 // ErrPINExhausted or ErrPINUnknown (possibly wrapped); with ErrPINWrong and
 // ErrPINExhausted it also returns the email, so that wrong codes count
 // against the address.

@@ -233,6 +233,11 @@ func (s *SAML) ParseResponse(r *http.Request, requestID string) (Identity, error
 		if errors.As(err, &ire) && ire.PrivateErr != nil {
 			reason = ire.PrivateErr
 		}
+		if ire != nil {
+			if code := samlStatus(ire.Response); code != "" {
+				return Identity{}, fmt.Errorf("idp: saml %s: %w", s.cfg.ID, &ProviderError{Code: code})
+			}
+		}
 		return Identity{}, fmt.Errorf("idp: saml %s: %w: %w", s.cfg.ID, ErrInvalidResponse, reason)
 	}
 	now := s.cfg.Now()
@@ -240,6 +245,28 @@ func (s *SAML) ParseResponse(r *http.Request, requestID string) (Identity, error
 		return Identity{}, fmt.Errorf("idp: saml %s: assertion %s: %w: %w", s.cfg.ID, a.ID, ErrReplayed, err)
 	}
 	return s.identity(a)
+}
+
+// samlStatus returns the status code of a SAML response that is not a
+// success (the second-level code when there is one, being more precise), or
+// "". The code is for the page shown to the user only: the response failed
+// validation, so nothing else in it is believed.
+func samlStatus(response string) string {
+	if response == "" {
+		return ""
+	}
+	var resp saml.Response
+	if err := xml.Unmarshal([]byte(response), &resp); err != nil {
+		return ""
+	}
+	sc := resp.Status.StatusCode
+	if sc.Value == "" || sc.Value == saml.StatusSuccess {
+		return ""
+	}
+	if sc.StatusCode != nil && sc.StatusCode.Value != "" {
+		return sc.StatusCode.Value
+	}
+	return sc.Value
 }
 
 // assertionExpiry is how long a's ID must be remembered: until no check
@@ -325,9 +352,12 @@ func (s *SAML) FailureReason(err error) string { return SAMLReason(err) }
 // SAMLReason is a short audit reason for a failed SAML response.
 func SAMLReason(err error) string {
 	msg := err.Error()
+	var refused *ProviderError
 	switch {
 	case errors.Is(err, ErrReplayed):
 		return "saml: assertion replayed"
+	case errors.As(err, &refused):
+		return "saml: provider returned status " + refused.Code
 	case errors.Is(err, ErrUnreachable):
 		return "saml: identity provider not reachable"
 	case errors.Is(err, ErrNoEmail):

@@ -3,11 +3,12 @@ package login
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
-	"sync"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/access"
@@ -47,44 +48,10 @@ type pending struct {
 	Expires   time.Time
 }
 
-// pendingStore keeps pending sign-ins by state.
-type pendingStore struct {
-	mu sync.Mutex
-	m  map[string]pending
-}
-
-func newPendingStore() *pendingStore { return &pendingStore{m: map[string]pending{}} }
+func (p pending) expiry() time.Time { return p.Expires }
 
 // errTooManyPending refuses a sign-in while the store is full.
 var errTooManyPending = errors.New("login: too many pending sign-ins")
-
-// put stores p under state, purging expired entries.
-func (s *pendingStore) put(state string, p pending, now time.Time) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for k, v := range s.m {
-		if !now.Before(v.Expires) {
-			delete(s.m, k)
-		}
-	}
-	if len(s.m) >= maxPending {
-		return errTooManyPending
-	}
-	s.m[state] = p
-	return nil
-}
-
-// take removes and returns the unexpired pending sign-in of state.
-func (s *pendingStore) take(state string, now time.Time) (pending, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, ok := s.m[state]
-	if !ok {
-		return pending{}, false
-	}
-	delete(s.m, state)
-	return p, now.Before(p.Expires)
-}
 
 // provider returns the configured provider with id.
 func (h *Handler) provider(id string) (Provider, bool) {
@@ -110,6 +77,7 @@ func (h *Handler) idpStart(w http.ResponseWriter, r *http.Request) error {
 	if !t.App.AllowsIdP(p.ID) {
 		return web.Errorf(http.StatusForbidden, fmt.Sprintf("This application does not accept sign-in with %s.", p.Name), nil)
 	}
+	h.rememberReturn(w, t)
 	if p.Kind == KindOIDC {
 		return h.oidcStart(w, r, t, p)
 	}
@@ -122,8 +90,8 @@ func (h *Handler) newPending(t target, p Provider, pend pending) (string, error)
 	pend.Provider = p.ID
 	pend.Flow = t.flow
 	pend.Expires = h.now().Add(pendingTTL)
-	if err := h.pending.put(state, pend, h.now()); err != nil {
-		return "", web.Errorf(http.StatusServiceUnavailable, "Too many sign-ins are in progress. Try again in a few minutes.", err)
+	if !h.pending.put(state, pend, h.now()) {
+		return "", web.Errorf(http.StatusServiceUnavailable, "Too many sign-ins are in progress. Try again in a few minutes.", errTooManyPending)
 	}
 	return state, nil
 }
@@ -169,21 +137,60 @@ type signInFailure struct {
 	Status int
 	Title  string
 	Msg    string
+	Detail string // small line under the message, such as the provider's code
 	Reason string
 }
 
-// fail audits f and shows its page with a "Try again" link back to the
-// flow's sign-in page (the launcher when the flow is unknown). No session
-// is created.
+// fail audits f and shows its page with a "Sign in again" link back to the
+// flow's sign-in page. When the flow is unknown (its state is lost), the
+// link goes where the browser's last redirecting sign-in started, or to the
+// launcher. No session is created.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, p Provider, fl *flow, appName, email string, f signInFailure) error {
 	h.audit(r, access.Event{Kind: access.EventSignInFailed, Email: email, App: appName, IdP: p.ID, Detail: f.Reason})
 	h.o.Log.InfoContext(r.Context(), "login: sign-in failed", "idp", p.ID, "reason", f.Reason)
-	retry := access.PathLauncher
+	retry := rememberedReturn(r)
 	if fl != nil {
 		retry = fl.loginURL()
 	}
-	h.o.Pages.Render(w, f.Status, pages.PageError, f.Title, pages.ErrorData{Message: f.Msg, Retry: retry})
+	h.o.Pages.Render(w, f.Status, pages.PageError, f.Title, pages.ErrorData{Message: f.Msg, Detail: f.Detail, Retry: retry})
 	return nil
+}
+
+// returnMaxAge is how long the browser remembers where its last redirecting
+// sign-in started.
+const returnMaxAge = 60 * 60
+
+// rememberReturn remembers in the browser the sign-in page of t, where
+// "Sign in again" goes when the callback's state turns out to be lost.
+func (h *Handler) rememberReturn(w http.ResponseWriter, t target) {
+	http.SetCookie(w, &http.Cookie{
+		Name:     access.CookieSignInReturn,
+		Value:    base64.RawURLEncoding.EncodeToString([]byte(t.loginURL())),
+		Path:     access.PathPrefix,
+		MaxAge:   returnMaxAge,
+		HttpOnly: true,
+		Secure:   h.o.Secure,
+		SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// rememberedReturn is the sign-in page rememberReturn kept, through the
+// redirect sanitizer and only when it is a team-domain sign-in page; else
+// the launcher.
+func rememberedReturn(r *http.Request) string {
+	c, err := r.Cookie(access.CookieSignInReturn)
+	if err != nil {
+		return access.PathLauncher
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(c.Value)
+	if err != nil {
+		return access.PathLauncher
+	}
+	clean, err := web.CleanPath(string(raw))
+	if err != nil || !strings.HasPrefix(clean, access.PathLogin) {
+		return access.PathLauncher
+	}
+	return clean
 }
 
 // unreachable is the failure of a provider that cannot be reached.
@@ -220,8 +227,9 @@ func (h *Handler) callbackPOST(w http.ResponseWriter, r *http.Request) error {
 }
 
 // completeSignIn turns an identity established by provider p for the
-// pending flow into a global session and continues the flow.
-func (h *Handler) completeSignIn(w http.ResponseWriter, r *http.Request, p Provider, fl flow, idpType string, id access.Identity) error {
+// pending flow into a global session, records the provider's session idps
+// with it when p logs out through Gatehouse, and continues the flow.
+func (h *Handler) completeSignIn(w http.ResponseWriter, r *http.Request, p Provider, fl flow, idpType string, id access.Identity, idps access.IdPSession) error {
 	t, err := h.resolveBound(fl)
 	if err != nil {
 		return err
@@ -241,6 +249,9 @@ func (h *Handler) completeSignIn(w http.ResponseWriter, r *http.Request, p Provi
 		IdP:    access.IdP{ID: p.ID, Type: idpType},
 	})
 	if err != nil {
+		return err
+	}
+	if err := h.saveIdPSession(r, p, s, idps); err != nil {
 		return err
 	}
 	return h.finish(w, r, t, s)

@@ -300,7 +300,7 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, t target, s 
 	now := h.now()
 	app := t.App
 	id := s.Identity
-	g, err := app.GrantSession(&s, access.SubjectOf(id, h.clientIP(r)), h.o.Store.AppRevocation(app.AUD), now)
+	g, err := app.GrantSession(&s, access.SubjectOf(id, h.client(r)), h.o.Store.AppRevocation(app.AUD), now)
 	if err != nil {
 		h.o.Log.InfoContext(r.Context(), "login: sign-in refused", "app", app.Name, "email", id.Email, "idp", id.IdP.ID, "reason", err)
 		h.audit(r, access.Event{Kind: access.EventDenied, Email: id.Email, App: app.Name, IdP: id.IdP.ID,

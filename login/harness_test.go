@@ -41,13 +41,14 @@ type storedHandoff struct {
 
 // memStore is an in-memory Store.
 type memStore struct {
-	mu       sync.Mutex
-	users    map[string]string
-	sessions map[string]access.Session
-	revoked  map[string]bool
-	handoffs map[string]storedHandoff
-	events   []access.Event
-	appHard  map[string]time.Time // aud -> latest hard revocation
+	mu        sync.Mutex
+	users     map[string]string
+	sessions  map[string]access.Session
+	revoked   map[string]bool
+	revokedBy map[string]string // nonce -> who revoked it
+	handoffs  map[string]storedHandoff
+	events    []access.Event
+	appHard   map[string]time.Time // aud -> latest hard revocation
 }
 
 func newMemStore() *memStore {
@@ -93,10 +94,14 @@ func (m *memStore) SessionRevoked(nonce string) bool {
 	return m.revoked[nonce]
 }
 
-func (m *memStore) RevokeSession(_ context.Context, nonce, _ string, _ time.Time) error {
+func (m *memStore) RevokeSession(_ context.Context, nonce, by string, _ time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.revoked[nonce] = true
+	if m.revokedBy == nil {
+		m.revokedBy = map[string]string{}
+	}
+	m.revokedBy[nonce] = by
 	return nil
 }
 
@@ -162,7 +167,7 @@ func (p *memPINs) CheckPIN(_ context.Context, id, pin string, _ time.Time) (stri
 	case !ok:
 		return "", idp.ErrPINUnknown
 	case got[1] != pin:
-		return "", idp.ErrPINWrong
+		return "", &access.WrongPINError{Left: 2}
 	}
 	delete(p.pins, id)
 	return got[0], nil
@@ -206,6 +211,12 @@ func allowEmails(emails ...string) []access.Policy {
 
 func newHarness(t *testing.T, providers ...Provider) *harness {
 	t.Helper()
+	return newHarnessWith(t, nil, providers...)
+}
+
+// newHarnessWith is newHarness with the options changed by mod.
+func newHarnessWith(t *testing.T, mod func(*Options), providers ...Provider) *harness {
+	t.Helper()
 	if len(providers) == 0 {
 		providers = []Provider{{ID: "pin", Name: "Email PIN", Kind: KindOTP}}
 	}
@@ -235,7 +246,7 @@ func newHarness(t *testing.T, providers ...Provider) *harness {
 	mail := &lastMail{}
 	otp := &idp.OTP{ID: "pin", Store: &memPINs{pins: map[string][2]string{}}, Mail: mail, Log: log,
 		Now: func() time.Time { return testNow }}
-	h, err := New(Options{
+	o := Options{
 		TeamDomain:    testTeam,
 		TeamURL:       testTeamURL,
 		Secure:        true,
@@ -248,7 +259,11 @@ func newHarness(t *testing.T, providers ...Provider) *harness {
 		Pages:         rd,
 		Log:           log,
 		Now:           func() time.Time { return testNow },
-	})
+	}
+	if mod != nil {
+		mod(&o)
+	}
+	h, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,10 +13,11 @@ import (
 
 // launcherData is the data of the launcher page.
 type launcherData struct {
-	Email     string
-	Tiles     []tile
-	SignInURL string // set when nobody is signed in
-	LogoutURL string
+	Email       string
+	Tiles       []tile
+	SignInURL   string // set when nobody is signed in
+	LogoutURL   string
+	SessionsURL string // the sessions page, when served
 }
 
 // tile is one app on the launcher.
@@ -40,8 +41,11 @@ func (h *Handler) launcher(w http.ResponseWriter, r *http.Request) error {
 		})
 		return nil
 	}
-	subject := access.SubjectOf(s.Identity, h.clientIP(r))
+	subject := access.SubjectOf(s.Identity, h.client(r))
 	data := launcherData{Email: s.Identity.Email, LogoutURL: access.PathLogout}
+	if h.o.Sessions != nil {
+		data.SessionsURL = access.PathSessions
+	}
 	for _, app := range h.o.Apps().Apps() {
 		if app.Hidden {
 			continue

@@ -26,6 +26,8 @@ type Limits struct {
 	// SignIns limits the sign-in requests (PIN form posts, code checks,
 	// IdP starts and callbacks) of one client IP.
 	SignIns Limiter
+	// Backchannel limits the back-channel logout requests of one client IP.
+	Backchannel Limiter
 }
 
 // msgLimited is the page of a limit hit. It is the same whatever the
@@ -85,7 +87,7 @@ func waitText(d time.Duration) string {
 	case d <= time.Minute && d > 50*time.Second:
 		return "a minute"
 	case d < time.Minute:
-		return fmt.Sprintf("%d seconds", int(d.Seconds()))
+		return pages.Plural(int(d.Seconds()), "second")
 	}
 	m := int((d + time.Minute - 1) / time.Minute)
 	if m == 1 {

@@ -60,8 +60,28 @@ type OIDCConnector interface {
 	// PKCE verifier's challenge.
 	AuthCodeURL(ctx context.Context, state, nonce, verifier string) (string, error)
 	// Exchange redeems the callback's query for the user's identity
-	// (Email, Name, Groups and Custom).
-	Exchange(ctx context.Context, q url.Values, verifier, nonce string) (access.Identity, error)
+	// (Email, Name, Groups and Custom) and the provider's session.
+	Exchange(ctx context.Context, q url.Values, verifier, nonce string) (access.Identity, access.IdPSession, error)
+	// VerifyLogoutToken verifies a back-channel logout token and remembers
+	// its jti; failures wrap access.ErrInvalidToken (or ErrUnreachable).
+	VerifyLogoutToken(ctx context.Context, raw string) (access.LogoutClaims, error)
+	// EndSessionURL is where the browser ends its session at the provider
+	// and comes back to postLogoutRedirect with state; "" when the provider
+	// has no end_session_endpoint.
+	EndSessionURL(ctx context.Context, idTokenHint, postLogoutRedirect, state string) (string, error)
+}
+
+// IdPSessionStore keeps, with each global session started by an OpenID
+// provider, the provider's own session, and finds the global sessions that
+// the provider's logout names (Store.RevokeSession ends them).
+type IdPSessionStore interface {
+	SaveIdPSession(ctx context.Context, nonce string, s access.IdPSession) error
+	// IdPSession returns the provider session of the global session with
+	// nonce; an error when none is recorded.
+	IdPSession(ctx context.Context, nonce string) (access.IdPSession, error)
+	// IdPSessions returns the active global sessions that a logout of the
+	// provider idp by sid, else by sub, names.
+	IdPSessions(ctx context.Context, idp, sid, sub string, now time.Time) ([]access.Session, error)
 }
 
 // SAMLConnector is what the team domain needs of a SAML identity provider
@@ -90,6 +110,17 @@ type Provider struct {
 	Kind string        // KindOTP, KindOIDC or KindSAML
 	OIDC OIDCConnector // the connector of a KindOIDC provider
 	SAML SAMLConnector // the connector of a KindSAML provider
+	// BackchannelLogout accepts the provider's back-channel logout tokens
+	// at access.BackchannelLogoutPath(ID) (KindOIDC).
+	BackchannelLogout bool
+	// LogoutAtIdP: signing out also ends the provider's session, through
+	// its end_session_endpoint (KindOIDC).
+	LogoutAtIdP bool
+}
+
+// logsOut reports whether Gatehouse keeps p's sessions for logout.
+func (p Provider) logsOut() bool {
+	return p.Kind == KindOIDC && (p.BackchannelLogout || p.LogoutAtIdP)
 }
 
 // Options configure the team-domain handler.
@@ -101,14 +132,25 @@ type Options struct {
 	Apps           func() *access.Table
 	Keys           func() *token.Keyring
 	Store          Store
-	OTP            OTPConnector // required when a provider is of KindOTP
-	Limits         Limits       // per-IP limits on sign-in requests
+	IdPSessions    IdPSessionStore // required when a provider has BackchannelLogout or LogoutAtIdP
+	OTP            OTPConnector    // required when a provider is of KindOTP
+	Limits         Limits          // per-IP limits on sign-in requests
 	Providers      []Provider
 	Pages          Pages
 	Log            *slog.Logger
 	Now            func() time.Time
 	TrustedProxies []netip.Prefix
 	ClientIPHeader string
+	// Country, when set, is the ISO country of request r whose client
+	// address is ip ("" when unknown): recorded with the sign-in (the
+	// tokens' country claim, get-identity's geo.country) and judged by the
+	// countries policy selector.
+	Country func(r *http.Request, ip netip.Addr) string
+	// Sessions, when set, serves the self-service sessions page.
+	Sessions SessionStore
+	// Seen, when set, is told of every request of a valid global session
+	// (the session's last-seen time).
+	Seen func(r *http.Request, nonce string, ip netip.Addr)
 }
 
 // Handler serves the team domain.
@@ -118,7 +160,8 @@ type Handler struct {
 	teamHost string // host[:port] of TeamURL
 	teamAud  string
 	otp      *Provider // the one-time-PIN provider, if any
-	pending  *pendingStore
+	pending  *states[pending]
+	signOuts *states[signOut]
 	mux      *http.ServeMux
 }
 
@@ -150,7 +193,8 @@ func New(o Options) (*Handler, error) {
 		scheme:   u.Scheme,
 		teamHost: strings.ToLower(u.Host),
 		teamAud:  token.TeamAudience(o.TeamDomain),
-		pending:  newPendingStore(),
+		pending:  newStates[pending](maxPending),
+		signOuts: newStates[signOut](maxSignOuts),
 	}
 	seen := map[string]bool{}
 	for i, p := range o.Providers {
@@ -158,6 +202,9 @@ func New(o Options) (*Handler, error) {
 			return nil, fmt.Errorf("login: provider %d: missing or duplicate id %q", i, p.ID)
 		}
 		seen[p.ID] = true
+		if p.logsOut() && (o.IdPSessions == nil || p.OIDC == nil) {
+			return nil, fmt.Errorf("login: provider %q: logout needs an OIDC connector and the IdP session store", p.ID)
+		}
 		if p.Kind == KindOTP {
 			if o.OTP == nil {
 				return nil, fmt.Errorf("login: provider %q: one-time PIN is not configured", p.ID)
@@ -193,8 +240,14 @@ func (h *Handler) routes() {
 	}
 	m.Handle("GET "+access.PathCerts, a.Wrap(h.certs))
 	m.Handle("GET "+access.PathGetIdentity, a.Wrap(h.getIdentity))
+	if h.o.Sessions != nil {
+		m.Handle("GET "+access.PathSessions, page(h.sessionsPage))
+		m.Handle("POST "+access.PathSessionsEnd, page(h.endSessions))
+	}
 	m.Handle("GET "+access.PathLogout, page(h.logout))
 	m.Handle("POST "+access.PathLogout, page(h.logout))
+	m.Handle("GET "+access.PathSignedOut, page(h.signedOut))
+	h.backchannelRoutes(m)
 	m.Handle("/", page(h.notFound))
 	h.mux = m
 }
@@ -227,6 +280,15 @@ func (h *Handler) now() time.Time { return h.o.Now() }
 // clientIP is the client address of r, or the zero Addr.
 func (h *Handler) clientIP(r *http.Request) netip.Addr {
 	return web.ClientIP(r, h.o.TrustedProxies, h.o.ClientIPHeader)
+}
+
+// client is where r comes from: its address and country.
+func (h *Handler) client(r *http.Request) access.Client {
+	c := access.Client{IP: h.clientIP(r)}
+	if h.o.Country != nil {
+		c.Country = h.o.Country(r, c.IP)
+	}
+	return c
 }
 
 // ipString is the client address of r as text, "" when unknown.

@@ -167,7 +167,7 @@ func TestPINFlowFailures(t *testing.T) {
 		if w.Code != http.StatusUnauthorized {
 			t.Fatalf("status %d", w.Code)
 		}
-		if !strings.Contains(w.Body.String(), "That code is not valid.") || !pinIDPattern.MatchString(w.Body.String()) {
+		if !strings.Contains(w.Body.String(), "That code is not valid. 2 tries left.") || !pinIDPattern.MatchString(w.Body.String()) {
 			t.Errorf("body:\n%s", w.Body)
 		}
 		if cookie(w, access.CookieAuthorization) != nil {
@@ -186,7 +186,7 @@ func TestPINFlowFailures(t *testing.T) {
 		form.Set("pin_id", strings.Repeat("0", 32))
 		form.Set("code", "123456")
 		w := hs.do("POST", access.PathOTPVerify, form, csrf)
-		if w.Code != http.StatusUnauthorized || !strings.Contains(w.Body.String(), "Try again") {
+		if w.Code != http.StatusUnauthorized || !strings.Contains(w.Body.String(), "Sign in again") {
 			t.Fatalf("%d:\n%s", w.Code, w.Body)
 		}
 		if !strings.Contains(w.Body.String(), access.PathLogin+demoHost+"?") {

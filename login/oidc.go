@@ -53,11 +53,11 @@ func (h *Handler) oidcCallback(w http.ResponseWriter, r *http.Request) error {
 			Reason: "state not bound to this browser",
 		})
 	}
-	id, err := p.OIDC.Exchange(r.Context(), q, pend.Verifier, pend.Nonce)
+	id, idps, err := p.OIDC.Exchange(r.Context(), q, pend.Verifier, pend.Nonce)
 	if err != nil {
 		return h.fail(w, r, p, &pend.Flow, "", id.Email, oidcFailure(p, q.Get("error"), err))
 	}
-	return h.completeSignIn(w, r, p, pend.Flow, idpTypeOIDC, id)
+	return h.completeSignIn(w, r, p, pend.Flow, idpTypeOIDC, id, idps)
 }
 
 // oidcFailure describes a failed OIDC exchange.
@@ -67,9 +67,7 @@ func oidcFailure(p Provider, idpError string, err error) signInFailure {
 	case errors.Is(err, access.ErrUnreachable):
 		return unreachable(p, err)
 	case errors.Is(err, access.ErrAccessDenied):
-		f.Title = "Sign-in cancelled"
-		f.Msg = fmt.Sprintf("%s did not sign you in (%s).", p.Name, idpError)
-		f.Reason = "oidc: provider returned error=" + idpError
+		return refusedBy(p, idpError)
 	case errors.Is(err, access.ErrUnverifiedEmail):
 		f.Msg = fmt.Sprintf("Your email address is not verified at %s.", p.Name)
 		f.Reason = "oidc: email not verified"

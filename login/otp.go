@@ -165,7 +165,7 @@ func (h *Handler) otpVerify(w http.ResponseWriter, r *http.Request) error {
 		shown := r.PostForm.Get(paramEmail)
 		h.audit(r, access.Event{Kind: access.EventSignInFailed, Email: shown, App: t.appName(), IdP: p.ID, Detail: pinFailure(err)})
 		if errors.Is(err, access.ErrPINWrong) {
-			h.renderCode(w, r, t, http.StatusUnauthorized, shown, pinID, "That code is not valid.")
+			h.renderCode(w, r, t, http.StatusUnauthorized, shown, pinID, wrongPINMessage(err))
 			return nil
 		}
 		if !isPINError(err) {
@@ -203,6 +203,15 @@ func pinFailure(err error) string {
 		return "one-time PIN: unknown or already used"
 	}
 	return "one-time PIN: check failed"
+}
+
+// wrongPINMessage tells the user a code was wrong and, when the PIN store
+// says, how many tries the code has left.
+func wrongPINMessage(err error) string {
+	if left, ok := access.PINTriesLeft(err); ok {
+		return fmt.Sprintf("That code is not valid. %s left.", pages.Plural(left, "try", "tries"))
+	}
+	return "That code is not valid."
 }
 
 // pinFailureMessage tells the user why a code was refused.

@@ -36,8 +36,8 @@ func (h *Handler) samlStart(w http.ResponseWriter, r *http.Request, t target, p 
 		return fmt.Errorf("login: saml start: %w", err)
 	}
 	pend.RequestID = reqID
-	if err := h.pending.put(state, pend, h.now()); err != nil {
-		return fmt.Errorf("login: saml start: %w", err)
+	if !h.pending.put(state, pend, h.now()) {
+		return fmt.Errorf("login: saml start: %w", errTooManyPending)
 	}
 	http.Redirect(w, r, u, http.StatusFound)
 	return nil
@@ -58,6 +58,10 @@ func (h *Handler) samlCallback(w http.ResponseWriter, r *http.Request) error {
 		if errors.Is(err, access.ErrUnreachable) {
 			return h.fail(w, r, p, &pend.Flow, "", "", unreachable(p, err))
 		}
+		var pe *access.ProviderError
+		if errors.As(err, &pe) {
+			return h.fail(w, r, p, &pend.Flow, "", "", refusedBy(p, pe.Code))
+		}
 		return h.fail(w, r, p, &pend.Flow, "", "", signInFailure{
 			Status: http.StatusUnauthorized,
 			Title:  "Sign-in failed",
@@ -65,7 +69,7 @@ func (h *Handler) samlCallback(w http.ResponseWriter, r *http.Request) error {
 			Reason: p.SAML.FailureReason(err),
 		})
 	}
-	return h.completeSignIn(w, r, p, pend.Flow, idpTypeSAML, id)
+	return h.completeSignIn(w, r, p, pend.Flow, idpTypeSAML, id, access.IdPSession{})
 }
 
 // samlMetadata serves the SP metadata of the first SAML provider

@@ -1,6 +1,7 @@
 package login
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -16,26 +17,18 @@ import (
 type session = access.Session
 
 // globalSession returns the global session of r's CF_Authorization cookie,
-// if it holds a valid org token whose session is not revoked.
+// if it holds a valid org token whose session is not revoked. The stored
+// session, not the token, says when the session ends: it is refused exactly
+// at its end, with no clock-skew grace.
 func (h *Handler) globalSession(r *http.Request) (session, bool) {
-	c, err := r.Cookie(access.CookieAuthorization)
-	if err != nil || c.Value == "" {
+	s, ok := h.cookieSession(r)
+	if !ok || h.o.Store.SessionRevoked(s.Nonce) || !s.Active(h.now()) {
 		return session{}, false
 	}
-	claims, err := h.o.Keys().Verify(c.Value, h.teamAud, token.TypeOrg, h.now())
-	if err != nil || claims.IdentityNonce == "" {
-		return session{}, false
+	if h.o.Seen != nil {
+		h.o.Seen(r, s.Nonce, h.clientIP(r))
 	}
-	if h.o.Store.SessionRevoked(claims.IdentityNonce) {
-		return session{}, false
-	}
-	// The stored session, not the token, says when the session ends: it is
-	// refused exactly at its end, with no clock-skew grace.
-	stored, err := h.o.Store.Session(r.Context(), claims.IdentityNonce)
-	if err != nil || !stored.Active(h.now()) {
-		return session{}, false
-	}
-	return stored, true
+	return s, true
 }
 
 // startSession creates a global session for a user who just signed in with
@@ -57,20 +50,35 @@ func (h *Handler) startIdentity(w http.ResponseWriter, r *http.Request, p Provid
 	ctx := r.Context()
 	email := id.Email
 	userID, err := h.o.Store.SignInUser(ctx, email, p.ID, now)
+	if errors.Is(err, access.ErrUserDeactivated) {
+		h.audit(r, access.Event{Kind: access.EventSignInFailed, Email: email, IdP: p.ID, Detail: "account deactivated (SCIM)"})
+		return session{}, &web.Error{Status: http.StatusForbidden, Title: "Account deactivated", Err: err,
+			Msg: "Your account has been deactivated by your organization. Ask your administrator to reactivate it."}
+	}
 	if err != nil {
 		return session{}, fmt.Errorf("login: sign in user: %w", err)
 	}
 	id.UserID = userID
-	id.IP = h.ipString(r)
+	from := h.client(r)
+	if from.IP.IsValid() {
+		id.IP = from.IP.String()
+	}
+	id.Country = from.Country
 	id.IssuedAt = now.Unix()
 	s := access.Session{
 		Nonce:     token.NewNonce(),
 		Identity:  id,
 		CreatedAt: now,
 		ExpiresAt: now.Add(h.o.GlobalSession),
+		UserAgent: r.UserAgent(),
 	}
 	if err := h.o.Store.CreateSession(ctx, s); err != nil {
 		return session{}, fmt.Errorf("login: create session: %w", err)
+	}
+	// The stored session's identity is what every later check judges (with
+	// the provisioned groups of the user, when a directory has them).
+	if stored, err := h.o.Store.Session(ctx, s.Nonce); err == nil {
+		s = stored
 	}
 	raw, err := h.o.Keys().Sign(token.OrgClaims(s, h.teamAud, now))
 	if err != nil {
@@ -104,13 +112,37 @@ func (h *Handler) getIdentity(w http.ResponseWriter, r *http.Request) error {
 // signedOutData is the data of the signed_out page.
 type signedOutData struct {
 	SignInURL string
+	IdPName   string // the provider that signed the browser out too, if any
+}
+
+// cookieSession returns the stored global session named by r's verified
+// CF_Authorization cookie, revoked or not: a protected host's sign-out
+// revokes the session before it sends the browser here.
+func (h *Handler) cookieSession(r *http.Request) (session, bool) {
+	c, err := r.Cookie(access.CookieAuthorization)
+	if err != nil || c.Value == "" {
+		return session{}, false
+	}
+	claims, err := h.o.Keys().Verify(c.Value, h.teamAud, token.TypeOrg, h.now())
+	if err != nil || claims.IdentityNonce == "" {
+		return session{}, false
+	}
+	stored, err := h.o.Store.Session(r.Context(), claims.IdentityNonce)
+	if err != nil || !h.now().Before(stored.ExpiresAt) {
+		return session{}, false
+	}
+	return stored, true
 }
 
 // logout ends the global session of the request, if any, and clears its
-// cookie.
+// cookie. When the session's provider signs out with Gatehouse, the
+// browser goes on to the provider to end its session there too. A
+// protected host's logout names itself in the host parameter, so that
+// "Sign in again" returns to its app.
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) error {
-	if s, ok := h.globalSession(r); ok {
-		if err := h.o.Store.RevokeSession(r.Context(), s.Nonce, s.Identity.Email, h.now()); err != nil {
+	s, known := h.cookieSession(r)
+	if known && s.Active(h.now()) && !h.o.Store.SessionRevoked(s.Nonce) {
+		if err := h.o.Store.RevokeSession(r.Context(), s.Nonce, access.BySignOut, h.now()); err != nil {
 			return fmt.Errorf("login: revoke session: %w", err)
 		}
 		h.audit(r, access.Event{Kind: access.EventSignOut, Email: s.Identity.Email, IdP: s.Identity.IdP.ID})
@@ -126,14 +158,43 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) error {
 	})
 	// "Use another account" comes back to an app's sign-in page: a path on
 	// the team domain only.
-	if back := r.FormValue(paramRedirectURL); back != "" {
-		if clean, err := web.CleanPath(back); err == nil && strings.HasPrefix(clean, access.PathLogin) {
-			http.Redirect(w, r, clean, http.StatusSeeOther)
+	back := ""
+	if v := r.FormValue(paramRedirectURL); v != "" {
+		if clean, err := web.CleanPath(v); err == nil && strings.HasPrefix(clean, access.PathLogin) {
+			back = clean
+		}
+	}
+	if known {
+		if u, ok := h.idpSignOutURL(r, s, back); ok {
+			http.Redirect(w, r, u, http.StatusSeeOther)
 			return nil
 		}
 	}
-	h.o.Pages.Render(w, http.StatusOK, pages.PageSignedOut, "Signed out", signedOutData{SignInURL: access.PathLauncher})
+	if back != "" {
+		http.Redirect(w, r, back, http.StatusSeeOther)
+		return nil
+	}
+	h.o.Pages.Render(w, http.StatusOK, pages.PageSignedOut, "Signed out", signedOutData{SignInURL: h.signInAgainURL(r.FormValue(paramHost))})
 	return nil
+}
+
+// signInAgainURL is where "Sign in again" on the signed-out page goes: the
+// app of host when the sign-out came from a protected host (its entry path,
+// through the redirect sanitizer), else the launcher.
+func (h *Handler) signInAgainURL(host string) string {
+	host, ok := cleanHost(host)
+	if !ok || h.isTeamHost(host) {
+		return access.PathLauncher
+	}
+	for _, a := range h.o.Apps().Apps() {
+		if h.o.Apps().Match(host, a.EntryPath()) != a || !h.portAllowed(host, a) {
+			continue
+		}
+		if p, err := web.CleanPath(a.EntryPath()); err == nil {
+			return h.hostURL(host) + p
+		}
+	}
+	return access.PathLauncher
 }
 
 // certs serves the public signing keys.

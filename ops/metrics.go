@@ -29,9 +29,14 @@ type Stats interface {
 	// CountActiveSessions counts the global sessions neither expired nor
 	// revoked at now.
 	CountActiveSessions(ctx context.Context, now time.Time) (int, error)
-	// CountAuditSince counts the audit events of kind with an id above
-	// afterID, and returns the highest id counted (afterID when none).
-	CountAuditSince(ctx context.Context, kind string, afterID int64) (n int, last int64, err error)
+	// CountRevocationsSince counts the revocations of the revocation log
+	// that someone made (not sign-outs) with an id above afterID, and
+	// returns the highest id of the log (afterID when none).
+	CountRevocationsSince(ctx context.Context, afterID int64) (n int, last int64, err error)
+	// CountKeyRotationsSince counts the signing-key rotations recorded in
+	// the audit log with an id above afterID, by trigger, and returns the
+	// highest audit id (afterID when none).
+	CountKeyRotationsSince(ctx context.Context, afterID int64) (byTrigger map[string]int, last int64, err error)
 }
 
 // MetricsOptions configure NewMetrics.
@@ -54,15 +59,17 @@ type Metrics struct {
 	authorize  prometheus.Histogram   // seconds to decide about a request
 	signIns    *prometheus.CounterVec // idp, result
 	reloads    *prometheus.CounterVec // result
-	keyRotate  *prometheus.CounterVec // trigger
 	limited    *prometheus.CounterVec // what (rate limits reached)
 	timeouts   *prometheus.CounterVec // app (origin timeouts)
 	// certExpiry lists the expiry of every TLS certificate by domain; set
 	// with SetCertExpiry.
 	certExpiry atomic.Pointer[func() map[string]time.Time]
 	revMu      sync.Mutex
-	revLastID  int64 // highest audit id counted into revTotal
+	revLastID  int64 // highest revocation id counted into revTotal
 	revTotal   int
+	keyMu      sync.Mutex
+	keyLastID  int64          // highest audit id counted into keyTotals
+	keyTotals  map[string]int // key rotations by trigger
 }
 
 // NewMetrics registers the collectors; the gauges query o.Stats when
@@ -75,8 +82,9 @@ func NewMetrics(o MetricsOptions) *Metrics {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 	m := &Metrics{
-		o:   o,
-		reg: prometheus.NewRegistry(),
+		o:         o,
+		reg:       prometheus.NewRegistry(),
+		keyTotals: map[string]int{access.KeyRotationSchedule: 0, access.KeyRotationManual: 0},
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gatehouse_requests_total",
 			Help: "Requests to protected hosts by app and decision (allow, bypass, login, deny, no_app, endpoint).",
@@ -94,10 +102,6 @@ func NewMetrics(o MetricsOptions) *Metrics {
 			Name: "gatehouse_config_reloads_total",
 			Help: "Configuration reloads by result (success, error).",
 		}, []string{"result"}),
-		keyRotate: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "gatehouse_key_rotations_total",
-			Help: "Signing keys created by this process, by trigger (schedule, manual).",
-		}, []string{"trigger"}),
 		limited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gatehouse_rate_limited_total",
 			Help: "Requests refused by a limit on what strangers can trigger (PIN emails, wrong codes, sign-ins).",
@@ -110,7 +114,7 @@ func NewMetrics(o MetricsOptions) *Metrics {
 	m.reloads.WithLabelValues("success")
 	m.reloads.WithLabelValues("error")
 	m.reg.MustRegister(
-		m.requests, m.authorize, m.signIns, m.reloads, m.keyRotate, m.limited, m.timeouts,
+		m.requests, m.authorize, m.signIns, m.reloads, m.limited, m.timeouts,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -119,8 +123,12 @@ func NewMetrics(o MetricsOptions) *Metrics {
 		}, m.activeSessions),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "gatehouse_revocations_total",
-			Help: "Revocations recorded in the audit log (users, apps and sessions).",
+			Help: "Revocations in the revocation log made from the admin page, the API or the command line (users, apps hard and soft, sessions); sign-outs are not counted.",
 		}, m.revocations),
+		&keyRotationsCollector{m: m, desc: prometheus.NewDesc(
+			"gatehouse_key_rotations_total",
+			"Signing-key rotations recorded in the audit log, by trigger (schedule, manual: gatehouse keys rotate).",
+			[]string{"trigger"}, nil)},
 		&certExpiryCollector{m: m, desc: prometheus.NewDesc(
 			"gatehouse_certificate_expiry_timestamp_seconds",
 			"Expiry of the TLS certificate of each domain, as a Unix time.",
@@ -201,12 +209,6 @@ func (m *Metrics) CountReload(err error) {
 	m.reloads.WithLabelValues("success").Inc()
 }
 
-// KeyRotated counts a signing key this process created, by trigger
-// ("schedule" or "manual").
-func (m *Metrics) KeyRotated(trigger string) {
-	m.keyRotate.WithLabelValues(trigger).Inc()
-}
-
 // SetCertExpiry installs the function called at scrape time for the expiry
 // of every TLS certificate, by domain; nil removes it. Safe to call at any
 // time.
@@ -218,19 +220,59 @@ func (m *Metrics) SetCertExpiry(f func() map[string]time.Time) {
 	m.certExpiry.Store(&f)
 }
 
-// revocations returns the number of "revoked" audit events, counting only
-// the events added since the previous scrape.
+// revocations returns the number of revocations in the revocation log,
+// counting only the entries added since the previous scrape.
 func (m *Metrics) revocations() float64 {
 	m.revMu.Lock()
 	defer m.revMu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
 	defer cancel()
-	n, last, err := m.o.Stats.CountAuditSince(ctx, access.EventRevoked, m.revLastID)
-	if err == nil {
+	n, last, err := m.o.Stats.CountRevocationsSince(ctx, m.revLastID)
+	if err != nil {
+		m.o.Log.Warn("metrics: count revocations", "err", err)
+	} else {
 		m.revTotal += n
 		m.revLastID = last
 	}
 	return float64(m.revTotal)
+}
+
+// keyRotations returns the key rotations by trigger, counting only the
+// audit events added since the previous scrape.
+func (m *Metrics) keyRotations() map[string]int {
+	m.keyMu.Lock()
+	defer m.keyMu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
+	defer cancel()
+	by, last, err := m.o.Stats.CountKeyRotationsSince(ctx, m.keyLastID)
+	if err != nil {
+		m.o.Log.Warn("metrics: count key rotations", "err", err)
+	} else {
+		for trigger, n := range by {
+			m.keyTotals[trigger] += n
+		}
+		m.keyLastID = last
+	}
+	out := make(map[string]int, len(m.keyTotals))
+	for k, v := range m.keyTotals {
+		out[k] = v
+	}
+	return out
+}
+
+// keyRotationsCollector publishes the key rotations counted from the
+// audit log.
+type keyRotationsCollector struct {
+	m    *Metrics
+	desc *prometheus.Desc
+}
+
+func (c *keyRotationsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *keyRotationsCollector) Collect(ch chan<- prometheus.Metric) {
+	for trigger, n := range c.m.keyRotations() {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, float64(n), trigger)
+	}
 }
 
 // activeSessions counts the live global sessions; NaN when the database

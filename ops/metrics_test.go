@@ -20,12 +20,13 @@ import (
 
 // fakeStats answers the scrape-time queries of the metrics.
 type fakeStats struct {
-	mu       sync.Mutex
-	sessions int
-	err      error
-	revoked  []int64 // ids of the "revoked" audit events
-	since    []int64 // afterID of each CountAuditSince call
-	now      time.Time
+	mu        sync.Mutex
+	sessions  int
+	err       error
+	revoked   []int64  // ids of the revocations made by someone
+	since     []int64  // afterID of each CountRevocationsSince call
+	rotations []string // trigger of the key rotation with audit id i+1
+	now       time.Time
 }
 
 func (f *fakeStats) CountActiveSessions(_ context.Context, now time.Time) (int, error) {
@@ -35,15 +36,12 @@ func (f *fakeStats) CountActiveSessions(_ context.Context, now time.Time) (int, 
 	return f.sessions, f.err
 }
 
-func (f *fakeStats) CountAuditSince(_ context.Context, kind string, afterID int64) (int, int64, error) {
+func (f *fakeStats) CountRevocationsSince(_ context.Context, afterID int64) (int, int64, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.since = append(f.since, afterID)
 	if f.err != nil {
 		return 0, 0, f.err
-	}
-	if kind != access.EventRevoked {
-		return 0, afterID, nil
 	}
 	n, last := 0, afterID
 	for _, id := range f.revoked {
@@ -52,6 +50,22 @@ func (f *fakeStats) CountAuditSince(_ context.Context, kind string, afterID int6
 		}
 	}
 	return n, last, nil
+}
+
+func (f *fakeStats) CountKeyRotationsSince(_ context.Context, afterID int64) (map[string]int, int64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return nil, 0, f.err
+	}
+	out, last := map[string]int{}, afterID
+	for i, trigger := range f.rotations {
+		if id := int64(i + 1); id > afterID {
+			out[trigger]++
+			last = id
+		}
+	}
+	return out, last, nil
 }
 
 // scrape reads m through /metrics and the Prometheus text parser, as a
@@ -98,7 +112,7 @@ next:
 
 func TestMetricsCount(t *testing.T) {
 	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	stats := &fakeStats{sessions: 3, revoked: []int64{4, 9}}
+	stats := &fakeStats{sessions: 3, revoked: []int64{4, 9}, rotations: []string{"manual"}}
 	m := NewMetrics(MetricsOptions{Stats: stats, Now: func() time.Time { return now }})
 
 	m.CountRequest(Request{App: "demo", Decision: "allow", Status: 200, Decided: true, Forwarded: true})
@@ -112,7 +126,6 @@ func TestMetricsCount(t *testing.T) {
 	m.CountReload(nil)
 	m.CountReload(errors.New("bad file"))
 	m.CountReload(errors.New("bad file"))
-	m.KeyRotated("manual")
 
 	fams := scrape(t, m)
 	tests := []struct {
@@ -131,6 +144,7 @@ func TestMetricsCount(t *testing.T) {
 		{"gatehouse_config_reloads_total", map[string]string{"result": "success"}, 1},
 		{"gatehouse_config_reloads_total", map[string]string{"result": "error"}, 2},
 		{"gatehouse_key_rotations_total", map[string]string{"trigger": "manual"}, 1},
+		{"gatehouse_key_rotations_total", map[string]string{"trigger": "schedule"}, 0},
 		{"gatehouse_active_sessions", map[string]string{}, 3},
 		{"gatehouse_revocations_total", map[string]string{}, 2},
 	}
@@ -166,7 +180,7 @@ func TestMetricsRevocationsCountOnlyNewEvents(t *testing.T) {
 		t.Errorf("revocations after a new event = %v, want 3", got)
 	}
 	if want := []int64{0, 5}; len(stats.since) != 2 || stats.since[0] != want[0] || stats.since[1] != want[1] {
-		t.Errorf("audit queried after ids %v, want %v", stats.since, want)
+		t.Errorf("revocation log queried after ids %v, want %v", stats.since, want)
 	}
 }
 

@@ -39,10 +39,11 @@ const (
 	PageLoginCode  = "login_code"
 	PageSignedOut  = "signed_out"
 	PageWhoami     = "whoami"
+	PageSessions   = "sessions"
 )
 
 // pageNames lists the Page constants.
-var pageNames = []string{PageError, PageLauncher, PageLoginPick, PageLoginEmail, PageLoginCode, PageSignedOut, PageWhoami}
+var pageNames = []string{PageError, PageLauncher, PageLoginPick, PageLoginEmail, PageLoginCode, PageSignedOut, PageWhoami, PageSessions}
 
 // layoutFile is the template every page is parsed with; it executes the
 // page's "content" template.
@@ -71,8 +72,10 @@ func New(teamName string, log *slog.Logger) (*Renderer, error) {
 	r := &Renderer{
 		pages: make(map[string]*Template, len(pageNames)),
 		funcs: template.FuncMap{
-			"ago":   Ago,
-			"exact": exact,
+			"ago":    Ago,
+			"exact":  exact,
+			"plural": PluralWord,
+			"count":  Plural,
 		},
 		cssURL:   access.PathStatic + "gatehouse.css?v=" + hex.EncodeToString(sum[:6]),
 		log:      log,
@@ -132,12 +135,25 @@ func Ago(t time.Time) string {
 	return s + suffix
 }
 
-// Plural renders a count of unit: "1 day", "3 days".
-func Plural(n int, unit string) string {
-	if n == 1 {
-		return "1 " + unit
+// Plural renders a count of unit: "1 day", "3 days". The plural is unit
+// with an "s" unless given ("1 try", "2 tries"). Templates call it as
+// {{count N "unit"}}.
+func Plural(n int, unit string, many ...string) string {
+	return fmt.Sprintf("%d %s", n, PluralWord(n, unit, many...))
+}
+
+// PluralWord is the form of unit that agrees with n, without the number:
+// "application" for 1, "applications" otherwise; many, when given, is the
+// plural form. Templates call it as {{plural N "unit"}}, where the number is
+// shown apart from its label.
+func PluralWord(n int, unit string, many ...string) string {
+	if n == 1 || n == -1 {
+		return unit
 	}
-	return fmt.Sprintf("%d %ss", n, unit)
+	if len(many) > 0 {
+		return many[0]
+	}
+	return unit + "s"
 }
 
 // Page is the data every page gets: Title and the page's own Data.
@@ -158,7 +174,8 @@ type Template struct {
 
 // Parse parses the page file (which defines "content") from fsys with the
 // layout and the partials, also from fsys. The page may call the
-// renderer's functions (ago, exact) and funcs; a name in both is an error.
+// renderer's functions (ago, exact, plural, count) and funcs; a name in both
+// is an error.
 func (r *Renderer) Parse(fsys fs.FS, funcs template.FuncMap, file string, partials ...string) (*Template, error) {
 	all := maps.Clone(r.funcs)
 	for k, f := range funcs {
@@ -215,7 +232,10 @@ func (r *Renderer) Render(w http.ResponseWriter, status int, name, title string,
 // ErrorData is the data of the error page.
 type ErrorData struct {
 	Message string
-	Retry   string // optional link to try again
+	Retry   string // optional link to sign in again
+	// Detail is an optional small line under the message, such as the
+	// provider's raw error code.
+	Detail string
 	// SignedInAs, on a deny page, is who is signed in; SwitchURL is the
 	// sign-out form's action and SwitchTo where it returns, for "use
 	// another account".

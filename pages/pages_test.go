@@ -83,3 +83,54 @@ func TestParse(t *testing.T) {
 		})
 	}
 }
+
+func TestPlural(t *testing.T) {
+	rd := newRenderer(t)
+	fsys := fstest.MapFS{"t/count.html": {Data: []byte(
+		`{{define "content"}}<p>{{.Data}} {{plural .Data "application"}}; {{count .Data "try" "tries"}}</p>{{end}}`)}}
+	tpl, err := rd.Parse(fsys, nil, "t/count.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		n    int
+		want string
+	}{
+		{0, "<p>0 applications; 0 tries</p>"},
+		{1, "<p>1 application; 1 try</p>"},
+		{2, "<p>2 applications; 2 tries</p>"},
+		{12, "<p>12 applications; 12 tries</p>"},
+	} {
+		t.Run(tt.want, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			if err := tpl.Render(w, http.StatusOK, "n", tt.n); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(w.Body.String(), tt.want) {
+				t.Errorf("rendered %s, want %s", w.Body, tt.want)
+			}
+		})
+	}
+	if got := Plural(1, "day"); got != "1 day" {
+		t.Errorf("Plural(1) = %q", got)
+	}
+	if got := Plural(3, "day"); got != "3 days" {
+		t.Errorf("Plural(3) = %q", got)
+	}
+}
+
+func TestErrorDetail(t *testing.T) {
+	rd := newRenderer(t)
+	w := httptest.NewRecorder()
+	rd.Render(w, http.StatusUnauthorized, PageError, "Sign-in cancelled", ErrorData{
+		Message: "Okta did not sign you in.", Detail: "Code from the identity provider: access_denied", Retry: "/cdn-cgi/access/login/app.example.com?redirect_url=%2F"})
+	body := w.Body.String()
+	for _, want := range []string{
+		`<p class="muted detail">Code from the identity provider: access_denied · Error 401</p>`,
+		`<a class="button" href="/cdn-cgi/access/login/app.example.com?redirect_url=%2F">Sign in again</a>`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("error page lacks %s:\n%s", want, body)
+		}
+	}
+}

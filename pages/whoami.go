@@ -78,7 +78,7 @@ func Whoami(rd *Renderer, decode Decoder) http.Handler {
 			data.JWTHeader = prettyJSON(header)
 			data.Payload = prettyJSON(payload)
 			if iss, ok := payload["iss"].(string); ok && iss != "" {
-				data.CertsURL = strings.TrimSuffix(iss, "/") + "/cdn-cgi/access/certs"
+				data.CertsURL = strings.TrimSuffix(iss, "/") + access.PathCerts
 			}
 		}
 		rd.Render(w, http.StatusOK, PageWhoami, "whoami", data)

@@ -3,6 +3,7 @@ package proxy
 import (
 	"net/http"
 	"net/netip"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -163,7 +164,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request, apps []*access.
 		h.log.Debug("proxy: logout without a valid token", "host", r.Host, "err", err)
 	case claims.IdentityNonce != "":
 		now := h.now()
-		if err := h.o.Store.RevokeSession(r.Context(), claims.IdentityNonce, claims.Email, now); err != nil {
+		if err := h.o.Store.RevokeSession(r.Context(), claims.IdentityNonce, access.BySignOut, now); err != nil {
 			h.log.Error("proxy: logout: revoke session", "app", app.Name, "err", err)
 		}
 		ev := access.Event{
@@ -180,7 +181,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request, apps []*access.
 	}
 	h.clearAppCookies(w, apps)
 	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Location", h.o.TeamURL+access.PathLogout)
+	w.Header().Set("Location", h.o.TeamURL+access.PathLogout+"?host="+url.QueryEscape(r.Host))
 	w.WriteHeader(http.StatusFound)
 }
 

@@ -152,7 +152,7 @@ func TestLogout(t *testing.T) {
 			rec := httptest.NewRecorder()
 			f.h.ServeHTTP(rec, req)
 			resp := rec.Result()
-			if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != teamURL+"/cdn-cgi/access/logout" {
+			if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != teamURL+"/cdn-cgi/access/logout?host=app.example.com" {
 				t.Fatalf("status %d Location %q", resp.StatusCode, resp.Header.Get("Location"))
 			}
 			if c := cookieFrom(resp, access.CookieAuthorization); c == nil || c.MaxAge >= 0 || c.Value != "" || c.Path != "/" {

@@ -16,8 +16,9 @@ const maxIdentities = 10000
 // session's identity does not change after sign-in except through Forget,
 // which a later change of the user's attributes calls.
 type identityCache struct {
-	mu sync.RWMutex
-	m  map[string]access.Identity
+	mu  sync.RWMutex
+	m   map[string]access.Identity
+	gen uint64 // bumped by forget: a load begun before it is not kept
 }
 
 // get returns the identity of the session nonce, reading it through load on
@@ -25,6 +26,7 @@ type identityCache struct {
 func (c *identityCache) get(ctx context.Context, nonce string, load func(context.Context, string) (access.Session, error)) (access.Identity, error) {
 	c.mu.RLock()
 	id, ok := c.m[nonce]
+	gen := c.gen
 	c.mu.RUnlock()
 	if ok {
 		return id, nil
@@ -34,10 +36,12 @@ func (c *identityCache) get(ctx context.Context, nonce string, load func(context
 		return access.Identity{}, err
 	}
 	c.mu.Lock()
-	if c.m == nil || len(c.m) >= maxIdentities {
-		c.m = make(map[string]access.Identity)
+	if c.gen == gen { // else a change of identities raced the load: serve it, keep nothing
+		if c.m == nil || len(c.m) >= maxIdentities {
+			c.m = make(map[string]access.Identity)
+		}
+		c.m[nonce] = s.Identity
 	}
-	c.m[nonce] = s.Identity
 	c.mu.Unlock()
 	return s.Identity, nil
 }
@@ -48,5 +52,6 @@ func (c *identityCache) forget(nonces ...string) {
 	for _, n := range nonces {
 		delete(c.m, n)
 	}
+	c.gen++
 	c.mu.Unlock()
 }

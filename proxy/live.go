@@ -3,7 +3,9 @@ package proxy
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
+	"net/http/httptrace"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,7 +15,9 @@ import (
 )
 
 // liveConn is one authorized request in flight. It lives in the request's
-// state (state.go), so tracking a request allocates nothing.
+// state (state.go), so tracking a request allocates nothing; only a request
+// of a session that goes to an origin through the reverse proxy makes its
+// transport hooks (trace).
 type liveConn struct {
 	nonce    string // identity_nonce of its app token
 	aud      string // its app
@@ -23,6 +27,91 @@ type liveConn struct {
 	// done is made by the first close that cancels the request, under the
 	// shard's lock, and closed when the request has ended.
 	done chan struct{}
+
+	// Where the request stands with the origin (the phase* constants),
+	// moved by the origin transport's trace hooks and by a revocation.
+	phase atomic.Int32
+	mu    sync.Mutex // guards the fields below
+	conn  net.Conn   // the origin connection it was given
+	// answered is made by the first revocation that waits for the origin's
+	// answer, and closed at the origin's first response byte (gotAnswer).
+	answered  chan struct{}
+	gotAnswer bool
+	hooks     httptrace.ClientTrace
+}
+
+// Phases of a tracked request with its origin. A revocation cancels a
+// request that has not been sent at once (it then never reaches the
+// origin); one already sent may be reading at the origin, so the
+// revocation waits (up to answerWait) for the origin to start answering
+// before it cancels: either way, no request of a revoked session reaches
+// the origin after the revocation returned.
+const (
+	phaseNotSent   int32 = iota // nothing written to the origin yet
+	phaseSent                   // the request is on its way to the origin
+	phaseAnswered               // the origin started answering
+	phaseCancelled              // cancelled before it was sent: never send it
+)
+
+// answerWait bounds how long a revocation waits for the origin to start
+// answering a request already sent to it.
+const answerWait = 250 * time.Millisecond
+
+// trace returns the origin transport hooks that move c's phase, to give its
+// origin request (httptrace.WithClientTrace). The request headers are
+// written into the transport's buffer before they reach the socket
+// (WroteHeaders runs before the flush), so a request cancelled before then
+// has its connection closed instead of sent.
+func (c *liveConn) trace() *httptrace.ClientTrace {
+	c.hooks = httptrace.ClientTrace{
+		GotConn:              c.gotConn,
+		WroteHeaders:         c.wroteHeaders,
+		GotFirstResponseByte: c.gotFirstResponseByte,
+	}
+	return &c.hooks
+}
+
+func (c *liveConn) gotConn(info httptrace.GotConnInfo) {
+	c.mu.Lock()
+	c.conn = info.Conn
+	c.mu.Unlock()
+}
+
+func (c *liveConn) wroteHeaders() {
+	if c.phase.CompareAndSwap(phaseNotSent, phaseSent) || c.phase.Load() != phaseCancelled {
+		return
+	}
+	c.mu.Lock()
+	conn := c.conn
+	c.mu.Unlock()
+	if conn != nil {
+		conn.Close() // the flush fails: nothing reaches the origin
+	}
+}
+
+func (c *liveConn) gotFirstResponseByte() {
+	c.phase.CompareAndSwap(phaseSent, phaseAnswered)
+	c.mu.Lock()
+	if !c.gotAnswer {
+		c.gotAnswer = true
+		if c.answered != nil {
+			close(c.answered)
+		}
+	}
+	c.mu.Unlock()
+}
+
+// answer returns a channel closed once the origin has started answering c.
+func (c *liveConn) answer() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.answered == nil {
+		c.answered = make(chan struct{})
+		if c.gotAnswer {
+			close(c.answered)
+		}
+	}
+	return c.answered
 }
 
 // errRevokedInFlight is the cause of a request context a revocation
@@ -54,7 +143,7 @@ type liveShard struct {
 // track registers c, the request whose context cancel cancels, under nonce
 // and aud. untrack(c) must follow when the request ends.
 func (l *liveConns) track(c *liveConn, cancel context.CancelCauseFunc, nonce, aud string, longLive bool) {
-	*c = liveConn{nonce: nonce, aud: aud, longLive: longLive, cancel: cancel, id: l.next.Add(1)}
+	c.nonce, c.aud, c.longLive, c.cancel, c.id = nonce, aud, longLive, cancel, l.next.Add(1)
 	sh := &l.shards[c.id%liveShards]
 	sh.mu.Lock()
 	if sh.m == nil {
@@ -80,20 +169,48 @@ func (l *liveConns) untrack(c *liveConn) {
 // close cancels every tracked request match selects, waits (up to
 // closeWait) until they have ended, and returns how many it cancelled.
 func (l *liveConns) close(match func(c *liveConn) bool) int {
-	var waits []chan struct{}
+	var (
+		waits []chan struct{}
+		sent  []sentConn
+	)
 	for i := range l.shards {
 		sh := &l.shards[i]
 		sh.mu.Lock()
 		for _, c := range sh.m {
-			if match(c) {
-				c.cancel(errRevokedInFlight)
-				if c.done == nil {
-					c.done = make(chan struct{})
-				}
-				waits = append(waits, c.done)
+			if !match(c) {
+				continue
 			}
+			if c.done == nil {
+				c.done = make(chan struct{})
+			}
+			waits = append(waits, c.done)
+			if c.phase.CompareAndSwap(phaseNotSent, phaseCancelled) || c.phase.Load() != phaseSent {
+				c.cancel(errRevokedInFlight)
+				continue
+			}
+			sent = append(sent, sentConn{c, c.done})
 		}
 		sh.mu.Unlock()
+	}
+	// Requests already on their way: the origin gets them (they were
+	// authorized before the revocation); cancel them once it answers, or
+	// all that are left once answerWait has passed. Cancelling a request
+	// that has ended does nothing.
+	if len(sent) > 0 {
+		answer := time.NewTimer(answerWait)
+		defer answer.Stop()
+		waited := false
+		for _, s := range sent {
+			if !waited {
+				select {
+				case <-s.c.answer():
+				case <-s.done:
+				case <-answer.C:
+					waited = true
+				}
+			}
+			s.c.cancel(errRevokedInFlight)
+		}
 	}
 	deadline := time.NewTimer(closeWait)
 	defer deadline.Stop()
@@ -105,6 +222,13 @@ func (l *liveConns) close(match func(c *liveConn) bool) int {
 		}
 	}
 	return len(waits)
+}
+
+// sentConn is a request a revocation found already sent, and the channel
+// closed when it has ended.
+type sentConn struct {
+	c    *liveConn
+	done chan struct{}
 }
 
 // CloseSessions cancels the requests in flight of the global sessions with

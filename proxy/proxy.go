@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/http/httputil"
 	"net/netip"
 	"net/url"
@@ -74,6 +75,15 @@ type Options struct {
 
 	TrustedProxies []netip.Prefix // peers whose X-Forwarded-* headers are kept
 	ClientIPHeader string         // "": X-Forwarded-For
+
+	// Country, when set, is the ISO country of request r whose client
+	// address is ip ("" when unknown): for the countries policy selector,
+	// judged on every request like ip_ranges.
+	Country func(r *http.Request, ip netip.Addr) string
+
+	// Seen, when set, is told of every request of a global session that a
+	// valid app token authorized (the session's last-seen time).
+	Seen func(r *http.Request, nonce string, ip netip.Addr)
 
 	// Transport reaches the origins. nil: a tuned *http.Transport
 	// (MaxIdleConnsPerHost 512, IdleConnTimeout 90s, HTTP/1.1).
@@ -228,6 +238,7 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, app *access.
 		raw, ambiguous = h.onlyForApp(r, app.AUD, now)
 	}
 	ip := web.ClientIP(r, h.o.TrustedProxies, h.ipHeader)
+	from := h.client(r, ip)
 	// What the origin's copy of the request loses (forward applies it).
 	st.plan = forwardPlan{trustedPeer: peerTrusted(r, h.o.TrustedProxies), extra: app.ServiceTokenHeader}
 
@@ -243,7 +254,7 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, app *access.
 			return
 		}
 	}
-	if access.Evaluate(app.Policies, access.Subject{IP: ip}).Decision == access.Bypass {
+	if access.Evaluate(app.Policies, access.Subject{IP: ip, Country: from.Country}).Decision == access.Bypass {
 		note(r, app.Name, DecisionBypass, "")
 		if longLived(r) {
 			// Tracked so that a shutdown can close it; no session to revoke.
@@ -254,7 +265,7 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, app *access.
 		return
 	}
 	if id, secret := serviceCredentials(r, app); id != "" || secret != "" {
-		if h.serveServiceToken(w, r, &st.plan, app, id, secret, ip, now) {
+		if h.serveServiceToken(w, r, &st.plan, app, id, secret, from, now) {
 			return
 		}
 	}
@@ -272,7 +283,7 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, app *access.
 	if err != nil {
 		// Expired or soft-revoked: mint a fresh app token from the global
 		// session when it still may.
-		if m, ok := h.refresh(r.Context(), raw, app, ip, now); ok {
+		if m, ok := h.refresh(r.Context(), raw, app, from, now); ok {
 			claims, raw, err = m.claims, m.raw, nil
 			fresh = &m
 		}
@@ -296,15 +307,20 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, app *access.
 		h.setAppCookies(w, app, fresh.raw, "", int(fresh.sessionEnd-now.Unix()))
 		st.plan.cookie = fresh.raw
 	}
-	if !h.stillAllowed(r.Context(), app, claims, ip, now) {
+	if !h.stillAllowed(r.Context(), app, claims, from, now) {
 		note(r, app.Name, DecisionDeny, claimsUser(claims))
-		h.log.Info("proxy: denied by the per-request policy check", "app", app.Name, "email", claims.Email, "ip", ipString(ip))
+		h.log.Info("proxy: denied by the per-request policy check", "app", app.Name, "email", claims.Email, "ip", ipString(ip), "country", from.Country)
 		h.deny(w, r, app)
 		return
 	}
 	note(r, app.Name, DecisionAllow, claimsUser(claims))
 	st.plan.allow(raw, claims.Email)
 	if claims.IdentityNonce != "" {
+		if h.o.Seen != nil {
+			h.o.Seen(r, claims.IdentityNonce, ip)
+		}
+		// Tracked with its session: the reverse proxy gives the origin
+		// request the transport hooks of st.live (traceOrigin).
 		h.live.track(&st.live, st.cancel, claims.IdentityNonce, app.AUD, longLived(r))
 		defer h.live.untrack(&st.live)
 		// A revocation applied between verify and track found nothing to
@@ -364,7 +380,7 @@ func (h *Handler) revokedSince(claims *token.Claims, aud string) bool {
 // CF_Authorization cookie and passed to the origin) and forwards the
 // request. It reports false, having written nothing, when the credentials
 // are unknown, revoked or not accepted by the app.
-func (h *Handler) serveServiceToken(w http.ResponseWriter, r *http.Request, plan *forwardPlan, app *access.App, id, secret string, ip netip.Addr, now time.Time) bool {
+func (h *Handler) serveServiceToken(w http.ResponseWriter, r *http.Request, plan *forwardPlan, app *access.App, id, secret string, from access.Client, now time.Time) bool {
 	st := h.serviceTokens()
 	if st == nil {
 		return false
@@ -374,7 +390,7 @@ func (h *Handler) serveServiceToken(w http.ResponseWriter, r *http.Request, plan
 		h.log.Info("proxy: refused service token", "app", app.Name, "client_id", id)
 		return false
 	}
-	g, err := app.GrantService(id, name, ip, h.o.Store.AppRevocation(app.AUD), now)
+	g, err := app.GrantService(id, name, from, h.o.Store.AppRevocation(app.AUD), now)
 	if err != nil {
 		h.log.Info("proxy: no service_auth policy admits the service token", "app", app.Name, "client_id", id)
 		return false
@@ -464,14 +480,14 @@ func (h *Handler) verify(raw, aud string, now time.Time) (*token.Claims, error) 
 // every selector: a user's token by the identity stored with its session
 // (so that a reload adding a block, or dropping the user's group, holds from
 // the next request), a service token's by its client ID or name. Both are
-// judged from the request's address ip.
-func (h *Handler) stillAllowed(ctx context.Context, app *access.App, claims *token.Claims, ip netip.Addr, now time.Time) bool {
+// judged from where the request comes from (address and country).
+func (h *Handler) stillAllowed(ctx context.Context, app *access.App, claims *token.Claims, from access.Client, now time.Time) bool {
 	if claims.CommonName != "" {
 		var name string
 		if st := h.serviceTokens(); st != nil {
 			name, _ = st.ServiceTokenActive(claims.CommonName, now)
 		}
-		for _, s := range access.ServiceSubjects(claims.CommonName, name, ip) {
+		for _, s := range access.ServiceSubjects(claims.CommonName, name, from) {
 			if app.Permits(s) {
 				return true
 			}
@@ -486,7 +502,16 @@ func (h *Handler) stillAllowed(ctx context.Context, app *access.App, claims *tok
 		h.log.Warn("proxy: read the session's identity", "app", app.Name, "err", err)
 		return false
 	}
-	return app.Permits(access.SubjectOf(id, ip))
+	return app.Permits(access.SubjectOf(id, from))
+}
+
+// client is where request r, whose client address is ip, comes from.
+func (h *Handler) client(r *http.Request, ip netip.Addr) access.Client {
+	c := access.Client{IP: ip}
+	if h.o.Country != nil {
+		c.Country = h.o.Country(r, ip)
+	}
+	return c
 }
 
 // ForgetIdentities drops the remembered identities of the sessions nonces,
@@ -717,7 +742,12 @@ func (h *Handler) reverseProxy(origin string, timeout time.Duration) (*httputil.
 	}
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
-			plan := planOf(pr.In)
+			st := stateOf(pr.In.Context())
+			var plan *forwardPlan
+			if st != nil {
+				plan = &st.plan
+				traceOrigin(pr, &st.live)
+			}
 			plan.apply(pr.Out)
 			pr.SetURL(target)
 			setForwarded(pr.In, pr.Out, plan != nil && plan.trustedPeer)
@@ -733,6 +763,17 @@ func (h *Handler) reverseProxy(origin string, timeout time.Duration) (*httputil.
 	}
 	v, _ := h.proxies.LoadOrStore(key, rp)
 	return v.(*httputil.ReverseProxy), nil
+}
+
+// traceOrigin gives pr.Out, the request to the origin, the transport hooks
+// of c when c is a request tracked with its session, so that a revocation
+// knows whether the origin was sent it (live.go). It costs the hooks and a
+// shallow copy of pr.Out, only for those requests.
+func traceOrigin(pr *httputil.ProxyRequest, c *liveConn) {
+	if c.nonce == "" {
+		return
+	}
+	pr.Out = pr.Out.WithContext(httptrace.WithClientTrace(pr.Out.Context(), c.trace()))
 }
 
 // copyBuffers are the reverse proxies' copy buffers, shared so that a

@@ -3,7 +3,6 @@ package proxy
 import (
 	"context"
 	"net/http"
-	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -65,10 +64,10 @@ func (c *refreshCache) put(k refreshKey, r refreshed) {
 // refresh mints a fresh app token for app from the global session of raw,
 // an expired or soft-revoked app token that is otherwise genuine (signature,
 // issuer, audience, type), when access's grant rule still lets the session
-// have one from ip. A token refreshed for the same session and app within
+// have one from client from. A token refreshed for the same session and app within
 // refreshMemo is reused when no revocation refuses it; the per-request
 // policy check still runs on every request.
-func (h *Handler) refresh(ctx context.Context, raw string, app *access.App, ip netip.Addr, now time.Time) (refreshed, bool) {
+func (h *Handler) refresh(ctx context.Context, raw string, app *access.App, from access.Client, now time.Time) (refreshed, bool) {
 	keys := h.o.Keys()
 	if raw == "" || keys == nil {
 		return refreshed{}, false
@@ -99,7 +98,7 @@ func (h *Handler) refresh(ctx context.Context, raw string, app *access.App, ip n
 		return refreshed{}, false
 	}
 	id := sess.Identity
-	g, err := app.GrantSession(&sess, access.SubjectOf(id, ip), rev, now)
+	g, err := app.GrantSession(&sess, access.SubjectOf(id, from), rev, now)
 	if err != nil {
 		h.log.Debug("proxy: refresh refused", "app", app.Name, "email", id.Email, "err", err)
 		return refreshed{}, false

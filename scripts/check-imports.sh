@@ -9,6 +9,11 @@
 #   revocation                  access
 #   login proxy admin           access token web pages
 #   ops                         access token web
+#   cli                         access admin config ops store token (the
+#                               command line, less `serve`; not yet in
+#                               DESIGN.md)
+#   scim                        access web
+#   geoip                       access web
 #   app                         everything (it is the composition root)
 #   . (the main package)        app
 #   internal/...                anything (test helpers) except app
@@ -36,9 +41,12 @@ declare -A allowed=(
 	[token]="access" [store]="access" [config]="access" [idp]="access"
 	[web]="access" [pages]="access" [certs]="access"
 	[limit]="access" # the rate limiter: a leaf like web (not yet in DESIGN.md)
+	[geoip]="access web" # the country of a request: header or MaxMind database (not yet in DESIGN.md)
 	[revocation]="access"
 	[login]="access token web pages" [proxy]="access token web pages" [admin]="access token web pages"
 	[ops]="access token web"
+	[cli]="access admin config ops store token" # the command line (not yet in DESIGN.md)
+	[scim]="access web" # the SCIM 2.0 service provider (not yet in DESIGN.md)
 	[app]="*"
 	[.]="app"
 	[internal]="*"

@@ -20,6 +20,9 @@ declare -A debian=(
   [caddy]=caddy
   [haproxy]=haproxy
   [go]="a Go toolchain at go.mod's go version"
+  [bash]=bash
+  [git]=git
+  [sha256sum]=coreutils
 )
 # Every program the tests name literally (exec.Command, exec.LookPath,
 # testkit.NeedPrograms or testkit.Program) must be in the table above, so

@@ -7,6 +7,7 @@
 #   app/e2e_edge_test.go) and libnss3-tools (certutil, for Chromium's trust
 #   store in the TLS test);
 # - Debian's wrk (the load generator of scripts/bench.sh);
+# - git (scripts/release.sh, run by app/release_test.go, reads the commit);
 # - the npm dependencies of the test OpenID provider (scripts/e2e/oidc).
 # When everything is already there it only checks and returns.
 set -euo pipefail
@@ -14,7 +15,7 @@ cd "$(dirname "$0")/.."
 
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
-for pkg in simplesamlphp php-cli php-xml php-mbstring php-curl pebble nginx caddy haproxy libnss3-tools wrk; do
+for pkg in simplesamlphp php-cli php-xml php-mbstring php-curl pebble nginx caddy haproxy libnss3-tools wrk git; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 command -v npm >/dev/null 2>&1 || need+=(nodejs npm)

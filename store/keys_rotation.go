@@ -60,23 +60,6 @@ func (db *DB) CountActiveSessions(ctx context.Context, now time.Time) (int, erro
 	return n, nil
 }
 
-// CountAuditSince returns how many audit events of kind have an id above
-// afterID, and the highest id of the log (afterID when it is empty). Callers
-// keep a running total cheaply by passing the returned id back in.
-func (db *DB) CountAuditSince(ctx context.Context, kind string, afterID int64) (int, int64, error) {
-	var (
-		n   int
-		max int64
-	)
-	err := db.sql.QueryRowContext(ctx,
-		`SELECT COUNT(*) FILTER (WHERE kind = ?), COALESCE(MAX(id), ?) FROM audit WHERE id > ?`,
-		kind, afterID, afterID).Scan(&n, &max)
-	if err != nil {
-		return 0, afterID, fmt.Errorf("store: count audit: %w", err)
-	}
-	return n, max, nil
-}
-
 // CheckWritable proves the database records writes, as sign-ins and
 // revocations need: it rewrites the heartbeat row with a page of data and
 // commits. It fails (marked access.ErrStorageFull when so) on a full disk.

@@ -64,6 +64,27 @@ func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
 	return int(v.Int64), nil
 }
 
+// appliedVersions returns the versions schema_migrations records.
+func (db *DB) appliedVersions(ctx context.Context) (map[int]bool, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return nil, fmt.Errorf("store: migrate: %w", err)
+	}
+	defer rows.Close()
+	done := make(map[int]bool)
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			return nil, fmt.Errorf("store: migrate: %w", err)
+		}
+		done[v] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: migrate: %w", err)
+	}
+	return done, nil
+}
+
 // migrate applies every pending migration, each in its own transaction, and
 // refuses a database whose schema is newer than the newest embedded one.
 func (db *DB) migrate(ctx context.Context) error {
@@ -88,8 +109,14 @@ func (db *DB) migrate(ctx context.Context) error {
 	if current > newest {
 		return fmt.Errorf("%w: schema version %d, binary knows up to %d", ErrTooNew, current, newest)
 	}
+	done, err := db.appliedVersions(ctx)
+	if err != nil {
+		return err
+	}
+	// Every migration not yet recorded is applied, even one numbered below
+	// the newest applied: branches of development may land out of order.
 	for _, m := range ms {
-		if m.version <= current {
+		if done[m.version] {
 			continue
 		}
 		applied := false

@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/access"
 )
 
 // MaxPINAttempts is how many wrong guesses a one-time PIN survives.
@@ -44,9 +46,10 @@ func (db *DB) CreatePIN(ctx context.Context, id, email, pin string, expires time
 }
 
 // CheckPIN checks pin against the PIN stored under id. It returns the email
-// and burns the PIN on success; ErrPINWrong (counting an attempt),
+// and burns the PIN on success; otherwise an *access.WrongPINError, which
+// wraps ErrPINWrong (counting an attempt and saying how many are left),
 // ErrPINExpired, ErrPINExhausted (after 5 wrong attempts) or ErrPINUnknown
-// (unknown or already used) otherwise: the errors of access.
+// (unknown or already used): the errors of access.
 //
 // The fifth wrong attempt itself returns ErrPINExhausted (not ErrPINWrong),
 // so the user is told at once to request a new PIN; every later check,
@@ -86,7 +89,7 @@ func (db *DB) CheckPIN(ctx context.Context, id, pin string, now time.Time) (stri
 			if _, err := tx.ExecContext(ctx, `UPDATE pins SET attempts = attempts + 1 WHERE id = ?`, id); err != nil {
 				return err
 			}
-			result = ErrPINWrong
+			result = &access.WrongPINError{Left: MaxPINAttempts - attempts - 1}
 			if attempts+1 >= MaxPINAttempts {
 				result = ErrPINExhausted
 			}

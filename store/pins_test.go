@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/access"
 )
 
 func TestCheckPIN(t *testing.T) {
@@ -58,6 +60,10 @@ func TestCheckPIN(t *testing.T) {
 				}
 				if !errors.Is(err, a.wantErr) || email != wantEmail {
 					t.Fatalf("attempt %d: CheckPIN = %q, %v; want %v", i, email, err, a.wantErr)
+				}
+				var we *access.WrongPINError
+				if errors.Is(a.wantErr, ErrPINWrong) && (!errors.As(err, &we) || we.Left != MaxPINAttempts-1-i) {
+					t.Fatalf("attempt %d: CheckPIN = %v; want %d tries left", i, err, MaxPINAttempts-1-i)
 				}
 			}
 		})

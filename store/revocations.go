@@ -124,26 +124,10 @@ func (db *DB) RevokeApp(ctx context.Context, app, aud string, soft bool, by stri
 // UserSessions returns the active (unrevoked, unexpired at now) global
 // sessions of the user with userID, newest first.
 func (db *DB) UserSessions(ctx context.Context, userID string, now time.Time) ([]access.Session, error) {
-	rows, err := db.sql.QueryContext(ctx, `
-		SELECT nonce, identity, created_at, expires_at, revoked_at FROM sessions
+	return db.querySessions(ctx, "user sessions", `
+		SELECT `+sessionColumns+` FROM sessions
 		WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?
 		ORDER BY created_at DESC, nonce DESC`, userID, toMillis(now))
-	if err != nil {
-		return nil, fmt.Errorf("store: user sessions: %w", err)
-	}
-	defer rows.Close()
-	var out []access.Session
-	for rows.Next() {
-		s, err := scanSession(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: user sessions: %w", err)
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: user sessions: %w", err)
-	}
-	return out, nil
 }
 
 // scanStrings reads single-column string rows and closes rows.

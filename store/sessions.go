@@ -23,9 +23,10 @@ func (db *DB) CreateSession(ctx context.Context, s access.Session) error {
 		return fmt.Errorf("store: create session: %w", err)
 	}
 	_, err = db.sql.ExecContext(ctx, `
-		INSERT INTO sessions (nonce, user_id, identity, created_at, expires_at, revoked_at)
-		VALUES (?, ?, ?, ?, ?, ?)`,
-		s.Nonce, s.Identity.UserID, string(ident), toMillis(s.CreatedAt), toMillis(s.ExpiresAt), toNullMillis(s.RevokedAt))
+		INSERT INTO sessions (nonce, user_id, identity, created_at, expires_at, revoked_at, user_agent, last_seen_at, last_ip)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		s.Nonce, s.Identity.UserID, string(ident), toMillis(s.CreatedAt), toMillis(s.ExpiresAt), toNullMillis(s.RevokedAt),
+		clip(s.UserAgent, maxUserAgent), toNullMillis(s.LastSeenAt), s.LastIP)
 	if err != nil {
 		return fmt.Errorf("store: create session: %w", full(err))
 	}
@@ -35,18 +36,33 @@ func (db *DB) CreateSession(ctx context.Context, s access.Session) error {
 // rowScanner is satisfied by *sql.Row and *sql.Rows.
 type rowScanner interface{ Scan(dest ...any) error }
 
-// scanSession reads the columns nonce, identity, created_at, expires_at,
-// revoked_at.
+// sessionColumns are the columns scanSession reads, in order.
+const sessionColumns = `nonce, identity, created_at, expires_at, revoked_at, user_agent, last_seen_at, last_ip`
+
+// maxUserAgent bounds the User-Agent kept of a session (a stranger's
+// header, but only a signed-in one's is ever stored).
+const maxUserAgent = 512
+
+// clip cuts s to at most n bytes.
+func clip(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// scanSession reads sessionColumns.
 func scanSession(r rowScanner) (access.Session, error) {
 	var (
 		s                access.Session
 		ident            string
 		created, expires int64
-		revoked          sql.NullInt64
+		revoked, seen    sql.NullInt64
 	)
-	if err := r.Scan(&s.Nonce, &ident, &created, &expires, &revoked); err != nil {
+	if err := r.Scan(&s.Nonce, &ident, &created, &expires, &revoked, &s.UserAgent, &seen, &s.LastIP); err != nil {
 		return access.Session{}, err
 	}
+	s.LastSeenAt = fromNullMillis(seen)
 	if err := json.Unmarshal([]byte(ident), &s.Identity); err != nil {
 		return access.Session{}, fmt.Errorf("decode identity: %w", err)
 	}
@@ -59,7 +75,7 @@ func scanSession(r rowScanner) (access.Session, error) {
 // Session returns the global session with nonce (revoked or not), or ErrNotFound.
 func (db *DB) Session(ctx context.Context, nonce string) (access.Session, error) {
 	s, err := scanSession(db.sql.QueryRowContext(ctx, `
-		SELECT nonce, identity, created_at, expires_at, revoked_at FROM sessions WHERE nonce = ?`, nonce))
+		SELECT `+sessionColumns+` FROM sessions WHERE nonce = ?`, nonce))
 	if errors.Is(err, sql.ErrNoRows) {
 		return access.Session{}, ErrNotFound
 	}
@@ -75,7 +91,7 @@ func (db *DB) ListSessions(ctx context.Context, activeOnly bool, now time.Time, 
 	if limit <= 0 {
 		limit = -1 // SQLite: no limit
 	}
-	q := `SELECT nonce, identity, created_at, expires_at, revoked_at FROM sessions`
+	q := `SELECT ` + sessionColumns + ` FROM sessions`
 	args := []any{}
 	if activeOnly {
 		q += ` WHERE revoked_at IS NULL AND expires_at > ?`
@@ -83,21 +99,47 @@ func (db *DB) ListSessions(ctx context.Context, activeOnly bool, now time.Time, 
 	}
 	q += ` ORDER BY created_at DESC, nonce DESC LIMIT ?`
 	args = append(args, limit)
+	return db.querySessions(ctx, "list sessions", q, args...)
+}
+
+// querySessions runs q, which selects sessionColumns, and returns its
+// sessions; what names the query in errors.
+func (db *DB) querySessions(ctx context.Context, what, q string, args ...any) ([]access.Session, error) {
 	rows, err := db.sql.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("store: list sessions: %w", err)
+		return nil, fmt.Errorf("store: %s: %w", what, err)
 	}
 	defer rows.Close()
 	var out []access.Session
 	for rows.Next() {
 		s, err := scanSession(rows)
 		if err != nil {
-			return nil, fmt.Errorf("store: list sessions: %w", err)
+			return nil, fmt.Errorf("store: %s: %w", what, err)
 		}
 		out = append(out, s)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: list sessions: %w", err)
+		return nil, fmt.Errorf("store: %s: %w", what, err)
 	}
 	return out, nil
+}
+
+// SessionSeen records that the session with nonce was seen at now, from ip
+// with userAgent (kept when empty). Callers throttle it (at most once a
+// minute per session); a session that does not exist is no error.
+func (db *DB) SessionSeen(ctx context.Context, nonce, ip, userAgent string, now time.Time) error {
+	_, err := db.sql.ExecContext(ctx, `
+		UPDATE sessions SET last_seen_at = ?, last_ip = ?,
+			user_agent = CASE WHEN ? = '' THEN user_agent ELSE ? END
+		WHERE nonce = ?`,
+		toMillis(now), ip, userAgent, clip(userAgent, maxUserAgent), nonce)
+	if err != nil {
+		return fmt.Errorf("store: session seen: %w", full(err))
+	}
+	return nil
+}
+
+// ActiveSessions returns every global session active at now.
+func (db *DB) ActiveSessions(ctx context.Context, now time.Time) ([]access.Session, error) {
+	return db.ListSessions(ctx, true, now, 0)
 }

@@ -155,3 +155,55 @@ func TestCreateSessionUnknownUser(t *testing.T) {
 		t.Error("session for an unknown user accepted (foreign keys off?)")
 	}
 }
+
+func TestSessionSeen(t *testing.T) {
+	db, _ := openTest(t)
+	ctx := context.Background()
+	created := time.UnixMilli(1_700_000_000_000)
+	u, err := db.UpsertUser(ctx, "dana@example.com", "pin", created)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := access.Session{Nonce: "seen000000000001", Identity: access.Identity{UserID: u.ID, Email: u.Email},
+		CreatedAt: created, ExpiresAt: created.Add(time.Hour), UserAgent: "Firefox/128.0"}
+	if err := db.CreateSession(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	read := func() access.Session {
+		t.Helper()
+		got, err := db.Session(ctx, s.Nonce)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if got := read(); got.UserAgent != "Firefox/128.0" || !got.LastSeenAt.IsZero() || got.LastIP != "" {
+		t.Fatalf("new session: agent %q, last seen %v, ip %q", got.UserAgent, got.LastSeenAt, got.LastIP)
+	}
+	tests := []struct {
+		name, ip, agent, wantAgent string
+	}{
+		{"seen", "192.0.2.1", "Chrome/126.0", "Chrome/126.0"},
+		{"empty agent keeps the last", "192.0.2.2", "", "Chrome/126.0"},
+		{"long agent clipped", "192.0.2.3", string(make([]byte, 2000)), string(make([]byte, maxUserAgent))},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			at := created.Add(time.Duration(i+1) * time.Minute)
+			if err := db.SessionSeen(ctx, s.Nonce, tt.ip, tt.agent, at); err != nil {
+				t.Fatal(err)
+			}
+			got := read()
+			if !got.LastSeenAt.Equal(at) || got.LastIP != tt.ip || got.UserAgent != tt.wantAgent {
+				t.Fatalf("after seen: at %v ip %q agent len %d; want %v %q len %d", got.LastSeenAt, got.LastIP, len(got.UserAgent), at, tt.ip, len(tt.wantAgent))
+			}
+		})
+	}
+	if err := db.SessionSeen(ctx, "nosuchsession000", "192.0.2.9", "x", created); err != nil {
+		t.Fatalf("seen of an unknown session: %v", err)
+	}
+	list, err := db.UserSessions(ctx, u.ID, created)
+	if err != nil || len(list) != 1 || list[0].LastIP != "192.0.2.3" {
+		t.Fatalf("UserSessions = %+v, %v", list, err)
+	}
+}

@@ -38,7 +38,8 @@ type DB struct {
 	sql *sql.DB
 	log *slog.Logger
 
-	svcIdx *svcIndex // service tokens, see servicetokens.go
+	svcIdx *svcIndex    // service tokens, see servicetokens.go
+	seen   seenThrottle // last-seen writes, see seen.go
 }
 
 // DSN returns the modernc.org/sqlite data source name for the database file

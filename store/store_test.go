@@ -118,6 +118,28 @@ func TestMigrationsApplied(t *testing.T) {
 	}
 }
 
+// TestMigrationBelowNewestApplied: a migration numbered below the newest
+// applied one, but never applied (it landed after a later one), is applied
+// at the next open.
+func TestMigrationBelowNewestApplied(t *testing.T) {
+	db, path := openTest(t)
+	ctx := context.Background()
+	if _, err := db.SQL().ExecContext(ctx, `DROP TABLE api_tokens`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SQL().ExecContext(ctx, `DELETE FROM schema_migrations WHERE version = 7`); err != nil {
+		t.Fatal(err)
+	}
+	db = reopen(t, db, path)
+	var n int
+	if err := db.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = 7`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("migration 7 recorded %d times, %v; want 1", n, err)
+	}
+	if _, err := db.SQL().ExecContext(ctx, `SELECT COUNT(*) FROM api_tokens`); err != nil {
+		t.Fatalf("migration 7 not applied: %v", err)
+	}
+}
+
 func TestOpenTooNew(t *testing.T) {
 	db, path := openTest(t)
 	if _, err := db.SQL().Exec(`INSERT INTO schema_migrations (version, applied_at) VALUES (9999, 'future')`); err != nil {

@@ -34,8 +34,9 @@ type ManagerOptions struct {
 	Log      *slog.Logger
 	Now      func() time.Time
 	// OnRotate, when set, is told of every key this process makes, with
-	// the reason: "manual" or "schedule".
-	OnRotate func(k Key, reason string)
+	// the reason: "manual" or "schedule" (access.KeyRotationManual,
+	// KeyRotationSchedule); its error is the rotation's.
+	OnRotate func(ctx context.Context, k Key, reason string) error
 }
 
 // Manager keeps the keyring in line with the store: it creates the first
@@ -151,7 +152,9 @@ func (m *Manager) Rotate(ctx context.Context) (Key, error) {
 	if err != nil {
 		return Key{}, err
 	}
-	m.rotated(k, "manual")
+	if err := m.rotated(ctx, k, access.KeyRotationManual); err != nil {
+		return k, err
+	}
 	return k, m.Refresh(ctx)
 }
 
@@ -173,15 +176,21 @@ func (m *Manager) RotateIfDue(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	m.rotated(k, "schedule")
+	if err := m.rotated(ctx, k, access.KeyRotationSchedule); err != nil {
+		return err
+	}
 	return m.Refresh(ctx)
 }
 
-func (m *Manager) rotated(k Key, reason string) {
+func (m *Manager) rotated(ctx context.Context, k Key, reason string) error {
 	m.o.Log.Info("signing key rotated", "kid", k.ID, "reason", reason)
-	if m.o.OnRotate != nil {
-		m.o.OnRotate(k, reason)
+	if m.o.OnRotate == nil {
+		return nil
 	}
+	if err := m.o.OnRotate(ctx, k, reason); err != nil {
+		return fmt.Errorf("token: rotate: %w", err)
+	}
+	return nil
 }
 
 // Run applies the rotation schedule (at once, then hourly) and picks up the

@@ -58,6 +58,9 @@ type PageFunc func(w http.ResponseWriter, r *http.Request, status int, title, ms
 type Adapter struct {
 	Log  *slog.Logger
 	Page PageFunc
+	// JSON answers every error as the JSON shape, whatever the client
+	// accepts (APIs).
+	JSON bool
 }
 
 // genericMsg is what users see for errors that are not an *Error.
@@ -115,7 +118,7 @@ func (a *Adapter) Respond(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	a.logError(r, status, err)
 	switch {
-	case WantsJSON(r):
+	case a.JSON || WantsJSON(r):
 		WriteJSON(w, status, ErrorBody{Error: msg, Status: status, LoginURL: login})
 	case a.Page != nil:
 		a.Page(w, r, status, title, msg)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -29,11 +30,16 @@ type OIDC struct {
 	ClientSecret string
 	// RedirectURIs are the registered redirect URIs of the client.
 	RedirectURIs []string
+
+	proc *process
 }
 
 type oidcConfig struct {
 	clientID, clientSecret string
 	userinfoOnlyGroups     bool
+	backchannelLogoutURI   string
+	backchannelNoSID       bool
+	postLogoutRedirectURIs []string
 }
 
 // OIDCOption changes how StartOIDC configures the provider.
@@ -50,10 +56,34 @@ func WithClient(id, secret string) OIDCOption {
 	return func(c *oidcConfig) { c.clientID, c.clientSecret = id, secret }
 }
 
-// StartOIDC runs the test OpenID provider with node on 127.0.0.1:port, with
-// one client allowed to redirect to redirectURIs. It installs the npm
-// dependencies first when they are missing, waits until discovery answers,
-// and stops the provider when the test ends.
+// WithBackchannelLogout registers uri as the client's
+// backchannel_logout_uri (sid required): ending a session at the provider
+// POSTs a logout token there.
+func WithBackchannelLogout(uri string) OIDCOption {
+	return func(c *oidcConfig) { c.backchannelLogoutURI = uri }
+}
+
+// WithoutSID leaves sid out of ID and logout tokens (the client does not
+// require the session in back-channel logout): logout tokens name the
+// subject only.
+func WithoutSID() OIDCOption {
+	return func(c *oidcConfig) { c.backchannelNoSID = true }
+}
+
+// WithPostLogoutRedirect registers the client's post_logout_redirect_uris
+// for RP-initiated logout.
+func WithPostLogoutRedirect(uris ...string) OIDCOption {
+	return func(c *oidcConfig) { c.postLogoutRedirectURIs = uris }
+}
+
+// listeningRe finds the issuer in the provider's "listening" line.
+var listeningRe = regexp.MustCompile(`listening (http://127\.0\.0\.1:[0-9]+)`)
+
+// StartOIDC runs the test OpenID provider with node on 127.0.0.1:port (0:
+// a free port, which Issuer names), with one client allowed to redirect to
+// redirectURIs. It installs the npm dependencies first when they are
+// missing, waits until discovery answers, and stops the provider when the
+// test ends.
 func StartOIDC(t testing.TB, port int, redirectURIs []string, opts ...OIDCOption) *OIDC {
 	t.Helper()
 	testkit.NeedPrograms(t, "node")
@@ -75,6 +105,15 @@ func StartOIDC(t testing.TB, port int, redirectURIs []string, opts ...OIDCOption
 	if cfg.userinfoOnlyGroups {
 		cmd.Env = append(cmd.Env, "USERINFO_ONLY_GROUPS=1")
 	}
+	if cfg.backchannelLogoutURI != "" {
+		cmd.Env = append(cmd.Env, "BACKCHANNEL_LOGOUT_URI="+cfg.backchannelLogoutURI)
+	}
+	if cfg.backchannelNoSID {
+		cmd.Env = append(cmd.Env, "BACKCHANNEL_SID=0")
+	}
+	if len(cfg.postLogoutRedirectURIs) > 0 {
+		cmd.Env = append(cmd.Env, "POST_LOGOUT_REDIRECT="+strings.Join(cfg.postLogoutRedirectURIs, ","))
+	}
 	o := &OIDC{
 		Issuer:       fmt.Sprintf("http://127.0.0.1:%d", port),
 		ClientID:     cfg.clientID,
@@ -82,8 +121,37 @@ func StartOIDC(t testing.TB, port int, redirectURIs []string, opts ...OIDCOption
 		RedirectURIs: redirectURIs,
 	}
 	p := startProcess(t, "oidc-provider", cmd)
+	if port == 0 {
+		o.Issuer = p.waitOutput(t, listeningRe)
+	}
+	o.proc = p
 	p.waitReady(t, o.Issuer+"/.well-known/openid-configuration")
 	return o
+}
+
+// Output is what the provider printed so far (its back-channel logout
+// results among it).
+func (o *OIDC) Output() string { return o.proc.output.String() }
+
+// EndSession ends the browser session of c at the provider, as its user
+// would: it opens endSessionURL (the provider's end_session_endpoint,
+// possibly with id_token_hint, post_logout_redirect_uri and state), confirms
+// "Yes, sign me out" on the provider's page and returns the response after
+// redirects. The provider sends its back-channel logout tokens before it
+// answers.
+func (o *OIDC) EndSession(t testing.TB, c *http.Client, endSessionURL string) *http.Response {
+	t.Helper()
+	resp, err := c.Get(endSessionURL)
+	if err != nil {
+		t.Fatalf("testidp: end session: %v", err)
+	}
+	page := readPage(t, resp)
+	action, fields := FormFields(page)
+	if fields == nil || !fields.Has("xsrf") {
+		t.Fatalf("testidp: no logout form at %s (status %s):\n%s", resp.Request.URL, resp.Status, snippet(page))
+	}
+	fields.Set("logout", "yes")
+	return submitForm(t, c, resp, action, fields)
 }
 
 // ensureNodeModules runs `npm ci` in dir when node_modules is missing,

@@ -3,7 +3,6 @@ package testidp
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -36,7 +35,23 @@ type rpResult struct {
 	UserInfo map[string]any `json:"userinfo"`
 }
 
-func startTestRP(t *testing.T, op *OIDC, port int) *testRP {
+// listenRP binds the test RP's listener on a free port, so that its
+// redirect URI is known before the provider starts.
+func listenRP(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("rp listen: %v", err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	return ln
+}
+
+// rpCallback is the redirect URI of the test RP serving on ln.
+func rpCallback(ln net.Listener) string { return "http://" + ln.Addr().String() + "/callback" }
+
+// startTestRP serves the test RP of op on ln.
+func startTestRP(t *testing.T, op *OIDC, ln net.Listener) *testRP {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -50,14 +65,10 @@ func startTestRP(t *testing.T, op *OIDC, port int) *testRP {
 			ClientID:     op.ClientID,
 			ClientSecret: op.ClientSecret,
 			Endpoint:     provider.Endpoint(),
-			RedirectURL:  fmt.Sprintf("http://127.0.0.1:%d/callback", port),
+			RedirectURL:  rpCallback(ln),
 			Scopes:       []string{oidc.ScopeOpenID, "email", "profile", "groups"},
 		},
 		pending: map[string]rpFlow{},
-	}
-	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-	if err != nil {
-		t.Fatalf("rp listen: %v", err)
 	}
 	srv := &http.Server{Handler: http.HandlerFunc(rp.callback), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
@@ -157,7 +168,6 @@ func groupsOf(claims map[string]any) []string {
 func TestOIDCLogin(t *testing.T) {
 	tests := []struct {
 		name             string
-		opPort, rpPort   int
 		opts             []OIDCOption
 		user             string
 		wantEmail        string
@@ -165,15 +175,16 @@ func TestOIDCLogin(t *testing.T) {
 		wantGroups       []string
 		wantIDTokenGroup bool
 	}{
-		{name: "alice groups in id token", opPort: 23711, rpPort: 23712, user: "alice",
+		{name: "alice groups in id token", user: "alice",
 			wantEmail: "alice@example.com", wantVerified: true, wantGroups: []string{"admins", "devs"}, wantIDTokenGroup: true},
-		{name: "alice groups only in userinfo", opPort: 23713, rpPort: 23714, opts: []OIDCOption{WithUserinfoOnlyGroups()}, user: "alice",
+		{name: "alice groups only in userinfo", opts: []OIDCOption{WithUserinfoOnlyGroups()}, user: "alice",
 			wantEmail: "alice@example.com", wantVerified: true, wantGroups: []string{"admins", "devs"}, wantIDTokenGroup: false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			op := StartOIDC(t, tt.opPort, []string{fmt.Sprintf("http://127.0.0.1:%d/callback", tt.rpPort)}, tt.opts...)
-			rp := startTestRP(t, op, tt.rpPort)
+			ln := listenRP(t)
+			op := StartOIDC(t, 0, []string{rpCallback(ln)}, tt.opts...)
+			rp := startTestRP(t, op, ln)
 			res := signIn(t, op, rp, tt.user)
 
 			if got := res.IDToken["sub"]; got != tt.user {
@@ -202,8 +213,9 @@ func TestOIDCLogin(t *testing.T) {
 }
 
 func TestOIDCUsers(t *testing.T) {
-	op := StartOIDC(t, 23715, []string{"http://127.0.0.1:23716/callback"}, WithClient("other", "other-secret"))
-	rp := startTestRP(t, op, 23716)
+	ln := listenRP(t)
+	op := StartOIDC(t, 0, []string{rpCallback(ln)}, WithClient("other", "other-secret"))
+	rp := startTestRP(t, op, ln)
 	tests := []struct {
 		name         string
 		user         string

@@ -1,8 +1,9 @@
 // Package testidp starts real identity providers for Gatehouse's end-to-end
 // tests: the npm oidc-provider as an OpenID provider (scripts/e2e/oidc) and
 // Debian's SimpleSAMLphp as a SAML 2.0 IdP (scripts/e2e/saml). Both listen on
-// 127.0.0.1 at a port the caller picks (below 32768, outside the ephemeral
-// range) and are stopped when the test ends.
+// 127.0.0.1, on port 0 a free port chosen at run time (which the returned
+// URLs name; tests pass 0, so that test binaries running at once or a
+// leftover process cannot collide), and are stopped when the test ends.
 //
 // The helpers also drive the IdPs' login pages headlessly with a plain
 // net/http client that has a cookie jar.
@@ -16,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"syscall"
 	"testing"
 	"time"
@@ -91,6 +93,26 @@ func (p *process) stop() {
 	}
 	// Children of php -S or node that survived their parent.
 	_ = syscall.Kill(pgid, syscall.SIGKILL)
+}
+
+// waitOutput waits until the process prints a line matching re and
+// returns its first submatch, failing the test if the process exits first
+// or readyTimeout passes.
+func (p *process) waitOutput(t testing.TB, re *regexp.Regexp) string {
+	t.Helper()
+	deadline := time.After(readyTimeout)
+	for {
+		if m := re.FindStringSubmatch(p.output.String()); m != nil {
+			return m[1]
+		}
+		select {
+		case <-p.done:
+			t.Fatalf("testidp: %s exited before it was ready (%v):\n%s", p.name, p.err, p.output.String())
+		case <-deadline:
+			t.Fatalf("testidp: %s printed no %q after %v:\n%s", p.name, re, readyTimeout, p.output.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // waitReady polls url until it answers 200, failing the test if the process

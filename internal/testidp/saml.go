@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"testing"
 	"time"
 
@@ -44,10 +45,14 @@ const emptySPMetadata = `<?xml version="1.0"?>
 <md:EntitiesDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata"></md:EntitiesDescriptor>
 `
 
+// phpListeningRe finds the base URL in the start-up line of `php -S`.
+var phpListeningRe = regexp.MustCompile(`Development Server \((http://127\.0\.0\.1:[0-9]+)\) started`)
+
 // StartSAML writes a SimpleSAMLphp configuration into a temporary directory,
 // generates the IdP's signing key and certificate, runs `php -S` on
-// 127.0.0.1:port, waits for the metadata URL to answer, and stops the server
-// when the test ends. Register the SP with SetSPMetadata before a login.
+// 127.0.0.1:port (0: a free port, which the URLs name), waits for the
+// metadata URL to answer, and stops the server when the test ends. Register
+// the SP with SetSPMetadata before a login.
 func StartSAML(t testing.TB, port int) *SAML {
 	t.Helper()
 	testkit.NeedPrograms(t, "php")
@@ -64,13 +69,7 @@ func StartSAML(t testing.TB, port int) *SAML {
 	}
 	writeIdPKeyPair(t, filepath.Join(dir, "cert"))
 
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	s := &SAML{
-		MetadataURL: base + "/saml2/idp/metadata.php",
-		EntityID:    base + "/saml2/idp/metadata.php",
-		SSOURL:      base + "/saml2/idp/SSOService.php",
-		Dir:         dir,
-	}
+	s := &SAML{Dir: dir}
 	s.SetSPMetadata(t, []byte(emptySPMetadata))
 
 	cmd := exec.Command("php",
@@ -79,11 +78,19 @@ func StartSAML(t testing.TB, port int) *SAML {
 		"-S", fmt.Sprintf("127.0.0.1:%d", port),
 		"-t", sspWebRoot)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(),
-		"SIMPLESAMLPHP_CONFIG_DIR="+filepath.Join(dir, "config"),
-		"SSP_BASEURL="+base+"/",
-	)
+	// Without SSP_BASEURL the configuration names the port php listens on.
+	cmd.Env = append(os.Environ(), "SIMPLESAMLPHP_CONFIG_DIR="+filepath.Join(dir, "config"))
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	if port != 0 {
+		cmd.Env = append(cmd.Env, "SSP_BASEURL="+base+"/")
+	}
 	p := startProcess(t, "simplesamlphp", cmd)
+	if port == 0 {
+		base = p.waitOutput(t, phpListeningRe)
+	}
+	s.MetadataURL = base + "/saml2/idp/metadata.php"
+	s.EntityID = s.MetadataURL
+	s.SSOURL = base + "/saml2/idp/SSOService.php"
 	t.Cleanup(func() {
 		if t.Failed() {
 			if log, err := os.ReadFile(filepath.Join(dir, "log", "simplesamlphp.log")); err == nil {

@@ -8,7 +8,6 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/xml"
-	"fmt"
 	"io"
 	"math/big"
 	"net"
@@ -30,10 +29,10 @@ type spResult struct {
 	Attributes map[string][]string `json:"attributes"`
 }
 
-// startTestSP runs a crewjam/saml service provider on 127.0.0.1:port that
+// startTestSP runs a crewjam/saml service provider on a free port that
 // trusts idp, registers its metadata with the IdP, and serves /whoami
 // (protected) answering the session's subject and attributes as JSON.
-func startTestSP(t *testing.T, idp *SAML, port int) string {
+func startTestSP(t *testing.T, idp *SAML) string {
 	t.Helper()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -61,7 +60,11 @@ func startTestSP(t *testing.T, idp *SAML, port int) string {
 	if err != nil {
 		t.Fatalf("fetch idp metadata: %v", err)
 	}
-	root, _ := url.Parse(fmt.Sprintf("http://127.0.0.1:%d", port))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("sp listen: %v", err)
+	}
+	root, _ := url.Parse("http://" + ln.Addr().String())
 	sp, err := samlsp.New(samlsp.Options{URL: *root, Key: key, Certificate: cert, IDPMetadata: idpMeta})
 	if err != nil {
 		t.Fatalf("samlsp: %v", err)
@@ -85,10 +88,6 @@ func startTestSP(t *testing.T, idp *SAML, port int) string {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(spResult{Subject: s.Subject, Attributes: s.Attributes})
 	})))
-	ln, err := net.Listen("tcp", root.Host)
-	if err != nil {
-		t.Fatalf("sp listen: %v", err)
-	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
@@ -96,11 +95,23 @@ func startTestSP(t *testing.T, idp *SAML, port int) string {
 }
 
 func TestSAMLLogin(t *testing.T) {
-	idp := StartSAML(t, 23721)
-	if idp.EntityID != "http://127.0.0.1:23721/saml2/idp/metadata.php" {
-		t.Errorf("EntityID = %s", idp.EntityID)
+	idp := StartSAML(t, 0)
+	if !strings.HasPrefix(idp.EntityID, "http://127.0.0.1:") || idp.EntityID != idp.MetadataURL {
+		t.Errorf("EntityID = %s, MetadataURL = %s", idp.EntityID, idp.MetadataURL)
 	}
-	protected := startTestSP(t, idp, 23722)
+	// On a port chosen at run time, the IdP's own metadata names it too.
+	base := strings.TrimSuffix(idp.MetadataURL, "/saml2/idp/metadata.php")
+	resp, err := http.Get(idp.MetadataURL)
+	if err != nil {
+		t.Fatalf("get metadata: %v", err)
+	}
+	meta := readPage(t, resp)
+	for _, want := range []string{`entityID="` + idp.EntityID + `"`, `Location="` + idp.SSOURL} {
+		if !strings.Contains(meta, want) {
+			t.Errorf("metadata lacks %s:\n%s", want, snippet(meta))
+		}
+	}
+	protected := startTestSP(t, idp)
 
 	tests := []struct {
 		name        string
@@ -120,7 +131,7 @@ func TestSAMLLogin(t *testing.T) {
 			if err != nil {
 				t.Fatalf("get protected page: %v", err)
 			}
-			if !strings.HasPrefix(resp.Request.URL.String(), "http://127.0.0.1:23721/") {
+			if !strings.HasPrefix(resp.Request.URL.String(), base+"/") {
 				t.Fatalf("protected page led to %s, want the IdP", resp.Request.URL)
 			}
 			final := idp.Login(t, c, resp, tt.user, tt.pass)

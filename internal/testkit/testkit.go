@@ -45,6 +45,9 @@ var debianPackages = map[string]string{
 	"nginx":               "nginx",
 	"caddy":               "caddy",
 	"haproxy":             "haproxy",
+	"bash":                "bash",
+	"git":                 "git",
+	"sha256sum":           "coreutils",
 }
 
 // DebianPackage is the Debian package that provides program, or "" when

@@ -23,7 +23,7 @@ func TestSyncBufferConcurrentWrites(t *testing.T) {
 }
 
 func TestEveryProgramHasAPackage(t *testing.T) {
-	for _, p := range []string{"chromium", "pebble", "pebble-challtestsrv", "php", "node", "npm", "certutil", "nginx", "caddy", "haproxy"} {
+	for _, p := range []string{"chromium", "pebble", "pebble-challtestsrv", "php", "node", "npm", "certutil", "nginx", "caddy", "haproxy", "bash", "git", "sha256sum"} {
 		if DebianPackage(p) == "" {
 			t.Errorf("no Debian package for %s", p)
 		}

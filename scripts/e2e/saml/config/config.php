@@ -3,11 +3,13 @@
 //
 // The test copies this directory layout into a temporary directory $D
 // ($D/config, $D/metadata, $D/cert, ...) and starts `php -S` with
-// SIMPLESAMLPHP_CONFIG_DIR=$D/config and SSP_BASEURL=http://127.0.0.1:PORT/.
+// SIMPLESAMLPHP_CONFIG_DIR=$D/config, and SSP_BASEURL=http://127.0.0.1:PORT/
+// when it chose PORT; without it (php -S on port 0, a free port) the base URL
+// names the port the server listens on (never the client's Host header).
 // Every setting not named here keeps SimpleSAMLphp's default.
 $D = dirname(__DIR__);
 $config = [
-    'baseurlpath' => getenv('SSP_BASEURL') ?: 'http://127.0.0.1:24400/',
+    'baseurlpath' => getenv('SSP_BASEURL') ?: 'http://127.0.0.1:' . ($_SERVER['SERVER_PORT'] ?? '24400') . '/',
     'certdir' => "$D/cert/",
     'loggingdir' => "$D/log/",
     'datadir' => "$D/data/",

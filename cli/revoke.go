@@ -1,4 +1,4 @@
-package app
+package cli
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/access"
+	"github.com/gatehouse-dev/gatehouse/admin"
 	"github.com/gatehouse-dev/gatehouse/config"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
@@ -29,11 +29,11 @@ func cliRevoker() string {
 // database a running serve watches, which applies it within a second.
 func cmdRevoke(ctx context.Context, args []string, stdout io.Writer) error {
 	fs, path := cliFlags("revoke")
-	user := fs.String("user", "", "revoke every session of this user (email)")
-	appName := fs.String("app", "", "revoke the tokens of this application (name)")
+	user := fs.String("user", "", "revoke every session of the user with this `EMAIL`")
+	appName := fs.String("app", "", "revoke the tokens of the application called `NAME`")
 	soft := fs.Bool("soft", false, "with --app: re-issue tokens silently instead of requiring a new sign-in")
-	if err := fs.Parse(args); err != nil {
-		return usageError{err}
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
@@ -67,19 +67,9 @@ func revokeUser(ctx context.Context, db *store.DB, dataDir, email string, now ti
 	}
 	email = strings.ToLower(strings.TrimSpace(email))
 	n := len(r.Nonces)
-	cliAudit(ctx, db, "", fmt.Sprintf("Revoked %d session(s) of %s", n, email), now)
+	cliEvent(ctx, db, admin.RevokeUserEvent(email, n, cliRevoker(), now))
 	fmt.Fprintf(stdout, "revoked user %s: %d active session(s) ended; their app tokens are refused from the next request\n", email, n)
 	return reportAck(dataDir, stdout)
-}
-
-// cliAudit records a command-line mutation in the audit log, as the admin
-// page records its own: one ledger whatever the path. The actor is the
-// operating-system user.
-func cliAudit(ctx context.Context, db *store.DB, app, detail string, now time.Time) {
-	e := access.Event{Time: now, Kind: access.EventRevoked, Email: cliRevoker(), App: app, Detail: detail + " (command line)"}
-	if err := db.Audit(ctx, e); err != nil {
-		fmt.Fprintf(os.Stderr, "gatehouse: audit: %v\n", err)
-	}
 }
 
 // revokeApp revokes the tokens of the configured app called name.
@@ -101,11 +91,10 @@ func revokeApp(ctx context.Context, cfg *config.Config, db *store.DB, name strin
 		if _, err := db.RevokeApp(ctx, p.Name, aud, soft, cliRevoker(), now); err != nil {
 			return err
 		}
+		cliEvent(ctx, db, admin.RevokeAppEvent(p.Name, soft, cliRevoker(), now))
 		if soft {
-			cliAudit(ctx, db, p.Name, "Tokens of "+p.Name+" will be re-issued silently (soft)", now)
 			fmt.Fprintf(stdout, "soft-revoked app %s (aud %s): tokens are re-issued silently from live sessions\n", p.Name, aud)
 		} else {
-			cliAudit(ctx, db, p.Name, "Every user of "+p.Name+" signs in again (hard)", now)
 			fmt.Fprintf(stdout, "revoked app %s (aud %s): every user signs in again for it\n", p.Name, aud)
 		}
 		return reportAck(cfg.DataDir, stdout)
@@ -115,13 +104,10 @@ func revokeApp(ctx context.Context, cfg *config.Config, db *store.DB, name strin
 
 // cmdSessions is `gatehouse sessions list -config FILE [--all]`.
 func cmdSessions(ctx context.Context, args []string, stdout io.Writer) error {
-	if len(args) == 0 || args[0] != "list" {
-		return usageError{errors.New("want a subcommand: list")}
-	}
 	fs, path := cliFlags("sessions list")
 	all := fs.Bool("all", false, "include revoked and expired sessions")
-	if err := fs.Parse(args[1:]); err != nil {
-		return usageError{err}
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}

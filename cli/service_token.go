@@ -1,4 +1,4 @@
-package app
+package cli
 
 import (
 	"context"
@@ -10,45 +10,37 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/admin"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
-
-// serviceTokenUsage is the usage of `gatehouse service-token`.
-const serviceTokenUsage = `usage:
-  gatehouse service-token create -config FILE NAME [--duration 8760h]   (0: never expires)
-  gatehouse service-token list -config FILE
-  gatehouse service-token disable -config FILE CLIENT_ID
-  gatehouse service-token enable -config FILE CLIENT_ID
-  gatehouse service-token delete -config FILE CLIENT_ID`
 
 // defaultServiceTokenDuration is the lifetime of a new service token when
 // --duration is not given: one year.
 const defaultServiceTokenDuration = 8760 * time.Hour
 
-// cmdServiceToken is `gatehouse service-token SUBCOMMAND`. It writes to the
-// database a running serve watches, which applies it within a second.
-func cmdServiceToken(ctx context.Context, args []string, stdout io.Writer) error {
-	if len(args) == 0 {
-		return usageError{errors.New("missing subcommand\n" + serviceTokenUsage)}
-	}
-	sub, args := args[0], args[1:]
+// cmdServiceToken is `gatehouse service-token SUB -config FILE ...`, sub
+// being create, list, disable, enable or delete. It writes to the database a
+// running serve watches, which applies it within a second.
+func cmdServiceToken(ctx context.Context, sub string, args []string, stdout io.Writer) error {
 	fs, path := cliFlags("service-token " + sub)
-	duration := fs.Duration("duration", defaultServiceTokenDuration, "lifetime of a new token (0: never expires)")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return usageError{err}
-	}
+	duration := new(time.Duration)
 	want := 1
-	if sub == "list" {
+	switch sub {
+	case "create":
+		fs.DurationVar(duration, "duration", defaultServiceTokenDuration, "lifetime of the new token, a `DURATION` such as 720h (0: never expires)")
+	case "list":
 		want = 0
 	}
-	switch sub {
-	case "create", "list", "disable", "enable", "delete":
-	default:
-		return usageError{fmt.Errorf("unknown subcommand %q\n%s", sub, serviceTokenUsage)}
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
 	}
 	if len(pos) != want {
-		return usageError{errors.New(serviceTokenUsage)}
+		what := map[string]string{"create": "NAME", "list": "none"}[sub]
+		if what == "" {
+			what = "CLIENT_ID"
+		}
+		return usageError{fmt.Errorf("want %d argument(s) (%s), got %d", want, what, len(pos))}
 	}
 	_, db, err := openConfigStore(ctx, *path)
 	if err != nil {
@@ -63,7 +55,7 @@ func cmdServiceToken(ctx context.Context, args []string, stdout io.Writer) error
 func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
+		if err := parseFlags(fs, args); err != nil {
 			return nil, err
 		}
 		args = fs.Args()
@@ -87,6 +79,7 @@ func serviceTokenCommand(ctx context.Context, db *store.DB, sub string, pos []st
 		if err != nil {
 			return err
 		}
+		cliEvent(ctx, db, admin.ServiceTokenEvent("created", strings.TrimSpace(pos[0]), id, cliRevoker(), now))
 		fmt.Fprintf(stdout, "created service token %q\nCF-Access-Client-Id: %s\nCF-Access-Client-Secret: %s\n", strings.TrimSpace(pos[0]), id, secret)
 		if duration > 0 {
 			fmt.Fprintf(stdout, "expires: %s\n", now.Add(duration).UTC().Format(time.RFC3339))
@@ -107,17 +100,42 @@ func serviceTokenCommand(ctx context.Context, db *store.DB, sub string, pos []st
 				fmtTime(t.CreatedAt, ""), fmtTime(t.ExpiresAt, "never"), fmtTime(t.LastUsedAt, "never"))
 		}
 		return tw.Flush()
-	case "disable":
-		err := db.DisableServiceToken(ctx, pos[0], now)
-		return serviceTokenDone(err, pos[0], "disabled: refused from the next request", stdout)
-	case "enable":
-		err := db.EnableServiceToken(ctx, pos[0], now)
-		return serviceTokenDone(err, pos[0], "enabled", stdout)
-	case "delete":
-		err := db.DeleteServiceToken(ctx, pos[0])
-		return serviceTokenDone(err, pos[0], "deleted: refused from the next request", stdout)
+	case "disable", "enable", "delete":
+		name := serviceTokenName(ctx, db, pos[0])
+		var err error
+		switch sub {
+		case "disable":
+			err = db.DisableServiceToken(ctx, pos[0], now)
+		case "enable":
+			err = db.EnableServiceToken(ctx, pos[0], now)
+		default:
+			err = db.DeleteServiceToken(ctx, pos[0])
+		}
+		if err == nil {
+			cliEvent(ctx, db, admin.ServiceTokenEvent(sub+"d", name, pos[0], cliRevoker(), now))
+		}
+		what := sub + "d: refused from the next request"
+		if sub == "enable" {
+			what = "enabled"
+		}
+		return serviceTokenDone(err, pos[0], what, stdout)
 	}
 	return usageError{fmt.Errorf("unknown subcommand %q", sub)}
+}
+
+// serviceTokenName is the name of the service token with clientID, for
+// the audit log; "" when there is none.
+func serviceTokenName(ctx context.Context, db *store.DB, clientID string) string {
+	list, err := db.ServiceTokens(ctx)
+	if err != nil {
+		return ""
+	}
+	for _, t := range list {
+		if t.ClientID == clientID {
+			return t.Name
+		}
+	}
+	return ""
 }
 
 func serviceTokenDone(err error, id, what string, stdout io.Writer) error {

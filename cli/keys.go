@@ -1,26 +1,20 @@
-package app
+package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"text/tabwriter"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/token"
 )
 
-// cmdKeys is `gatehouse keys rotate|list -config FILE`.
-func cmdKeys(ctx context.Context, args []string, stdout io.Writer) error {
-	if len(args) == 0 {
-		return usageError{errors.New("want a subcommand: rotate or list")}
-	}
-	sub := args[0]
-	if sub != "rotate" && sub != "list" {
-		return usageError{fmt.Errorf("unknown subcommand %q (rotate or list)", sub)}
-	}
-	path, err := configFlag("keys "+sub, args[1:])
+// cmdKeys is `gatehouse keys rotate|list -config FILE`; sub is "rotate"
+// or "list".
+func cmdKeys(ctx context.Context, sub string, args []string, stdout io.Writer) error {
+	path, err := configFlag("keys "+sub, args)
 	if err != nil {
 		return err
 	}
@@ -32,6 +26,11 @@ func cmdKeys(ctx context.Context, args []string, stdout io.Writer) error {
 	now := time.Now()
 	if sub == "rotate" {
 		k, err := token.AddKey(ctx, db, now)
+		if err == nil {
+			if err = db.Audit(ctx, access.KeyRotationEvent(now, access.KeyRotationManual, k.ID, cliRevoker())); err != nil {
+				err = fmt.Errorf("key %s made, not audited: %w", k.ID, err)
+			}
+		}
 		if err != nil {
 			return err
 		}
@@ -42,7 +41,7 @@ func cmdKeys(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	sched := keySchedule(cfg)
+	sched := token.Schedule{Every: cfg.Keys.RotateEvery.Duration, Lifetime: cfg.LongestSession()}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "KID\tCREATED\tSTATE")
 	for i, k := range infos {

@@ -1,10 +1,9 @@
-package app
+package cli
 
 import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 
@@ -16,9 +15,8 @@ import (
 // cliFlags returns a silent flag set for the command cmd with its -config
 // flag already defined.
 func cliFlags(cmd string) (*flag.FlagSet, *string) {
-	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	return fs, fs.String("config", "gatehouse.toml", "configuration file")
+	fs := newFlagSet(cmd)
+	return fs, fs.String("config", "gatehouse.toml", "the configuration `FILE`")
 }
 
 // openConfigStore loads the configuration file at path and opens the

@@ -1,4 +1,4 @@
-package app
+package cli
 
 import (
 	"context"
@@ -12,8 +12,8 @@ import (
 // the database (VACUUM INTO), safe while `gatehouse serve` runs.
 func cmdBackup(ctx context.Context, args []string, stdout io.Writer) error {
 	fs, path := cliFlags("backup")
-	if err := fs.Parse(args); err != nil {
-		return usageError{err}
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() != 1 {
 		return usageError{errors.New("want exactly one argument: the backup file to write")}

@@ -1,0 +1,109 @@
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/access"
+	"github.com/gatehouse-dev/gatehouse/pages"
+	"github.com/gatehouse-dev/gatehouse/token"
+)
+
+// The rest of APITokens for fakeAPITokens; the API does not call them.
+func (f *fakeAPITokens) CreateAPIToken(context.Context, string, []string, time.Duration, string, time.Time) (access.APIToken, string, error) {
+	return access.APIToken{}, "", nil
+}
+func (f *fakeAPITokens) APITokens(context.Context) ([]access.APIToken, error) { return nil, nil }
+func (f *fakeAPITokens) RevokeAPIToken(context.Context, string, time.Time) error {
+	return nil
+}
+func (f *fakeAPITokens) DeleteAPIToken(context.Context, string) error { return nil }
+
+// TestAPIAuditIPAndShape: the API's audit rows carry the client IP by the
+// trusted-proxy rule of sign-in, and its errors are JSON even for a client
+// that asks for HTML.
+func TestAPIAuditIPAndShape(t *testing.T) {
+	h := newAdminHarness(t, "admin@example.com")
+	h.signIn("alice@example.com")
+	secret := access.APITokenPrefix + strings.Repeat("4c", 32)
+	tokens := &fakeAPITokens{}
+	tokens.add(secret, access.APIToken{ID: "t1", Name: "ops", Scopes: []string{access.ScopeRead, access.ScopeRevoke}})
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	rd, err := pages.New(adminTeam, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(Options{
+		TeamDomain: adminTeam, TeamURL: "https://" + adminTeam, Admins: []string{"admin@example.com"},
+		Apps: h.admin.o.Apps, Keys: func() *token.Keyring { return h.keys },
+		Store: h.db, ServiceTokens: h.db, APITokens: tokens, Pages: rd, Log: log, Now: func() time.Time { return h.now },
+		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}, ClientIPHeader: "X-Forwarded-For",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := func(method, path, remote, xff, auth, accept, body string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(method, "https://"+adminTeam+access.PathAPI+path, strings.NewReader(body))
+		r.RemoteAddr = remote
+		if xff != "" {
+			r.Header.Set("X-Forwarded-For", xff)
+		}
+		if auth != "" {
+			r.Header.Set("Authorization", "Bearer "+auth)
+		}
+		if accept != "" {
+			r.Header.Set("Accept", accept)
+		}
+		w := httptest.NewRecorder()
+		a.ServeHTTP(w, r)
+		return w
+	}
+	lastIP := func(kind string) string {
+		ev := h.db.kind(kind)
+		if len(ev) == 0 {
+			t.Fatalf("no %s event", kind)
+		}
+		return ev[0].IP
+	}
+
+	tests := []struct {
+		name, remote, xff, wantIP string
+	}{
+		{"behind a trusted proxy", "10.1.2.3:5000", "203.0.113.7", "203.0.113.7"},
+		{"forged header from a stranger", "192.0.2.9:5000", "203.0.113.7", "192.0.2.9"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if w := call("GET", "users", tc.remote, tc.xff, secret, "", ""); w.Code != http.StatusOK {
+				t.Fatalf("users: %d %s", w.Code, w.Body)
+			}
+			if ip := lastIP(access.EventAPI); ip != tc.wantIP {
+				t.Errorf("read audited with IP %q, want %q", ip, tc.wantIP)
+			}
+		})
+	}
+	w := call("POST", "users/revoke", "10.1.2.3:5000", "198.51.100.4", secret, "", `{"email":"alice@example.com"}`)
+	if w.Code != http.StatusOK {
+		t.Fatalf("revoke: %d %s", w.Code, w.Body)
+	}
+	if ev := h.db.kind(access.EventRevoked); len(ev) != 1 || ev[0].IP != "198.51.100.4" || ev[0].Email != "api:ops" || ev[0].Detail != "Revoked 1 session of alice@example.com" {
+		t.Errorf("revocation audit %+v", ev)
+	}
+	if n := len(h.db.kind(access.EventAPI)); n != 2 {
+		t.Errorf("%d api events after two reads and a change, want 2 (the change has its own event)", n)
+	}
+
+	w = call("GET", "users", "192.0.2.9:5000", "", "", "text/html", "")
+	var body map[string]any
+	if w.Code != http.StatusUnauthorized || w.Header().Get("Content-Type") != "application/json" || json.Unmarshal(w.Body.Bytes(), &body) != nil || body["status"] != float64(401) {
+		t.Errorf("401 for a browser: %d %q %s", w.Code, w.Header().Get("Content-Type"), w.Body)
+	}
+}
