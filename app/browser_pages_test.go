@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/gatehouse-dev/gatehouse/access"
 )
 
 // browserPagesConfig has apps with long host names, one the admin may not
@@ -208,7 +210,8 @@ func checkPage(t *testing.T, ctx context.Context, name string) []int {
 }
 
 // TestBrowserPagesFit visits every page Gatehouse renders (sign-in, PIN,
-// wrong PIN, error and denied pages, launcher, whoami, every admin page)
+// wrong PIN, error, denied and deactivated pages, launcher, whoami, the
+// user's sessions, the signed-out pages, every admin page)
 // with realistic data, in Chromium at 1280 and at 390 px, and fails on a
 // document wider than the viewport or on text below a contrast of 4.5:1.
 // The screenshots are kept as artifacts.
@@ -245,6 +248,7 @@ func TestBrowserPagesFit(t *testing.T) {
 		widths[name] = checkPage(t, ctx, name)
 	}
 	at := func(name string) { t.Helper(); widths[name] = checkPage(t, ctx, name) }
+	pv := pageVisits{visit: visit, at: at}
 
 	// Signed out: the team domain, its provider picker, and a provider that
 	// cannot be reached.
@@ -323,9 +327,12 @@ func TestBrowserPagesFit(t *testing.T) {
 	}
 	at("admin-token-created")
 	visit("admin-tokens", env.team+"/admin/service-tokens", `table.tokens`)
+	checkAPITokenPages(t, ctx, env, pv)
+	deactivateSCIMUser(t, env, pagesDeactivated)
 	visit("admin-audit", env.team+"/admin/audit", `form.filters`)
 	visit("admin-audit-filtered", env.team+"/admin/audit?kind=sign-in&email=alice@example.com", `form.filters`)
 	visit("admin-keys", env.team+"/admin/keys", `table`)
+	checkSessionPages(t, ctx, env, pv, "admin@example.com")
 
 	// Error pages: refused by policy, an unknown sign-in response, an
 	// unknown application.
@@ -342,6 +349,15 @@ func TestBrowserPagesFit(t *testing.T) {
 	if loc := location(t, ctx); !strings.HasPrefix(loc, env.team+"/cdn-cgi/access/login/app.localhost") {
 		t.Errorf("sign in again after signing out of the app went to %s", loc)
 	}
+	visit("signed-out-team", env.team+access.PathSignedOut, `a.button`)
+
+	// A user deactivated over SCIM is refused at the PIN sign-in.
+	visit("login-email-again", env.url("app", "/"), `input[name=email]`)
+	browserSignInWithPIN(t, ctx, env.mail, pagesDeactivated, `p.detail`, "")
+	if got := text(t, ctx, "h1"); got != "Account deactivated" {
+		t.Errorf("deactivated user's sign-in: %q", got)
+	}
+	at("error-deactivated")
 
 	for name, w := range widths {
 		t.Logf("%-22s document width %d px at 1280, %d px at 390", name, w[0], w[1])
