@@ -79,6 +79,7 @@ type pageCheck struct {
 	Overflow   []string       `json:"overflow"` // elements reaching past the viewport
 	LowContast []lowContrast  `json:"low"`
 	Checked    int            `json:"checked"` // text elements checked
+	Broken     []string       `json:"broken"`  // short labels broken across lines
 	Samples    map[string]any `json:"samples"`
 }
 
@@ -91,9 +92,10 @@ type lowContrast struct {
 }
 
 // pageCheckJS measures the page in the browser: the document's width
-// against the viewport, and the WCAG 2 contrast ratio of every visible text
+// against the viewport, the WCAG 2 contrast ratio of every visible text
 // element (its computed color, composited over the first opaque
-// background-color of it or its ancestors, white at the root).
+// background-color of it or its ancestors, white at the root), and the
+// short labels (badges, buttons, IDs in tables) broken across lines.
 const pageCheckJS = `(() => {
   const parse = s => {
     const m = /rgba?\(([^)]*)\)/.exec(s || "");
@@ -158,7 +160,16 @@ const pageCheckJS = `(() => {
       }
     }
   }
-  return {width: vw, docWidth: document.documentElement.scrollWidth, overflow: overflow.slice(0, 8), low: low, checked: checked};
+  const lines = el => {
+    const r = document.createRange();
+    r.selectNodeContents(el);
+    return new Set([...r.getClientRects()].filter(x => x.width > 0).map(x => Math.round(x.top))).size;
+  };
+  const broken = [...document.body.querySelectorAll(".badge, button, a.button, td code")].filter(el => {
+    const t = el.textContent.trim();
+    return visible(el) && t.length <= 24 && !(el.tagName === "CODE" && /[\s-]/.test(t)) && lines(el) > 1;
+  }).map(name);
+  return {width: vw, docWidth: document.documentElement.scrollWidth, overflow: overflow.slice(0, 8), low: low, checked: checked, broken: broken};
 })()`
 
 // splitNamesJS lists the whoami header names that wrap onto more than one
@@ -201,6 +212,9 @@ func checkPage(t *testing.T, ctx context.Context, name string) []int {
 		}
 		if c.DocWidth > c.Width {
 			t.Errorf("%s at %d px: the document is %d px wide (horizontal overflow): %s", name, w, c.DocWidth, strings.Join(c.Overflow, "; "))
+		}
+		for _, b := range c.Broken {
+			t.Errorf("%s at %d px: %s is broken across lines", name, w, b)
 		}
 		for _, l := range c.LowContast {
 			t.Errorf("%s at %d px: %s has contrast %.2f:1 (%s on %s), below 4.5:1", name, w, l.Element, l.Ratio, l.FG, l.BG)
