@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"net/http"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -170,4 +172,55 @@ func deactivateSCIMUser(t *testing.T, env *testEnv, email string) {
 	id := scimUser(t, api, email)
 	api.do("PATCH", "/Users/"+id, `{"schemas":["`+scimPatchSchema+`"],
 		"Operations":[{"op":"replace","value":{"active":false}}]}`).want(t, "deactivate "+email, http.StatusOK)
+}
+
+// pagesTemplates maps every template of pages/templates and
+// admin/templates to the pages of TestBrowserPagesFit that render it
+// (layout and partials are part of every page).
+var pagesTemplates = map[string][]string{
+	"pages/templates/error.html":                   {"error-unavailable", "denied", "error-expired", "error-not-found", "error-deactivated"},
+	"pages/templates/launcher.html":                {"launcher-signed-out", "launcher", "launcher-with-sessions"},
+	"pages/templates/layout.html":                  {"every page"},
+	"pages/templates/login_code.html":              {"login-pin", "login-pin-wrong"},
+	"pages/templates/login_email.html":             {"login-email", "login-email-again"},
+	"pages/templates/login_pick.html":              {"login-pick"},
+	"pages/templates/sessions.html":                {"sessions", "sessions-ended"},
+	"pages/templates/signed_out.html":              {"signed-out", "signed-out-team", "signed-out-idp (TestBrowserLogoutAtIdP)"},
+	"pages/templates/whoami.html":                  {"whoami"},
+	"admin/templates/admin_api_token_created.html": {"admin-api-token-created"},
+	"admin/templates/admin_api_tokens.html":        {"admin-api-tokens", "admin-api-tokens-flash"},
+	"admin/templates/admin_apps.html":              {"admin-apps"},
+	"admin/templates/admin_audit.html":             {"admin-audit", "admin-audit-filtered"},
+	"admin/templates/admin_confirm.html":           {"admin-confirm", "admin-api-token-revoke-confirm", "admin-api-token-delete-confirm"},
+	"admin/templates/admin_keys.html":              {"admin-keys"},
+	"admin/templates/admin_overview.html":          {"admin-overview"},
+	"admin/templates/admin_partials.html":          {"every admin page"},
+	"admin/templates/admin_token_created.html":     {"admin-token-created"},
+	"admin/templates/admin_tokens.html":            {"admin-tokens"},
+	"admin/templates/admin_users.html":             {"admin-users", "admin-user-sessions", "admin-users-flash"},
+}
+
+// TestBrowserPagesCoverEveryTemplate fails when a template is added
+// without TestBrowserPagesFit visiting a page that renders it.
+func TestBrowserPagesCoverEveryTemplate(t *testing.T) {
+	var found []string
+	for _, dir := range []string{"pages/templates", "admin/templates"} {
+		files, err := filepath.Glob(filepath.Join("..", dir, "*.html"))
+		if err != nil || len(files) == 0 {
+			t.Fatalf("templates of %s: %v %v", dir, files, err)
+		}
+		for _, f := range files {
+			found = append(found, dir+"/"+filepath.Base(f))
+		}
+	}
+	for _, f := range found {
+		if _, ok := pagesTemplates[f]; !ok {
+			t.Errorf("%s: no page of TestBrowserPagesFit renders it; visit one and list it in pagesTemplates", f)
+		}
+	}
+	for f := range pagesTemplates {
+		if !slices.Contains(found, f) {
+			t.Errorf("pagesTemplates lists %s, which does not exist", f)
+		}
+	}
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -373,7 +375,16 @@ func TestBrowserPagesFit(t *testing.T) {
 	}
 	at("error-deactivated")
 
-	for name, w := range widths {
-		t.Logf("%-22s document width %d px at 1280, %d px at 390", name, w[0], w[1])
+	names := slices.Sorted(maps.Keys(widths))
+	for _, name := range names {
+		t.Logf("%-30s document width %d px at 1280, %d px at 390", name, widths[name][0], widths[name][1])
+	}
+	t.Logf("%d pages checked", len(names))
+	for file, pages := range pagesTemplates {
+		for _, p := range pages {
+			if _, ok := widths[p]; !ok && !strings.Contains(p, " ") {
+				t.Errorf("pagesTemplates names page %s for %s, which the test did not check", p, file)
+			}
+		}
 	}
 }
