@@ -52,6 +52,9 @@ func TestBrowserLogoutAtIdP(t *testing.T) {
 		t.Errorf("signed-out page says %q", body)
 	}
 	screenshot(t, ctx, "logout-at-idp-signed-out.png")
+	// The signed-out page's provider variant fits and is legible like every
+	// page of TestBrowserPagesFit.
+	checkPage(t, ctx, "signed-out-idp")
 
 	navigateReachable(t, ctx, app, `input[name=login]`)
 	if loc := location(t, ctx); !strings.HasPrefix(loc, op.Issuer) {

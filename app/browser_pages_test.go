@@ -4,12 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/gatehouse-dev/gatehouse/access"
 )
 
 // browserPagesConfig has apps with long host names, one the admin may not
@@ -77,6 +81,7 @@ type pageCheck struct {
 	Overflow   []string       `json:"overflow"` // elements reaching past the viewport
 	LowContast []lowContrast  `json:"low"`
 	Checked    int            `json:"checked"` // text elements checked
+	Broken     []string       `json:"broken"`  // short labels broken across lines
 	Samples    map[string]any `json:"samples"`
 }
 
@@ -89,9 +94,10 @@ type lowContrast struct {
 }
 
 // pageCheckJS measures the page in the browser: the document's width
-// against the viewport, and the WCAG 2 contrast ratio of every visible text
+// against the viewport, the WCAG 2 contrast ratio of every visible text
 // element (its computed color, composited over the first opaque
-// background-color of it or its ancestors, white at the root).
+// background-color of it or its ancestors, white at the root), and the
+// short labels (badges, buttons, IDs in tables) broken across lines.
 const pageCheckJS = `(() => {
   const parse = s => {
     const m = /rgba?\(([^)]*)\)/.exec(s || "");
@@ -156,7 +162,16 @@ const pageCheckJS = `(() => {
       }
     }
   }
-  return {width: vw, docWidth: document.documentElement.scrollWidth, overflow: overflow.slice(0, 8), low: low, checked: checked};
+  const lines = el => {
+    const r = document.createRange();
+    r.selectNodeContents(el);
+    return new Set([...r.getClientRects()].filter(x => x.width > 0).map(x => Math.round(x.top))).size;
+  };
+  const broken = [...document.body.querySelectorAll(".badge, button, a.button, td code")].filter(el => {
+    const t = el.textContent.trim();
+    return visible(el) && t.length <= 24 && !(el.tagName === "CODE" && /[\s-]/.test(t)) && lines(el) > 1;
+  }).map(name);
+  return {width: vw, docWidth: document.documentElement.scrollWidth, overflow: overflow.slice(0, 8), low: low, checked: checked, broken: broken};
 })()`
 
 // splitNamesJS lists the whoami header names that wrap onto more than one
@@ -200,6 +215,9 @@ func checkPage(t *testing.T, ctx context.Context, name string) []int {
 		if c.DocWidth > c.Width {
 			t.Errorf("%s at %d px: the document is %d px wide (horizontal overflow): %s", name, w, c.DocWidth, strings.Join(c.Overflow, "; "))
 		}
+		for _, b := range c.Broken {
+			t.Errorf("%s at %d px: %s is broken across lines", name, w, b)
+		}
 		for _, l := range c.LowContast {
 			t.Errorf("%s at %d px: %s has contrast %.2f:1 (%s on %s), below 4.5:1", name, w, l.Element, l.Ratio, l.FG, l.BG)
 		}
@@ -208,7 +226,8 @@ func checkPage(t *testing.T, ctx context.Context, name string) []int {
 }
 
 // TestBrowserPagesFit visits every page Gatehouse renders (sign-in, PIN,
-// wrong PIN, error and denied pages, launcher, whoami, every admin page)
+// wrong PIN, error, denied and deactivated pages, launcher, whoami, the
+// user's sessions, the signed-out pages, every admin page)
 // with realistic data, in Chromium at 1280 and at 390 px, and fails on a
 // document wider than the viewport or on text below a contrast of 4.5:1.
 // The screenshots are kept as artifacts.
@@ -245,6 +264,7 @@ func TestBrowserPagesFit(t *testing.T) {
 		widths[name] = checkPage(t, ctx, name)
 	}
 	at := func(name string) { t.Helper(); widths[name] = checkPage(t, ctx, name) }
+	pv := pageVisits{visit: visit, at: at}
 
 	// Signed out: the team domain, its provider picker, and a provider that
 	// cannot be reached.
@@ -323,9 +343,12 @@ func TestBrowserPagesFit(t *testing.T) {
 	}
 	at("admin-token-created")
 	visit("admin-tokens", env.team+"/admin/service-tokens", `table.tokens`)
+	checkAPITokenPages(t, ctx, env, pv)
+	deactivateSCIMUser(t, env, pagesDeactivated)
 	visit("admin-audit", env.team+"/admin/audit", `form.filters`)
 	visit("admin-audit-filtered", env.team+"/admin/audit?kind=sign-in&email=alice@example.com", `form.filters`)
 	visit("admin-keys", env.team+"/admin/keys", `table`)
+	checkSessionPages(t, ctx, env, pv, "admin@example.com")
 
 	// Error pages: refused by policy, an unknown sign-in response, an
 	// unknown application.
@@ -342,8 +365,26 @@ func TestBrowserPagesFit(t *testing.T) {
 	if loc := location(t, ctx); !strings.HasPrefix(loc, env.team+"/cdn-cgi/access/login/app.localhost") {
 		t.Errorf("sign in again after signing out of the app went to %s", loc)
 	}
+	visit("signed-out-team", env.team+access.PathSignedOut, `a.button`)
 
-	for name, w := range widths {
-		t.Logf("%-22s document width %d px at 1280, %d px at 390", name, w[0], w[1])
+	// A user deactivated over SCIM is refused at the PIN sign-in.
+	visit("login-email-again", env.url("app", "/"), `input[name=email]`)
+	browserSignInWithPIN(t, ctx, env.mail, pagesDeactivated, `p.detail`, "")
+	if got := text(t, ctx, "h1"); got != "Account deactivated" {
+		t.Errorf("deactivated user's sign-in: %q", got)
+	}
+	at("error-deactivated")
+
+	names := slices.Sorted(maps.Keys(widths))
+	for _, name := range names {
+		t.Logf("%-30s document width %d px at 1280, %d px at 390", name, widths[name][0], widths[name][1])
+	}
+	t.Logf("%d pages checked", len(names))
+	for file, pages := range pagesTemplates {
+		for _, p := range pages {
+			if _, ok := widths[p]; !ok && !strings.Contains(p, " ") {
+				t.Errorf("pagesTemplates names page %s for %s, which the test did not check", p, file)
+			}
+		}
 	}
 }
