@@ -253,11 +253,16 @@ func (h *Handler) routes() {
 }
 
 // ServeHTTP serves the team domain. Every response but the certs is
-// uncacheable.
+// uncacheable, and every one, whoever writes it (a limit's 429 page, a JSON
+// error, the mux's own answers), refuses to be framed and sniffed.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path != access.PathCerts {
 		web.NoCache(w)
 	}
+	hd := w.Header()
+	hd.Set("Content-Security-Policy", web.CSP)
+	hd.Set("X-Frame-Options", "DENY")
+	hd.Set("X-Content-Type-Options", "nosniff")
 	if _, n := web.CookieValues(r.Header, access.CookieAuthorization); n > 1 {
 		// Cookie tossing from a sibling subdomain: no copy may choose the
 		// identity. Clear them all and go on as signed out; signing in sets
