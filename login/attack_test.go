@@ -19,7 +19,7 @@ func TestEveryResponseRefusesFraming(t *testing.T) {
 	hs, _ := logoutHarness(t, f, limit.New(1, time.Minute))
 	hs.h.o.Limits.SignIns = limit.New(1, time.Minute)
 	bc := access.BackchannelLogoutPath("corp")
-	hs.do("POST", bc, url.Values{"logout_token": {"x"}})       // uses up the back-channel limit
+	hs.do("POST", bc, url.Values{"logout_token": {"x"}})                  // uses up the back-channel limit
 	hs.do("GET", access.PathIdPStart+"corp?"+demoFlow("/").Encode(), nil) // uses up the sign-in limit
 	cases := []struct {
 		name, method, path string
