@@ -66,7 +66,8 @@ type record struct {
 
 // Country is the country of req, whose client address (by the trusted-proxy
 // rule of web.ClientIP) is ip: the country header when the connection's
-// peer is a trusted proxy and the header holds an assigned code, else the
+// peer is a trusted proxy and the header, sent once, holds an assigned
+// code, else the
 // database's country of ip (its registered country when the record has no
 // other), else "".
 func (r *Resolver) Country(req *http.Request, ip netip.Addr) string {
@@ -74,8 +75,10 @@ func (r *Resolver) Country(req *http.Request, ip netip.Addr) string {
 		return ""
 	}
 	if r.header != "" {
-		if v := req.Header.Get(r.header); v != "" && r.peerTrusted(req) {
-			if c, ok := access.CountryCode(v); ok {
+		// Several copies mean a proxy added its own to the client's instead
+		// of replacing it: none is believed, as none can be told apart.
+		if v := req.Header.Values(r.header); len(v) == 1 && r.peerTrusted(req) {
+			if c, ok := access.CountryCode(v[0]); ok {
 				return c
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/gatehouse-dev/gatehouse/internal/testkit"
@@ -47,13 +48,20 @@ func TestCountry(t *testing.T) {
 		{"header only", headerOnly, "10.0.0.1:1234", "JP", "192.0.2.9", "JP"},
 		{"header only, stranger", headerOnly, "192.0.2.9:1234", "JP", "192.0.2.9", ""},
 		{"nil resolver", nil, "10.0.0.1:1234", "JP", "192.0.2.9", ""},
+		{"two headers from a trusted proxy (a client's copy kept) ignored", withDB, "10.0.0.1:1234", "JP\nDE", "192.0.2.9", "PT"},
+		{"two headers, header only", headerOnly, "10.0.0.1:1234", "JP\nDE", "192.0.2.9", ""},
+		{"a list in one header is no country", withDB, "10.0.0.1:1234", "JP, DE", "192.0.2.9", "PT"},
+		{"a long value is no country", withDB, "10.0.0.1:1234", "JPN", "192.0.2.9", "PT"},
+		{"header from an IPv6 stranger ignored", withDB, "[2001:db8::1]:1234", "JP", "2001:db8::1", "FR"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			req := httptest.NewRequest("GET", "http://app.example.com/", nil)
 			req.RemoteAddr = tt.peer
 			if tt.header != "" {
-				req.Header.Set("Cf-Ipcountry", tt.header)
+				for _, v := range strings.Split(tt.header, "\n") {
+					req.Header.Add("Cf-Ipcountry", v)
+				}
 			}
 			var ip netip.Addr
 			if tt.ip != "" {
