@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -148,7 +149,7 @@ type signInFailure struct {
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, p Provider, fl *flow, appName, email string, f signInFailure) error {
 	h.audit(r, access.Event{Kind: access.EventSignInFailed, Email: email, App: appName, IdP: p.ID, Detail: f.Reason})
 	h.o.Log.InfoContext(r.Context(), "login: sign-in failed", "idp", p.ID, "reason", f.Reason)
-	retry := rememberedReturn(r)
+	retry := h.rememberedReturn(w, r)
 	if fl != nil {
 		retry = fl.loginURL()
 	}
@@ -175,14 +176,24 @@ func (h *Handler) rememberReturn(w http.ResponseWriter, t target) {
 }
 
 // rememberedReturn is the sign-in page rememberReturn kept, through the
-// redirect sanitizer and only when it is a team-domain sign-in page; else
-// the launcher.
-func rememberedReturn(r *http.Request) string {
-	c, err := r.Cookie(access.CookieSignInReturn)
-	if err != nil {
+// redirect sanitizer and only when it is a team-domain sign-in page of the
+// team domain or of a configured app; else the launcher. The cookie's path
+// is the reserved namespace, which any sibling subdomain can plant a cookie
+// for (Domain=parent): when the browser sends more than one copy, none is
+// believed and all are cleared.
+func (h *Handler) rememberedReturn(w http.ResponseWriter, r *http.Request) string {
+	v, n := web.CookieValues(r.Header, access.CookieSignInReturn)
+	if n == 0 {
 		return access.PathLauncher
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(c.Value)
+	if n > 1 {
+		h.o.Log.WarnContext(r.Context(), "login: several CF_SignIn_Return cookies; cleared them all")
+		web.ClearCookieEverywhere(w, r, access.CookieSignInReturn, h.o.Secure)
+		http.SetCookie(w, &http.Cookie{Name: access.CookieSignInReturn, Value: "", Path: access.PathPrefix, MaxAge: -1,
+			HttpOnly: true, Secure: h.o.Secure, SameSite: http.SameSiteLaxMode})
+		return access.PathLauncher
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(v)
 	if err != nil {
 		return access.PathLauncher
 	}
@@ -190,7 +201,30 @@ func rememberedReturn(r *http.Request) string {
 	if err != nil || !strings.HasPrefix(clean, access.PathLogin) {
 		return access.PathLauncher
 	}
+	seg, _, _ := strings.Cut(strings.TrimPrefix(clean, access.PathLogin), "?")
+	host, err := url.PathUnescape(seg)
+	if err != nil || !h.knownHost(host) {
+		return access.PathLauncher
+	}
 	return clean
+}
+
+// knownHost reports whether host is the team domain or a host one of the
+// apps is served on.
+func (h *Handler) knownHost(host string) bool {
+	host, ok := cleanHost(host)
+	if !ok {
+		return false
+	}
+	if h.isTeamHost(host) {
+		return true
+	}
+	for _, a := range h.o.Apps().Apps() {
+		if h.o.Apps().Match(host, a.EntryPath()) == a && h.portAllowed(host, a) {
+			return true
+		}
+	}
+	return false
 }
 
 // unreachable is the failure of a provider that cannot be reached.

@@ -110,6 +110,16 @@ func TestSignInAgainReturnsToTheApp(t *testing.T) {
 		{"protocol-relative: the launcher", forged("//evil.example.com/cdn-cgi/access/login/x"), `href="/"`},
 		{"not a sign-in page: the launcher", forged("/admin"), `href="/"`},
 		{"not base64: the launcher", &http.Cookie{Name: access.CookieSignInReturn, Value: "%%%"}, `href="/"`},
+		{"a host no app is on: the launcher", forged(access.PathLogin + "evil.example.com?redirect_url=%2F"), `href="/"`},
+		{"a port the app does not name: the launcher", forged(access.PathLogin + "ops.example.com:4444?redirect_url=%2F"), `href="/"`},
+		{"an encoded protocol-relative host: the launcher", forged(access.PathLogin + "%2F%2Fevil.example.com"), `href="/"`},
+		{"a host with userinfo: the launcher", forged(access.PathLogin + "ops.example.com%40evil.example.com"), `href="/"`},
+		{"dot segments out of the sign-in pages: the launcher", forged(access.PathLogin + "ops.example.com/../../../admin"), `href="/"`},
+		{"https: without slashes: the launcher", forged("https:evil.example.com" + access.PathLogin), `href="/"`},
+		{"backslash: the launcher", forged("/\\evil.example.com" + access.PathLogin), `href="/"`},
+		{"javascript: the launcher", forged("javascript:alert(1)//" + access.PathLogin), `href="/"`},
+		{"CRLF: the launcher", forged(access.PathLogin + "ops.example.com\r\nSet-Cookie: x=1"), `href="/"`},
+		{"the team domain's own sign-in is kept", forged(access.PathLogin + testTeam + "?redirect_url=%2F"), `href="` + access.PathLogin + testTeam + "?"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var cs []*http.Cookie
@@ -121,6 +131,37 @@ func TestSignInAgainReturnsToTheApp(t *testing.T) {
 				t.Errorf("%d, want a link %s:\n%s", w.Code, tt.want, body)
 			}
 		})
+	}
+}
+
+// TestSignInReturnCookieTossing: a CF_SignIn_Return planted beside the
+// team domain's own (Domain=parent, from a sibling subdomain) is not
+// believed, whichever comes first, and every copy is cleared.
+func TestSignInReturnCookieTossing(t *testing.T) {
+	hs := newHarness(t, Provider{ID: "sso", Name: "Company SSO", Kind: KindOIDC, OIDC: fakeOIDC{}})
+	enc := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+	own := access.CookieSignInReturn + "=" + enc(access.PathLogin+"ops.example.com?redirect_url=%2Freports")
+	tossed := access.CookieSignInReturn + "=" + enc(access.PathLogin+demoHost+"?redirect_url=%2Fattacker")
+	for _, order := range [][2]string{{tossed, own}, {own, tossed}} {
+		r := hs.request("GET", access.PathCallback+"?code=x&state="+strings.Repeat("ab", 32), nil)
+		r.Header.Set("Cookie", order[0]+"; "+order[1])
+		w := hs.serve(r)
+		body := w.Body.String()
+		if w.Code != http.StatusBadRequest || !strings.Contains(body, `href="/"`) || strings.Contains(body, "attacker") || strings.Contains(body, "reports") {
+			t.Errorf("%q: %d\n%s", order, w.Code, body)
+		}
+		cleared := 0
+		for _, c := range w.Result().Cookies() {
+			if c.Name == access.CookieSignInReturn && c.MaxAge < 0 {
+				cleared++
+				if c.Domain == "" && c.Path == access.PathPrefix {
+					cleared += 100
+				}
+			}
+		}
+		if cleared < 100+2 {
+			t.Errorf("%q: %d cookies cleared, want the own one and the parent domain's", order, cleared)
+		}
 	}
 }
 
