@@ -47,9 +47,9 @@ func (db *DB) IdPSession(ctx context.Context, nonce string) (access.IdPSession, 
 }
 
 // IdPSessions returns the global sessions, active at now, that a logout of
-// the provider idp names. With sid: the sessions that recorded that sid,
-// and (when sub is given too) the sessions of sub that recorded no sid at
-// all. Without sid: every session of sub from idp. Newest first.
+// the provider idp names. With sid: the sessions that recorded that sid
+// (and, when sub is given too, that subject), and the sessions of sub that
+// recorded no sid at all. Without sid: every session of sub from idp. Newest first.
 func (db *DB) IdPSessions(ctx context.Context, idp, sid, sub string, now time.Time) ([]access.Session, error) {
 	if sid == "" && sub == "" {
 		return nil, errors.New("store: idp sessions: neither sid nor sub")
@@ -57,8 +57,10 @@ func (db *DB) IdPSessions(ctx context.Context, idp, sid, sub string, now time.Ti
 	match := `subject = ?`
 	args := []any{idp, sub}
 	if sid != "" {
-		match = `sid = ? OR (sid = '' AND ? != '' AND subject = ?)`
-		args = []any{idp, sid, sub, sub}
+		// A sid names a session only together with the token's sub, when
+		// the token has one: a sid never ends another subject's session.
+		match = `(sid = ? AND (? = '' OR subject = ?)) OR (sid = '' AND ? != '' AND subject = ?)`
+		args = []any{idp, sid, sub, sub, sub, sub}
 	}
 	return db.querySessions(ctx, "idp sessions", `
 		SELECT `+sessionColumns+` FROM sessions

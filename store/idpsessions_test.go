@@ -47,6 +47,9 @@ func TestIdPSessions(t *testing.T) {
 		{name: "by sub: every session of the subject at the provider", sub: "u1",
 			want: []string{"NOSIDNOSIDNOSID0", "S1S1S1S1S1S1S1S1", "S2S2S2S2S2S2S2S2"}},
 		{name: "unknown sid", sid: "nope"},
+		{name: "another subject's sid with this sub ends neither", sid: "sid-3", sub: "u1",
+			want: []string{"NOSIDNOSIDNOSID0"}},
+		{name: "a sid with another sub ends nothing", sid: "sid-1", sub: "u9"},
 		{name: "another subject", sub: "u2", want: []string{"U2U2U2U2U2U2U2U2"}},
 	}
 	for _, tt := range tests {
