@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -25,8 +26,9 @@ const (
 )
 
 // LogoutTokenCache remembers the accepted logout token ids until they
-// expire. UseLogoutJTI fails (with an error of its own) for an id of the
-// provider idp that was already used.
+// expire. UseLogoutJTI fails (with an error of its own) for an id that was
+// already used at the issuer idp (VerifyLogoutToken passes the token's iss,
+// so that providers configured at one issuer share their ids).
 type LogoutTokenCache interface {
 	UseLogoutJTI(ctx context.Context, idp, jti string, expires, now time.Time) error
 }
@@ -46,13 +48,17 @@ type logoutClaims struct {
 // signature against the provider's key set (never alg none), iss is the
 // provider's issuer, aud contains the client id, iat is recent and exp (if
 // any) not past, events holds the back-channel logout member, sid or sub is
-// present, there is no nonce, and the jti was not accepted before (it is
-// remembered from now on). Failures wrap ErrInvalidToken (and
+// present, there is no nonce, and the jti was not accepted before at the
+// issuer (it is remembered from now on). Only the compact serialization is
+// read. Failures wrap ErrInvalidToken (and
 // ErrLogoutReplayed for a replay), or ErrUnreachable while the provider is
 // undiscovered.
 func (o *OIDC) VerifyLogoutToken(ctx context.Context, raw string) (access.LogoutClaims, error) {
 	if o.cfg.LogoutReplay == nil {
 		return access.LogoutClaims{}, o.logoutErr("back-channel logout is not enabled", nil)
+	}
+	if !compactJWT(raw) {
+		return access.LogoutClaims{}, o.logoutErr("is not a compact JWS", nil)
 	}
 	p, err := o.discover(ctx, false)
 	if err != nil {
@@ -80,10 +86,28 @@ func (o *OIDC) VerifyLogoutToken(ctx context.Context, raw string) (access.Logout
 		expires = idt.Expiry
 	}
 	expires = expires.Add(logoutSkew)
-	if err := o.cfg.LogoutReplay.UseLogoutJTI(ctx, o.cfg.ID, c.JTI, expires, now); err != nil {
+	// A jti is unique at its issuer: two providers configured at the same
+	// issuer and client accept a token once between them.
+	if err := o.cfg.LogoutReplay.UseLogoutJTI(ctx, idt.Issuer, c.JTI, expires, now); err != nil {
 		return access.LogoutClaims{}, fmt.Errorf("idp: oidc %s: logout token %s: %w: %w: %w", o.cfg.ID, c.JTI, ErrInvalidToken, ErrLogoutReplayed, err)
 	}
 	return access.LogoutClaims{IdP: o.cfg.ID, Subject: idt.Subject, SID: c.SID, JTI: c.JTI, Expires: expires}, nil
+}
+
+// compactJWT reports whether raw has the shape of a compact JWS, three
+// base64url parts (a logout token is a JWT; the JSON serialization, with
+// its unprotected headers and several signatures, is refused).
+func compactJWT(raw string) bool {
+	if strings.Count(raw, ".") != 2 {
+		return false
+	}
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // checkLogoutClaims checks what §2.6 asks of a logout token beyond the

@@ -69,7 +69,7 @@ func (db *DB) IdPSessions(ctx context.Context, idp, sid, sub string, now time.Ti
 		ORDER BY created_at DESC, nonce DESC`, append(args, toMillis(now))...)
 }
 
-// UseLogoutJTI records that the logout token jti of the provider idp was
+// UseLogoutJTI records that the logout token jti of idp (the issuer) was
 // accepted at now and must not be accepted again until expires. It fails
 // with ErrLogoutReplayed when the jti is already recorded and unexpired.
 // Expired entries are purged on the way.
