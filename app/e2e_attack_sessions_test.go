@@ -1,0 +1,159 @@
+package app
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse-dev/gatehouse/access"
+	"github.com/gatehouse-dev/gatehouse/token"
+)
+
+// uaScript is a User-Agent an attacker signs in with, hoping the sessions
+// page renders it raw.
+const uaScript = `<script>alert(1)</script>"'><img src=x onerror=alert(2)>{{.}}</td></tr></table><iframe src=//evil.localhost> Chrome/126.0 Windows`
+
+// TestEndToEndSessionsPageAttacks: the sessions page escapes what the
+// client sent, is never framed, shows each user only their own sessions,
+// and its end-session form refuses forged and cross-site posts and
+// sessions that are not the user's.
+func TestEndToEndSessionsPageAttacks(t *testing.T) {
+	env := startEnv(t, e2eConfig, "")
+	app := env.url("app", "/hello?format=json")
+	a, _ := clientWith(t, false, map[string]string{"User-Agent": uaScript})
+	b, _ := clientWith(t, false, map[string]string{"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0 </td><script>alert(3)</script>"})
+	bob, _ := clientWith(t, false, map[string]string{"User-Agent": "bob-agent <b>bold</b>"})
+	for _, c := range []struct {
+		c     *http.Client
+		email string
+	}{{a, "alice@example.com"}, {b, "alice@example.com"}, {bob, "bob@example.com"}} {
+		resp := env.signInWithPIN(t, c.c, app, c.email)
+		readBody(t, resp)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("sign-in of %s: %d", c.email, resp.StatusCode)
+		}
+	}
+	page, nonces := env.sessionsPage(t, a)
+	if len(nonces) != 2 {
+		t.Fatalf("alice sees %d sessions:\n%s", len(nonces), page)
+	}
+	mine, other := nonces[0], nonces[1]
+	bobPage, bobNonces := env.sessionsPage(t, bob)
+
+	t.Run("the User-Agent is never rendered raw", func(t *testing.T) {
+		for _, bad := range []string{"<script", "onerror", "<img", "<iframe", "alert(", "evil.localhost", "{{", "<b>"} {
+			if strings.Contains(page, bad) || strings.Contains(bobPage, bad) {
+				t.Errorf("a sessions page contains %q:\n%s\n%s", bad, page, bobPage)
+			}
+		}
+		if !strings.Contains(page, "Chrome 126 on Windows") || !strings.Contains(page, "Firefox 128 on Linux") {
+			t.Errorf("the devices are not named from the agents:\n%s", page)
+		}
+	})
+	t.Run("each user sees only their own sessions", func(t *testing.T) {
+		for _, n := range nonces {
+			if strings.Contains(bobPage, n) {
+				t.Errorf("bob's page shows alice's session %s", n)
+			}
+		}
+		if strings.Contains(bobPage, "alice@") || strings.Contains(page, "bob@") || strings.Contains(page, bobNonces[0]) {
+			t.Error("a sessions page shows the other user")
+		}
+	})
+	t.Run("never framed", func(t *testing.T) {
+		for _, u := range []string{access.PathSessions, access.PathSessionsEnd, access.PathSignedOut, access.PathLauncher, access.PathGetIdentity, access.PathCerts, "/nope", access.PathLogout} {
+			resp, err := noFollow(t, a).Get(env.team + u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			readBody(t, resp)
+			if resp.Header.Get("X-Frame-Options") != "DENY" || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
+				t.Errorf("%s (%d): X-Frame-Options %q, CSP %q", u, resp.StatusCode, resp.Header.Get("X-Frame-Options"), resp.Header.Get("Content-Security-Policy"))
+			}
+		}
+	})
+	// The logout above signed alice out; sign in again and read the page afresh.
+	resp := env.signInWithPIN(t, a, app, "alice@example.com")
+	readBody(t, resp)
+	page, nonces = env.sessionsPage(t, a)
+	mine = nonces[0]
+	if len(nonces) != 2 || nonces[1] != other {
+		t.Fatalf("sessions after signing in again: %v, want a new current one and %s", nonces, other)
+	}
+	_, vals := parseForm(t, page, "nonce")
+	csrf := vals.Get("csrf")
+	_, bobVals := parseForm(t, bobPage, "nonce")
+
+	post := func(t *testing.T, c *http.Client, form url.Values, hdr map[string]string) int {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, env.team+access.PathSessionsEnd, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		resp, err := noFollow(t, c).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		readBody(t, resp)
+		return resp.StatusCode
+	}
+	revoked := env.app.Revocations().SessionRevoked
+	for _, tt := range []struct {
+		name string
+		form url.Values
+		hdr  map[string]string
+		want int
+	}{
+		{"no CSRF token", url.Values{"nonce": {other}}, nil, http.StatusForbidden},
+		{"a forged CSRF token", url.Values{"nonce": {other}, "csrf": {token.RandomHex(32)}}, nil, http.StatusForbidden},
+		{"bob's CSRF token", url.Values{"nonce": {other}, "csrf": {bobVals.Get("csrf")}}, nil, http.StatusForbidden},
+		{"Origin null", url.Values{"nonce": {other}, "csrf": {csrf}}, map[string]string{"Origin": "null"}, http.StatusForbidden},
+		{"Origin of an app host", url.Values{"nonce": {other}, "csrf": {csrf}}, map[string]string{"Origin": strings.TrimSuffix(env.url("app", "/"), "/")}, http.StatusForbidden},
+		{"Origin of another port", url.Values{"nonce": {other}, "csrf": {csrf}}, map[string]string{"Origin": "http://auth.localhost:1"}, http.StatusForbidden},
+		{"Origin https of the team host", url.Values{"nonce": {other}, "csrf": {csrf}}, map[string]string{"Origin": strings.Replace(env.team, "http://", "https://", 1)}, http.StatusForbidden},
+		{"cross-site text/plain form", url.Values{"nonce": {other}, "csrf": {csrf}}, map[string]string{"Origin": "http://evil.localhost", "Content-Type": "text/plain"}, http.StatusForbidden},
+		{"method override header", url.Values{"nonce": {other}}, map[string]string{"X-HTTP-Method-Override": "GET"}, http.StatusForbidden},
+		{"bob's session", url.Values{"nonce": {bobNonces[0]}, "csrf": {csrf}}, nil, http.StatusNotFound},
+		{"a guessed id", url.Values{"nonce": {token.NewNonce()}, "csrf": {csrf}}, nil, http.StatusNotFound},
+		{"an id with SQL in it", url.Values{"nonce": {"' OR '1'='1"}, "csrf": {csrf}}, nil, http.StatusNotFound},
+		{"no id", url.Values{"csrf": {csrf}}, nil, http.StatusNotFound},
+		{"others=2 is not others", url.Values{"others": {"2"}, "csrf": {csrf}}, nil, http.StatusNotFound},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := post(t, a, tt.form, tt.hdr); got != tt.want {
+				t.Errorf("status %d, want %d", got, tt.want)
+			}
+			if revoked(other) || revoked(mine) || revoked(bobNonces[0]) {
+				t.Fatalf("a session was ended: other %v, mine %v, bob %v", revoked(other), revoked(mine), revoked(bobNonces[0]))
+			}
+		})
+	}
+	t.Run("GET of the end-session URL ends nothing", func(t *testing.T) {
+		resp, err := noFollow(t, a).Get(env.team + access.PathSessionsEnd + "?" + url.Values{"nonce": {other}, "csrf": {csrf}}.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		readBody(t, resp)
+		if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusSeeOther || revoked(other) {
+			t.Errorf("GET: %d, revoked %v", resp.StatusCode, revoked(other))
+		}
+	})
+	t.Run("bob's others=1 leaves alice alone", func(t *testing.T) {
+		if got := post(t, bob, url.Values{"others": {"1"}, "csrf": {bobVals.Get("csrf")}}, nil); got != http.StatusSeeOther {
+			t.Fatalf("bob's everywhere else: %d", got)
+		}
+		if revoked(other) || revoked(mine) || revoked(bobNonces[0]) {
+			t.Error("bob's sign out everywhere else ended a session it should not")
+		}
+	})
+	t.Run("a revoked id", func(t *testing.T) {
+		if got := post(t, a, url.Values{"nonce": {other}, "csrf": {csrf}}, nil); got != http.StatusSeeOther || !revoked(other) {
+			t.Fatalf("ending the other session: %d", got)
+		}
+		if got := post(t, a, url.Values{"nonce": {other}, "csrf": {csrf}}, nil); got != http.StatusNotFound {
+			t.Errorf("ending it again: %d, want 404", got)
+		}
+	})
+}
