@@ -3,10 +3,12 @@ package app
 import (
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/gatehouse-dev/gatehouse/access"
+	"github.com/gatehouse-dev/gatehouse/internal/testkit"
 	"github.com/gatehouse-dev/gatehouse/token"
 )
 
@@ -156,4 +158,74 @@ func TestEndToEndSessionsPageAttacks(t *testing.T) {
 			t.Errorf("ending it again: %d, want 404", got)
 		}
 	})
+}
+
+// TestEndToEndCountryHeaderFromStranger: with country_header set but the
+// loopback peer not a trusted proxy, a client's own CF-IPCountry (and
+// X-Forwarded-For) changes neither the country in the tokens and
+// get-identity nor the countries decision.
+func TestEndToEndCountryHeaderFromStranger(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "GeoLite2-Country.mmdb")
+	testkit.WriteCountryDB(t, db, map[string]string{"192.0.2.0/24": "PT", "127.0.0.0/8": "US"})
+	cfg := e2eHeader(`trusted_proxies = ["10.0.0.0/8"]`) + strings.ReplaceAll(countryConfig, "{{DB}}", filepath.ToSlash(db))
+	env := startEnv(t, cfg, "")
+	c, hdr := clientWith(t, false, map[string]string{"CF-IPCountry": "PT", "X-Forwarded-For": "192.0.2.9"})
+	w := decodeWhoami(t, env.signInWithPIN(t, c, env.url("app", "/?format=json"), "ana@example.com"))
+	if got := w.JWTPayload["country"]; got != "US" {
+		t.Errorf("app token country = %v, want US (the peer's own address)", got)
+	}
+	var ident struct {
+		Geo struct {
+			Country string `json:"country"`
+		} `json:"geo"`
+	}
+	if code := getJSON(t, c, env.team+access.PathGetIdentity, &ident); code != http.StatusOK || ident.Geo.Country != "US" {
+		t.Errorf("team get-identity: %d %+v", code, ident)
+	}
+	for _, v := range []string{"PT", "pt", "PT, PT", " PT"} {
+		hdr.Set("CF-IPCountry", v)
+		resp, err := noFollow(t, c).Get(env.url("pt", "/?format=json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		readBody(t, resp)
+		if resp.StatusCode == http.StatusOK {
+			t.Errorf("the Portugal-only app with a client's CF-IPCountry %q: %d, want refused", v, resp.StatusCode)
+		}
+	}
+}
+
+// TestEndToEndCountryHeaderTwice: behind a trusted proxy that adds its own
+// CF-IPCountry instead of replacing the client's, the request carries two;
+// neither is believed, so a client in the US cannot claim Portugal.
+func TestEndToEndCountryHeaderTwice(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "GeoLite2-Country.mmdb")
+	testkit.WriteCountryDB(t, db, map[string]string{"192.0.2.0/24": "PT", "198.51.100.0/24": "US"})
+	cfg := e2eHeader(`trusted_proxies = ["127.0.0.1/32"]`) + strings.ReplaceAll(countryConfig, "{{DB}}", filepath.ToSlash(db))
+	env := startEnv(t, cfg, "")
+	c, _ := clientWith(t, false, map[string]string{"X-Forwarded-For": "198.51.100.7"})
+	resp := env.signInWithPIN(t, c, env.url("app", "/?format=json"), "ana@example.com")
+	readBody(t, resp)
+	get := func(cl *http.Client, values ...string) int {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, env.url("pt", "/?format=json"), nil)
+		for _, v := range values {
+			req.Header.Add("CF-IPCountry", v)
+		}
+		resp, err := cl.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		readBody(t, resp)
+		return resp.StatusCode
+	}
+	if code := get(c, "PT"); code != http.StatusOK {
+		t.Fatalf("the proxy's one PT: %d, want 200", code)
+	}
+	if code := get(noFollow(t, c), "PT", "US"); code != http.StatusForbidden {
+		t.Errorf("the client's PT before the proxy's US: %d, want 403", code)
+	}
+	if code := get(noFollow(t, c), "PT", "PT"); code != http.StatusForbidden {
+		t.Errorf("two copies, even alike: %d, want 403", code)
+	}
 }
