@@ -172,3 +172,80 @@ func (hs *harness) followTeam(t *testing.T, name string, w *httptest.ResponseRec
 		}
 	}
 }
+
+// TestProviderErrorsAreNotRendered: what a provider (or anyone forging its
+// redirect) puts in error, error_description and error_uri never reaches
+// the error page raw; only a short code of the characters codes use is
+// repeated.
+func TestProviderErrorsAreNotRendered(t *testing.T) {
+	hs := newHarness(t, Provider{ID: "sso", Name: "Company SSO", Kind: KindOIDC, OIDC: fakeOIDC{}})
+	for _, tt := range []struct{ name, code string }{
+		{"script in the code", `<script>alert(1)</script>`},
+		{"attribute break", `access_denied"><img src=x onerror=alert(1)>`},
+		{"template braces", `{{.}}{{template "x"}}`},
+		{"CRLF", "access_denied\r\nSet-Cookie: x=1"},
+		{"javascript scheme", "javascript:alert(1)"},
+		{"very long", strings.Repeat("a", 500)},
+		{"unicode look-alike", "access\u2024denied<svg/onload=alert(1)>"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			start := hs.do("GET", access.PathIdPStart+"sso?"+demoFlow("/x").Encode(), nil)
+			loc, _ := url.Parse(start.Header().Get("Location"))
+			q := url.Values{"state": {loc.Query().Get("state")}, "error": {tt.code},
+				"error_description": {`<script>alert("d")</script>`}, "error_uri": {"javascript:alert('u')"}}
+			w := hs.do("GET", access.PathCallback+"?"+q.Encode(), nil, cookie(start, access.CookieSignIn), cookie(start, access.CookieSignInReturn))
+			body := w.Body.String()
+			if w.Code != http.StatusUnauthorized {
+				t.Fatalf("%d\n%s", w.Code, body)
+			}
+			for _, bad := range []string{"<script", "<img", "<svg", "onerror", "onload", "javascript:", "{{", "Set-Cookie", strings.Repeat("a", 101)} {
+				if strings.Contains(body, bad) {
+					t.Errorf("the error page contains %q:\n%s", bad, body)
+				}
+			}
+			if w.Header().Get("Set-Cookie") != "" && strings.Contains(strings.Join(w.Header().Values("Set-Cookie"), ";"), "x=1") {
+				t.Error("a header was injected")
+			}
+		})
+	}
+}
+
+// TestBackchannelLogoutRequests: the endpoint reads the token from a form
+// body only, at its exact path, and one provider's logout never ends
+// another provider's session of the same sub.
+func TestBackchannelLogoutRequests(t *testing.T) {
+	f := &logoutOIDC{logout: access.LogoutClaims{IdP: "bc", Subject: "sub-ann@example.com", JTI: "j"}}
+	hs, ids := logoutHarness(t, f, nil)
+	_, corpNonce := corpSession(t, hs, ids, "ann@example.com", "")
+	bc := access.BackchannelLogoutPath("bc")
+	for _, tt := range []struct {
+		name, method, target, ctype, body string
+		want                              int
+	}{
+		{"token in the query string only", "POST", bc + "?logout_token=good", "application/x-www-form-urlencoded", "", http.StatusBadRequest},
+		{"token in the query and another in the body", "POST", bc + "?logout_token=good", "application/x-www-form-urlencoded", "logout_token=bad", http.StatusBadRequest},
+		{"no content type", "POST", bc, "", "logout_token=good", http.StatusBadRequest},
+		{"JSON", "POST", bc, "application/json", `{"logout_token":"good"}`, http.StatusBadRequest},
+		{"multipart", "POST", bc, "multipart/form-data; boundary=x", "--x\r\nContent-Disposition: form-data; name=\"logout_token\"\r\n\r\ngood\r\n--x--\r\n", http.StatusBadRequest},
+		{"oversized", "POST", bc, "application/x-www-form-urlencoded", "logout_token=good&pad=" + strings.Repeat("a", maxLogoutBody), http.StatusBadRequest},
+		{"GET", "GET", bc + "?logout_token=good", "", "", http.StatusNotFound},
+		{"PUT", "PUT", bc, "application/x-www-form-urlencoded", "logout_token=good", http.StatusNotFound},
+		{"other case of the path", "POST", strings.ToUpper(bc), "application/x-www-form-urlencoded", "logout_token=good", http.StatusNotFound},
+		{"trailing slash", "POST", bc + "/", "application/x-www-form-urlencoded", "logout_token=good", http.StatusNotFound},
+		{"unknown provider", "POST", access.BackchannelLogoutPath("nope"), "application/x-www-form-urlencoded", "logout_token=good", http.StatusNotFound},
+		{"another provider's session of the same sub", "POST", bc, "application/x-www-form-urlencoded; charset=UTF-8", "logout_token=good", http.StatusOK},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(tt.method, "https://"+testTeam+tt.target, strings.NewReader(tt.body))
+			if tt.ctype != "" {
+				r.Header.Set("Content-Type", tt.ctype)
+			}
+			if w := hs.serve(r); w.Code != tt.want {
+				t.Errorf("status %d, want %d: %s", w.Code, tt.want, w.Body)
+			}
+			if hs.store.SessionRevoked(corpNonce) {
+				t.Fatal("corp's session of the same sub was ended")
+			}
+		})
+	}
+}
