@@ -249,3 +249,29 @@ func TestBackchannelLogoutRequests(t *testing.T) {
 		})
 	}
 }
+
+// TestSignOutFloodStillSignsOutAtTheProvider: one session cookie replayed
+// at the sign-out URL fills the pending sign-outs; a user signing out
+// then is still sent to the provider to end its session (only the return
+// shows the plain signed-out page).
+func TestSignOutFloodStillSignsOutAtTheProvider(t *testing.T) {
+	f := &logoutOIDC{endURL: "https://idp.example.com/logout"}
+	hs, ids := logoutHarness(t, f, nil)
+	hs.h.signOuts = newStates[signOut](3)
+	attacker, _ := corpSession(t, hs, ids, "mallory@example.com", "m")
+	for range 5 {
+		hs.do("GET", access.PathLogout, nil, attacker)
+	}
+	victim, nonce := corpSession(t, hs, ids, "ann@example.com", "a")
+	w := hs.do("GET", access.PathLogout, nil, victim)
+	if loc := w.Header().Get("Location"); w.Code != http.StatusSeeOther || !strings.HasPrefix(loc, f.endURL) {
+		t.Fatalf("the victim's sign-out with the table full: %d to %q, want the provider", w.Code, loc)
+	}
+	if !hs.store.SessionRevoked(nonce) {
+		t.Error("the victim's session lives on")
+	}
+	w = hs.do("GET", access.PathSignedOut+"?state="+f.gotState, nil)
+	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), "You are signed out") {
+		t.Errorf("the return: %d\n%s", w.Code, w.Body)
+	}
+}

@@ -49,13 +49,19 @@ func (h *Handler) idpSignOutURL(r *http.Request, s session, back string) (string
 	now := h.now()
 	state := token.RandomHex(32)
 	so := signOut{IdPName: p.Name, Back: back, SignIn: h.signInAgainURL(r.FormValue(paramHost)), Expires: now.Add(signOutTTL)}
-	if !h.signOuts.put(state, so, now) {
-		h.o.Log.WarnContext(ctx, "login: too many pending sign-outs; signing out locally only", "idp", p.ID)
-		return "", false
+	// Anyone holding a session cookie can fill the pending sign-outs, so
+	// a full table must not keep the provider's session alive: the browser
+	// still goes to the provider, and its return shows the plain
+	// signed-out page.
+	stored := h.signOuts.put(state, so, now)
+	if !stored {
+		h.o.Log.WarnContext(ctx, "login: too many pending sign-outs; the return from the provider shows the plain page", "idp", p.ID)
 	}
 	u, err := p.OIDC.EndSessionURL(ctx, hint, h.o.TeamURL+access.PathSignedOut, state)
 	if err != nil || u == "" {
-		h.signOuts.take(state, now)
+		if stored {
+			h.signOuts.take(state, now)
+		}
 		h.o.Log.WarnContext(ctx, "login: cannot sign out at the identity provider; signed out of Gatehouse only",
 			"idp", p.ID, "err", err, "end_session_endpoint", u != "")
 		return "", false
