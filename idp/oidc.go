@@ -63,6 +63,9 @@ type OIDC struct {
 	mu       sync.Mutex
 	provider *oidc.Provider
 	lastTry  time.Time
+	// logoutKeys and logoutAlgs verify logout tokens (logoutVerifier).
+	logoutKeys *logoutKeys
+	logoutAlgs []string
 }
 
 // NewOIDC checks cfg and fills in its defaults. It does not contact the

@@ -65,8 +65,11 @@ func (o *OIDC) VerifyLogoutToken(ctx context.Context, raw string) (access.Logout
 		return access.LogoutClaims{}, err
 	}
 	now := o.cfg.Now()
-	v := p.Verifier(&oidc.Config{ClientID: o.cfg.ClientID, SkipExpiryCheck: true, Now: o.cfg.Now})
-	idt, err := v.Verify(oidc.ClientContext(ctx, o.cfg.HTTPClient), raw)
+	v, err := o.logoutVerifier(p)
+	if err != nil {
+		return access.LogoutClaims{}, o.logoutErr("", err)
+	}
+	idt, err := v.Verify(ctx, raw)
 	if err != nil {
 		return access.LogoutClaims{}, o.logoutErr("", err)
 	}

@@ -9,7 +9,10 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/go-jose/go-jose/v4"
 )
@@ -145,5 +148,53 @@ func TestLogoutJTIAcrossProviders(t *testing.T) {
 	}
 	if _, err := x.VerifyLogoutToken(ctx, other.sign(t, logoutToken(other, map[string]any{"jti": "shared"}))); err != nil {
 		t.Errorf("the other issuer's own token with the same jti: %v", err)
+	}
+}
+
+// TestLogoutKeysFetchedSparingly: forged logout tokens under kids the
+// provider never published do not make Gatehouse fetch the provider's key
+// set once each (the endpoint is open to anyone); a key the provider
+// rotated in is picked up once logoutKeysRefresh has passed.
+func TestLogoutKeysFetchedSparingly(t *testing.T) {
+	op := startFakeOP(t)
+	clock := time.Now()
+	var mu sync.Mutex
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	o := newTestOIDC(t, op, func(c *OIDCConfig) { c.LogoutReplay = &memJTIs{}; c.Now = now })
+	ctx := context.Background()
+	stranger, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hits := func() int { op.mu.Lock(); defer op.mu.Unlock(); return op.jwksHits }
+	for i := range 50 {
+		kid := fmt.Sprintf("forged-%d", i)
+		if i%2 == 0 {
+			kid = "k1"
+		}
+		tok := signWith(t, jose.RS256, stranger, kid, false, logoutToken(op, map[string]any{"jti": kid + fmt.Sprint(i)}))
+		if _, err := o.VerifyLogoutToken(ctx, tok); !errors.Is(err, ErrInvalidToken) {
+			t.Fatalf("forged token %d: %v", i, err)
+		}
+	}
+	if n := hits(); n > 1 {
+		t.Errorf("50 forged tokens fetched the key set %d times, want at most once", n)
+	}
+	if _, err := o.VerifyLogoutToken(ctx, op.sign(t, logoutToken(op, map[string]any{"jti": "genuine"}))); err != nil {
+		t.Fatalf("a genuine token after the forgeries: %v", err)
+	}
+
+	rotated, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	op.mu.Lock()
+	op.rotated = rotated
+	op.mu.Unlock()
+	mu.Lock()
+	clock = clock.Add(logoutKeysRefresh + time.Second)
+	mu.Unlock()
+	if _, err := o.VerifyLogoutToken(ctx, signWith(t, jose.RS256, rotated, "k2", false, logoutToken(op, map[string]any{"jti": "rotated"}))); err != nil {
+		t.Errorf("a token under the rotated-in key: %v", err)
 	}
 }

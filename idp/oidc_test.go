@@ -29,7 +29,9 @@ type fakeOP struct {
 	noEndSession bool           // leave end_session_endpoint out of discovery
 	claims       map[string]any // ID token claims beyond iss, aud, exp, iat
 	userinfo     map[string]any
-	verifier     string // the PKCE verifier of the last token request
+	verifier     string          // the PKCE verifier of the last token request
+	jwksHits     int             // requests of the key set
+	rotated      *rsa.PrivateKey // a second key, published as k2 when set
 }
 
 func startFakeOP(t *testing.T) *fakeOP {
@@ -61,7 +63,14 @@ func startFakeOP(t *testing.T) *fakeOP {
 		writeJSON(w, doc)
 	})
 	mux.HandleFunc("GET /jwks", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: "k1", Algorithm: "RS256", Use: "sig"}}})
+		op.mu.Lock()
+		op.jwksHits++
+		keys := []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: "k1", Algorithm: "RS256", Use: "sig"}}
+		if op.rotated != nil {
+			keys = append(keys, jose.JSONWebKey{Key: &op.rotated.PublicKey, KeyID: "k2", Algorithm: "RS256", Use: "sig"})
+		}
+		op.mu.Unlock()
+		writeJSON(w, jose.JSONWebKeySet{Keys: keys})
 	})
 	mux.HandleFunc("POST /token", func(w http.ResponseWriter, r *http.Request) {
 		_ = r.ParseForm()
