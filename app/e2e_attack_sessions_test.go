@@ -158,6 +158,18 @@ func TestEndToEndSessionsPageAttacks(t *testing.T) {
 			t.Errorf("ending it again: %d, want 404", got)
 		}
 	})
+	t.Run("a CSRF cookie planted by a sibling and sent first does not break the form", func(t *testing.T) {
+		planted := map[string]string{"Cookie": access.CookieCSRF + "=" + token.RandomHex(32)}
+		if got := post(t, a, url.Values{"others": {"1"}, "csrf": {csrf}}, planted); got != http.StatusSeeOther {
+			t.Errorf("the page's own token beside a planted cookie: %d, want 303", got)
+		}
+		if got := post(t, a, url.Values{"others": {"1"}, "csrf": {planted["Cookie"][len(access.CookieCSRF)+1:]}}, map[string]string{"Cookie": planted["Cookie"], "Origin": "http://evil.localhost"}); got != http.StatusForbidden {
+			t.Errorf("the planted token from another site: %d, want 403", got)
+		}
+		if revoked(mine) {
+			t.Fatal("the current session was ended")
+		}
+	})
 }
 
 // TestEndToEndCountryHeaderFromStranger: with country_header set but the

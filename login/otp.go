@@ -246,11 +246,19 @@ func (h *Handler) csrfToken(w http.ResponseWriter, r *http.Request) string {
 	return v
 }
 
-// csrfValid reports whether the posted CSRF token matches the cookie.
+// csrfValid reports whether the posted CSRF token matches the cookie. A
+// sibling subdomain can plant a copy for the parent domain, with a longer
+// path so that browsers send it first; matching any copy keeps such a copy
+// from breaking the team domain's forms, and is no weaker than matching
+// the first (which the planter would choose): what stops a cross-site post
+// is the Origin check and the Lax session cookie.
 func (h *Handler) csrfValid(r *http.Request) bool {
-	c, err := r.Cookie(access.CookieCSRF)
-	if err != nil || !isHex64(c.Value) {
-		return false
+	posted := []byte(r.PostForm.Get(paramCSRF))
+	ok := false
+	for _, v := range web.CookieList(r.Header, access.CookieCSRF) {
+		if isHex64(v) && subtle.ConstantTimeCompare([]byte(v), posted) == 1 {
+			ok = true
+		}
 	}
-	return subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.PostForm.Get(paramCSRF))) == 1
+	return ok
 }
