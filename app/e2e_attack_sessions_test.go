@@ -241,3 +241,33 @@ func TestEndToEndCountryHeaderTwice(t *testing.T) {
 		t.Errorf("two copies, even alike: %d, want 403", code)
 	}
 }
+
+// TestEndToEndDeactivatedPageAttacks: a SCIM user provisioned with markup
+// in every name field, then deactivated, gets the static "Account
+// deactivated" page: nothing of what the provisioning client sent, never
+// framed.
+func TestEndToEndDeactivatedPageAttacks(t *testing.T) {
+	env, api := startSCIMEnv(t)
+	const email = "mal@example.com"
+	id := api.do("POST", "/Users", `{"schemas":["`+scimUserSchema+`"],"userName":"`+email+`",
+		"displayName":"<script>alert(1)</script>","externalId":"\"><img src=x onerror=alert(2)>",
+		"name":{"givenName":"<svg onload=alert(3)>","familyName":"{{.}}"},
+		"emails":[{"primary":true,"type":"work","value":"`+email+`"}],"active":true}`).
+		want(t, "create", http.StatusCreated).str("id")
+	api.do("PATCH", "/Users/"+id, `{"schemas":["`+scimPatchSchema+`"],
+		"Operations":[{"op":"replace","path":"active","value":false}]}`).want(t, "deactivate", http.StatusOK)
+	c := newClient(t, false)
+	resp := env.signInWithPIN(t, c, env.url("app", "/?format=json"), email)
+	body := readBody(t, resp)
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "Account deactivated") {
+		t.Fatalf("%d\n%s", resp.StatusCode, body)
+	}
+	for _, bad := range []string{"<script", "<img", "<svg", "onerror", "onload", "alert(", "{{"} {
+		if strings.Contains(body, bad) {
+			t.Errorf("the deactivated page contains %q:\n%s", bad, body)
+		}
+	}
+	if resp.Header.Get("X-Frame-Options") != "DENY" || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
+		t.Errorf("headers: %v", resp.Header)
+	}
+}
