@@ -21,8 +21,12 @@ import (
 // make it fetch the provider's JWKS once per request.
 const logoutKeysRefresh = 10 * time.Second
 
-// maxJWKSBody bounds a provider's key set document.
-const maxJWKSBody = 1 << 20
+// maxJWKSBody bounds a provider's key set document, and jwksTimeout its
+// fetch.
+const (
+	maxJWKSBody = 1 << 20
+	jwksTimeout = 10 * time.Second
+)
 
 // asymmetricAlgs are the signature algorithms a logout token may use: never
 // none, never an HMAC (whose key would be the client secret or, confused,
@@ -63,7 +67,11 @@ func (k *logoutKeys) VerifySignature(ctx context.Context, raw string) ([]byte, e
 	if !k.fetched.IsZero() && k.now().Sub(k.fetched) < logoutKeysRefresh {
 		return nil, errors.New("failed to verify the signature (keys fetched moments ago)")
 	}
-	keys, err := k.fetch(ctx)
+	// The fetch outlives the request that asked for it: a client hanging
+	// up must not leave the set unfetched for the next logoutKeysRefresh.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), jwksTimeout)
+	defer cancel()
+	keys, err := k.fetch(fctx)
 	k.fetched = k.now()
 	if err != nil {
 		return nil, fmt.Errorf("fetching keys: %w", err)

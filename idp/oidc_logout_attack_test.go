@@ -198,3 +198,26 @@ func TestLogoutKeysFetchedSparingly(t *testing.T) {
 		t.Errorf("a token under the rotated-in key: %v", err)
 	}
 }
+
+// TestLogoutKeysFetchOutlivesTheRequest: a forged token whose request is
+// cancelled at once still leaves the key set fetched, so that a genuine
+// token right after it verifies.
+func TestLogoutKeysFetchOutlivesTheRequest(t *testing.T) {
+	op := startFakeOP(t)
+	o := newTestOIDC(t, op, func(c *OIDCConfig) { c.LogoutReplay = &memJTIs{} })
+	if _, err := o.VerifyLogoutToken(context.Background(), "x.y.z"); err == nil {
+		t.Fatal("garbage accepted") // discovers the provider
+	}
+	stranger, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := o.VerifyLogoutToken(ctx, signWith(t, jose.RS256, stranger, "nope", false, logoutToken(op, map[string]any{"jti": "forged"}))); err == nil {
+		t.Fatal("forged token accepted")
+	}
+	if _, err := o.VerifyLogoutToken(context.Background(), op.sign(t, logoutToken(op, map[string]any{"jti": "genuine"}))); err != nil {
+		t.Errorf("the genuine token right after a cancelled forgery: %v", err)
+	}
+}
