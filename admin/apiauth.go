@@ -117,6 +117,11 @@ func (v *Authenticator) Authenticate(w http.ResponseWriter, r *http.Request, sco
 
 // verify finds the usable token of r's bearer credential.
 func (v *Authenticator) verify(r *http.Request, now time.Time) (access.APIToken, error) {
+	// One Authorization header only: with several, a front proxy and
+	// Gatehouse could each read a different one.
+	if len(r.Header.Values("Authorization")) != 1 {
+		return access.APIToken{}, fmt.Errorf("%w: not exactly one authorization header", ErrAPIAuth)
+	}
 	scheme, secret, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	secret = strings.TrimSpace(secret)
 	if !strings.EqualFold(scheme, "Bearer") || !access.LooksLikeAPIToken(secret) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -100,12 +101,27 @@ func TestAuthenticate(t *testing.T) {
 		{"malformed", "Bearer hello", access.ScopeRead, http.StatusUnauthorized},
 		{"expired", "Bearer " + expired, access.ScopeRead, http.StatusUnauthorized},
 		{"revoked", "Bearer " + revoked, access.ScopeRead, http.StatusUnauthorized},
+		{"two headers, the valid one first", "Bearer " + secret + "\nBearer " + revoked, access.ScopeRead, http.StatusUnauthorized},
+		{"two headers, the valid one last", "Bearer hello\nBearer " + secret, access.ScopeRead, http.StatusUnauthorized},
+		{"two headers, both valid", "Bearer " + secret + "\nBearer " + secret, access.ScopeRead, http.StatusUnauthorized},
+		{"two tokens in one header", "Bearer " + secret + ", Bearer " + secret, access.ScopeRead, http.StatusUnauthorized},
+		{"no space", "Bearer" + secret, access.ScopeRead, http.StatusUnauthorized},
+		{"tab", "Bearer\t" + secret, access.ScopeRead, http.StatusUnauthorized},
+		{"scheme only", "Bearer", access.ScopeRead, http.StatusUnauthorized},
+		{"token without scheme", secret, access.ScopeRead, http.StatusUnauthorized},
+		{"upper-case hex", "Bearer " + strings.ToUpper(secret), access.ScopeRead, http.StatusUnauthorized},
+		{"prefix in another case", "Bearer GH_API_" + strings.TrimPrefix(secret, access.APITokenPrefix), access.ScopeRead, http.StatusUnauthorized},
+		{"token and trailing junk", "Bearer " + secret + "x", access.ScopeRead, http.StatusUnauthorized},
+		{"scim scope asked of a read token", "Bearer " + secret, access.ScopeSCIM, http.StatusForbidden},
+		{"service-tokens scope asked of a read token", "Bearer " + secret, access.ScopeServiceTokens, http.StatusForbidden},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r := httptest.NewRequest(http.MethodGet, access.PathAPI+"users", nil)
-			if tc.header != "" {
-				r.Header.Set("Authorization", tc.header)
+			for h := range strings.SplitSeq(tc.header, "\n") {
+				if h != "" {
+					r.Header.Add("Authorization", h)
+				}
 			}
 			w := httptest.NewRecorder()
 			tok, err := v.Authenticate(w, r, tc.scope)
@@ -170,4 +186,38 @@ func TestAuthenticate(t *testing.T) {
 			t.Fatalf("another IP: %d, want 200", got)
 		}
 	})
+}
+
+// TestAuthenticateOnlyTheHeader: a token anywhere but the Authorization
+// header (query string, cookie, form, another header) is no credential.
+func TestAuthenticateOnlyTheHeader(t *testing.T) {
+	secret := access.APITokenPrefix + strings.Repeat("1f", 32)
+	store := &fakeAPITokens{}
+	store.add(secret, access.APIToken{ID: "t1", Scopes: access.APIScopes})
+	v := &Authenticator{Tokens: store}
+	for name, set := range map[string]func(r *http.Request){
+		"query access_token": func(r *http.Request) { r.URL.RawQuery = "access_token=" + secret },
+		"query token":        func(r *http.Request) { r.URL.RawQuery = "token=" + secret },
+		"cookie":             func(r *http.Request) { r.AddCookie(&http.Cookie{Name: "access_token", Value: secret}) },
+		"admin cookie":       func(r *http.Request) { r.AddCookie(&http.Cookie{Name: access.CookieAuthorization, Value: secret}) },
+		"X-Api-Token":        func(r *http.Request) { r.Header.Set("X-Api-Token", secret) },
+		"Proxy-Authorization": func(r *http.Request) {
+			r.Header.Set("Proxy-Authorization", "Bearer "+secret)
+		},
+		"form body": func(r *http.Request) {
+			r.Method = http.MethodPost
+			r.Body = io.NopCloser(strings.NewReader("access_token=" + secret))
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodGet, access.PathAPI+"users", nil)
+			set(r)
+			_, err := v.Authenticate(httptest.NewRecorder(), r, access.ScopeRead)
+			var we *web.Error
+			if !errors.As(err, &we) || we.Status != http.StatusUnauthorized {
+				t.Fatalf("Authenticate = %v, want 401", err)
+			}
+		})
+	}
 }
