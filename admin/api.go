@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"mime"
 	"net/http"
 	"strings"
 	"time"
@@ -111,12 +113,27 @@ func (a *Handler) auditAPI(r *http.Request, tok access.APIToken, err error) {
 	a.recordEvent(r, e)
 }
 
-// decodeBody reads r's JSON body into v, refusing unknown fields and
-// bodies over maxAPIBody.
+// decodeBody reads r's JSON body into v: the body must be declared
+// application/json (415 otherwise: an HTML form cannot send it), at most
+// maxAPIBody bytes (413), and one JSON object of the documented fields and
+// nothing after it (400).
 func decodeBody(r *http.Request, v any) error {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		return web.Errorf(http.StatusUnsupportedMediaType, "Send the request body as JSON, with Content-Type: application/json.", err)
+	}
 	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, maxAPIBody))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	err := dec.Decode(v)
+	if err == nil {
+		if extra := dec.Decode(&json.RawMessage{}); !errors.Is(extra, io.EOF) {
+			err = fmt.Errorf("admin: data after the JSON object: %w", extra)
+		}
+	}
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return web.Errorf(http.StatusRequestEntityTooLarge, fmt.Sprintf("The request body is over %d bytes.", maxAPIBody), err)
+	case err != nil:
 		return web.Errorf(http.StatusBadRequest, "The request body must be one JSON object with the documented fields.", err)
 	}
 	return nil
