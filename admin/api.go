@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/web"
@@ -93,7 +94,7 @@ func apiActor(tok access.APIToken) string { return "api:" + tok.Name }
 // outcome.
 func (a *Handler) auditAPI(r *http.Request, tok access.APIToken, err error) {
 	e := access.Event{Time: a.o.Now(), Kind: access.EventAPI}
-	detail := r.Method + " " + r.URL.Path
+	detail := r.Method + " " + clip(r.URL.Path, maxAuditPath)
 	if tok.ID != "" {
 		e.Email = apiActor(tok)
 		detail += " (API token " + tok.ID + ")"
@@ -111,6 +112,21 @@ func (a *Handler) auditAPI(r *http.Request, tok access.APIToken, err error) {
 	}
 	e.Detail = detail
 	a.recordEvent(r, e)
+}
+
+// maxAuditPath bounds the request path an API audit row records: a
+// stranger's refused calls must not write megabytes to the audit log.
+const maxAuditPath = 200
+
+// clip cuts s to at most n bytes, on a rune boundary, marking the cut.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // decodeBody reads r's JSON body into v: the body must be declared

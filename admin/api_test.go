@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/pages"
@@ -194,5 +195,24 @@ func TestAPIBodies(t *testing.T) {
 	a.ServeHTTP(w, r)
 	if w.Code != http.StatusOK {
 		t.Fatalf("JSON with a charset: %d %s, want 200", w.Code, w.Body)
+	}
+}
+
+// TestAPIAuditBounded: the audit row of a refused call records a bounded
+// path, whatever length the stranger sent.
+func TestAPIAuditBounded(t *testing.T) {
+	h := newAdminHarness(t, "admin@example.com")
+	a := newTestAPI(t, h, &fakeAPITokens{})
+	r := httptest.NewRequest("POST", "https://"+adminTeam+access.PathAPI+"service-tokens/x/enable", nil)
+	r.URL.Path = access.PathAPI + "service-tokens/" + strings.Repeat("é", 50000) + "/enable"
+	r.Header.Set("Authorization", "Bearer nope")
+	w := httptest.NewRecorder()
+	a.ServeHTTP(w, r)
+	ev := h.db.kind(access.EventAPI)
+	if w.Code != http.StatusUnauthorized || len(ev) != 1 {
+		t.Fatalf("%d, %d api events; want 401 and 1", w.Code, len(ev))
+	}
+	if len(ev[0].Detail) > 300 || !utf8.ValidString(ev[0].Detail) || !strings.Contains(ev[0].Detail, "401") {
+		t.Fatalf("audit detail of %d bytes: %.80q", len(ev[0].Detail), ev[0].Detail)
 	}
 }
