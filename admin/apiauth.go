@@ -81,7 +81,7 @@ var ErrAPIAuth = errors.New("admin: api authentication failed")
 // when w is not nil). A store failure is returned as it is (500).
 func (v *Authenticator) Authenticate(w http.ResponseWriter, r *http.Request, scope string) (access.APIToken, error) {
 	now := v.now()
-	ip := v.clientIP(r)
+	ip := v.limitKey(r)
 	if v.Failures != nil {
 		if ok, wait := v.Failures.Allowed(ip, now); !ok {
 			if v.Limited != nil {
@@ -153,13 +153,20 @@ func (v *Authenticator) limited(w http.ResponseWriter, wait time.Duration) error
 	return web.Errorf(http.StatusTooManyRequests, fmt.Sprintf(msgAPILimited, secs), fmt.Errorf("%w: failure limit reached", ErrAPIAuth))
 }
 
-// clientIP is r's client address as the audit log records it; "unknown"
-// when there is none.
-func (v *Authenticator) clientIP(r *http.Request) string {
-	if ip := web.ClientIP(r, v.TrustedProxies, v.ClientIPHeader); ip.IsValid() {
-		return ip.String()
+// limitKey is the key of r's client in the failure limit: its IPv4
+// address, or the /64 of its IPv6 address (one host commonly holds a whole
+// /64, and would otherwise get a fresh allowance from each address);
+// "unknown" when there is none.
+func (v *Authenticator) limitKey(r *http.Request) string {
+	ip := web.ClientIP(r, v.TrustedProxies, v.ClientIPHeader).Unmap()
+	switch {
+	case !ip.IsValid():
+		return "unknown"
+	case ip.Is6():
+		p, _ := ip.Prefix(64)
+		return p.String()
 	}
-	return "unknown"
+	return ip.String()
 }
 
 func (v *Authenticator) now() time.Time {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -184,6 +185,22 @@ func TestAuthenticate(t *testing.T) {
 		}
 		if got := call("192.0.2.2:1000", "Bearer "+secret); got != 200 {
 			t.Fatalf("another IP: %d, want 200", got)
+		}
+		// IPv6: one /64 is one client, whichever of its addresses it uses;
+		// an IPv4-mapped address is its IPv4 address.
+		for i := range 3 {
+			if got := call(fmt.Sprintf("[2001:db8:1:2::%x]:1000", i+1), "Bearer wrong"); got != http.StatusUnauthorized {
+				t.Fatalf("IPv6 failure within the limit: %d", got)
+			}
+		}
+		if got := call("[2001:db8:1:2:ffff::9]:1000", "Bearer "+secret); got != http.StatusTooManyRequests {
+			t.Fatalf("another address of the same /64: %d, want 429", got)
+		}
+		if got := call("[2001:db8:1:3::1]:1000", "Bearer "+secret); got != 200 {
+			t.Fatalf("another /64: %d, want 200", got)
+		}
+		if got := call("[::ffff:192.0.2.1]:1000", "Bearer "+secret); got != http.StatusTooManyRequests {
+			t.Fatalf("192.0.2.1 as an IPv4-mapped address: %d, want 429", got)
 		}
 	})
 }
