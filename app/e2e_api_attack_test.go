@@ -276,6 +276,33 @@ func TestAPIAttacks(t *testing.T) {
 		}
 	})
 
+	t.Run("forged identity headers never reach the origin", func(t *testing.T) {
+		forged := []string{
+			"Cf-Access-Authenticated-User-Email", "cf-access-authenticated-user-email", "CF-ACCESS-AUTHENTICATED-USER-EMAIL",
+			"Cf_Access_Authenticated_User_Email", "Cf-Access-Jwt-Assertion", "cf_access_jwt_assertion", "Cf-Access-Client-Id",
+		}
+		for _, path := range []string{"/?format=json", api + "users?format=json", "/scim/v2/Users?format=json"} {
+			req, _ := http.NewRequest("GET", env.url("app", path), nil)
+			for _, h := range forged {
+				req.Header[h] = []string{"forged-admin@example.com"}
+			}
+			req.Header.Set("Authorization", "Bearer "+all)
+			resp, err := alice.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body := readBody(t, resp)
+			if strings.Contains(body, "forged-admin") {
+				t.Errorf("GET app%s: a forged header reached the origin: %s", path, body)
+			}
+			var w whoami
+			if path == "/?format=json" && (resp.StatusCode != http.StatusOK || json.Unmarshal([]byte(body), &w) != nil ||
+				w.Email != "alice@example.com" || header(w, "Cf-Access-Authenticated-User-Email") != "alice@example.com") {
+				t.Errorf("GET app%s: %d %s, want alice at the origin", path, resp.StatusCode, body)
+			}
+		}
+	})
+
 	t.Run("API token secrets are stored hashed only", func(t *testing.T) {
 		var found []string
 		_ = filepath.Walk(dataDir, func(p string, info os.FileInfo, err error) error {
