@@ -122,6 +122,15 @@ func TestAPIAttacks(t *testing.T) {
 
 	t.Run("credentials outside the Authorization header", func(t *testing.T) {
 		refill()
+		var adminJWT string
+		for _, ck := range admin.Jar.Cookies(mustURL(t, env.team+"/admin")) {
+			if ck.Name == access.CookieAuthorization {
+				adminJWT = ck.Value
+			}
+		}
+		if adminJWT == "" {
+			t.Fatal("the admin has no team token")
+		}
 		tests := []struct {
 			name, path string
 			hdr        []string
@@ -134,6 +143,9 @@ func TestAPIAttacks(t *testing.T) {
 			{"forged identity headers", api + "users", []string{"Cf-Access-Authenticated-User-Email: admin@example.com",
 				"Cf-Access-Jwt-Assertion: " + all, "cf_access_authenticated_user_email: admin@example.com"}},
 			{"two Authorization headers", api + "users", []string{"Authorization: Bearer " + all, "Authorization: Bearer " + all}},
+			{"the admin's team token as bearer", api + "users", []string{"Authorization: Bearer " + adminJWT}},
+			{"the admin's team token as assertion", api + "users", []string{"Cf-Access-Jwt-Assertion: " + adminJWT, "cf-access-token: " + adminJWT}},
+			{"SCIM, the admin's team token as bearer", "/scim/v2/Users", []string{"Authorization: Bearer " + adminJWT}},
 			{"SCIM, query", "/scim/v2/Users?access_token=" + scimTok, nil},
 			{"SCIM, forged identity headers", "/scim/v2/Users", []string{"Cf-Access-Authenticated-User-Email: admin@example.com"}},
 			{"SCIM, admin cookie", "/scim/v2/Users", []string{"Cookie: " + cookieHeader(t, admin, env.team)}},
@@ -461,3 +473,4 @@ func jsonEscape(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b[1 : len(b)-1])
 }
+
