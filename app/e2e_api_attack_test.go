@@ -316,14 +316,25 @@ func TestAPIAttacks(t *testing.T) {
 	})
 
 	t.Run("API token secrets are stored hashed only", func(t *testing.T) {
+		cfgPath := writeConfigFile(t, e2eAttackConfig, env, dataDir)
+		cliSecret, cliID := createAPITokenCLI(t, cfgPath, "cli-made", "read")
+		if list := runCLI(t, "api-token", "list", "-config", cfgPath); !strings.Contains(list, cliID) || strings.Contains(list, cliSecret) ||
+			strings.Contains(list, strings.TrimPrefix(all, access.APITokenPrefix)) {
+			t.Errorf("api-token list shows a secret or lacks the token:\n%s", list)
+		}
 		var found []string
 		_ = filepath.Walk(dataDir, func(p string, info os.FileInfo, err error) error {
 			if err != nil || info.IsDir() {
 				return nil
 			}
+			if info.Mode().Perm()&0o077 != 0 {
+				t.Errorf("%s has mode %v, want no access for group and others", p, info.Mode().Perm())
+			}
 			b, err := os.ReadFile(p)
-			if err == nil && (strings.Contains(string(b), all) || strings.Contains(string(b), strings.TrimPrefix(all, access.APITokenPrefix))) {
-				found = append(found, p)
+			for _, secret := range []string{all, cliSecret} {
+				if err == nil && strings.Contains(string(b), strings.TrimPrefix(secret, access.APITokenPrefix)) {
+					found = append(found, p)
+				}
 			}
 			return nil
 		})
