@@ -430,6 +430,26 @@ func TestSCIMAttacks(t *testing.T) {
 		}
 	})
 
+	t.Run("an update that does not name active never reactivates", func(t *testing.T) {
+		id := api.do("POST", "/Users", `{"schemas":["`+scimUserSchema+`"],"userName":"hank@example.com","active":false}`).
+			want(t, "create hank", http.StatusCreated).str("id")
+		for _, tc := range []struct{ method, body string }{
+			{"PUT", `{"schemas":["` + scimUserSchema + `"],"userName":"hank@example.com","displayName":"Hank"}`},
+			{"PUT", `{"schemas":["` + scimUserSchema + `"],"userName":"hank@example.com","active":null}`},
+			{"PATCH", `{"schemas":["` + scimPatchSchema + `"],"Operations":[{"op":"remove","path":"active"}]}`},
+			{"PATCH", `{"schemas":["` + scimPatchSchema + `"],"Operations":[{"op":"replace","value":{"displayName":"H"}}]}`},
+		} {
+			r := api.do(tc.method, "/Users/"+id, tc.body)
+			if r.Status != http.StatusOK || r.Doc["active"] != false {
+				t.Errorf("%s %s: %d active=%v, want 200 and still inactive", tc.method, tc.body, r.Status, r.Doc["active"])
+			}
+		}
+		signInRefused(t, env, "hank@example.com")
+		if r := api.do("POST", "/Users", `{"schemas":["`+scimUserSchema+`"],"userName":"ivy@example.com"}`); r.Doc["active"] != true {
+			t.Errorf("a new user without active: %s, want active", r.Raw)
+		}
+	})
+
 	t.Run("filters are no injection", func(t *testing.T) {
 		for _, f := range []string{
 			`userName eq "x' OR '1'='1"`, `userName eq "x\" OR \"1\"=\"1"`, `userName eq "%"`, `userName eq "_ve@example.com"`,
