@@ -153,6 +153,15 @@ func (v *Authenticator) limited(w http.ResponseWriter, wait time.Duration) error
 	return web.Errorf(http.StatusTooManyRequests, fmt.Sprintf(msgAPILimited, secs), fmt.Errorf("%w: failure limit reached", ErrAPIAuth))
 }
 
+// ClientIP is r's client address as the audit log records it (read
+// through the trusted proxies); "" when there is none.
+func (v *Authenticator) ClientIP(r *http.Request) string {
+	if ip := web.ClientIP(r, v.TrustedProxies, v.ClientIPHeader); ip.IsValid() {
+		return ip.String()
+	}
+	return ""
+}
+
 // limitKey is the key of r's client in the failure limit: its IPv4
 // address, or the /64 of its IPv6 address (one host commonly holds a whole
 // /64, and would otherwise get a fresh allowance from each address);

@@ -488,6 +488,24 @@ func TestSCIMAttacks(t *testing.T) {
 		}
 	})
 
+	t.Run("refused SCIM calls are audited, with the client IP", func(t *testing.T) {
+		before := env.auditCount(t, access.EventSCIM)
+		bad := scimAPI{t: t, env: env, token: access.APITokenPrefix + strings.Repeat("0", 64)}
+		bad.do("GET", "/Users", "").want(t, "unknown token", http.StatusUnauthorized)
+		scimAPI{t: t, env: env, token: scimToken(t, env, "read")}.do("DELETE", "/Users/x", "").want(t, "read token", http.StatusForbidden)
+		if n := env.auditCount(t, access.EventSCIM) - before; n != 2 {
+			t.Errorf("%d scim audit rows for two refused calls, want 2", n)
+		}
+		var detail, ip string
+		if err := env.app.Store().SQL().QueryRowContext(context.Background(),
+			`SELECT detail, ip FROM audit WHERE kind = ? ORDER BY rowid DESC LIMIT 1`, access.EventSCIM).Scan(&detail, &ip); err != nil {
+			t.Fatal(err)
+		}
+		if detail != "Refused DELETE /scim/v2/Users/x: 403 Forbidden" || ip != "127.0.0.1" {
+			t.Errorf("last scim audit row: %q from %q", detail, ip)
+		}
+	})
+
 	t.Run("body limit", func(t *testing.T) {
 		big := `{"schemas":["` + scimUserSchema + `"],"userName":"gina@example.com","displayName":"` + strings.Repeat("a", 2<<20) + `"}`
 		if r := api.do("POST", "/Users", big); r.Status < 400 || r.Status >= 500 {
