@@ -1,6 +1,9 @@
 package access
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // IdP names the identity provider a user signed in with.
 type IdP struct {
@@ -21,6 +24,25 @@ type Identity struct {
 	Country  string         `json:"country,omitempty"`
 	IP       string         `json:"ip,omitempty"`
 	IssuedAt int64          `json:"iat"` // sign-in time, Unix seconds
+
+	// idpGroups are the groups the IdP asserted at sign-in, kept by
+	// WithDirectory when the directory's groups replace them; provisioned
+	// says that it did. Neither is ever serialised.
+	idpGroups   []string
+	provisioned bool
+}
+
+// InIdPGroup reports whether the identity is in group by its identity
+// provider's word: in Groups, and, for a user the provisioning directory
+// knows, also in the groups the IdP asserted at sign-in. What grants control
+// of Gatehouse itself (admins = ["group:NAME"]) asks this, so that a SCIM
+// client (one API token with the scim scope) can take such a group away but
+// never give it.
+func (id Identity) InIdPGroup(group string) bool {
+	if !slices.Contains(id.Groups, group) {
+		return false
+	}
+	return !id.provisioned || slices.Contains(id.idpGroups, group)
 }
 
 // Session is a global (team-domain) session. Its Nonce is the identity_nonce

@@ -22,6 +22,9 @@ type Directory struct {
 // request. For a user it does not know, the IdP's groups stand.
 func (id Identity) WithDirectory(d Directory) Identity {
 	if d.Known {
+		if !id.provisioned {
+			id.idpGroups, id.provisioned = id.Groups, true
+		}
 		id.Groups = append([]string(nil), d.Groups...)
 	}
 	return id

@@ -31,3 +31,31 @@ func TestWithDirectory(t *testing.T) {
 		t.Fatalf("WithDirectory modified its receiver: %v", idp.Groups)
 	}
 }
+
+// TestInIdPGroup: the directory may take a group away from what grants
+// control of Gatehouse, never give it.
+func TestInIdPGroup(t *testing.T) {
+	idp := Identity{Email: "a@example.com", Groups: []string{"ops", "eng"}}
+	tests := []struct {
+		name  string
+		id    Identity
+		group string
+		want  bool
+	}{
+		{"unprovisioned, asserted", idp, "ops", true},
+		{"unprovisioned, not asserted", idp, "admins", false},
+		{"provisioned, in both", idp.WithDirectory(Directory{Known: true, Active: true, Groups: []string{"ops"}}), "ops", true},
+		{"provisioned, removed by the directory", idp.WithDirectory(Directory{Known: true, Active: true, Groups: []string{"eng"}}), "ops", false},
+		{"provisioned, added by the directory only", idp.WithDirectory(Directory{Known: true, Active: true, Groups: []string{"admins"}}), "admins", false},
+		{"provisioned twice, added by the directory only", idp.WithDirectory(Directory{Known: true, Groups: []string{"admins"}}).
+			WithDirectory(Directory{Known: true, Groups: []string{"admins"}}), "admins", false},
+		{"PIN sign-in, directory group", Identity{Email: "b@example.com"}.WithDirectory(Directory{Known: true, Groups: []string{"ops"}}), "ops", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.id.InIdPGroup(tt.group); got != tt.want {
+				t.Fatalf("InIdPGroup(%q) = %v, want %v (groups %v)", tt.group, got, tt.want, tt.id.Groups)
+			}
+		})
+	}
+}

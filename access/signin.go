@@ -6,6 +6,7 @@ import (
 	"net/mail"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // Verdicts of the sign-in connectors (one-time PIN, OIDC, SAML). The
@@ -108,5 +109,23 @@ func NormalizeEmail(email string) (string, error) {
 	if at <= 0 || at == len(email)-1 {
 		return "", ErrInvalidEmail
 	}
+	for _, c := range email {
+		if c > unicode.MaxASCII && (lookalike(c) || !unicode.IsGraphic(c) || unicode.IsSpace(c)) {
+			return "", ErrInvalidEmail
+		}
+	}
 	return strings.ToLower(email), nil
+}
+
+// lookalike reports whether the non-ASCII rune c is one case of an ASCII
+// letter (KELVIN SIGN is k, LATIN SMALL LETTER LONG S is s): lower-casing or
+// a case-insensitive comparison would make an address written with it
+// another one's ("\u212Aate@example.com" would sign in as kate@example.com).
+func lookalike(c rune) bool {
+	for f := unicode.SimpleFold(c); f != c; f = unicode.SimpleFold(f) {
+		if f <= unicode.MaxASCII {
+			return true
+		}
+	}
+	return unicode.ToLower(c) <= unicode.MaxASCII || unicode.ToUpper(c) <= unicode.MaxASCII
 }

@@ -8,6 +8,7 @@
 package admin
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -20,7 +21,6 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
@@ -263,7 +263,7 @@ func (a *Handler) guard(f handlerFunc) web.HandlerFunc {
 				return nil
 			}
 		}
-		if !a.isAdmin(s.Identity) {
+		if !a.isAdmin(r.Context(), s) {
 			return web.Errorf(http.StatusForbidden, "You are signed in as "+s.Identity.Email+", which is not an admin.", nil)
 		}
 		if raw != "" {
@@ -275,16 +275,32 @@ func (a *Handler) guard(f handlerFunc) web.HandlerFunc {
 	}
 }
 
-// isAdmin reports whether id is named in Admins, by email or by group.
-func (a *Handler) isAdmin(id access.Identity) bool {
+// isAdmin reports whether the session's user is named in Admins, by email
+// or by group. A group counts by the identity provider's word
+// (access.Identity.InIdPGroup) as the stored session has it, not by a
+// token's snapshot of the identity: the groups of the provisioning
+// directory (one API token with the scim scope) may take admin rights away
+// but never give them.
+func (a *Handler) isAdmin(ctx context.Context, s adminSession) bool {
+	var groups []string
 	for _, entry := range a.o.Admins {
 		if g, ok := strings.CutPrefix(entry, "group:"); ok {
-			if slices.Contains(id.Groups, g) {
-				return true
-			}
+			groups = append(groups, g)
 			continue
 		}
-		if id.Email != "" && strings.EqualFold(strings.TrimSpace(entry), id.Email) {
+		if s.Identity.Email != "" && strings.EqualFold(strings.TrimSpace(entry), s.Identity.Email) {
+			return true
+		}
+	}
+	if len(groups) == 0 {
+		return false
+	}
+	stored, err := a.o.Store.Session(ctx, s.Nonce)
+	if err != nil || !strings.EqualFold(stored.Identity.Email, s.Identity.Email) {
+		return false
+	}
+	for _, g := range groups {
+		if stored.Identity.InIdPGroup(g) {
 			return true
 		}
 	}

@@ -1,12 +1,17 @@
 package admin
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"mime"
 	"net/http"
+	"reflect"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/web"
@@ -91,7 +96,7 @@ func apiActor(tok access.APIToken) string { return "api:" + tok.Name }
 // outcome.
 func (a *Handler) auditAPI(r *http.Request, tok access.APIToken, err error) {
 	e := access.Event{Time: a.o.Now(), Kind: access.EventAPI}
-	detail := r.Method + " " + r.URL.Path
+	detail := r.Method + " " + clip(r.URL.Path, maxAuditPath)
 	if tok.ID != "" {
 		e.Email = apiActor(tok)
 		detail += " (API token " + tok.ID + ")"
@@ -111,13 +116,86 @@ func (a *Handler) auditAPI(r *http.Request, tok access.APIToken, err error) {
 	a.recordEvent(r, e)
 }
 
-// decodeBody reads r's JSON body into v, refusing unknown fields and
-// bodies over maxAPIBody.
+// maxAuditPath bounds the request path an API audit row records: a
+// stranger's refused calls must not write megabytes to the audit log.
+const maxAuditPath = 200
+
+// clip cuts s to at most n bytes, on a rune boundary, marking the cut.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+// decodeBody reads r's JSON body into v (a pointer to a struct): the body
+// must be declared application/json (415 otherwise: an HTML form cannot
+// send it), at most maxAPIBody bytes (413), and one JSON object with
+// nothing after it whose keys are v's fields, spelt exactly and each once
+// (400): no other parser in front of Gatehouse reads it differently.
 func decodeBody(r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, maxAPIBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		return web.Errorf(http.StatusUnsupportedMediaType, "Send the request body as JSON, with Content-Type: application/json.", err)
+	}
+	raw, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxAPIBody))
+	if err == nil {
+		err = strictKeys(raw, v)
+	}
+	if err == nil {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err = dec.Decode(v); err == nil {
+			if extra := dec.Decode(&json.RawMessage{}); !errors.Is(extra, io.EOF) {
+				err = fmt.Errorf("admin: data after the JSON object: %w", extra)
+			}
+		}
+	}
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return web.Errorf(http.StatusRequestEntityTooLarge, fmt.Sprintf("The request body is over %d bytes.", maxAPIBody), err)
+	case err != nil:
 		return web.Errorf(http.StatusBadRequest, "The request body must be one JSON object with the documented fields.", err)
+	}
+	return nil
+}
+
+// strictKeys checks that the top-level keys of the JSON object raw are json
+// tags of the struct v points to, in their exact case, each at most once
+// (encoding/json matches keys in any case and keeps the last of
+// duplicates). Anything but an object is left to the decoder to refuse.
+func strictKeys(raw []byte, v any) error {
+	fields := map[string]bool{}
+	if t := reflect.TypeOf(v); t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct {
+		for f := range t.Elem().Fields() {
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			fields[name] = true
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		key, _ := tok.(string)
+		switch {
+		case !fields[key]:
+			return fmt.Errorf("admin: unknown field %q", key)
+		case seen[key]:
+			return fmt.Errorf("admin: field %q given twice", key)
+		}
+		seen[key] = true
+		if err := dec.Decode(&json.RawMessage{}); err != nil {
+			return nil
+		}
 	}
 	return nil
 }

@@ -81,7 +81,7 @@ var ErrAPIAuth = errors.New("admin: api authentication failed")
 // when w is not nil). A store failure is returned as it is (500).
 func (v *Authenticator) Authenticate(w http.ResponseWriter, r *http.Request, scope string) (access.APIToken, error) {
 	now := v.now()
-	ip := v.clientIP(r)
+	ip := v.limitKey(r)
 	if v.Failures != nil {
 		if ok, wait := v.Failures.Allowed(ip, now); !ok {
 			if v.Limited != nil {
@@ -117,6 +117,11 @@ func (v *Authenticator) Authenticate(w http.ResponseWriter, r *http.Request, sco
 
 // verify finds the usable token of r's bearer credential.
 func (v *Authenticator) verify(r *http.Request, now time.Time) (access.APIToken, error) {
+	// One Authorization header only: with several, a front proxy and
+	// Gatehouse could each read a different one.
+	if len(r.Header.Values("Authorization")) != 1 {
+		return access.APIToken{}, fmt.Errorf("%w: not exactly one authorization header", ErrAPIAuth)
+	}
 	scheme, secret, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	secret = strings.TrimSpace(secret)
 	if !strings.EqualFold(scheme, "Bearer") || !access.LooksLikeAPIToken(secret) {
@@ -148,13 +153,29 @@ func (v *Authenticator) limited(w http.ResponseWriter, wait time.Duration) error
 	return web.Errorf(http.StatusTooManyRequests, fmt.Sprintf(msgAPILimited, secs), fmt.Errorf("%w: failure limit reached", ErrAPIAuth))
 }
 
-// clientIP is r's client address as the audit log records it; "unknown"
-// when there is none.
-func (v *Authenticator) clientIP(r *http.Request) string {
+// ClientIP is r's client address as the audit log records it (read
+// through the trusted proxies); "" when there is none.
+func (v *Authenticator) ClientIP(r *http.Request) string {
 	if ip := web.ClientIP(r, v.TrustedProxies, v.ClientIPHeader); ip.IsValid() {
 		return ip.String()
 	}
-	return "unknown"
+	return ""
+}
+
+// limitKey is the key of r's client in the failure limit: its IPv4
+// address, or the /64 of its IPv6 address (one host commonly holds a whole
+// /64, and would otherwise get a fresh allowance from each address);
+// "unknown" when there is none.
+func (v *Authenticator) limitKey(r *http.Request) string {
+	ip := web.ClientIP(r, v.TrustedProxies, v.ClientIPHeader).Unmap()
+	switch {
+	case !ip.IsValid():
+		return "unknown"
+	case ip.Is6():
+		p, _ := ip.Prefix(64)
+		return p.String()
+	}
+	return ip.String()
 }
 
 func (v *Authenticator) now() time.Time {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -100,12 +102,27 @@ func TestAuthenticate(t *testing.T) {
 		{"malformed", "Bearer hello", access.ScopeRead, http.StatusUnauthorized},
 		{"expired", "Bearer " + expired, access.ScopeRead, http.StatusUnauthorized},
 		{"revoked", "Bearer " + revoked, access.ScopeRead, http.StatusUnauthorized},
+		{"two headers, the valid one first", "Bearer " + secret + "\nBearer " + revoked, access.ScopeRead, http.StatusUnauthorized},
+		{"two headers, the valid one last", "Bearer hello\nBearer " + secret, access.ScopeRead, http.StatusUnauthorized},
+		{"two headers, both valid", "Bearer " + secret + "\nBearer " + secret, access.ScopeRead, http.StatusUnauthorized},
+		{"two tokens in one header", "Bearer " + secret + ", Bearer " + secret, access.ScopeRead, http.StatusUnauthorized},
+		{"no space", "Bearer" + secret, access.ScopeRead, http.StatusUnauthorized},
+		{"tab", "Bearer\t" + secret, access.ScopeRead, http.StatusUnauthorized},
+		{"scheme only", "Bearer", access.ScopeRead, http.StatusUnauthorized},
+		{"token without scheme", secret, access.ScopeRead, http.StatusUnauthorized},
+		{"upper-case hex", "Bearer " + strings.ToUpper(secret), access.ScopeRead, http.StatusUnauthorized},
+		{"prefix in another case", "Bearer GH_API_" + strings.TrimPrefix(secret, access.APITokenPrefix), access.ScopeRead, http.StatusUnauthorized},
+		{"token and trailing junk", "Bearer " + secret + "x", access.ScopeRead, http.StatusUnauthorized},
+		{"scim scope asked of a read token", "Bearer " + secret, access.ScopeSCIM, http.StatusForbidden},
+		{"service-tokens scope asked of a read token", "Bearer " + secret, access.ScopeServiceTokens, http.StatusForbidden},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r := httptest.NewRequest(http.MethodGet, access.PathAPI+"users", nil)
-			if tc.header != "" {
-				r.Header.Set("Authorization", tc.header)
+			for h := range strings.SplitSeq(tc.header, "\n") {
+				if h != "" {
+					r.Header.Add("Authorization", h)
+				}
 			}
 			w := httptest.NewRecorder()
 			tok, err := v.Authenticate(w, r, tc.scope)
@@ -169,5 +186,55 @@ func TestAuthenticate(t *testing.T) {
 		if got := call("192.0.2.2:1000", "Bearer "+secret); got != 200 {
 			t.Fatalf("another IP: %d, want 200", got)
 		}
+		// IPv6: one /64 is one client, whichever of its addresses it uses;
+		// an IPv4-mapped address is its IPv4 address.
+		for i := range 3 {
+			if got := call(fmt.Sprintf("[2001:db8:1:2::%x]:1000", i+1), "Bearer wrong"); got != http.StatusUnauthorized {
+				t.Fatalf("IPv6 failure within the limit: %d", got)
+			}
+		}
+		if got := call("[2001:db8:1:2:ffff::9]:1000", "Bearer "+secret); got != http.StatusTooManyRequests {
+			t.Fatalf("another address of the same /64: %d, want 429", got)
+		}
+		if got := call("[2001:db8:1:3::1]:1000", "Bearer "+secret); got != 200 {
+			t.Fatalf("another /64: %d, want 200", got)
+		}
+		if got := call("[::ffff:192.0.2.1]:1000", "Bearer "+secret); got != http.StatusTooManyRequests {
+			t.Fatalf("192.0.2.1 as an IPv4-mapped address: %d, want 429", got)
+		}
 	})
+}
+
+// TestAuthenticateOnlyTheHeader: a token anywhere but the Authorization
+// header (query string, cookie, form, another header) is no credential.
+func TestAuthenticateOnlyTheHeader(t *testing.T) {
+	secret := access.APITokenPrefix + strings.Repeat("1f", 32)
+	store := &fakeAPITokens{}
+	store.add(secret, access.APIToken{ID: "t1", Scopes: access.APIScopes})
+	v := &Authenticator{Tokens: store}
+	for name, set := range map[string]func(r *http.Request){
+		"query access_token": func(r *http.Request) { r.URL.RawQuery = "access_token=" + secret },
+		"query token":        func(r *http.Request) { r.URL.RawQuery = "token=" + secret },
+		"cookie":             func(r *http.Request) { r.AddCookie(&http.Cookie{Name: "access_token", Value: secret}) },
+		"admin cookie":       func(r *http.Request) { r.AddCookie(&http.Cookie{Name: access.CookieAuthorization, Value: secret}) },
+		"X-Api-Token":        func(r *http.Request) { r.Header.Set("X-Api-Token", secret) },
+		"Proxy-Authorization": func(r *http.Request) {
+			r.Header.Set("Proxy-Authorization", "Bearer "+secret)
+		},
+		"form body": func(r *http.Request) {
+			r.Method = http.MethodPost
+			r.Body = io.NopCloser(strings.NewReader("access_token=" + secret))
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodGet, access.PathAPI+"users", nil)
+			set(r)
+			_, err := v.Authenticate(httptest.NewRecorder(), r, access.ScopeRead)
+			var we *web.Error
+			if !errors.As(err, &we) || we.Status != http.StatusUnauthorized {
+				t.Fatalf("Authenticate = %v, want 401", err)
+			}
+		})
+	}
 }

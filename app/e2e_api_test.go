@@ -144,7 +144,7 @@ func TestAPIEndToEnd(t *testing.T) {
 			{"unknown user", "POST", "users/revoke", ops, map[string]string{"email": "nobody@example.com"}, http.StatusNotFound},
 			{"unknown session", "POST", "sessions/revoke", ops, map[string]string{"nonce": "nope"}, http.StatusNotFound},
 			{"no email", "POST", "users/revoke", ops, map[string]string{}, http.StatusBadRequest},
-			{"no body", "POST", "sessions/revoke", ops, nil, http.StatusBadRequest},
+			{"no body, no media type", "POST", "sessions/revoke", ops, nil, http.StatusUnsupportedMediaType},
 			{"unknown app", "POST", "apps/revoke", ops, map[string]string{"app": "nope"}, http.StatusNotFound},
 			{"bad mode", "POST", "apps/revoke", ops, map[string]string{"app": "demo", "mode": "medium"}, http.StatusBadRequest},
 			{"sessions of an unknown user", "GET", "sessions?user=nobody@example.com", ops, nil, http.StatusNotFound},

@@ -136,8 +136,10 @@ func TestUserRoundTrip(t *testing.T) {
 	if err := userFrom(&u, map[string]any{"active": true}); err == nil {
 		t.Fatal("a user without userName was accepted")
 	}
-	var d User
-	if err := userFrom(&d, map[string]any{"userName": "b@example.com"}); err != nil || !d.Active {
-		t.Fatalf("active defaults to true: %+v %v", d, err)
+	for _, was := range []bool{true, false} {
+		d := User{Active: was}
+		if err := userFrom(&d, map[string]any{"userName": "b@example.com"}); err != nil || d.Active != was {
+			t.Fatalf("no active keeps active %v: %+v %v", was, d, err)
+		}
 	}
 }

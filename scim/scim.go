@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	elim "github.com/elimity-com/scim"
 	scimerr "github.com/elimity-com/scim/errors"
@@ -50,6 +51,9 @@ type TokenVerifier interface {
 	// scope) or 429 (too many failures from the client), having set
 	// WWW-Authenticate or Retry-After on w; any other error is the store's.
 	Authenticate(w http.ResponseWriter, r *http.Request, scope string) (access.APIToken, error)
+	// ClientIP is r's client address by the audit log's rule; "" when
+	// unknown.
+	ClientIP(r *http.Request) string
 }
 
 // Sessions is what SCIM changes do to the sessions of the users they touch.
@@ -157,6 +161,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		} else {
 			h.log.ErrorContext(r.Context(), "scim: authenticate", "err", err)
 		}
+		if e.Status != http.StatusTooManyRequests {
+			// Past the failure limit nothing more is written: a stranger
+			// cannot fill the audit log.
+			h.record(r, access.Event{Time: h.now(), Kind: access.EventSCIM,
+				Detail: fmt.Sprintf("Refused %s %s: %d %s", r.Method, clip(r.URL.Path, maxAuditPath), e.Status, http.StatusText(e.Status))})
+		}
 		writeError(w, e)
 		return
 	}
@@ -254,10 +264,29 @@ func (h *Handler) storeError(r *http.Request, err error, id string) error {
 
 // audit records a SCIM change; the actor (Email) is "scim".
 func (h *Handler) audit(r *http.Request, kind, detail string) {
-	e := access.Event{Time: h.now(), Kind: kind, Email: Actor, Detail: detail}
+	h.record(r, access.Event{Time: h.now(), Kind: kind, Email: Actor, Detail: detail})
+}
+
+// record writes e with r's client IP to the audit log.
+func (h *Handler) record(r *http.Request, e access.Event) {
+	e.IP = h.o.Tokens.ClientIP(r)
 	if err := h.o.Store.Audit(r.Context(), e); err != nil {
 		h.log.ErrorContext(r.Context(), "scim: audit", "err", err)
 	}
+}
+
+// maxAuditPath bounds the request path an audit row records.
+const maxAuditPath = 200
+
+// clip cuts s to at most n bytes, on a rune boundary, marking the cut.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // logger adapts slog to the library's logger.

@@ -45,7 +45,10 @@ func userMap(u User) map[string]any {
 	return m
 }
 
-// userFrom fills u's fields (not id nor times) from the attributes m.
+// userFrom fills u's fields (not id nor times) from the attributes m. An
+// absent (or null) active leaves u.Active as it is: a new user is active, but
+// a replacement or a patch that does not name active never reactivates a
+// deactivated user.
 func userFrom(u *User, m map[string]any) error {
 	attrs := map[string]any{}
 	for k, v := range m {
@@ -60,7 +63,6 @@ func userFrom(u *User, m map[string]any) error {
 	u.UserName = strings.TrimSpace(name)
 	u.ExternalID, _ = attrs["externalId"].(string)
 	u.DisplayName, _ = attrs["displayName"].(string)
-	u.Active = true
 	if a, ok := attrs["active"].(bool); ok {
 		u.Active = a
 	}
@@ -87,7 +89,7 @@ func userResource(u User) elim.Resource {
 }
 
 func (s users) Create(r *http.Request, attrs elim.ResourceAttributes) (elim.Resource, error) {
-	var u User
+	u := User{Active: true}
 	if err := userFrom(&u, attrs); err != nil {
 		return elim.Resource{}, err
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/google/uuid"
 
@@ -31,6 +32,22 @@ var scimColumns = map[string]map[string]string{
 	"scim_groups": {"id": "id", "displayname": "display_name", "externalid": "external_id"},
 }
 
+// scimUserName is the stored form of a SCIM userName and the form it is
+// looked up in: trimmed, its non-ASCII letters lower-cased as
+// access.NormalizeEmail lower-cases a sign-in email. The column's NOCASE
+// collation folds ASCII letters only, so without this a userName
+// "ÅSA@example.com" would not be the user who signs in as åsa@example.com
+// (and deactivating it would not refuse that sign-in). ASCII letters keep
+// the case the client sent.
+func scimUserName(s string) string {
+	return strings.Map(func(c rune) rune {
+		if c > unicode.MaxASCII {
+			return unicode.ToLower(c)
+		}
+		return c
+	}, strings.TrimSpace(s))
+}
+
 // scimWhere returns the WHERE clause of f on table, or an error for an
 // attribute that is not a column.
 func scimWhere(f SCIMFilter, table string) (string, []any, error) {
@@ -41,7 +58,11 @@ func scimWhere(f SCIMFilter, table string) (string, []any, error) {
 	if !ok {
 		return "", nil, fmt.Errorf("store: no column for SCIM attribute %q", f.Attr)
 	}
-	return " WHERE " + col + " = ?", []any{f.Value}, nil
+	v := f.Value
+	if col == "user_name" {
+		v = scimUserName(v)
+	}
+	return " WHERE " + col + " = ?", []any{v}, nil
 }
 
 // conflict turns a unique-constraint failure into ErrConflict.
@@ -73,6 +94,7 @@ func scanSCIMUser(r rowScanner) (SCIMUser, error) {
 // forgotten.
 func (db *DB) CreateSCIMUser(ctx context.Context, u SCIMUser, now time.Time) (SCIMUser, error) {
 	u.ID = uuid.NewString()
+	u.UserName = scimUserName(u.UserName)
 	u.Created, u.Updated = now.UTC().Truncate(time.Millisecond), now.UTC().Truncate(time.Millisecond)
 	if len(u.Attributes) == 0 {
 		u.Attributes = []byte("{}")
@@ -152,6 +174,7 @@ func (db *DB) UpdateSCIMUser(ctx context.Context, id string, now time.Time, fn f
 			return err
 		}
 		after.ID, after.Created, after.Updated = u.ID, u.Created, now.UTC().Truncate(time.Millisecond)
+		after.UserName = scimUserName(after.UserName)
 		if len(after.Attributes) == 0 {
 			after.Attributes = []byte("{}")
 		}
@@ -206,11 +229,11 @@ func (db *DB) SCIMDirectoryOf(ctx context.Context, email string) (access.Directo
 		id string
 	)
 	err := db.sql.QueryRowContext(ctx, `SELECT id, active FROM scim_users WHERE user_name = ?`,
-		strings.TrimSpace(email)).Scan(&id, &d.Active)
+		scimUserName(email)).Scan(&id, &d.Active)
 	if errors.Is(err, sql.ErrNoRows) {
 		var n int
 		if err := db.sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM scim_deleted WHERE user_name = ?`,
-			strings.TrimSpace(email)).Scan(&n); err != nil {
+			scimUserName(email)).Scan(&n); err != nil {
 			return access.Directory{}, fmt.Errorf("store: SCIM directory: %w", err)
 		}
 		return access.Directory{Known: n > 0}, nil

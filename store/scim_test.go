@@ -201,3 +201,40 @@ func BenchmarkSCIMDirectoryOf(b *testing.B) {
 		}
 	}
 }
+
+// TestSCIMUserNameFolding: a userName is the user who signs in with that
+// email as access.NormalizeEmail gives it, in any case (non-ASCII letters
+// included) and with surrounding spaces, for the directory, the filters,
+// uniqueness and the memory of deleted users.
+func TestSCIMUserNameFolding(t *testing.T) {
+	db, _ := openTest(t)
+	ctx := context.Background()
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	u, err := db.CreateSCIMUser(ctx, SCIMUser{UserName: " ÅSA@Example.com ", Active: false}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, email := range []string{"åsa@example.com", "ÅSA@EXAMPLE.COM", " åsa@example.com\t"} {
+		if d, err := db.SCIMDirectoryOf(ctx, email); err != nil || !d.Known || d.Active {
+			t.Errorf("directory of %q: %+v, %v; want a known, inactive user", email, d, err)
+		}
+	}
+	if _, err := db.CreateSCIMUser(ctx, SCIMUser{UserName: "åsa@EXAMPLE.com", Active: true}, now); !errors.Is(err, ErrConflict) {
+		t.Errorf("the same userName in another case: %v, want ErrConflict", err)
+	}
+	if list, _, err := db.SCIMUsers(ctx, SCIMFilter{Attr: "userName", Value: "ÅSA@example.COM"}, 0, -1); err != nil || len(list) != 1 {
+		t.Errorf("filter userName eq ÅSA@example.COM: %v, %v; want the user", list, err)
+	}
+	if _, _, err := db.UpdateSCIMUser(ctx, u.ID, now, func(u *SCIMUser) error { u.UserName = "ÉVE@example.com"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := db.SCIMDirectoryOf(ctx, "éve@example.com"); !d.Known {
+		t.Error("a userName renamed to ÉVE@example.com is not the user éve@example.com")
+	}
+	if _, err := db.DeleteSCIMUser(ctx, u.ID, now); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := db.SCIMDirectoryOf(ctx, "éve@example.com"); !d.Known || d.Active {
+		t.Errorf("deleted ÉVE@example.com: %+v, want known and inactive", d)
+	}
+}
