@@ -22,7 +22,7 @@ func TestAccessLineMatchesSlog(t *testing.T) {
 	times := []time.Time{
 		time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC),
 		time.Date(2026, 3, 1, 12, 0, 0, 123456789, time.UTC),
-		time.Date(2026, 12, 31, 23, 59, 59, 999999999, time.FixedZone("x", -(5*3600 + 30*60))),
+		time.Date(2026, 12, 31, 23, 59, 59, 999999999, time.FixedZone("x", -(5*3600+30*60))),
 		time.Now(),
 	}
 	durations := []time.Duration{0, 1, 999, 1500 * time.Microsecond, time.Second, 90 * time.Minute, 1234567891, -time.Millisecond}
