@@ -786,9 +786,11 @@ type bufferPool struct{ p sync.Pool }
 // copyBufferSize is the size of each copy buffer (ReverseProxy's own).
 const copyBufferSize = 32 << 10
 
+// The pool holds array pointers, so that putting a buffer back allocates
+// nothing (a *[]byte would be a new allocation on every Put).
 func (b *bufferPool) Get() []byte {
-	if v, ok := b.p.Get().(*[]byte); ok {
-		return *v
+	if v, ok := b.p.Get().(*[copyBufferSize]byte); ok {
+		return v[:]
 	}
 	return make([]byte, copyBufferSize)
 }
@@ -797,8 +799,7 @@ func (b *bufferPool) Put(buf []byte) {
 	if cap(buf) != copyBufferSize {
 		return
 	}
-	buf = buf[:copyBufferSize]
-	b.p.Put(&buf)
+	b.p.Put((*[copyBufferSize]byte)(buf[:copyBufferSize]))
 }
 
 // upstreamError logs err and shows a 502 without any upstream detail.

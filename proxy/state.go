@@ -9,23 +9,42 @@ import (
 
 // requestState is everything the proxy keeps about one request, allocated
 // once per request: what Observe reports, the writer that records the
-// status, the request's in-flight entry (live.go) and what the forwarded
-// copy of the request must look like. The request context carries it and
-// is cancellable, so that a revocation can abandon the request while it is
-// in flight.
+// status, the request's in-flight entry (live.go), what the forwarded copy
+// of the request must look like, and the request's context, which carries
+// the state and is cancellable, so that a revocation can abandon the
+// request while it is in flight.
 type requestState struct {
 	observation
 	sw     statusWriter
 	cancel context.CancelCauseFunc
 	live   liveConn
 	plan   forwardPlan
+	ctx    stateContext
 }
 
 type stateKey struct{}
 
+// stateContext is the request's context: the cancellable context attach
+// derives from the inbound one, answering stateKey with the state itself
+// (a context.WithValue of its own, without the allocation).
+type stateContext struct {
+	context.Context
+	st *requestState
+}
+
+func (c *stateContext) Value(key any) any {
+	if key == (stateKey{}) {
+		return c.st
+	}
+	return c.Context.Value(key)
+}
+
 // stateOf returns the state of the request whose context is ctx, nil when
 // it has none.
 func stateOf(ctx context.Context) *requestState {
+	if c, ok := ctx.(*stateContext); ok {
+		return c.st
+	}
 	st, _ := ctx.Value(stateKey{}).(*requestState)
 	return st
 }
@@ -33,9 +52,10 @@ func stateOf(ctx context.Context) *requestState {
 // attach returns r with a cancellable context carrying st, and the cancel
 // function to call when the request is done.
 func (st *requestState) attach(r *http.Request) (*http.Request, context.CancelCauseFunc) {
-	ctx, cancel := context.WithCancelCause(context.WithValue(r.Context(), stateKey{}, st))
+	ctx, cancel := context.WithCancelCause(r.Context())
+	st.ctx = stateContext{Context: ctx, st: st}
 	st.cancel = cancel
-	return r.WithContext(ctx), cancel
+	return r.WithContext(&st.ctx), cancel
 }
 
 // forwardPlan says how the copy of a request that goes to the origin
