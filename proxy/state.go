@@ -3,6 +3,8 @@ package proxy
 import (
 	"context"
 	"net/http"
+	"net/http/httptrace"
+	"sync/atomic"
 
 	"github.com/gatehouse-dev/gatehouse/access"
 )
@@ -26,17 +28,50 @@ type stateKey struct{}
 
 // stateContext is the request's context: the cancellable context attach
 // derives from the inbound one, answering stateKey with the state itself
-// (a context.WithValue of its own, without the allocation).
+// (a context.WithValue of its own, without the allocation) and, once
+// traceOrigin set traced, httptrace's key with the in-flight entry's
+// transport hooks (a httptrace.WithClientTrace of its own).
 type stateContext struct {
 	context.Context
-	st *requestState
+	st     *requestState
+	traced atomic.Bool
 }
 
 func (c *stateContext) Value(key any) any {
 	if key == (stateKey{}) {
 		return c.st
 	}
+	if c.traced.Load() && key == clientTraceKey {
+		return &c.st.live.hooks
+	}
 	return c.Context.Value(key)
+}
+
+// traceable reports whether c can answer httptrace's key itself: the key
+// is known and no outer context has a trace of its own (which
+// httptrace.WithClientTrace would compose with).
+func (c *stateContext) traceable() bool {
+	return clientTraceKey != nil && httptrace.ContextClientTrace(c.Context) == nil
+}
+
+// clientTraceKey is the context key under which net/http/httptrace keeps
+// a request's ClientTrace, read from httptrace itself: the key its
+// ContextClientTrace asks a context for. nil if it asks for none.
+var clientTraceKey = func() any {
+	var p keyProbe
+	httptrace.ContextClientTrace(&p)
+	return p.key
+}()
+
+// keyProbe is a context that remembers the key it was asked for.
+type keyProbe struct {
+	context.Context
+	key any
+}
+
+func (p *keyProbe) Value(key any) any {
+	p.key = key
+	return nil
 }
 
 // stateOf returns the state of the request whose context is ctx, nil when
