@@ -1,7 +1,6 @@
 package app
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/netip"
@@ -14,11 +13,7 @@ import (
 // sessions page (at most once a minute per session); a failed write is
 // logged and the request goes on.
 func (a *App) touchSession(r *http.Request, nonce string, ip netip.Addr) {
-	addr := ""
-	if ip.IsValid() {
-		addr = ip.String()
-	}
-	if err := a.db.TouchSession(context.WithoutCancel(r.Context()), nonce, addr, r.UserAgent(), a.now()); err != nil {
+	if err := a.db.TouchSession(r.Context(), nonce, ip, r.UserAgent(), a.now()); err != nil {
 		a.log.Warn("record session last seen", "err", err)
 	}
 }

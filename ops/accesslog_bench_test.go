@@ -2,20 +2,33 @@ package ops
 
 import (
 	"io"
+	"log/slog"
 	"net/http/httptest"
 	"testing"
 	"time"
 )
 
 // BenchmarkAccessLogWrite measures one access line through the process
-// logger's text handler.
+// logger (its own formatter), in each format, and through a plain slog
+// text handler for comparison.
 func BenchmarkAccessLogWrite(b *testing.B) {
-	l := NewAccessLog(NewLogger(io.Discard, "info", "text"), true)
 	r := httptest.NewRequest("GET", "http://app.example.com/dashboard?tab=1", nil)
 	req := Request{App: "demo", Decision: "allow", User: "ann@example.com", Status: 200, Duration: 1234 * time.Microsecond}
-	b.ReportAllocs()
-	for b.Loop() {
-		l.Write(r, req)
+	for _, tc := range []struct {
+		name string
+		log  *slog.Logger
+	}{
+		{"text", NewLogger(NewLogBuffer(io.Discard), "info", "text")},
+		{"json", NewLogger(NewLogBuffer(io.Discard), "info", "json")},
+		{"slog_text", slog.New(slog.NewTextHandler(io.Discard, nil))},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			l := NewAccessLog(tc.log, true)
+			b.ReportAllocs()
+			for b.Loop() {
+				l.Write(r, req)
+			}
+		})
 	}
 }
 

@@ -1,9 +1,7 @@
 package ops
 
 import (
-	"context"
 	"io"
-	"log/slog"
 	"sync"
 	"time"
 )
@@ -66,28 +64,4 @@ func (b *LogBuffer) flushLocked() {
 	}
 	_, _ = b.w.Write(b.buf) // the log has nowhere to report its own failure
 	b.buf = b.buf[:0]
-}
-
-// flushingHandler writes out the LogBuffer after every record at
-// slog.LevelWarn or above, so that a problem is never held back (nor lost
-// with the process).
-type flushingHandler struct {
-	slog.Handler
-	b *LogBuffer
-}
-
-func (h flushingHandler) Handle(ctx context.Context, r slog.Record) error {
-	err := h.Handler.Handle(ctx, r)
-	if r.Level >= slog.LevelWarn {
-		h.b.Flush()
-	}
-	return err
-}
-
-func (h flushingHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	return flushingHandler{h.Handler.WithAttrs(as), h.b}
-}
-
-func (h flushingHandler) WithGroup(name string) slog.Handler {
-	return flushingHandler{h.Handler.WithGroup(name), h.b}
 }

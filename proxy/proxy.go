@@ -746,7 +746,7 @@ func (h *Handler) reverseProxy(origin string, timeout time.Duration) (*httputil.
 			var plan *forwardPlan
 			if st != nil {
 				plan = &st.plan
-				traceOrigin(pr, &st.live)
+				traceOrigin(pr, st)
 			}
 			plan.apply(pr.Out)
 			pr.SetURL(target)
@@ -766,14 +766,22 @@ func (h *Handler) reverseProxy(origin string, timeout time.Duration) (*httputil.
 }
 
 // traceOrigin gives pr.Out, the request to the origin, the transport hooks
-// of c when c is a request tracked with its session, so that a revocation
-// knows whether the origin was sent it (live.go). It costs the hooks and a
-// shallow copy of pr.Out, only for those requests.
-func traceOrigin(pr *httputil.ProxyRequest, c *liveConn) {
+// of st's in-flight entry when it is a request tracked with its session,
+// so that a revocation knows whether the origin was sent it (live.go).
+// Only those requests pay for the hooks. pr.Out's context is st's own
+// (ReverseProxy copies the request with its context), which from now on
+// answers httptrace's key with the hooks: no context or request copy.
+func traceOrigin(pr *httputil.ProxyRequest, st *requestState) {
+	c := &st.live
 	if c.nonce == "" {
 		return
 	}
-	pr.Out = pr.Out.WithContext(httptrace.WithClientTrace(pr.Out.Context(), c.trace()))
+	hooks := c.trace()
+	if pr.Out.Context() == context.Context(&st.ctx) && st.ctx.traceable() {
+		st.ctx.traced.Store(true)
+		return
+	}
+	pr.Out = pr.Out.WithContext(httptrace.WithClientTrace(pr.Out.Context(), hooks))
 }
 
 // copyBuffers are the reverse proxies' copy buffers, shared so that a
@@ -786,9 +794,11 @@ type bufferPool struct{ p sync.Pool }
 // copyBufferSize is the size of each copy buffer (ReverseProxy's own).
 const copyBufferSize = 32 << 10
 
+// The pool holds array pointers, so that putting a buffer back allocates
+// nothing (a *[]byte would be a new allocation on every Put).
 func (b *bufferPool) Get() []byte {
-	if v, ok := b.p.Get().(*[]byte); ok {
-		return *v
+	if v, ok := b.p.Get().(*[copyBufferSize]byte); ok {
+		return v[:]
 	}
 	return make([]byte, copyBufferSize)
 }
@@ -797,8 +807,7 @@ func (b *bufferPool) Put(buf []byte) {
 	if cap(buf) != copyBufferSize {
 		return
 	}
-	buf = buf[:copyBufferSize]
-	b.p.Put(&buf)
+	b.p.Put((*[copyBufferSize]byte)(buf[:copyBufferSize]))
 }
 
 // upstreamError logs err and shows a 502 without any upstream detail.

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -45,11 +46,17 @@ func (s *seenThrottle) due(nonce string, now time.Time) bool {
 	return true
 }
 
-// TouchSession records a request of the session nonce from ip with
-// userAgent (SessionSeen), unless it recorded one less than a minute ago.
-func (db *DB) TouchSession(ctx context.Context, nonce, ip, userAgent string, now time.Time) error {
+// TouchSession records a request of the session nonce from ip (none when
+// not valid) with userAgent (SessionSeen), unless it recorded one less than
+// a minute ago. The write is not abandoned when ctx is cancelled (the
+// request ended). A request that is not due costs no allocation.
+func (db *DB) TouchSession(ctx context.Context, nonce string, ip netip.Addr, userAgent string, now time.Time) error {
 	if !db.seen.due(nonce, now) {
 		return nil
 	}
-	return db.SessionSeen(ctx, nonce, ip, userAgent, now)
+	addr := ""
+	if ip.IsValid() {
+		addr = ip.String()
+	}
+	return db.SessionSeen(context.WithoutCancel(ctx), nonce, addr, userAgent, now)
 }

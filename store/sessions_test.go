@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -205,5 +206,29 @@ func TestSessionSeen(t *testing.T) {
 	list, err := db.UserSessions(ctx, u.ID, created)
 	if err != nil || len(list) != 1 || list[0].LastIP != "192.0.2.3" {
 		t.Fatalf("UserSessions = %+v, %v", list, err)
+	}
+
+	// TouchSession: written once a minute, from a cancelled request's
+	// context too; a request without an address records none.
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	at := created.Add(10 * time.Minute)
+	if err := db.TouchSession(cancelled, s.Nonce, netip.MustParseAddr("198.51.100.7"), "Safari/17", at); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(); !got.LastSeenAt.Equal(at) || got.LastIP != "198.51.100.7" || got.UserAgent != "Safari/17" {
+		t.Fatalf("after touch: %v %q %q", got.LastSeenAt, got.LastIP, got.UserAgent)
+	}
+	if err := db.TouchSession(ctx, s.Nonce, netip.Addr{}, "Other/1", at.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(); !got.LastSeenAt.Equal(at) || got.UserAgent != "Safari/17" {
+		t.Fatalf("a touch within the minute was written: %v %q", got.LastSeenAt, got.UserAgent)
+	}
+	if err := db.TouchSession(ctx, s.Nonce, netip.Addr{}, "Other/1", at.Add(2*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(); got.LastIP != "" || got.UserAgent != "Other/1" {
+		t.Fatalf("touch without an address: ip %q agent %q", got.LastIP, got.UserAgent)
 	}
 }

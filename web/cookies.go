@@ -83,19 +83,11 @@ func ClearCookieEverywhere(w http.ResponseWriter, r *http.Request, name string, 
 }
 
 // DropCookies rewrites the Cookie header of h without the cookies named in
-// drop, keeping every other cookie in order. It leaves h alone (and does not
-// allocate) when none of them is present.
+// drop (ignoring case), keeping every other cookie in order. It leaves h
+// alone (and does not allocate) when none of them is present.
 func DropCookies(h http.Header, drop ...string) {
 	lines := h["Cookie"]
-	found := false
-	for _, line := range lines {
-		for _, name := range drop {
-			if strings.Contains(line, name) {
-				found = true
-			}
-		}
-	}
-	if !found {
+	if !hasCookieNamed(lines, drop) {
 		return
 	}
 	var kept []string
@@ -117,6 +109,31 @@ func DropCookies(h http.Header, drop ...string) {
 		return
 	}
 	h["Cookie"] = []string{strings.Join(kept, "; ")}
+}
+
+// hasCookieNamed reports whether the Cookie header lines hold a cookie
+// whose name is in names (ignoring case), reading the lines as DropCookies
+// splits them: it looks at each name and skips each value without reading
+// it, and allocates nothing.
+func hasCookieNamed(lines, names []string) bool {
+	for _, line := range lines {
+		for line != "" {
+			part := line
+			if i := strings.IndexByte(line, ';'); i >= 0 {
+				part, line = line[:i], line[i+1:]
+			} else {
+				line = ""
+			}
+			name := part
+			if i := strings.IndexByte(part, '='); i >= 0 {
+				name = part[:i]
+			}
+			if containsFold(names, strings.TrimSpace(name)) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // containsFold reports whether list holds s, ignoring case.

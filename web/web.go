@@ -6,12 +6,11 @@ package web
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"strconv"
@@ -281,29 +280,59 @@ func NoCache(w http.ResponseWriter) {
 
 type requestIDKey struct{}
 
+// requestIDContext is the context WithRequestID gives a request: one
+// allocation carries the ID, and the X-Request-Id header value is a slice
+// of it.
+type requestIDContext struct {
+	context.Context
+	id [1]string
+}
+
+// Value returns the context itself for requestIDKey (a pointer, so that
+// reading the ID allocates nothing).
+func (c *requestIDContext) Value(key any) any {
+	if key == (requestIDKey{}) {
+		return c
+	}
+	return c.Context.Value(key)
+}
+
 // RequestID returns the request's ID (set by WithRequestID), or "".
 func RequestID(r *http.Request) string {
-	id, _ := r.Context().Value(requestIDKey{}).(string)
-	return id
+	if c, ok := r.Context().Value(requestIDKey{}).(*requestIDContext); ok {
+		return c.id[0]
+	}
+	return ""
 }
+
+// keyRequestID is X-Request-Id as a key of an http.Header.
+var keyRequestID = http.CanonicalHeaderKey("X-Request-Id")
 
 // WithRequestID gives every request an ID (X-Request-Id response header):
 // 16 random hex characters. An inbound X-Request-Id is not trusted; an ID
 // already set by an outer WithRequestID is kept.
 func WithRequestID(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := RequestID(r)
-		if id == "" {
-			id = newRequestID()
-			r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
+		c, ok := r.Context().Value(requestIDKey{}).(*requestIDContext)
+		if !ok {
+			c = &requestIDContext{Context: r.Context(), id: [1]string{newRequestID()}}
+			r = r.WithContext(c)
 		}
-		w.Header().Set("X-Request-Id", id)
+		w.Header()[keyRequestID] = c.id[:]
 		h.ServeHTTP(w, r)
 	})
 }
 
+// newRequestID returns 16 random hex characters. A request ID names a
+// request in the logs and guards nothing, so it comes from the runtime's
+// per-thread generator (ChaCha8 seeded from the system), not a system call.
 func newRequestID() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:]) // never fails since Go 1.24
-	return hex.EncodeToString(b[:])
+	const hex = "0123456789abcdef"
+	var b [16]byte
+	v := mrand.Uint64()
+	for i := len(b) - 1; i >= 0; i-- {
+		b[i] = hex[v&0xf]
+		v >>= 4
+	}
+	return string(b[:])
 }

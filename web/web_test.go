@@ -206,4 +206,25 @@ func TestRequestID(t *testing.T) {
 	if got := RequestID(httptest.NewRequest("GET", "/", nil)); got != "" {
 		t.Fatalf("RequestID without middleware = %q", got)
 	}
+	// Nested: the inner WithRequestID keeps the outer one's ID.
+	var inner string
+	outer := WithRequestID(WithRequestID(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		inner = RequestID(r)
+	})))
+	rec := httptest.NewRecorder()
+	outer.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	if got := rec.Header().Values("X-Request-Id"); len(got) != 1 || got[0] != inner || !hexID.MatchString(inner) {
+		t.Fatalf("nested: header %q, inner ID %q", got, inner)
+	}
+}
+
+// BenchmarkWithRequestID measures giving a request its ID.
+func BenchmarkWithRequestID(b *testing.B) {
+	h := WithRequestID(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _ = RequestID(r) }))
+	req := httptest.NewRequest("GET", "/", nil)
+	w := httptest.NewRecorder()
+	b.ReportAllocs()
+	for b.Loop() {
+		h.ServeHTTP(w, req)
+	}
 }
