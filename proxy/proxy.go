@@ -34,7 +34,7 @@ const appSessionMaxAge = 3600
 // Store is what the proxy needs from storage.
 type Store interface {
 	// SessionRevoked reports whether the global session nonce is revoked.
-	// It is answered from memory in O(1).
+	// It is answered from memory (a binary search of the revocation index).
 	SessionRevoked(nonce string) bool
 	// Session returns the global session with nonce (revoked or not).
 	Session(ctx context.Context, nonce string) (access.Session, error)
@@ -366,7 +366,7 @@ func (h *Handler) onlyForApp(r *http.Request, aud string, now time.Time) (string
 }
 
 // revokedSince reports whether the session or app of claims was revoked
-// after claims were verified (the O(1) index checks of verify, again).
+// after claims were verified (the in-memory index checks of verify, again).
 func (h *Handler) revokedSince(claims *token.Claims, aud string) bool {
 	if h.o.Store.SessionRevoked(claims.IdentityNonce) {
 		return true
