@@ -267,3 +267,18 @@ func scalar(v any) (string, bool) {
 		return "", false
 	}
 }
+
+// JudgesCountry reports whether any of the app's policies has a countries
+// selector, so that a request's country is needed to judge it.
+func (a *App) JudgesCountry() bool {
+	for _, p := range a.Policies {
+		for _, rules := range [][]Rule{p.Include, p.Require, p.Exclude} {
+			for _, r := range rules {
+				if len(r.Countries) > 0 {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}

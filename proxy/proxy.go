@@ -238,7 +238,7 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, app *access.
 		raw, ambiguous = h.onlyForApp(r, app.AUD, now)
 	}
 	ip := web.ClientIP(r, h.o.TrustedProxies, h.ipHeader)
-	from := h.client(r, ip)
+	from := h.client(r, app, ip)
 	// What the origin's copy of the request loses (forward applies it).
 	st.plan = forwardPlan{trustedPeer: peerTrusted(r, h.o.TrustedProxies), extra: app.ServiceTokenHeader}
 
@@ -505,10 +505,13 @@ func (h *Handler) stillAllowed(ctx context.Context, app *access.App, claims *tok
 	return app.Permits(access.SubjectOf(id, from))
 }
 
-// client is where request r, whose client address is ip, comes from.
-func (h *Handler) client(r *http.Request, ip netip.Addr) access.Client {
+// client is where request r, whose client address is ip, comes from. Its
+// country is looked up only when one of app's policies judges it: it
+// plays no other part in the request (tokens carry the country of the
+// sign-in).
+func (h *Handler) client(r *http.Request, app *access.App, ip netip.Addr) access.Client {
 	c := access.Client{IP: ip}
-	if h.o.Country != nil {
+	if h.o.Country != nil && app.JudgesCountry() {
 		c.Country = h.o.Country(r, ip)
 	}
 	return c
