@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/certs"
+	"github.com/gatehouse-dev/gatehouse/internal/testkit"
 )
 
 // adminOverview signs c in as the admin on first use and returns the
@@ -122,9 +123,9 @@ func TestStatusReloadOnOverview(t *testing.T) {
 // lists them as ok.
 func TestTLSFilesStatusExpiryMetric(t *testing.T) {
 	dir := t.TempDir()
-	ca := newTestCA(t)
-	authCrt, _ := ca.issue(t, dir, "auth", 100, "auth.gh.test")
-	wildCrt, _ := ca.issue(t, dir, "wild", 200, "*.gh.test")
+	ca := testkit.NewCA(t)
+	authCrt, _, _ := ca.Issue(t, dir, "auth", 100, "auth.gh.test")
+	wildCrt, _, _ := ca.Issue(t, dir, "wild", 200, "*.gh.test")
 	e := startTLSEnv(t, filesConfig, dir, freePort(t), freePort(t))
 
 	fams := scrape(t, e.app)

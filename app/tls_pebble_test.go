@@ -39,12 +39,12 @@ func startPebble(t *testing.T, httpPort, tlsPort int) *pebbleCA {
 	t.Helper()
 	testkit.NeedPrograms(t, "pebble", "pebble-challtestsrv")
 	dir := t.TempDir()
-	ca := newTestCA(t)
+	ca := testkit.NewCA(t)
 	listenerCA := filepath.Join(dir, "listener-ca.pem")
-	if err := os.WriteFile(listenerCA, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.cert.Raw}), 0o600); err != nil {
+	if err := os.WriteFile(listenerCA, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Cert.Raw}), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	certFile, keyFile := ca.issue(t, dir, "listener", 7, "localhost", "127.0.0.1")
+	certFile, keyFile, _ := ca.Issue(t, dir, "listener", 7, "localhost", "127.0.0.1")
 	acmePort, mgmtPort, dnsPort, chalMgmt := freePort(t), freePort(t), freePort(t), freePort(t)
 	conf := map[string]any{"pebble": map[string]any{
 		"listenAddress":                  fmt.Sprintf("127.0.0.1:%d", acmePort),
@@ -65,7 +65,7 @@ func startPebble(t *testing.T, httpPort, tlsPort int) *pebbleCA {
 		dirURL:     fmt.Sprintf("https://127.0.0.1:%d/dir", acmePort),
 		mgmtURL:    fmt.Sprintf("https://127.0.0.1:%d", mgmtPort),
 		listenerCA: listenerCA,
-		client:     &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.pool}}},
+		client:     &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool}}},
 		logs:       &syncBuffer{},
 	}
 	dns := exec.Command("pebble-challtestsrv", "-management", fmt.Sprintf("127.0.0.1:%d", chalMgmt),

@@ -2,22 +2,15 @@ package app
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/big"
 	mrand "math/rand/v2"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -25,6 +18,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/config"
+	"github.com/gatehouse-dev/gatehouse/internal/testkit"
 	"github.com/gatehouse-dev/gatehouse/web"
 )
 
@@ -61,79 +55,6 @@ func freePort(t testing.TB) int {
 	}
 	t.Fatal("no free port below 32000")
 	return 0
-}
-
-// testCA is a throwaway certificate authority for mode "files".
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pool *x509.CertPool
-}
-
-func newTestCA(t testing.TB) *testCA {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "gatehouse test CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return &testCA{cert: cert, key: key, pool: pool}
-}
-
-// issue writes a leaf for names (host names or IP addresses) to
-// dir/<base>.{crt,key} and returns the paths.
-func (ca *testCA) issue(t testing.TB, dir, base string, serial int64, names ...string) (certFile, keyFile string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(serial),
-		Subject:      pkix.Name{CommonName: names[0]},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	for _, n := range names {
-		if ip := net.ParseIP(n); ip != nil {
-			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
-		} else {
-			tmpl.DNSNames = append(tmpl.DNSNames, n)
-		}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile, keyFile = filepath.Join(dir, base+".crt"), filepath.Join(dir, base+".key")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return certFile, keyFile
 }
 
 // tlsEnv is a Gatehouse started with Run (TLS on) on fixed loopback ports.
@@ -264,9 +185,9 @@ include = [{ everyone = true }]
 
 func TestTLSFilesServe(t *testing.T) {
 	dir := t.TempDir()
-	ca := newTestCA(t)
-	ca.issue(t, dir, "auth", 100, "auth.gh.test")
-	ca.issue(t, dir, "wild", 200, "*.gh.test")
+	ca := testkit.NewCA(t)
+	ca.Issue(t, dir, "auth", 100, "auth.gh.test")
+	ca.Issue(t, dir, "wild", 200, "*.gh.test")
 	e := startTLSEnv(t, filesConfig, dir, freePort(t), freePort(t))
 
 	t.Run("certificate by SNI", func(t *testing.T) {
@@ -281,7 +202,7 @@ func TestTLSFilesServe(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				st, err := handshake(e.httpsPort, tt.sni, ca.pool, "h2", "http/1.1")
+				st, err := handshake(e.httpsPort, tt.sni, ca.Pool, "h2", "http/1.1")
 				if err != nil {
 					t.Fatalf("handshake: %v", err)
 				}
@@ -305,14 +226,14 @@ func TestTLSFilesServe(t *testing.T) {
 	t.Run("TLS 1.1 refused", func(t *testing.T) {
 		d := &net.Dialer{Timeout: 5 * time.Second}
 		c, err := tls.DialWithDialer(d, "tcp", fmt.Sprintf("127.0.0.1:%d", e.httpsPort),
-			&tls.Config{ServerName: "auth.gh.test", RootCAs: ca.pool, MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS11})
+			&tls.Config{ServerName: "auth.gh.test", RootCAs: ca.Pool, MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS11})
 		if err == nil {
 			c.Close()
 			t.Fatal("TLS 1.1 handshake succeeded")
 		}
 	})
 	t.Run("HSTS on the team domain and app hosts", func(t *testing.T) {
-		c := httpsClient(ca.pool)
+		c := httpsClient(ca.Pool)
 		resp, err := c.Get(fmt.Sprintf("https://auth.gh.test:%d/", e.httpsPort))
 		if err != nil {
 			t.Fatal(err)
@@ -372,8 +293,8 @@ func TestTLSFilesServe(t *testing.T) {
 
 func TestTLSFilesStartFailsOnMissingFile(t *testing.T) {
 	dir := t.TempDir()
-	ca := newTestCA(t)
-	ca.issue(t, dir, "auth", 100, "auth.gh.test") // no wild.crt
+	ca := testkit.NewCA(t)
+	ca.Issue(t, dir, "auth", 100, "auth.gh.test") // no wild.crt
 	text := strings.NewReplacer("{{HTTP}}", fmt.Sprint(freePort(t)), "{{HTTPS}}", fmt.Sprint(freePort(t)), "{{DATA}}", dir).Replace(filesConfig)
 	cfg, err := config.Parse([]byte(text), "test.toml")
 	if err != nil {

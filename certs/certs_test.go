@@ -2,19 +2,13 @@ package certs
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"log"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -27,6 +21,7 @@ import (
 	"time"
 
 	"github.com/caddyserver/certmagic"
+	"github.com/gatehouse-dev/gatehouse/internal/testkit"
 )
 
 // syncBuffer is a bytes.Buffer safe for the concurrent writes of a logger.
@@ -45,74 +40,6 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
-}
-
-// testCA is a throwaway certificate authority for mode "files".
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pool *x509.CertPool
-}
-
-func newTestCA(t testing.TB) *testCA {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "gatehouse test CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return &testCA{cert: cert, key: key, pool: pool}
-}
-
-// issue writes a leaf for names to dir/<base>.{crt,key} and returns the
-// paths and the leaf's NotAfter.
-func (ca *testCA) issue(t testing.TB, dir, base string, serial int64, names ...string) (certFile, keyFile string, notAfter time.Time) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	notAfter = time.Now().Add(24 * time.Hour).Truncate(time.Second).UTC()
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(serial),
-		Subject:      pkix.Name{CommonName: names[0]},
-		DNSNames:     names,
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     notAfter,
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile, keyFile = filepath.Join(dir, base+".crt"), filepath.Join(dir, base+".key")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return certFile, keyFile, notAfter
 }
 
 // statuses collects what a Manager reports to OnStatus.
@@ -177,9 +104,9 @@ func isTLSAlert(err error) bool {
 
 func TestFilesServe(t *testing.T) {
 	dir := t.TempDir()
-	ca := newTestCA(t)
-	authCrt, authKey, notAfter := ca.issue(t, dir, "auth", 100, "auth.gh.test")
-	wildCrt, wildKey, _ := ca.issue(t, dir, "wild", 200, "*.gh.test")
+	ca := testkit.NewCA(t)
+	authCrt, authKey, notAfter := ca.Issue(t, dir, "auth", 100, "auth.gh.test")
+	wildCrt, wildKey, _ := ca.Issue(t, dir, "wild", 200, "*.gh.test")
 	var st statuses
 	m, err := New(Options{
 		Mode: ModeFiles,
@@ -217,7 +144,7 @@ func TestFilesServe(t *testing.T) {
 	addr := serveTLS(t, m)
 	t.Run("certificate by SNI", func(t *testing.T) {
 		for sni, want := range map[string]int64{"auth.gh.test": 100, "AUTH.gh.test.": 100, "app.gh.test": 200} {
-			serial, proto, err := handshake(addr, sni, ca.pool, nil)
+			serial, proto, err := handshake(addr, sni, ca.Pool, nil)
 			if err != nil {
 				t.Fatalf("%s: %v", sni, err)
 			}
@@ -234,7 +161,7 @@ func TestFilesServe(t *testing.T) {
 		}
 	})
 	t.Run("TLS 1.1 refused", func(t *testing.T) {
-		_, _, err := handshake(addr, "auth.gh.test", ca.pool, &tls.Config{MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS11})
+		_, _, err := handshake(addr, "auth.gh.test", ca.Pool, &tls.Config{MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS11})
 		if err == nil {
 			t.Fatal("TLS 1.1 handshake succeeded")
 		}
@@ -243,8 +170,8 @@ func TestFilesServe(t *testing.T) {
 
 func TestFilesReload(t *testing.T) {
 	dir := t.TempDir()
-	ca := newTestCA(t)
-	certFile, keyFile, _ := ca.issue(t, dir, "app", 1, "app.gh.test")
+	ca := testkit.NewCA(t)
+	certFile, keyFile, _ := ca.Issue(t, dir, "app", 1, "app.gh.test")
 	logs := &syncBuffer{}
 	now := time.Now()
 	var st statuses
@@ -274,7 +201,7 @@ func TestFilesReload(t *testing.T) {
 	if got := serial(); got != 1 {
 		t.Fatalf("serial = %d", got)
 	}
-	ca.issue(t, dir, "app", 2, "app.gh.test")
+	ca.Issue(t, dir, "app", 2, "app.gh.test")
 	later := time.Now().Add(time.Minute) // mtimes must differ from the first write
 	for _, f := range []string{certFile, keyFile} {
 		if err := os.Chtimes(f, later, later); err != nil {
@@ -315,8 +242,8 @@ func TestFilesReload(t *testing.T) {
 
 func TestNewErrors(t *testing.T) {
 	dir := t.TempDir()
-	ca := newTestCA(t)
-	certFile, keyFile, _ := ca.issue(t, dir, "a", 1, "a.gh.test")
+	ca := testkit.NewCA(t)
+	certFile, keyFile, _ := ca.Issue(t, dir, "a", 1, "a.gh.test")
 	notPEM := filepath.Join(dir, "root.txt")
 	os.WriteFile(notPEM, []byte("not a certificate"), 0o600)
 	storage := &certmagic.FileStorage{Path: t.TempDir()}
