@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/testkit"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -26,35 +27,6 @@ func scrape(t *testing.T, a *App) map[string]*dto.MetricFamily {
 		t.Fatalf("parse metrics: %v\n%s", err, rec.Body.String())
 	}
 	return fams
-}
-
-// metricValue returns the value of the sample of name with exactly labels,
-// and whether it exists.
-func metricValue(fams map[string]*dto.MetricFamily, name string, labels map[string]string) (float64, bool) {
-	f := fams[name]
-	if f == nil {
-		return 0, false
-	}
-next:
-	for _, m := range f.GetMetric() {
-		if len(m.GetLabel()) != len(labels) {
-			continue
-		}
-		for _, l := range m.GetLabel() {
-			if labels[l.GetName()] != l.GetValue() {
-				continue next
-			}
-		}
-		switch {
-		case m.Counter != nil:
-			return m.GetCounter().GetValue(), true
-		case m.Gauge != nil:
-			return m.GetGauge().GetValue(), true
-		case m.Histogram != nil:
-			return float64(m.GetHistogram().GetSampleCount()), true
-		}
-	}
-	return 0, false
 }
 
 func TestMetricsAfterTraffic(t *testing.T) {
@@ -156,3 +128,6 @@ func TestHealthAndReady(t *testing.T) {
 		t.Errorf("/healthz: %d %q", rec.Code, rec.Body.String())
 	}
 }
+
+// metricValue is testkit.MetricValue.
+var metricValue = testkit.MetricValue

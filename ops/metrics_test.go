@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/gatehouse-dev/gatehouse/access"
+	"github.com/gatehouse-dev/gatehouse/internal/testkit"
 )
 
 // fakeStats answers the scrape-time queries of the metrics.
@@ -85,31 +86,6 @@ func scrape(t *testing.T, m *Metrics) map[string]*dto.MetricFamily {
 	return fams
 }
 
-// value returns the sample of name with exactly labels (a histogram's
-// sample count), and whether it exists.
-func value(fams map[string]*dto.MetricFamily, name string, labels map[string]string) (float64, bool) {
-next:
-	for _, m := range fams[name].GetMetric() {
-		if len(m.GetLabel()) != len(labels) {
-			continue
-		}
-		for _, l := range m.GetLabel() {
-			if labels[l.GetName()] != l.GetValue() {
-				continue next
-			}
-		}
-		switch {
-		case m.Counter != nil:
-			return m.GetCounter().GetValue(), true
-		case m.Gauge != nil:
-			return m.GetGauge().GetValue(), true
-		case m.Histogram != nil:
-			return float64(m.GetHistogram().GetSampleCount()), true
-		}
-	}
-	return 0, false
-}
-
 func TestMetricsCount(t *testing.T) {
 	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	stats := &fakeStats{sessions: 3, revoked: []int64{4, 9}, rotations: []string{"manual"}}
@@ -149,7 +125,7 @@ func TestMetricsCount(t *testing.T) {
 		{"gatehouse_revocations_total", map[string]string{}, 2},
 	}
 	for _, tt := range tests {
-		got, ok := value(fams, tt.metric, tt.labels)
+		got, ok := testkit.MetricValue(fams, tt.metric, tt.labels)
 		if !ok || got != tt.want {
 			t.Errorf("%s%v = %v (present %v), want %v", tt.metric, tt.labels, got, ok, tt.want)
 		}
@@ -162,7 +138,7 @@ func TestMetricsCount(t *testing.T) {
 func TestMetricsReloadsStartAtZero(t *testing.T) {
 	fams := scrape(t, NewMetrics(MetricsOptions{Stats: &fakeStats{}}))
 	for _, result := range []string{"success", "error"} {
-		if got, ok := value(fams, "gatehouse_config_reloads_total", map[string]string{"result": result}); !ok || got != 0 {
+		if got, ok := testkit.MetricValue(fams, "gatehouse_config_reloads_total", map[string]string{"result": result}); !ok || got != 0 {
 			t.Errorf("reloads{result=%q} = %v (present %v), want a 0 sample", result, got, ok)
 		}
 	}
@@ -175,7 +151,7 @@ func TestMetricsRevocationsCountOnlyNewEvents(t *testing.T) {
 	stats.mu.Lock()
 	stats.revoked = append(stats.revoked, 7)
 	stats.mu.Unlock()
-	got, _ := value(scrape(t, m), "gatehouse_revocations_total", map[string]string{})
+	got, _ := testkit.MetricValue(scrape(t, m), "gatehouse_revocations_total", map[string]string{})
 	if got != 3 {
 		t.Errorf("revocations after a new event = %v, want 3", got)
 	}
@@ -192,10 +168,10 @@ func TestMetricsStoreDown(t *testing.T) {
 	stats.err = errors.New("database is locked")
 	stats.mu.Unlock()
 	fams := scrape(t, m)
-	if got, ok := value(fams, "gatehouse_active_sessions", map[string]string{}); !ok || !math.IsNaN(got) {
+	if got, ok := testkit.MetricValue(fams, "gatehouse_active_sessions", map[string]string{}); !ok || !math.IsNaN(got) {
 		t.Errorf("active sessions with the store down = %v (present %v), want NaN", got, ok)
 	}
-	if got, _ := value(fams, "gatehouse_revocations_total", map[string]string{}); got != 1 {
+	if got, _ := testkit.MetricValue(fams, "gatehouse_revocations_total", map[string]string{}); got != 1 {
 		t.Errorf("revocations with the store down = %v, want the last count 1", got)
 	}
 }
@@ -209,7 +185,7 @@ func TestMetricsCertExpiry(t *testing.T) {
 	m.SetCertExpiry(func() map[string]time.Time {
 		return map[string]time.Time{"auth.example.com": time.Unix(2000000000, 0)}
 	})
-	if got, ok := value(scrape(t, m), name, map[string]string{"domain": "auth.example.com"}); !ok || got != 2000000000 {
+	if got, ok := testkit.MetricValue(scrape(t, m), name, map[string]string{"domain": "auth.example.com"}); !ok || got != 2000000000 {
 		t.Errorf("certificate expiry = %v (present %v)", got, ok)
 	}
 	m.SetCertExpiry(nil)
