@@ -11,7 +11,6 @@ import (
 	"reflect"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/web"
@@ -96,7 +95,7 @@ func apiActor(tok access.APIToken) string { return "api:" + tok.Name }
 // outcome.
 func (a *Handler) auditAPI(r *http.Request, tok access.APIToken, err error) {
 	e := access.Event{Time: a.o.Now(), Kind: access.EventAPI}
-	detail := r.Method + " " + clip(r.URL.Path, maxAuditPath)
+	detail := r.Method + " " + access.Clip(r.URL.Path, maxAuditPath)
 	if tok.ID != "" {
 		e.Email = apiActor(tok)
 		detail += " (API token " + tok.ID + ")"
@@ -119,17 +118,6 @@ func (a *Handler) auditAPI(r *http.Request, tok access.APIToken, err error) {
 // maxAuditPath bounds the request path an API audit row records: a
 // stranger's refused calls must not write megabytes to the audit log.
 const maxAuditPath = 200
-
-// clip cuts s to at most n bytes, on a rune boundary, marking the cut.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
-}
 
 // decodeBody reads r's JSON body into v (a pointer to a struct): the body
 // must be declared application/json (415 otherwise: an HTML form cannot

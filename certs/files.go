@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/access"
 )
 
 // fileCheckEvery is how often mode "files" looks at the certificate files'
@@ -161,25 +163,11 @@ func (fc *fileCerts) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificat
 	for _, exact := range []bool{true, false} {
 		for _, e := range fc.certs {
 			for _, n := range e.names {
-				if (exact && n == name) || (!exact && n != name && certNameMatches(n, name)) {
+				if (exact && n == name) || (!exact && n != name && access.CertNameMatches(n, name)) {
 					return fc.get(e), nil
 				}
 			}
 		}
 	}
 	return nil, fmt.Errorf("certs: no certificate for %q", name)
-}
-
-// certNameMatches reports whether a certificate name (possibly "*.domain")
-// covers the concrete host name.
-func certNameMatches(pattern, host string) bool {
-	if pattern == host {
-		return true
-	}
-	rest, ok := strings.CutPrefix(pattern, "*.")
-	if !ok {
-		return false
-	}
-	_, hostRest, ok := strings.Cut(host, ".")
-	return ok && hostRest == rest
 }

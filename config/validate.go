@@ -213,7 +213,7 @@ func (v *validator) tlsNames(c *Config) {
 			}
 			h, _ := splitHostPortLoose(host)
 			for _, p := range patterns {
-				if CertNameMatches(p, h) {
+				if access.CertNameMatches(p, h) {
 					return
 				}
 			}
@@ -226,21 +226,6 @@ func (v *validator) tlsNames(c *Config) {
 			}
 		}
 	}
-}
-
-// CertNameMatches reports whether a certificate name (possibly "*.domain")
-// covers the concrete host name. Validation and TLS serving share it, so a
-// name that passes check-config is one the certificate is served for.
-func CertNameMatches(pattern, host string) bool {
-	if pattern == host {
-		return true
-	}
-	rest, ok := strings.CutPrefix(pattern, "*.")
-	if !ok {
-		return false
-	}
-	_, hostRest, ok := strings.Cut(host, ".")
-	return ok && hostRest == rest
 }
 
 func (v *validator) smtp(s *SMTPConfig) {

@@ -18,7 +18,6 @@ import (
 	"net/http"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	elim "github.com/elimity-com/scim"
 	scimerr "github.com/elimity-com/scim/errors"
@@ -165,7 +164,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			// Past the failure limit nothing more is written: a stranger
 			// cannot fill the audit log.
 			h.record(r, access.Event{Time: h.now(), Kind: access.EventSCIM,
-				Detail: fmt.Sprintf("Refused %s %s: %d %s", r.Method, clip(r.URL.Path, maxAuditPath), e.Status, http.StatusText(e.Status))})
+				Detail: fmt.Sprintf("Refused %s %s: %d %s", r.Method, access.Clip(r.URL.Path, maxAuditPath), e.Status, http.StatusText(e.Status))})
 		}
 		writeError(w, e)
 		return
@@ -277,17 +276,6 @@ func (h *Handler) record(r *http.Request, e access.Event) {
 
 // maxAuditPath bounds the request path an audit row records.
 const maxAuditPath = 200
-
-// clip cuts s to at most n bytes, on a rune boundary, marking the cut.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
-}
 
 // logger adapts slog to the library's logger.
 type logger struct{ l *slog.Logger }

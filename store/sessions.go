@@ -26,7 +26,7 @@ func (db *DB) CreateSession(ctx context.Context, s access.Session) error {
 		INSERT INTO sessions (nonce, user_id, identity, created_at, expires_at, revoked_at, user_agent, last_seen_at, last_ip)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		s.Nonce, s.Identity.UserID, string(ident), toMillis(s.CreatedAt), toMillis(s.ExpiresAt), toNullMillis(s.RevokedAt),
-		clip(s.UserAgent, maxUserAgent), toNullMillis(s.LastSeenAt), s.LastIP)
+		access.Clip(s.UserAgent, maxUserAgent), toNullMillis(s.LastSeenAt), s.LastIP)
 	if err != nil {
 		return fmt.Errorf("store: create session: %w", full(err))
 	}
@@ -42,14 +42,6 @@ const sessionColumns = `nonce, identity, created_at, expires_at, revoked_at, use
 // maxUserAgent bounds the User-Agent kept of a session (a stranger's
 // header, but only a signed-in one's is ever stored).
 const maxUserAgent = 512
-
-// clip cuts s to at most n bytes.
-func clip(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
-}
 
 // scanSession reads sessionColumns.
 func scanSession(r rowScanner) (access.Session, error) {
@@ -132,7 +124,7 @@ func (db *DB) SessionSeen(ctx context.Context, nonce, ip, userAgent string, now 
 		UPDATE sessions SET last_seen_at = ?, last_ip = ?,
 			user_agent = CASE WHEN ? = '' THEN user_agent ELSE ? END
 		WHERE nonce = ?`,
-		toMillis(now), ip, userAgent, clip(userAgent, maxUserAgent), nonce)
+		toMillis(now), ip, userAgent, access.Clip(userAgent, maxUserAgent), nonce)
 	if err != nil {
 		return fmt.Errorf("store: session seen: %w", full(err))
 	}

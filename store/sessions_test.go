@@ -186,7 +186,7 @@ func TestSessionSeen(t *testing.T) {
 	}{
 		{"seen", "192.0.2.1", "Chrome/126.0", "Chrome/126.0"},
 		{"empty agent keeps the last", "192.0.2.2", "", "Chrome/126.0"},
-		{"long agent clipped", "192.0.2.3", string(make([]byte, 2000)), string(make([]byte, maxUserAgent))},
+		{"long agent clipped", "192.0.2.3", string(make([]byte, 2000)), string(make([]byte, maxUserAgent-len("…"))) + "…"},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
