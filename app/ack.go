@@ -9,10 +9,5 @@ import (
 // listenAck serves the acknowledgement socket (ops.AckSocket) until ctx
 // ends: a "sync" makes the serve apply what other processes wrote.
 func (a *App) listenAck(ctx context.Context) (func(), error) {
-	return ops.ListenAck(ctx, a.cfg.DataDir, func(ctx context.Context) error {
-		if err := a.rev.Poll(ctx); err != nil {
-			return err
-		}
-		return a.db.PollServiceTokens(ctx)
-	}, a.log)
+	return ops.ListenAck(ctx, a.cfg.DataDir, a.applyOthers, a.log)
 }

@@ -2,7 +2,7 @@ package app
 
 import (
 	"context"
-	"sync"
+	"errors"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/access"
@@ -66,20 +66,41 @@ func (s revokingStore) RevokeApp(ctx context.Context, app, aud string, soft bool
 // revoking returns the store as the handlers see it.
 func (a *App) revoking() revokingStore { return revokingStore{a.db, a.rev} }
 
-// watchRevocations starts, once per App, the watchers that apply the
-// revocations and service-token changes of other processes, and returns the
-// function that stops them (a no-op for callers that did not start them).
+// watchRevocations starts, once per App, the watcher that applies the
+// revocations and service-token changes of other processes every
+// revocationPoll, and returns the function that stops it (a no-op for
+// callers that did not start it).
 func (a *App) watchRevocations(ctx context.Context) (stop func()) {
 	if !a.watching.CompareAndSwap(false, true) {
 		return func() {}
 	}
 	wctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Go(func() { a.rev.Watch(wctx, revocationPoll) })
-	wg.Go(func() { a.db.WatchServiceTokens(wctx, revocationPoll) })
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(revocationPoll)
+		defer t.Stop()
+		for {
+			select {
+			case <-wctx.Done():
+				return
+			case <-t.C:
+				if err := a.applyOthers(wctx); err != nil && wctx.Err() == nil {
+					a.log.Warn("apply the changes of other processes", "err", err)
+				}
+			}
+		}
+	}()
 	return func() {
 		cancel()
-		wg.Wait()
+		<-done
 		a.watching.Store(false)
 	}
+}
+
+// applyOthers applies what other processes (the command line) wrote: the
+// revocations, then the service-token changes, each even when the other
+// fails. The poll and the acknowledgement socket both call it.
+func (a *App) applyOthers(ctx context.Context) error {
+	return errors.Join(a.rev.Poll(ctx), a.db.PollServiceTokens(ctx))
 }

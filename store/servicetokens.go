@@ -278,20 +278,3 @@ func (db *DB) PollServiceTokens(ctx context.Context) error {
 	}
 	return db.reloadServiceTokensLocked(ctx)
 }
-
-// WatchServiceTokens calls PollServiceTokens every interval until ctx ends,
-// logging its errors.
-func (db *DB) WatchServiceTokens(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := db.PollServiceTokens(ctx); err != nil && ctx.Err() == nil {
-				db.log.Warn("poll service tokens", "err", err)
-			}
-		}
-	}
-}
