@@ -77,26 +77,11 @@ func (db *DB) UseLogoutJTI(ctx context.Context, idp, jti string, expires, now ti
 	if idp == "" || jti == "" {
 		return errors.New("store: use logout jti: empty provider or jti")
 	}
-	replayed := false
-	err := db.withTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM logout_jtis WHERE expires_at <= ?`, toMillis(now)); err != nil {
-			return err
-		}
-		res, err := tx.ExecContext(ctx,
-			`INSERT INTO logout_jtis (idp, jti, expires_at) VALUES (?, ?, ?) ON CONFLICT (idp, jti) DO NOTHING`,
-			idp, jti, toMillis(expires))
-		if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		replayed = n == 0
-		return nil
-	})
+	replayed, err := db.useOnce(ctx, `DELETE FROM logout_jtis WHERE expires_at <= ?`,
+		`INSERT INTO logout_jtis (idp, jti, expires_at) VALUES (?, ?, ?) ON CONFLICT (idp, jti) DO NOTHING`,
+		now, idp, jti, toMillis(expires))
 	if err != nil {
-		return fmt.Errorf("store: use logout jti: %w", full(err))
+		return fmt.Errorf("store: use logout jti: %w", err)
 	}
 	if replayed {
 		return fmt.Errorf("store: use logout jti %q: %w", jti, ErrLogoutReplayed)

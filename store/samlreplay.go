@@ -20,14 +20,28 @@ func (db *DB) UseAssertionID(ctx context.Context, id string, expires, now time.T
 	if id == "" {
 		return errors.New("store: use assertion id: empty id")
 	}
-	replayed := false
-	err := db.withTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM saml_assertions WHERE expires_at <= ?`, toMillis(now)); err != nil {
+	replayed, err := db.useOnce(ctx, `DELETE FROM saml_assertions WHERE expires_at <= ?`,
+		`INSERT INTO saml_assertions (id, expires_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`,
+		now, id, toMillis(expires))
+	if err != nil {
+		return fmt.Errorf("store: use assertion id: %w", err)
+	}
+	if replayed {
+		return fmt.Errorf("store: use assertion id %q: %w", id, ErrAssertionReplayed)
+	}
+	return nil
+}
+
+// useOnce records a value that may be used once until it expires: in one
+// transaction it deletes what purge (taking now) finds expired, then runs
+// insert (an INSERT ... ON CONFLICT DO NOTHING with args) and reports
+// whether the value was already there.
+func (db *DB) useOnce(ctx context.Context, purge, insert string, now time.Time, args ...any) (replayed bool, err error) {
+	err = db.withTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, purge, toMillis(now)); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx,
-			`INSERT INTO saml_assertions (id, expires_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`,
-			id, toMillis(expires))
+		res, err := tx.ExecContext(ctx, insert, args...)
 		if err != nil {
 			return err
 		}
@@ -38,11 +52,5 @@ func (db *DB) UseAssertionID(ctx context.Context, id string, expires, now time.T
 		replayed = n == 0
 		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("store: use assertion id: %w", err)
-	}
-	if replayed {
-		return fmt.Errorf("store: use assertion id %q: %w", id, ErrAssertionReplayed)
-	}
-	return nil
+	return replayed, full(err)
 }
