@@ -12,10 +12,15 @@ import (
 	"time"
 )
 
-//go:embed migrations/*.sql
+//go:embed migrations/sqlite/*.sql
 var migrationFS embed.FS
 
-// migration is one numbered schema change, from migrations/NNNN_name.sql.
+// migrationDir is the folder of migrationFS with the SQLite dialect's
+// migrations.
+const migrationDir = "migrations/sqlite"
+
+// migration is one numbered schema change, from
+// migrations/<dialect>/NNNN_name.sql.
 type migration struct {
 	version int
 	name    string
@@ -24,14 +29,14 @@ type migration struct {
 
 // migrations returns the embedded migrations in ascending version order.
 func migrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	names, err := fs.Glob(migrationFS, migrationDir+"/*.sql")
 	if err != nil {
 		return nil, fmt.Errorf("store: list migrations: %w", err)
 	}
 	var ms []migration
 	seen := make(map[int]string)
 	for _, name := range names {
-		base := strings.TrimPrefix(name, "migrations/")
+		base := strings.TrimPrefix(name, migrationDir+"/")
 		num, _, ok := strings.Cut(base, "_")
 		if !ok {
 			return nil, fmt.Errorf("store: migration %s: name must be NNNN_name.sql", base)
