@@ -32,6 +32,7 @@ type Config struct {
 	Keys           KeysConfig    `toml:"keys"`
 	SMTP           SMTPConfig    `toml:"smtp"`
 	GeoIP          GeoIPConfig   `toml:"geoip"`
+	Store          StoreConfig   `toml:"store"`
 	IdPs           []IdPConfig   `toml:"idps"`
 	Apps           []AppConfig   `toml:"apps"`
 
@@ -239,6 +240,7 @@ func Default() Config {
 		Metrics:        MetricsConfig{Listen: "127.0.0.1:9191"},
 		Keys:           KeysConfig{RotateEvery: Duration{DefaultKeyRotation}},
 		SMTP:           SMTPConfig{Port: 587, StartTLS: true},
+		Store:          StoreConfig{Backend: StoreSQLite, StaleAfter: Duration{DefaultStaleAfter}, AckTimeout: Duration{DefaultAckTimeout}},
 	}
 }
 

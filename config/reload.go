@@ -24,6 +24,7 @@ func RestartKeys(old, next *Config) []string {
 		{"smtp", old.SMTP, next.SMTP},
 		{"idps", old.IdPs, next.IdPs},
 		{"geoip", old.GeoIP, next.GeoIP},
+		{"store", old.Store, next.Store},
 	}
 	var out []string
 	for _, c := range checks {
