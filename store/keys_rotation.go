@@ -2,7 +2,7 @@ package store
 
 import (
 	"context"
-	"database/sql"
+	"crypto/rand"
 	"fmt"
 	"time"
 
@@ -64,9 +64,15 @@ func (db *DB) CountActiveSessions(ctx context.Context, now time.Time) (int, erro
 // revocations need: it rewrites the heartbeat row with a page of data and
 // commits. It fails (marked access.ErrStorageFull when so) on a full disk.
 func (db *DB) CheckWritable(ctx context.Context) error {
-	err := db.withTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO heartbeat (id, at, pad) VALUES (1, ?, randomblob(4096))`,
-			toMillis(time.Now()))
+	// Random bytes: a page the database cannot compress away.
+	pad := make([]byte, 4096)
+	if _, err := rand.Read(pad); err != nil {
+		return fmt.Errorf("store: check writable: %w", err)
+	}
+	err := db.withTx(ctx, func(tx conn) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO heartbeat (id, at, pad) VALUES (1, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET at = excluded.at, pad = excluded.pad`,
+			toMillis(time.Now()), pad)
 		return err
 	})
 	if err != nil {
