@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -21,6 +20,7 @@ import (
 const (
 	childDBEnv  = "GATEHOUSE_CERTLOCK_CHILD_DB"
 	childTTLEnv = "GATEHOUSE_CERTLOCK_CHILD_TTL"
+	childPGEnv  = "GATEHOUSE_CERTLOCK_CHILD_PG" // "1": the database is a PostgreSQL DSN
 )
 
 // TestMain turns the test binary into a lock-holding child when
@@ -28,14 +28,14 @@ const (
 // releases it when its stdin closes.
 func TestMain(m *testing.M) {
 	if path := os.Getenv(childDBEnv); path != "" {
-		os.Exit(lockChild(path, os.Getenv(childTTLEnv)))
+		os.Exit(lockChild(backend{pg: os.Getenv(childPGEnv) == "1"}, path, os.Getenv(childTTLEnv)))
 	}
 	os.Exit(testkit.RunWithPostgres(m))
 }
 
-func lockChild(path, ttl string) int {
+func lockChild(be backend, path, ttl string) int {
 	ctx := context.Background()
-	db, err := Open(ctx, path, nil)
+	db, err := be.open(ctx, path)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
@@ -61,10 +61,14 @@ func lockChild(path, ttl string) int {
 
 // startLockChild runs the test binary as a child holding "shared" on the
 // database at path, and returns once it holds the lock.
-func startLockChild(t *testing.T, path, ttl string) (*exec.Cmd, io.WriteCloser) {
+func startLockChild(t *testing.T, be backend, path, ttl string) (*exec.Cmd, io.WriteCloser) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childDBEnv+"="+path, childTTLEnv+"="+ttl)
+	pg := "0"
+	if be.pg {
+		pg = "1"
+	}
+	cmd.Env = append(os.Environ(), childDBEnv+"="+path, childTTLEnv+"="+ttl, childPGEnv+"="+pg)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -346,17 +350,15 @@ func TestCertStorageLockLeaseRenewed(t *testing.T) {
 }
 
 func TestCertStorageLockTwoHandles(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	forEachBackend(t, certStorageLockTwoHandles)
+}
+
+func certStorageLockTwoHandles(t *testing.T, be backend) {
 	ctx := context.Background()
 	var dbs [2]*DB
-	for i := range dbs {
-		db, err := Open(ctx, path, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		dbs[i] = db
-	}
+	var path string
+	dbs[0], path = be.openTest(t)
+	dbs[1] = be.other(t, path)
 	a, b := dbs[0].CertStorage(), dbs[1].CertStorage()
 	if err := a.Store(ctx, "k", []byte("from a")); err != nil {
 		t.Fatal(err)
@@ -379,17 +381,16 @@ func TestCertStorageLockTwoHandles(t *testing.T) {
 }
 
 func TestCertStorageLockAcrossProcesses(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	forEachBackend(t, certStorageLockAcrossProcesses)
+}
+
+func certStorageLockAcrossProcesses(t *testing.T, be backend) {
+	db, path := be.openTest(t)
 	ctx := context.Background()
-	db, err := Open(ctx, path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
 	s := db.CertStorage()
 	s.LockPoll = 20 * time.Millisecond
 
-	cmd, stdin := startLockChild(t, path, "")
+	cmd, stdin := startLockChild(t, be, path, "")
 	if ok, err := s.TryLock(ctx, "shared"); ok || err != nil {
 		t.Fatalf("took the lock a child process holds: %v, %v", ok, err)
 	}
@@ -413,17 +414,16 @@ func TestCertStorageLockAcrossProcesses(t *testing.T) {
 }
 
 func TestCertStorageLockStaleAfterCrash(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	forEachBackend(t, certStorageLockStaleAfterCrash)
+}
+
+func certStorageLockStaleAfterCrash(t *testing.T, be backend) {
+	db, path := be.openTest(t)
 	ctx := context.Background()
-	db, err := Open(ctx, path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
 	s := db.CertStorage()
 	s.LockPoll = 20 * time.Millisecond
 
-	cmd, _ := startLockChild(t, path, "1500ms")
+	cmd, _ := startLockChild(t, be, path, "1500ms")
 	if err := cmd.Process.Kill(); err != nil { // a crash: no Unlock
 		t.Fatal(err)
 	}

@@ -29,9 +29,20 @@ func loaded(t *testing.T, db *DB, now time.Time) (map[string]bool, map[string]ac
 }
 
 func TestOpenLogsThroughItsLogger(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be backend) {
+		openLogsThroughItsLogger(t, be)
+	})
+}
+
+func openLogsThroughItsLogger(t *testing.T, be backend) {
 	var buf bytes.Buffer
-	path := filepath.Join(t.TempDir(), "gatehouse.db")
-	db, err := Open(context.Background(), path, slog.New(slog.NewTextHandler(&buf, nil)))
+	where := be.where(t)
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	open := Open
+	if be.pg {
+		open = OpenPostgres
+	}
+	db, err := open(context.Background(), where, log)
 	if err != nil {
 		t.Fatal(err)
 	}
