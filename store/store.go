@@ -221,6 +221,16 @@ func (db *DB) withTx(ctx context.Context, fn func(tx conn) error) error {
 	return nil
 }
 
+// writeOne runs fn, a single write statement that must be ordered with the
+// other writes: in a write transaction on PostgreSQL (withTx takes the
+// write lock), directly on SQLite, whose one writer already orders it.
+func (db *DB) writeOne(ctx context.Context, fn func(c conn) error) error {
+	if db.pg {
+		return db.withTx(ctx, fn)
+	}
+	return full(fn(db.sql))
+}
+
 // sqliteFull is SQLite's SQLITE_FULL result code.
 const sqliteFull = 13
 
