@@ -23,6 +23,7 @@ declare -A debian=(
   [bash]=bash
   [git]=git
   [sha256sum]=coreutils
+  [runuser]=util-linux
 )
 # Every program the tests name literally (exec.Command, exec.LookPath,
 # testkit.NeedPrograms or testkit.Program) must be in the table above, so
@@ -49,6 +50,14 @@ php_modules=$(php -m 2>/dev/null || true)
 for ext in xml mbstring curl; do
   grep -qix "$ext" <<<"$php_modules" || missing+=("PHP extension $ext (Debian package: php-$ext)")
 done
+# PostgreSQL's server programs (internal/testkit/postgres.go runs initdb,
+# postgres and pg_ctl of the newest /usr/lib/postgresql/*/bin, else of PATH).
+for prog in initdb postgres pg_ctl; do
+  compgen -G "/usr/lib/postgresql/*/bin/$prog" >/dev/null || command -v "$prog" >/dev/null 2>&1 ||
+    missing+=("PostgreSQL's $prog (Debian package: postgresql)")
+done
+id postgres >/dev/null 2>&1 || [ "$(id -u)" -ne 0 ] ||
+  missing+=("the postgres OS user, to run PostgreSQL's tests as root (Debian package: postgresql)")
 [[ -d scripts/e2e/oidc/node_modules/oidc-provider ]] ||
   missing+=("the test OpenID provider's npm modules (run npm ci in scripts/e2e/oidc)")
 if [[ ${#missing[@]} -gt 0 ]]; then
@@ -56,4 +65,4 @@ if [[ ${#missing[@]} -gt 0 ]]; then
   printf '  %s\n' "${missing[@]}" >&2
   exit 1
 fi
-echo "check-test-programs: all present: $(printf '%s\n' "${!debian[@]}" | sort | tr '\n' ' ')simplesamlphp"
+echo "check-test-programs: all present: $(printf '%s\n' "${!debian[@]}" | sort | tr '\n' ' ')simplesamlphp postgresql"

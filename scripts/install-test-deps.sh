@@ -8,6 +8,9 @@
 #   store in the TLS test);
 # - Debian's wrk (the load generator of scripts/bench.sh);
 # - git (scripts/release.sh, run by app/release_test.go, reads the commit);
+# - Debian's postgresql (the throwaway clusters of the PostgreSQL tests,
+#   internal/testkit/postgres.go; its server programs live in
+#   /usr/lib/postgresql/<version>/bin);
 # - the npm dependencies of the test OpenID provider (scripts/e2e/oidc).
 # When everything is already there it only checks and returns.
 set -euo pipefail
@@ -18,6 +21,10 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 for pkg in simplesamlphp php-cli php-xml php-mbstring php-curl pebble nginx caddy haproxy libnss3-tools wrk git; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
+# PostgreSQL: Debian's package, unless its server programs are already there.
+if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null && ! command -v initdb >/dev/null 2>&1; then
+  need+=(postgresql)
+fi
 command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
 
 if [ ${#need[@]} -gt 0 ]; then
@@ -39,4 +46,5 @@ echo "install-test-deps: chromium $(chromium --version 2>/dev/null | awk '{print
   "pebble $(dpkg-query -W -f='${Version}' pebble)," \
   "nginx $(dpkg-query -W -f='${Version}' nginx), caddy $(dpkg-query -W -f='${Version}' caddy)," \
   "haproxy $(dpkg-query -W -f='${Version}' haproxy)," \
-  "libnss3-tools $(dpkg-query -W -f='${Version}' libnss3-tools), wrk $(dpkg-query -W -f='${Version}' wrk)"
+  "libnss3-tools $(dpkg-query -W -f='${Version}' libnss3-tools), wrk $(dpkg-query -W -f='${Version}' wrk)," \
+  "postgresql $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 | cut -d/ -f4)"

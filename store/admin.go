@@ -63,7 +63,7 @@ func (db *DB) AuditSearch(ctx context.Context, f AuditFilter) ([]access.Event, b
 		args = append(args, f.Kind)
 	}
 	if f.Email != "" {
-		where = append(where, "email = ? COLLATE NOCASE")
+		where = append(where, db.sql.eqNoCase("email", "?"))
 		args = append(args, strings.TrimSpace(f.Email))
 	}
 	if f.App != "" {
@@ -140,7 +140,7 @@ func (db *DB) AppUsers(ctx context.Context, now time.Time) ([]AppUser, error) {
 	var out []AppUser
 	rows, err := db.sql.QueryContext(ctx, `
 		SELECT a.app, a.email, MAX(a.at) FROM audit a
-		JOIN users u ON u.email = a.email COLLATE NOCASE
+		JOIN users u ON `+db.sql.eqNoCase("u.email", "a.email")+`
 		WHERE a.kind = ? AND a.app != '' AND EXISTS (
 			SELECT 1 FROM sessions s WHERE s.user_id = u.id AND s.revoked_at IS NULL
 				AND s.expires_at > ? AND s.created_at <= a.at)

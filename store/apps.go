@@ -59,7 +59,7 @@ func (db *DB) AppAUD(ctx context.Context, app, pinned string) (string, error) {
 		return pinned, nil
 	}
 	var aud string
-	err := db.withTx(ctx, func(tx *sql.Tx) error {
+	err := db.withTx(ctx, func(tx conn) error {
 		err := tx.QueryRowContext(ctx, `SELECT aud FROM apps WHERE name = ?`, app).Scan(&aud)
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err

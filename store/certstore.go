@@ -58,10 +58,11 @@ func (db *DB) CertStorage() *CertStorage {
 
 // dirRange returns the bounds of the keys strictly below the directory key:
 // key+"/" <= k < key+"0" ('0' follows '/' in byte order). The root ("")
-// covers every key.
+// covers every key. On PostgreSQL the key column compares bytes
+// (COLLATE "C") as SQLite's does.
 func dirRange(key string) (lo, hi string) {
 	if key == "" {
-		return "", "\xff"
+		return "", "\U0010FFFF" // above every valid UTF-8 key
 	}
 	return key + "/", key + "0"
 }
@@ -221,7 +222,7 @@ func (s *CertStorage) TryLock(ctx context.Context, name string) (bool, error) {
 	}
 	now := time.Now()
 	var got bool
-	err = s.db.withTx(ctx, func(tx *sql.Tx) error {
+	err = s.db.withTx(ctx, func(tx conn) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM certmagic_locks WHERE name = ? AND expires_at <= ?`,
 			name, toMillis(now)); err != nil {
 			return err

@@ -35,7 +35,7 @@ func (db *DB) CreateHandoff(ctx context.Context, nonce, host string, h access.Ha
 	if err != nil {
 		return fmt.Errorf("store: create handoff: %w", err)
 	}
-	err = db.withTx(ctx, func(tx *sql.Tx) error {
+	err = db.withTx(ctx, func(tx conn) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM handoffs WHERE expires_at < ?`,
 			toMillis(time.Now().Add(-staleAfter))); err != nil {
 			return err
@@ -60,7 +60,7 @@ func (db *DB) CreateHandoff(ctx context.Context, nonce, host string, h access.Ha
 // sent elsewhere cannot spoil the rightful sign-in.
 func (db *DB) ConsumeHandoff(ctx context.Context, nonce, host, appSessionHash string, now time.Time) (access.Handoff, error) {
 	var h access.Handoff
-	err := db.withTx(ctx, func(tx *sql.Tx) error {
+	err := db.withTx(ctx, func(tx conn) error {
 		var (
 			storedHost, payload string
 			expires             int64

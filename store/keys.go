@@ -44,20 +44,28 @@ func (db *DB) SigningKeys(ctx context.Context) ([]access.SigningKey, error) {
 
 // AddSigningKey stores k.
 func (db *DB) AddSigningKey(ctx context.Context, k access.SigningKey) error {
-	if k.ID == "" || k.Private == nil {
-		return errors.New("store: add signing key: missing id or private key")
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(k.Private)
+	pemText, err := encodeKey(k)
 	if err != nil {
 		return fmt.Errorf("store: add signing key: %w", err)
 	}
-	pemText := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
 	_, err = db.sql.ExecContext(ctx, `INSERT INTO signing_keys (kid, private_pem, created_at) VALUES (?, ?, ?)`,
-		k.ID, string(pemText), toMillis(k.CreatedAt))
+		k.ID, pemText, toMillis(k.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("store: add signing key: %w", err)
 	}
 	return nil
+}
+
+// encodeKey is k's private key as PKCS#8 PEM.
+func encodeKey(k access.SigningKey) (string, error) {
+	if k.ID == "" || k.Private == nil {
+		return "", errors.New("missing id or private key")
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(k.Private)
+	if err != nil {
+		return "", err
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})), nil
 }
 
 // decodeKey parses a PKCS#8 PEM RSA private key.

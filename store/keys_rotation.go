@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -39,6 +41,39 @@ func (db *DB) SigningKeyIDs(ctx context.Context) ([]KeyInfo, error) {
 	return out, nil
 }
 
+// AddSigningKeyAfter stores k only while the newest signing key is still
+// newest (its kid, "" for no key at all), checked and written in one write
+// transaction; it reports whether it stored k. Of the processes or nodes
+// that decide at once to rotate (or to create the first key) from the same
+// newest key, one adds its key and the others get false.
+func (db *DB) AddSigningKeyAfter(ctx context.Context, k access.SigningKey, newest string) (bool, error) {
+	pemText, err := encodeKey(k)
+	if err != nil {
+		return false, fmt.Errorf("store: add signing key: %w", err)
+	}
+	added := false
+	err = db.withTx(ctx, func(tx conn) error {
+		var kid string
+		err := tx.QueryRowContext(ctx, `SELECT kid FROM signing_keys ORDER BY created_at DESC, kid DESC LIMIT 1`).Scan(&kid)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if kid != newest {
+			return nil // another process rotated first
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO signing_keys (kid, private_pem, created_at) VALUES (?, ?, ?)`,
+			k.ID, pemText, toMillis(k.CreatedAt)); err != nil {
+			return err
+		}
+		added = true
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("store: add signing key: %w", err)
+	}
+	return added, nil
+}
+
 // DeleteSigningKey removes the signing key kid. Deleting a key that does
 // not exist is not an error.
 func (db *DB) DeleteSigningKey(ctx context.Context, kid string) error {
@@ -64,9 +99,15 @@ func (db *DB) CountActiveSessions(ctx context.Context, now time.Time) (int, erro
 // revocations need: it rewrites the heartbeat row with a page of data and
 // commits. It fails (marked access.ErrStorageFull when so) on a full disk.
 func (db *DB) CheckWritable(ctx context.Context) error {
-	err := db.withTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO heartbeat (id, at, pad) VALUES (1, ?, randomblob(4096))`,
-			toMillis(time.Now()))
+	// Random bytes: a page the database cannot compress away.
+	pad := make([]byte, 4096)
+	if _, err := rand.Read(pad); err != nil {
+		return fmt.Errorf("store: check writable: %w", err)
+	}
+	err := db.withTx(ctx, func(tx conn) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO heartbeat (id, at, pad) VALUES (1, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET at = excluded.at, pad = excluded.pad`,
+			toMillis(time.Now()), pad)
 		return err
 	})
 	if err != nil {

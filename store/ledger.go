@@ -37,9 +37,13 @@ func (db *DB) CountKeyRotationsSince(ctx context.Context, afterID int64) (map[st
 	if err := db.sql.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), ?) FROM audit WHERE id > ?`, afterID, afterID).Scan(&last); err != nil {
 		return nil, afterID, fmt.Errorf("store: count key rotations: %w", err)
 	}
+	colon := `instr(detail, ':')` // where the trigger ends
+	if db.pg {
+		colon = `strpos(detail, ':')`
+	}
 	rows, err := db.sql.QueryContext(ctx, `
-		SELECT substr(detail, 1, instr(detail, ':') - 1), COUNT(*) FROM audit
-		WHERE id > ? AND id <= ? AND kind = ? AND instr(detail, ':') > 0
+		SELECT substr(detail, 1, `+colon+` - 1), COUNT(*) FROM audit
+		WHERE id > ? AND id <= ? AND kind = ? AND `+colon+` > 0
 		GROUP BY 1`, afterID, last, access.EventKeyRotated)
 	if err != nil {
 		return nil, afterID, fmt.Errorf("store: count key rotations: %w", err)

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"fmt"
 	"io/fs"
@@ -12,12 +13,17 @@ import (
 	"time"
 )
 
-//go:embed migrations/sqlite/*.sql
+//go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
 var migrationFS embed.FS
 
-// migrationDir is the folder of migrationFS with the SQLite dialect's
-// migrations.
-const migrationDir = "migrations/sqlite"
+// migrationDir is the folder of migrationFS with the migrations in the
+// dialect of the backend (pg: PostgreSQL, else SQLite).
+func migrationDir(pg bool) string {
+	if pg {
+		return "migrations/postgres"
+	}
+	return "migrations/sqlite"
+}
 
 // migration is one numbered schema change, from
 // migrations/<dialect>/NNNN_name.sql.
@@ -27,16 +33,18 @@ type migration struct {
 	sql     string
 }
 
-// migrations returns the embedded migrations in ascending version order.
-func migrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFS, migrationDir+"/*.sql")
+// migrations returns the embedded migrations of the backend's dialect (pg:
+// PostgreSQL, else SQLite) in ascending version order.
+func migrations(pg bool) ([]migration, error) {
+	dir := migrationDir(pg)
+	names, err := fs.Glob(migrationFS, dir+"/*.sql")
 	if err != nil {
 		return nil, fmt.Errorf("store: list migrations: %w", err)
 	}
 	var ms []migration
 	seen := make(map[int]string)
 	for _, name := range names {
-		base := strings.TrimPrefix(name, migrationDir+"/")
+		base := strings.TrimPrefix(name, dir+"/")
 		num, _, ok := strings.Cut(base, "_")
 		if !ok {
 			return nil, fmt.Errorf("store: migration %s: name must be NNNN_name.sql", base)
@@ -90,10 +98,39 @@ func (db *DB) appliedVersions(ctx context.Context) (map[int]bool, error) {
 	return done, nil
 }
 
+// migrateLock is the key of the PostgreSQL advisory lock a node holds
+// while it migrates, so that nodes starting at once migrate one after the
+// other ("gatemigr" in ASCII).
+const migrateLock int64 = 0x676174656d696772
+
 // migrate applies every pending migration, each in its own transaction, and
-// refuses a database whose schema is newer than the newest embedded one.
+// refuses a database whose schema is newer than the newest embedded one. On
+// PostgreSQL it holds migrateLock meanwhile: each migration is applied once
+// even when several nodes start together.
 func (db *DB) migrate(ctx context.Context) error {
-	ms, err := migrations()
+	if !db.pg {
+		return db.migrateLocked(ctx)
+	}
+	c, err := db.raw.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	defer c.Close()
+	if _, err := c.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, migrateLock); err != nil {
+		return fmt.Errorf("store: migrate: lock: %w", err)
+	}
+	defer func() {
+		// A failed unlock is also released when the connection closes.
+		if _, err := c.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, migrateLock); err != nil {
+			c.Raw(func(any) error { return driver.ErrBadConn }) //nolint:errcheck // discards the connection
+		}
+	}()
+	return db.migrateLocked(ctx)
+}
+
+// migrateLocked is migrate once the lock, if any, is held.
+func (db *DB) migrateLocked(ctx context.Context) error {
+	ms, err := migrations(db.pg)
 	if err != nil {
 		return err
 	}
@@ -125,7 +162,7 @@ func (db *DB) migrate(ctx context.Context) error {
 			continue
 		}
 		applied := false
-		err := db.withTx(ctx, func(tx *sql.Tx) error {
+		err := db.withTx(ctx, func(tx conn) error {
 			// Another process may have applied it since we looked.
 			var n int
 			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, m.version).Scan(&n); err != nil {

@@ -29,7 +29,7 @@ func TestSecretFileModes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := db.SQL().ExecContext(ctx, `INSERT INTO audit (at, kind) VALUES (1, 'x')`); err != nil {
+	if _, err := db.sql.ExecContext(ctx, `INSERT INTO audit (at, kind) VALUES (1, 'x')`); err != nil {
 		t.Fatal(err)
 	}
 	backup := filepath.Join(t.TempDir(), "b", "backup.db")
@@ -74,17 +74,17 @@ func TestWALShrinks(t *testing.T) {
 	defer db.Close()
 	blob := strings.Repeat("x", 4096)
 	for i := range 2000 {
-		if _, err := db.SQL().ExecContext(ctx, `INSERT INTO audit (at, kind, detail) VALUES (?, 'x', ?)`, i, blob); err != nil {
+		if _, err := db.sql.ExecContext(ctx, `INSERT INTO audit (at, kind, detail) VALUES (?, 'x', ?)`, i, blob); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := db.SQL().ExecContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`); err != nil {
+	if _, err := db.sql.ExecContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.SQL().ExecContext(ctx, `INSERT INTO audit (at, kind) VALUES (1, 'y')`); err != nil {
+	if _, err := db.sql.ExecContext(ctx, `INSERT INTO audit (at, kind) VALUES (1, 'y')`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.SQL().ExecContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`); err != nil {
+	if _, err := db.sql.ExecContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`); err != nil {
 		t.Fatal(err)
 	}
 	fi, err := os.Stat(path + "-wal")

@@ -29,7 +29,7 @@ func (db *DB) CreatePIN(ctx context.Context, id, email, pin string, expires time
 	if id == "" || pin == "" {
 		return errors.New("store: create PIN: empty id or PIN")
 	}
-	err := db.withTx(ctx, func(tx *sql.Tx) error {
+	err := db.withTx(ctx, func(tx conn) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM pins WHERE expires_at < ?`,
 			toMillis(time.Now().Add(-staleAfter))); err != nil {
 			return err
@@ -59,7 +59,7 @@ func (db *DB) CheckPIN(ctx context.Context, id, pin string, now time.Time) (stri
 		email  string
 		result error // committed outcome: the attempt count must persist
 	)
-	err := db.withTx(ctx, func(tx *sql.Tx) error {
+	err := db.withTx(ctx, func(tx conn) error {
 		var (
 			stored   string
 			expires  int64

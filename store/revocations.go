@@ -23,7 +23,7 @@ import (
 // returns an entry with ID 0; an unknown one gives ErrNotFound.
 func (db *DB) RevokeSession(ctx context.Context, nonce, by string, now time.Time) (access.Revocation, error) {
 	var id int64
-	err := db.withTx(ctx, func(tx *sql.Tx) error {
+	err := db.withTx(ctx, func(tx conn) error {
 		res, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked_at = ? WHERE nonce = ? AND revoked_at IS NULL`,
 			toMillis(now), nonce)
 		if err != nil {
@@ -70,7 +70,7 @@ func (db *DB) RevokeUser(ctx context.Context, email, by string, now time.Time) (
 		id     int64
 		nonces []string
 	)
-	err = db.withTx(ctx, func(tx *sql.Tx) error {
+	err = db.withTx(ctx, func(tx conn) error {
 		rows, err := tx.QueryContext(ctx,
 			`SELECT nonce FROM sessions WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?`,
 			u.ID, toMillis(now))
@@ -110,7 +110,7 @@ func (db *DB) RevokeApp(ctx context.Context, app, aud string, soft bool, by stri
 		kind = access.RevocationAppSoft
 	}
 	var id int64
-	err := db.withTx(ctx, func(tx *sql.Tx) error {
+	err := db.withTx(ctx, func(tx conn) error {
 		var err error
 		id, err = insertRevocation(ctx, tx, kind, aud, now, by)
 		return err
@@ -145,13 +145,10 @@ func scanStrings(rows *sql.Rows) ([]string, error) {
 }
 
 // insertRevocation records a revocation inside tx and returns its id.
-func insertRevocation(ctx context.Context, tx *sql.Tx, kind, subject string, at time.Time, by string) (int64, error) {
-	res, err := tx.ExecContext(ctx, `INSERT INTO revocations (kind, subject, at, by) VALUES (?, ?, ?, ?)`,
-		kind, subject, toMillis(at), by)
-	if err != nil {
-		return 0, fmt.Errorf("record revocation: %w", err)
-	}
-	id, err := res.LastInsertId()
+func insertRevocation(ctx context.Context, tx conn, kind, subject string, at time.Time, by string) (int64, error) {
+	var id int64
+	err := tx.QueryRowContext(ctx, `INSERT INTO revocations (kind, subject, at, by) VALUES (?, ?, ?, ?) RETURNING id`,
+		kind, subject, toMillis(at), by).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("record revocation: %w", err)
 	}
@@ -162,10 +159,10 @@ func insertRevocation(ctx context.Context, tx *sql.Tx, kind, subject string, at 
 // limit <= 0), without their Nonces.
 func (db *DB) Revocations(ctx context.Context, limit int) ([]access.Revocation, error) {
 	if limit <= 0 {
-		limit = -1
+		limit = -1 // all
 	}
 	rows, err := db.sql.QueryContext(ctx,
-		`SELECT id, kind, subject, at, by FROM revocations ORDER BY id DESC LIMIT ?`, limit)
+		`SELECT id, kind, subject, at, by FROM revocations ORDER BY id DESC LIMIT ?`, sqlLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("store: revocations: %w", err)
 	}

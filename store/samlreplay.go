@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -37,7 +36,7 @@ func (db *DB) UseAssertionID(ctx context.Context, id string, expires, now time.T
 // insert (an INSERT ... ON CONFLICT DO NOTHING with args) and reports
 // whether the value was already there.
 func (db *DB) useOnce(ctx context.Context, purge, insert string, now time.Time, args ...any) (replayed bool, err error) {
-	err = db.withTx(ctx, func(tx *sql.Tx) error {
+	err = db.withTx(ctx, func(tx conn) error {
 		if _, err := tx.ExecContext(ctx, purge, toMillis(now)); err != nil {
 			return err
 		}

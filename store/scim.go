@@ -50,7 +50,7 @@ func scimUserName(s string) string {
 
 // scimWhere returns the WHERE clause of f on table, or an error for an
 // attribute that is not a column.
-func scimWhere(f SCIMFilter, table string) (string, []any, error) {
+func scimWhere(c conn, f SCIMFilter, table string) (string, []any, error) {
 	if f.Attr == "" {
 		return "", nil, nil
 	}
@@ -62,12 +62,15 @@ func scimWhere(f SCIMFilter, table string) (string, []any, error) {
 	if col == "user_name" {
 		v = scimUserName(v)
 	}
+	if col == "user_name" || col == "display_name" { // COLLATE NOCASE on SQLite
+		return " WHERE " + c.fold(col) + " = " + c.fold("?"), []any{v}, nil
+	}
 	return " WHERE " + col + " = ?", []any{v}, nil
 }
 
 // conflict turns a unique-constraint failure into ErrConflict.
 func conflict(err error) error {
-	if err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed") {
+	if uniqueViolation(err) {
 		return fmt.Errorf("%w: %w", ErrConflict, err)
 	}
 	return full(err)
@@ -99,12 +102,12 @@ func (db *DB) CreateSCIMUser(ctx context.Context, u SCIMUser, now time.Time) (SC
 	if len(u.Attributes) == 0 {
 		u.Attributes = []byte("{}")
 	}
-	err := db.withTx(ctx, func(tx *sql.Tx) error {
+	err := db.withTx(ctx, func(tx conn) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO scim_users (`+scimUserColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 			u.ID, u.UserName, u.ExternalID, u.DisplayName, u.Active, string(u.Attributes), toMillis(now), toMillis(now)); err != nil {
 			return conflict(err)
 		}
-		_, err := tx.ExecContext(ctx, `DELETE FROM scim_deleted WHERE user_name = ?`, u.UserName)
+		_, err := tx.ExecContext(ctx, `DELETE FROM scim_deleted WHERE user_name = `+tx.fold("?"), u.UserName)
 		return err
 	})
 	if err != nil {
@@ -128,7 +131,7 @@ func (db *DB) SCIMUser(ctx context.Context, id string) (SCIMUser, error) {
 // SCIMUsers returns the SCIM users matching f in creation order, at most
 // limit (all when limit < 0) after skipping offset, and how many match.
 func (db *DB) SCIMUsers(ctx context.Context, f SCIMFilter, offset, limit int) ([]SCIMUser, int, error) {
-	where, args, err := scimWhere(f, "scim_users")
+	where, args, err := scimWhere(db.sql, f, "scim_users")
 	if err != nil {
 		return nil, 0, err
 	}
@@ -137,7 +140,7 @@ func (db *DB) SCIMUsers(ctx context.Context, f SCIMFilter, offset, limit int) ([
 		return nil, 0, fmt.Errorf("store: SCIM users: %w", err)
 	}
 	rows, err := db.sql.QueryContext(ctx, `SELECT `+scimUserColumns+` FROM scim_users`+where+
-		` ORDER BY created_at, id LIMIT ? OFFSET ?`, append(args, limit, offset)...)
+		` ORDER BY created_at, id LIMIT ? OFFSET ?`, append(args, sqlLimit(limit), offset)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: SCIM users: %w", err)
 	}
@@ -161,7 +164,7 @@ func (db *DB) SCIMUsers(ctx context.Context, f SCIMFilter, offset, limit int) ([
 // id and creation time stay; a userName taken by another user gives
 // ErrConflict, an unknown id ErrNotFound.
 func (db *DB) UpdateSCIMUser(ctx context.Context, id string, now time.Time, fn func(*SCIMUser) error) (before, after SCIMUser, err error) {
-	err = db.withTx(ctx, func(tx *sql.Tx) error {
+	err = db.withTx(ctx, func(tx conn) error {
 		u, err := scanSCIMUser(tx.QueryRowContext(ctx, `SELECT `+scimUserColumns+` FROM scim_users WHERE id = ?`, id))
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
@@ -183,7 +186,7 @@ func (db *DB) UpdateSCIMUser(ctx context.Context, id string, now time.Time, fn f
 			after.UserName, after.ExternalID, after.DisplayName, after.Active, string(after.Attributes), toMillis(now), id); err != nil {
 			return conflict(err)
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM scim_deleted WHERE user_name = ?`, after.UserName)
+		_, err = tx.ExecContext(ctx, `DELETE FROM scim_deleted WHERE user_name = `+tx.fold("?"), after.UserName)
 		return err
 	})
 	if err != nil {
@@ -197,7 +200,7 @@ func (db *DB) UpdateSCIMUser(ctx context.Context, id string, now time.Time, fn f
 // provisioned again (SCIMDirectoryOf).
 func (db *DB) DeleteSCIMUser(ctx context.Context, id string, now time.Time) (SCIMUser, error) {
 	var u SCIMUser
-	err := db.withTx(ctx, func(tx *sql.Tx) error {
+	err := db.withTx(ctx, func(tx conn) error {
 		var err error
 		u, err = scanSCIMUser(tx.QueryRowContext(ctx, `SELECT `+scimUserColumns+` FROM scim_users WHERE id = ?`, id))
 		if errors.Is(err, sql.ErrNoRows) {
@@ -209,7 +212,7 @@ func (db *DB) DeleteSCIMUser(ctx context.Context, id string, now time.Time) (SCI
 		if _, err = tx.ExecContext(ctx, `DELETE FROM scim_users WHERE id = ?`, id); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO scim_deleted (user_name, deleted_at) VALUES (?, ?)
+		_, err = tx.ExecContext(ctx, `INSERT INTO scim_deleted (user_name, deleted_at) VALUES (`+tx.fold("?")+`, ?)
 			ON CONFLICT (user_name) DO UPDATE SET deleted_at = excluded.deleted_at`, u.UserName, toMillis(now))
 		return err
 	})
@@ -228,11 +231,11 @@ func (db *DB) SCIMDirectoryOf(ctx context.Context, email string) (access.Directo
 		d  access.Directory
 		id string
 	)
-	err := db.sql.QueryRowContext(ctx, `SELECT id, active FROM scim_users WHERE user_name = ?`,
+	err := db.sql.QueryRowContext(ctx, `SELECT id, active FROM scim_users WHERE `+db.sql.fold("user_name")+` = `+db.sql.fold("?"),
 		scimUserName(email)).Scan(&id, &d.Active)
 	if errors.Is(err, sql.ErrNoRows) {
 		var n int
-		if err := db.sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM scim_deleted WHERE user_name = ?`,
+		if err := db.sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM scim_deleted WHERE user_name = `+db.sql.fold("?"),
 			scimUserName(email)).Scan(&n); err != nil {
 			return access.Directory{}, fmt.Errorf("store: SCIM directory: %w", err)
 		}
@@ -243,7 +246,7 @@ func (db *DB) SCIMDirectoryOf(ctx context.Context, email string) (access.Directo
 	}
 	d.Known = true
 	rows, err := db.sql.QueryContext(ctx, `SELECT g.display_name FROM scim_members m
-		JOIN scim_groups g ON g.id = m.group_id WHERE m.user_id = ? ORDER BY g.display_name`, id)
+		JOIN scim_groups g ON g.id = m.group_id WHERE m.user_id = ? ORDER BY `+db.sql.fold("g.display_name")+`, g.display_name`, id)
 	if err != nil {
 		return access.Directory{}, fmt.Errorf("store: SCIM directory: %w", err)
 	}

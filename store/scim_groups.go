@@ -10,16 +10,10 @@ import (
 	"github.com/google/uuid"
 )
 
-// querier is what reads run on: the database or a transaction.
-type querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
 const scimGroupColumns = `id, display_name, external_id, created_at, updated_at`
 
 // scimGroup reads the group with id and its members through q.
-func scimGroup(ctx context.Context, q querier, id string) (SCIMGroup, error) {
+func scimGroup(ctx context.Context, q conn, id string) (SCIMGroup, error) {
 	var (
 		g                SCIMGroup
 		created, updated int64
@@ -40,9 +34,9 @@ func scimGroup(ctx context.Context, q querier, id string) (SCIMGroup, error) {
 }
 
 // scimMembers returns the members of group id, by userName.
-func scimMembers(ctx context.Context, q querier, id string) ([]SCIMMember, error) {
+func scimMembers(ctx context.Context, q conn, id string) ([]SCIMMember, error) {
 	rows, err := q.QueryContext(ctx, `SELECT u.id, u.user_name FROM scim_members m
-		JOIN scim_users u ON u.id = m.user_id WHERE m.group_id = ? ORDER BY u.user_name, u.id`, id)
+		JOIN scim_users u ON u.id = m.user_id WHERE m.group_id = ? ORDER BY `+q.fold("u.user_name")+`, u.user_name, u.id`, id)
 	if err != nil {
 		return nil, err
 	}
@@ -60,13 +54,13 @@ func scimMembers(ctx context.Context, q querier, id string) ([]SCIMMember, error
 
 // writeMembers replaces the members of group id with the SCIM users among
 // ids (unknown ids are skipped) and returns the members it wrote.
-func writeMembers(ctx context.Context, tx *sql.Tx, id string, members []SCIMMember) ([]SCIMMember, error) {
+func writeMembers(ctx context.Context, tx conn, id string, members []SCIMMember) ([]SCIMMember, error) {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM scim_members WHERE group_id = ?`, id); err != nil {
 		return nil, err
 	}
 	for _, m := range members {
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO scim_members (group_id, user_id)
-			SELECT ?, id FROM scim_users WHERE id = ?`, id, m.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO scim_members (group_id, user_id)
+			SELECT ?, id FROM scim_users WHERE id = ? ON CONFLICT (group_id, user_id) DO NOTHING`, id, m.ID); err != nil {
 			return nil, err
 		}
 	}
@@ -78,7 +72,7 @@ func writeMembers(ctx context.Context, tx *sql.Tx, id string, members []SCIMMemb
 func (db *DB) CreateSCIMGroup(ctx context.Context, g SCIMGroup, now time.Time) (SCIMGroup, error) {
 	g.ID = uuid.NewString()
 	g.Created, g.Updated = now.UTC().Truncate(time.Millisecond), now.UTC().Truncate(time.Millisecond)
-	err := db.withTx(ctx, func(tx *sql.Tx) error {
+	err := db.withTx(ctx, func(tx conn) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO scim_groups (`+scimGroupColumns+`) VALUES (?, ?, ?, ?, ?)`,
 			g.ID, g.DisplayName, g.ExternalID, toMillis(now), toMillis(now)); err != nil {
 			return err
@@ -105,7 +99,7 @@ func (db *DB) SCIMGroup(ctx context.Context, id string) (SCIMGroup, error) {
 // SCIMGroups returns the SCIM groups matching f in creation order, at most
 // limit (all when limit < 0) after skipping offset, and how many match.
 func (db *DB) SCIMGroups(ctx context.Context, f SCIMFilter, offset, limit int) ([]SCIMGroup, int, error) {
-	where, args, err := scimWhere(f, "scim_groups")
+	where, args, err := scimWhere(db.sql, f, "scim_groups")
 	if err != nil {
 		return nil, 0, err
 	}
@@ -114,7 +108,7 @@ func (db *DB) SCIMGroups(ctx context.Context, f SCIMFilter, offset, limit int) (
 		return nil, 0, fmt.Errorf("store: SCIM groups: %w", err)
 	}
 	rows, err := db.sql.QueryContext(ctx, `SELECT id FROM scim_groups`+where+
-		` ORDER BY created_at, id LIMIT ? OFFSET ?`, append(args, limit, offset)...)
+		` ORDER BY created_at, id LIMIT ? OFFSET ?`, append(args, sqlLimit(limit), offset)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: SCIM groups: %w", err)
 	}
@@ -140,7 +134,7 @@ func (db *DB) SCIMGroups(ctx context.Context, f SCIMFilter, offset, limit int) (
 // external id, members) and writes it back, in one transaction; it returns
 // the group before and after. An unknown id gives ErrNotFound.
 func (db *DB) UpdateSCIMGroup(ctx context.Context, id string, now time.Time, fn func(*SCIMGroup) error) (before, after SCIMGroup, err error) {
-	err = db.withTx(ctx, func(tx *sql.Tx) error {
+	err = db.withTx(ctx, func(tx conn) error {
 		g, err := scimGroup(ctx, tx, id)
 		if err != nil {
 			return err
@@ -169,7 +163,7 @@ func (db *DB) UpdateSCIMGroup(ctx context.Context, id string, now time.Time, fn 
 // members it had), or ErrNotFound.
 func (db *DB) DeleteSCIMGroup(ctx context.Context, id string) (SCIMGroup, error) {
 	var g SCIMGroup
-	err := db.withTx(ctx, func(tx *sql.Tx) error {
+	err := db.withTx(ctx, func(tx conn) error {
 		var err error
 		if g, err = scimGroup(ctx, tx, id); err != nil {
 			return err

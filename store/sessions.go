@@ -81,7 +81,7 @@ func (db *DB) Session(ctx context.Context, nonce string) (access.Session, error)
 // limit <= 0). With activeOnly, only sessions unrevoked and unexpired at now.
 func (db *DB) ListSessions(ctx context.Context, activeOnly bool, now time.Time, limit int) ([]access.Session, error) {
 	if limit <= 0 {
-		limit = -1 // SQLite: no limit
+		limit = -1 // all
 	}
 	q := `SELECT ` + sessionColumns + ` FROM sessions`
 	args := []any{}
@@ -90,7 +90,7 @@ func (db *DB) ListSessions(ctx context.Context, activeOnly bool, now time.Time, 
 		args = append(args, toMillis(now))
 	}
 	q += ` ORDER BY created_at DESC, nonce DESC LIMIT ?`
-	args = append(args, limit)
+	args = append(args, sqlLimit(limit))
 	return db.querySessions(ctx, "list sessions", q, args...)
 }
 

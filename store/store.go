@@ -1,4 +1,5 @@
-// Package store keeps Gatehouse's state in one SQLite file: users, global
+// Package store keeps Gatehouse's state in one SQLite file or one
+// PostgreSQL database (shared by several Gatehouse nodes): users, global
 // sessions, login nonces, one-time PINs, signing keys, app audiences,
 // revocations and the audit log. All SQL is here. The revocation index that
 // enforces the revocations lives in package revocation, which loads and
@@ -16,8 +17,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/access"
+	"github.com/jackc/pgx/v5/pgconn"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/gatehouse-dev/gatehouse/access"
 )
 
 // Errors.
@@ -32,10 +35,12 @@ var (
 	ErrOtherBrowser  = errors.New("store: hand-off belongs to another browser")
 )
 
-// DB is the SQLite database, plus the in-memory copy of the service tokens
-// table (servicetokens.go).
+// DB is the SQLite or PostgreSQL database, plus the in-memory copy of the
+// service tokens table (servicetokens.go).
 type DB struct {
-	sql *sql.DB
+	raw *sql.DB
+	sql conn // raw in the backend's dialect (sqlconn.go)
+	pg  bool // PostgreSQL, not SQLite
 	log *slog.Logger
 
 	svcIdx *svcIndex    // service tokens, see servicetokens.go
@@ -93,14 +98,22 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	db := &DB{
-		sql:    sqldb,
-		log:    log,
-		svcIdx: &svcIndex{byID: map[string]svcEntry{}, lastUsed: map[string]time.Time{}},
-	}
 	if err := sqldb.PingContext(ctx); err != nil {
 		sqldb.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	return start(ctx, sqldb, false, log)
+}
+
+// start wraps an opened, reachable database: it applies pending migrations
+// and loads the service tokens, closing sqldb on failure.
+func start(ctx context.Context, sqldb *sql.DB, pg bool, log *slog.Logger) (*DB, error) {
+	db := &DB{
+		raw:    sqldb,
+		sql:    conn{raw: sqldb, pg: pg},
+		pg:     pg,
+		log:    log,
+		svcIdx: &svcIndex{byID: map[string]svcEntry{}, lastUsed: map[string]time.Time{}},
 	}
 	if err := db.migrate(ctx); err != nil {
 		sqldb.Close()
@@ -113,20 +126,31 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*DB, error) {
 	return db, nil
 }
 
+// Postgres tells whether the database is PostgreSQL (else SQLite).
+func (db *DB) Postgres() bool { return db.pg }
+
 // Close closes the database.
 func (db *DB) Close() error {
-	if err := db.sql.Close(); err != nil {
+	if err := db.raw.Close(); err != nil {
 		return fmt.Errorf("store: close: %w", err)
 	}
 	return nil
 }
 
 // SQL returns the underlying database handle, for tests and operations.
-func (db *DB) SQL() *sql.DB { return db.sql }
+// Its statements take the backend's own placeholders.
+func (db *DB) SQL() *sql.DB { return db.raw }
 
-// Backup writes a consistent copy of the live database to path with
+// ErrBackupPostgres is Backup's answer on PostgreSQL.
+var ErrBackupPostgres = errors.New("store: backup: the database is PostgreSQL: back it up with pg_dump")
+
+// Backup writes a consistent copy of the live SQLite database to path with
 // VACUUM INTO. path must not exist yet; its directory is created if missing.
+// A PostgreSQL database gives ErrBackupPostgres: pg_dump backs it up.
 func (db *DB) Backup(ctx context.Context, path string) error {
+	if db.pg {
+		return ErrBackupPostgres
+	}
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return fmt.Errorf("store: backup: %w", err)
@@ -164,15 +188,31 @@ func secretFile(path string, exclusive bool) error {
 	return os.Chmod(path, 0o600)
 }
 
-// withTx runs fn in a write transaction (BEGIN IMMEDIATE through the DSN),
-// committing if fn returns nil and rolling back otherwise.
-func (db *DB) withTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := db.sql.BeginTx(ctx, nil)
+// writeLock is the key of the PostgreSQL advisory lock that every write
+// transaction takes first (pg_advisory_xact_lock), so that writers are
+// serialized across all Gatehouse nodes as SQLite serializes them: the
+// revocation log's IDs become visible in increasing order, a use-once row
+// is used once, one key rotation happens at a time. The constant is
+// "gatehous" in ASCII.
+const writeLock int64 = 0x67617465686f7573
+
+// withTx runs fn in a write transaction, committing if fn returns nil and
+// rolling back otherwise. On SQLite the transaction takes the write lock
+// at BEGIN (BEGIN IMMEDIATE through the DSN); on PostgreSQL it takes the
+// cluster-wide write lock (writeLock) first.
+func (db *DB) withTx(ctx context.Context, fn func(tx conn) error) error {
+	tx, err := db.raw.BeginTx(ctx, nil)
 	if err != nil {
 		return full(fmt.Errorf("begin: %w", err))
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	if err := fn(tx); err != nil {
+	c := conn{raw: tx, pg: db.pg}
+	if db.pg {
+		if _, err := c.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, writeLock); err != nil {
+			return full(fmt.Errorf("write lock: %w", err))
+		}
+	}
+	if err := fn(c); err != nil {
 		return full(err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -181,20 +221,52 @@ func (db *DB) withTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return nil
 }
 
+// writeOne runs fn, a single write statement that must be ordered with the
+// other writes: in a write transaction on PostgreSQL (withTx takes the
+// write lock), directly on SQLite, whose one writer already orders it.
+func (db *DB) writeOne(ctx context.Context, fn func(c conn) error) error {
+	if db.pg {
+		return db.withTx(ctx, fn)
+	}
+	return full(fn(db.sql))
+}
+
 // sqliteFull is SQLite's SQLITE_FULL result code.
 const sqliteFull = 13
 
-// full marks err with access.ErrStorageFull when SQLite could not write for
-// lack of room.
+// PostgreSQL's SQLSTATEs the store tells apart.
+const (
+	pgDiskFull        = "53100" // disk_full
+	pgUniqueViolation = "23505" // unique_violation
+)
+
+// full marks err with access.ErrStorageFull when the database could not
+// write for lack of room.
 func full(err error) error {
 	var coded interface{ Code() int }
 	if err == nil || errors.Is(err, access.ErrStorageFull) {
 		return err
 	}
-	if (errors.As(err, &coded) && coded.Code()&0xff == sqliteFull) || strings.Contains(err.Error(), "database or disk is full") {
+	if (errors.As(err, &coded) && coded.Code()&0xff == sqliteFull) ||
+		sqlState(err) == pgDiskFull ||
+		strings.Contains(err.Error(), "database or disk is full") {
 		return fmt.Errorf("%w: %w", access.ErrStorageFull, err)
 	}
 	return err
+}
+
+// uniqueViolation tells whether err is a broken UNIQUE constraint.
+func uniqueViolation(err error) bool {
+	return err != nil && (sqlState(err) == pgUniqueViolation || strings.Contains(err.Error(), "UNIQUE constraint failed"))
+}
+
+// sqlState is the SQLSTATE of a PostgreSQL error in err's chain, or "".
+func sqlState(err error) string {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code
+	}
+	return ""
 }
 
 // toMillis converts t to the stored form: Unix milliseconds.

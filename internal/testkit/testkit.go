@@ -48,6 +48,10 @@ var debianPackages = map[string]string{
 	"bash":                "bash",
 	"git":                 "git",
 	"sha256sum":           "coreutils",
+	"initdb":              "postgresql",
+	"postgres":            "postgresql",
+	"pg_ctl":              "postgresql",
+	"runuser":             "util-linux",
 }
 
 // DebianPackage is the Debian package that provides program, or "" when

@@ -7,22 +7,44 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/access"
+	"github.com/gatehouse-dev/gatehouse/internal/testkit"
 	"github.com/gatehouse-dev/gatehouse/revocation"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
-// TestWatchSQLite: the engine over the SQLite store picks up the revocations
-// another process (another connection to the same file, as `gatehouse
-// revoke`) writes, tells its subscribers once, and applies its own writes at
-// once without telling them twice.
-func TestWatchSQLite(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "gatehouse.db")
-	db, err := store.Open(ctx, path, nil)
-	if err != nil {
-		t.Fatal(err)
+// TestWatchStore: the engine over the store (SQLite, PostgreSQL) picks up
+// the revocations another process or node (another connection to the same
+// database, as `gatehouse revoke`) writes, tells its subscribers once, and
+// applies its own writes at once without telling them twice.
+func TestWatchStore(t *testing.T) {
+	backends := []struct {
+		name  string
+		where func(t *testing.T) string
+		open  func(ctx context.Context, where string) (*store.DB, error)
+	}{
+		{"sqlite", func(t *testing.T) string { return filepath.Join(t.TempDir(), "gatehouse.db") },
+			func(ctx context.Context, path string) (*store.DB, error) { return store.Open(ctx, path, nil) }},
+		{"postgres", func(t *testing.T) string { return testkit.PostgresDSN(t) },
+			func(ctx context.Context, dsn string) (*store.DB, error) { return store.OpenPostgres(ctx, dsn, nil) }},
 	}
-	defer db.Close()
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			ctx := context.Background()
+			path := be.where(t)
+			db, err := be.open(ctx, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			watchStore(t, db, func() (*store.DB, error) { return be.open(ctx, path) })
+		})
+	}
+}
+
+// watchStore is TestWatchStore on db; open opens another handle on it.
+func watchStore(t *testing.T, db *store.DB, open func() (*store.DB, error)) {
+	t.Helper()
+	ctx := context.Background()
 	now := time.Now().Truncate(time.Millisecond)
 	for _, s := range []struct{ email, nonce string }{
 		{"fay@example.com", "f1"}, {"fay@example.com", "f2"}, {"gus@example.com", "g1"}, {"hal@example.com", "h1"},
@@ -52,7 +74,7 @@ func TestWatchSQLite(t *testing.T) {
 	defer cancel()
 	go e.Watch(wctx, 20*time.Millisecond)
 
-	other, err := store.Open(ctx, path, nil)
+	other, err := open()
 	if err != nil {
 		t.Fatal(err)
 	}
