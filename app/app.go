@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
 	"sync/atomic"
 	"time"
 
@@ -75,7 +74,7 @@ func NewWithOptions(ctx context.Context, cfg *config.Config, log *slog.Logger, o
 		a.now = time.Now
 	}
 	a.ops.live.Store(cfg)
-	db, err := store.Open(ctx, filepath.Join(cfg.DataDir, "gatehouse.db"), log)
+	db, err := store.OpenTarget(ctx, cli.StoreTarget(cfg), false, log)
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}

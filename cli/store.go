@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/gatehouse-dev/gatehouse/config"
 	"github.com/gatehouse-dev/gatehouse/ops"
@@ -33,15 +32,22 @@ func openConfigStore(ctx context.Context, path string) (*config.Config, *store.D
 	return cfg, db, nil
 }
 
-// openExisting opens cfg's database, refusing to create a new one. What the
-// store reports (an applied migration) goes to standard error, in the
-// configured log format.
-func openExisting(ctx context.Context, cfg *config.Config) (*store.DB, error) {
-	file := filepath.Join(cfg.DataDir, "gatehouse.db")
-	if _, err := os.Stat(file); err != nil {
-		return nil, fmt.Errorf("app: no database at %s (check data_dir): %w", file, err)
+// StoreTarget is the database cfg names: data_dir/gatehouse.db, or the
+// PostgreSQL database of [store].
+func StoreTarget(cfg *config.Config) store.Target {
+	return store.Target{
+		Postgres: cfg.Store.Backend == config.StorePostgres,
+		Path:     cfg.DatabaseFile(),
+		DSN:      cfg.Store.DSN,
+		Password: cfg.Store.Password(),
 	}
-	db, err := store.Open(ctx, file, ops.NewLogger(os.Stderr, cfg.Log.Level, cfg.Log.Format))
+}
+
+// openExisting opens cfg's database, refusing to create a new SQLite file.
+// What the store reports (an applied migration) goes to standard error, in
+// the configured log format.
+func openExisting(ctx context.Context, cfg *config.Config) (*store.DB, error) {
+	db, err := store.OpenTarget(ctx, StoreTarget(cfg), true, ops.NewLogger(os.Stderr, cfg.Log.Level, cfg.Log.Format))
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}

@@ -2,6 +2,7 @@ package config
 
 import (
 	"net/url"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -108,3 +109,7 @@ func dsnHasPassword(dsn string) bool {
 	}
 	return strings.Contains(dsn, "password =") || strings.Contains(dsn, "password=")
 }
+
+// DatabaseFile is the SQLite database of data_dir, the store of backend
+// "sqlite".
+func (c *Config) DatabaseFile() string { return filepath.Join(c.DataDir, "gatehouse.db") }

@@ -27,6 +27,12 @@ const (
 // service tokens. The DSN's password never appears in an error or a log
 // line. log receives what the store reports (nil: discard).
 func OpenPostgres(ctx context.Context, dsn string, log *slog.Logger) (*DB, error) {
+	return openPostgres(ctx, dsn, "", log)
+}
+
+// openPostgres is OpenPostgres with a password kept out of the DSN (it
+// wins over one in the DSN when set).
+func openPostgres(ctx context.Context, dsn, password string, log *slog.Logger) (*DB, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -34,6 +40,9 @@ func OpenPostgres(ctx context.Context, dsn string, log *slog.Logger) (*DB, error
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: open postgres: %w", redact(err, secret))
+	}
+	if password != "" {
+		cfg.Password = password
 	}
 	if cfg.Password != "" {
 		secret = cfg.Password
