@@ -22,7 +22,11 @@ type KeyStore interface {
 	// SigningKeyIDs lists the keys without their private part, newest
 	// first; cheap enough to poll.
 	SigningKeyIDs(ctx context.Context) ([]access.KeyInfo, error)
-	AddSigningKey(ctx context.Context, k Key) error
+	// AddSigningKeyAfter stores k only while the newest key is still the
+	// one with kid newest ("" for none), checked and written at once, and
+	// reports whether it did: of the processes or nodes that rotate from
+	// the same newest key at once, one adds its key.
+	AddSigningKeyAfter(ctx context.Context, k Key, newest string) (bool, error)
 	DeleteSigningKey(ctx context.Context, kid string) error
 }
 
@@ -65,11 +69,14 @@ func NewManager(ctx context.Context, o ManagerOptions) (*Manager, error) {
 		return nil, fmt.Errorf("token: load keys: %w", err)
 	}
 	if len(infos) == 0 {
-		k, err := AddKey(ctx, o.Store, o.Now())
+		// Nodes starting on an empty database at once: one creates it.
+		k, added, err := addKeyAfter(ctx, o.Store, "", o.Now())
 		if err != nil {
 			return nil, err
 		}
-		o.Log.Info("created signing key", "kid", k.ID)
+		if added {
+			o.Log.Info("created signing key", "kid", k.ID)
+		}
 	}
 	if err := m.Refresh(ctx); err != nil {
 		return nil, err
@@ -80,16 +87,42 @@ func NewManager(ctx context.Context, o ManagerOptions) (*Manager, error) {
 // Load returns the keyring in force.
 func (m *Manager) Load() *Keyring { return m.ring.Load() }
 
-// AddKey generates and stores a new signing key created at now.
+// addKeyTries bounds how often AddKey retries when other processes keep
+// rotating under it.
+const addKeyTries = 5
+
+// AddKey generates and stores a new signing key created at now, which
+// becomes the newest whatever other processes rotate at the same moment.
 func AddKey(ctx context.Context, s KeyStore, now time.Time) (Key, error) {
+	for range addKeyTries {
+		infos, err := s.SigningKeyIDs(ctx)
+		if err != nil {
+			return Key{}, fmt.Errorf("token: new key: %w", err)
+		}
+		newest := ""
+		if len(infos) > 0 {
+			newest = infos[0].ID
+		}
+		k, added, err := addKeyAfter(ctx, s, newest, now)
+		if err != nil || added {
+			return k, err
+		}
+	}
+	return Key{}, fmt.Errorf("token: new key: the newest key kept changing under %d tries", addKeyTries)
+}
+
+// addKeyAfter generates a key created at now and stores it if the newest
+// key is still newest; false when another process rotated first.
+func addKeyAfter(ctx context.Context, s KeyStore, newest string, now time.Time) (Key, bool, error) {
 	k, err := NewKey(now)
 	if err != nil {
-		return Key{}, fmt.Errorf("token: new key: %w", err)
+		return Key{}, false, fmt.Errorf("token: new key: %w", err)
 	}
-	if err := s.AddSigningKey(ctx, k); err != nil {
-		return Key{}, fmt.Errorf("token: new key: %w", err)
+	added, err := s.AddSigningKeyAfter(ctx, k, newest)
+	if err != nil {
+		return Key{}, false, fmt.Errorf("token: new key: %w", err)
 	}
-	return k, nil
+	return k, added, nil
 }
 
 // Refresh brings the keyring in line with the store: keys added by another
@@ -172,9 +205,17 @@ func (m *Manager) RotateIfDue(ctx context.Context) error {
 	if !sched.Due(keyTimes(infos), now) {
 		return nil
 	}
-	k, err := AddKey(ctx, m.o.Store, now)
+	newest := ""
+	if len(infos) > 0 {
+		newest = infos[0].ID
+	}
+	k, added, err := addKeyAfter(ctx, m.o.Store, newest, now)
 	if err != nil {
 		return err
+	}
+	if !added {
+		// Another node rotated first: sign with its key.
+		return m.Refresh(ctx)
 	}
 	if err := m.rotated(ctx, k, access.KeyRotationSchedule); err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -34,11 +35,29 @@ func (s *memKeys) SigningKeyIDs(ctx context.Context) ([]access.KeyInfo, error) {
 	return out, nil
 }
 
-func (s *memKeys) AddSigningKey(_ context.Context, k Key) error {
+func (s *memKeys) AddSigningKeyAfter(_ context.Context, k Key, newest string) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	top := ""
+	for _, old := range s.keys {
+		if top == "" || old.CreatedAt.After(s.byID(top).CreatedAt) {
+			top = old.ID
+		}
+	}
+	if top != newest {
+		return false, nil
+	}
 	s.keys = append(s.keys, k)
-	return nil
+	return true, nil
+}
+
+func (s *memKeys) byID(kid string) Key {
+	for _, k := range s.keys {
+		if k.ID == kid {
+			return k
+		}
+	}
+	return Key{}
 }
 
 func (s *memKeys) DeleteSigningKey(_ context.Context, kid string) error {
@@ -114,4 +133,55 @@ func TestManagerRotation(t *testing.T) {
 			t.Fatalf("rotate: %v, rotations %v", err, rotations)
 		}
 	})
+}
+
+// TestManagersRotateOnce: managers of several nodes on one store, due at
+// the same moment, make one new key between them, and all sign with it.
+func TestManagersRotateOnce(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	store := &memKeys{}
+	sched := Schedule{Every: 24 * time.Hour, Lifetime: time.Hour}
+	var mu sync.Mutex
+	now := t0
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	var rotations atomic.Int32
+	managers := make([]*Manager, 4)
+	for i := range managers {
+		m, err := NewManager(ctx, ManagerOptions{
+			Issuer: "https://auth.example.com", Store: store,
+			Schedule: func() Schedule { return sched }, Now: clock,
+			OnRotate: func(context.Context, Key, string) error { rotations.Add(1); return nil },
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		managers[i] = m
+	}
+	if len(store.keys) != 1 {
+		t.Fatalf("%d nodes starting on an empty store made %d keys, want 1", len(managers), len(store.keys))
+	}
+	mu.Lock()
+	now = t0.Add(25 * time.Hour)
+	mu.Unlock()
+	var wg sync.WaitGroup
+	for _, m := range managers {
+		wg.Go(func() {
+			if err := m.RotateIfDue(ctx); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if len(store.keys) != 2 || rotations.Load() != 1 {
+		t.Fatalf("after a due rotation on %d nodes: %d keys, %d rotations; want 2 keys, 1 rotation", len(managers), len(store.keys), rotations.Load())
+	}
+	for i, m := range managers {
+		if err := m.Refresh(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := m.Load().CurrentKeyID(); got != store.keys[1].ID {
+			t.Errorf("node %d signs with %s, want the new key %s", i, got, store.keys[1].ID)
+		}
+	}
 }
