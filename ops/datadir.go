@@ -22,6 +22,12 @@ const (
 // running serve's pid when another holds it. The returned function releases
 // it.
 func LockDataDir(dir string) (func(), error) {
+	// With the PostgreSQL store nothing else creates the directory (the
+	// lock, the pid file, the acknowledgement socket and the SAML key pair
+	// live in it): create it private, as the SQLite store does.
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("ops: create data_dir: %w", err)
+	}
 	path := filepath.Join(dir, LockFile)
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {

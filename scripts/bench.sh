@@ -22,6 +22,10 @@
 #                     expired app token of a live session (the silent refresh)
 #   gatehouse_gogcN   only with GOGC_ROW=N: the default configuration run with
 #                     GOGC=N, to show how much of the cost is garbage collection
+#   gatehouse_pg      unless PG_ROW=0: the default configuration with
+#                     [store] backend = "postgres", on a throwaway PostgreSQL
+#                     cluster started here (initdb; as the postgres user when
+#                     run as root) on loopback, against the same origin
 # Every run is checked: no socket errors, no non-2xx answer (wrk counts 3xx
 # as success, so a run of redirects would otherwise pass), and the origin's
 # hit count must match wrk's count (up to CONNS requests still in flight
@@ -39,10 +43,13 @@
 #   RUNS=3 DURATION=10 WARMUP=3 THREADS=2 CONNS=50
 #   QUICK=1           smoke test: RUNS=1 DURATION=2 WARMUP=1 MILLION=100000
 #   GOGC_ROW=N        add the gatehouse_gogcN row (off by default)
+#   PG_ROW=0          skip the gatehouse_pg row (it needs Debian's postgresql,
+#                     which scripts/install-test-deps.sh installs)
 #   SKIP_MILLION=1    skip the start-up rows
 #   MILLION=1000000   sessions (and revoked sessions) of the start-up rows
 #   PORT_ORIGIN PORT_BARE PORT_GATE PORT_GATE_LOGOFF PORT_MILLION
 #   PORT_METRICS PORT_METRICS_LOGOFF PORT_METRICS_MILLION PORT_GOGC PORT_METRICS_GOGC
+#   PORT_PG PORT_GATE_PG PORT_METRICS_PG
 #                     listen ports (default: free ports picked at start)
 #   SRC=DIR           Gatehouse source tree to build (default: this repository;
 #                     benchtool always comes from this one)
@@ -69,6 +76,7 @@ TICK=$(getconf CLK_TCK)
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/gatehouse-bench.XXXXXX")
 PIDS=()
+PID_PG= # PostgreSQL, stopped after every Gatehouse
 
 die() { echo "bench: $*" >&2; exit 1; }
 
@@ -94,6 +102,10 @@ stop_pid() { # stop one process we started, by PID: TERM, then KILL after 15 s
 cleanup() {
 	local pid
 	for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
+	if [[ -n $PID_PG ]]; then
+		kill -INT "$PID_PG" 2>/dev/null || true # fast shutdown
+		stop_pid "$PID_PG"
+	fi
 	if [[ ${KEEP:-0} == 1 ]]; then echo "bench: kept $WORK" >&2; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
@@ -111,7 +123,7 @@ echo "bench: building in $SRC" >&2
 	die "build failed"
 BT=$WORK/benchtool
 
-read -r -a FREE <<<"$("$BT" ports -n 10 | tr '\n' ' ')"
+read -r -a FREE <<<"$("$BT" ports -n 13 | tr '\n' ' ')"
 P_ORIGIN=${PORT_ORIGIN:-${FREE[0]}}
 P_BARE=${PORT_BARE:-${FREE[1]}}
 P_GATE=${PORT_GATE:-${FREE[2]}}
@@ -122,7 +134,11 @@ P_MET_LOGOFF=${PORT_METRICS_LOGOFF:-${FREE[6]}}
 P_MET_MILLION=${PORT_METRICS_MILLION:-${FREE[7]}}
 P_GOGC=${PORT_GOGC:-${FREE[8]}}
 P_MET_GOGC=${PORT_METRICS_GOGC:-${FREE[9]}}
+P_PG=${PORT_PG:-${FREE[10]}}
+P_GATE_PG=${PORT_GATE_PG:-${FREE[11]}}
+P_MET_PG=${PORT_METRICS_PG:-${FREE[12]}}
 GOGC_ROW=${GOGC_ROW:-}
+PG_ROW=${PG_ROW:-1}
 
 # code URL HOST: the status of a GET of URL with Host HOST ("000": none).
 code() { curl -s -o /dev/null -w '%{http_code}' -H "Host: $2" "${@:3}" "$1" || true; }
@@ -206,6 +222,33 @@ sign_in() {
 	{ read -r TOKEN_BENCH; read -r TOKEN_REFRESH; } <<<"$out"
 }
 
+# start_postgres: a throwaway PostgreSQL cluster in $WORK/pg on P_PG with
+# an empty database "bench"; sets PG_DSN.
+start_postgres() {
+	local bin d=$WORK/pg
+	bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+	[[ -x $bin/initdb ]] || die "PostgreSQL not found (run scripts/install-test-deps.sh, or PG_ROW=0)"
+	mkdir -p "$d"
+	local as=()
+	if [[ $(id -u) == 0 ]]; then
+		chmod 711 "$WORK" # the postgres user may pass through, not list
+		chown postgres "$d"
+		as=(runuser -u postgres --)
+	fi
+	"${as[@]}" "$bin/initdb" -D "$d/data" -A trust -U gatehouse -E UTF8 --locale=C >"$d/initdb.log" 2>&1 ||
+		die "initdb failed: $(cat "$d/initdb.log")"
+	"${as[@]}" "$bin/postgres" -D "$d/data" -k "$d" -c listen_addresses=127.0.0.1 -p "$P_PG" >"$d/postgres.log" 2>&1 &
+	PID_PG=$!
+	local deadline=$((SECONDS + 30))
+	until "$bin/pg_isready" -q -h 127.0.0.1 -p "$P_PG"; do
+		((SECONDS < deadline)) || die "PostgreSQL did not start: $(tail -20 "$d/postgres.log")"
+		sleep 0.1
+	done
+	"$bin/psql" -q -h 127.0.0.1 -p "$P_PG" -U gatehouse -d postgres -c 'CREATE DATABASE bench' ||
+		die "cannot create the bench database"
+	PG_DSN="postgres://gatehouse@127.0.0.1:$P_PG/bench?sslmode=disable"
+}
+
 "$BT" origin -addr "127.0.0.1:$P_ORIGIN" 2>"$WORK/origin.log" &
 PIDS+=($!)
 PID_ORIGIN=$!
@@ -233,6 +276,14 @@ if [[ -n $GOGC_ROW ]]; then
 	sign_in "$WORK/gogc" "$P_GOGC"
 	TOK_GOGC=$TOKEN_BENCH
 fi
+if [[ $PG_ROW == 1 ]]; then
+	start_postgres
+	write_config "$WORK/pg-node" "$P_GATE_PG" "$P_MET_PG" $'[store]\nbackend = "postgres"\ndsn = "'"$PG_DSN"'"'
+	start_gatehouse "$WORK/pg-node" "$P_GATE_PG"
+	PID_GATE_PG=$GPID
+	sign_in "$WORK/pg-node" "$P_GATE_PG"
+	TOK_PG=$TOKEN_BENCH
+fi
 sleep 2 # the refresh app's 1 s token is now expired
 
 # The checks a row stands on: Gatehouse passes the origin's body for a
@@ -254,6 +305,10 @@ URL[bare]="http://127.0.0.1:$P_BARE/" HOST[bare]="127.0.0.1:$P_BARE" COOKIE[bare
 URL[gatehouse]="http://127.0.0.1:$P_GATE/" HOST[gatehouse]="bench.bench.test:$P_GATE" COOKIE[gatehouse]=$TOK_DEFAULT FRONT[gatehouse]=$PID_GATE
 URL[gatehouse_logoff]="http://127.0.0.1:$P_LOGOFF/" HOST[gatehouse_logoff]="bench.bench.test:$P_LOGOFF" COOKIE[gatehouse_logoff]=$TOK_LOGOFF FRONT[gatehouse_logoff]=$PID_LOGOFF
 URL[refresh]="http://127.0.0.1:$P_GATE/" HOST[refresh]="refresh.bench.test:$P_GATE" COOKIE[refresh]=$TOK_EXPIRED FRONT[refresh]=$PID_GATE
+if [[ $PG_ROW == 1 ]]; then
+	CONFIGS+=(gatehouse_pg)
+	URL[gatehouse_pg]="http://127.0.0.1:$P_GATE_PG/" HOST[gatehouse_pg]="bench.bench.test:$P_GATE_PG" COOKIE[gatehouse_pg]=$TOK_PG FRONT[gatehouse_pg]=$PID_GATE_PG
+fi
 if [[ -n $GOGC_ROW ]]; then
 	g=gatehouse_gogc$GOGC_ROW
 	CONFIGS+=("$g")
@@ -349,6 +404,11 @@ verdict() { awk -v v="$1" -v op="$2" -v l="$3" 'BEGIN { ok = (op == ">=") ? v >=
 	row "CPU per request gatehouse_logoff / bare" "$(ratio "$(col gatehouse_logoff 4)" "$(col bare 4)")" "<=" 1.10
 	row "CPU per request refresh / gatehouse" "$(ratio "$(col refresh 4)" "$(col gatehouse 4)")" "<=" 1.5
 	row "p50 refresh / gatehouse" "$(ratio "$(col refresh 2)" "$(col gatehouse 2)")" "<=" 1.5
+	if [[ $PG_ROW == 1 ]]; then
+		echo "| throughput gatehouse_pg (PostgreSQL store) / gatehouse (SQLite) | $(ratio "$(col gatehouse_pg 1)" "$(col gatehouse 1)") | | |"
+		echo "| p99 gatehouse_pg / gatehouse | $(ratio "$(col gatehouse_pg 3)" "$(col gatehouse 3)") | | |"
+		echo "| CPU per request gatehouse_pg / gatehouse | $(ratio "$(col gatehouse_pg 4)" "$(col gatehouse 4)") | | |"
+	fi
 	if [[ -n $GOGC_ROW ]]; then
 		g=gatehouse_gogc$GOGC_ROW
 		echo "| throughput $g / bare (GC tuning on top, not a default) | $(ratio "$(col "$g" 1)" "$(col bare 1)") | | |"
