@@ -40,6 +40,10 @@ type DB struct {
 
 	svcIdx *svcIndex    // service tokens, see servicetokens.go
 	seen   seenThrottle // last-seen writes, see seen.go
+
+	// listenDSN is, for PostgreSQL, the DSN the database was opened with:
+	// Listen opens its own connection with it (notify.go). Empty for SQLite.
+	listenDSN string
 }
 
 // DSN returns the modernc.org/sqlite data source name for the database file
