@@ -111,16 +111,21 @@ func (a *App) watchRevocations(ctx context.Context) (stop func()) {
 		return func() {}
 	}
 	wctx, cancel := context.WithCancel(ctx)
-	if err := a.node.Start(wctx); err != nil && wctx.Err() == nil {
-		a.log.Warn("register in the node registry", "err", err)
-	}
-	if n, err := a.db.PruneNodes(wctx, time.Now().Add(-nodePruneAfter)); err != nil {
-		a.log.Warn("prune the node registry", "err", err)
-	} else if n > 0 {
-		a.log.Info("pruned nodes that stopped without leaving the registry", "nodes", n)
-	}
 	done := make(chan struct{}, 3)
-	go func() { defer func() { done <- struct{}{} }(); a.node.Run(wctx) }()
+	go func() {
+		defer func() { done <- struct{}{} }()
+		// The first sync waits for the revocation engine's start-up load,
+		// which must not hold up serving (the checks wait for it anyway).
+		if err := a.node.Start(wctx); err != nil && wctx.Err() == nil {
+			a.log.Warn("register in the node registry", "err", err)
+		}
+		if n, err := a.db.PruneNodes(wctx, time.Now().Add(-nodePruneAfter)); err != nil && wctx.Err() == nil {
+			a.log.Warn("prune the node registry", "err", err)
+		} else if n > 0 {
+			a.log.Info("pruned nodes that stopped without leaving the registry", "nodes", n)
+		}
+		a.node.Run(wctx)
+	}()
 	go func() {
 		defer func() { done <- struct{}{} }()
 		if err := a.db.Listen(wctx, store.ChannelRevocations, func(string) { a.node.Kick() }); err != nil {
