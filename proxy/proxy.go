@@ -90,7 +90,9 @@ type Options struct {
 	// error refuses it with a 503 that says the session store is
 	// unreachable. Gatehouse sets it to the node's fail-closed check: a
 	// node out of sync with the store may have missed a revocation made on
-	// another node. Bypass policies and CORS preflights are unaffected.
+	// another node. The reserved endpoints (forward auth, the hand-off,
+	// get-identity, logout) are refused too; bypass policies and CORS
+	// preflights are unaffected.
 	Unavailable func() error
 
 	// Transport reaches the origins. nil: a tuned *http.Transport
@@ -272,13 +274,8 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, app *access.
 		h.forward(w, r, app)
 		return
 	}
-	if h.o.Unavailable != nil {
-		if err := h.o.Unavailable(); err != nil {
-			note(r, app.Name, DecisionDeny, "")
-			w.Header().Set("Retry-After", "5")
-			h.failWith(w, r, &web.Error{Status: http.StatusServiceUnavailable, Title: "Service unavailable", Msg: MsgStoreUnreachable, Err: err})
-			return
-		}
+	if h.unavailable(w, r, app.Name) {
+		return
 	}
 	if id, secret := serviceCredentials(r, app); id != "" || secret != "" {
 		if h.serveServiceToken(w, r, &st.plan, app, id, secret, from, now) {
@@ -421,6 +418,22 @@ func (h *Handler) serveServiceToken(w http.ResponseWriter, r *http.Request, plan
 	plan.allow(raw, "")
 	plan.cookie = raw
 	h.forward(w, r, app)
+	return true
+}
+
+// unavailable answers r with 503 and reports true while Options.Unavailable
+// errs: the node is out of sync with the session store.
+func (h *Handler) unavailable(w http.ResponseWriter, r *http.Request, app string) bool {
+	if h.o.Unavailable == nil {
+		return false
+	}
+	err := h.o.Unavailable()
+	if err == nil {
+		return false
+	}
+	note(r, app, DecisionDeny, "")
+	w.Header().Set("Retry-After", "5")
+	h.failWith(w, r, &web.Error{Status: http.StatusServiceUnavailable, Title: "Service unavailable", Msg: MsgStoreUnreachable, Err: err})
 	return true
 }
 

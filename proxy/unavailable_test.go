@@ -42,6 +42,8 @@ func TestUnavailableFailsClosed(t *testing.T) {
 		{"cut off: refused as JSON", true, "app.example.com", true, http.StatusServiceUnavailable, false},
 		{"cut off: refused as a page", true, "app.example.com", false, http.StatusServiceUnavailable, false},
 		{"cut off: bypass app serves", true, "public.example.com", false, http.StatusOK, true},
+		{"cut off: forward auth refused", true, "app.example.com" + access.PathForwardAuth, true, http.StatusServiceUnavailable, false},
+		{"cut off: get-identity refused", true, "app.example.com" + access.PathGetIdentity, true, http.StatusServiceUnavailable, false},
 		{"back in sync", false, "app.example.com", false, http.StatusOK, true},
 	}
 	for _, st := range steps {
@@ -49,7 +51,11 @@ func TestUnavailableFailsClosed(t *testing.T) {
 			cutOff.Store(st.cut)
 			_, before := origin.last()
 			rec := httptest.NewRecorder()
-			req := httptest.NewRequest("GET", "http://"+st.host+"/page", nil)
+			target := "http://" + st.host
+			if !strings.Contains(st.host, "/") {
+				target += "/page"
+			}
+			req := httptest.NewRequest("GET", target, nil)
 			req.Header.Set("Cookie", "CF_Authorization="+raw)
 			if st.json {
 				req.Header.Set("Accept", "application/json")
