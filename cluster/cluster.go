@@ -31,6 +31,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -135,6 +136,7 @@ type Node struct {
 
 	lastSync atomic.Int64 // Unix ns of the start of the last full sync (poll and heartbeat)
 	failing  atomic.Bool  // the last sync failed (logged once per outage)
+	full     atomic.Bool  // the last heartbeat found the store full (logged once)
 
 	kick chan struct{} // wakes Run to sync at once
 	acks waker         // heartbeats of other nodes, for Await
@@ -229,7 +231,9 @@ func (n *Node) SyncNow(ctx context.Context) error { return n.sync(ctx, true) }
 // the watermark moved (an acknowledgement) or when one is due. The node
 // counts as in sync from the moment the sync started reading, once the
 // heartbeat carrying it is written: a node whose acknowledgements others
-// cannot see must refuse as if it were cut off.
+// cannot see must refuse as if it were cut off. The one exception is a
+// store without room for the heartbeat (access.ErrStorageFull): the poll
+// read the log, so the node is current.
 func (n *Node) sync(ctx context.Context, force bool) error {
 	n.syncMu.Lock()
 	defer n.syncMu.Unlock()
@@ -238,9 +242,21 @@ func (n *Node) sync(ctx context.Context, force bool) error {
 	if err == nil && (force || !n.beaten || mark != n.lastMark || start.Sub(n.lastBeat) >= n.o.Timing.Heartbeat) {
 		beat := n.self
 		beat.HeartbeatAt, beat.Watermark = start, mark
-		if err = n.o.Registry.Heartbeat(ctx, beat); err == nil {
+		err = n.o.Registry.Heartbeat(ctx, beat)
+		switch {
+		case err == nil:
 			n.lastBeat, n.lastMark, n.beaten = start, mark, true
 			n.lastSync.Store(start.UnixNano())
+		case errors.Is(err, access.ErrStorageFull):
+			// The store has no room for the heartbeat, but the poll
+			// kept this node current: it enforces every revocation
+			// within a poll, so it goes on serving (the others stop
+			// waiting for it once it is no longer live).
+			n.lastSync.Store(start.UnixNano())
+			if !n.full.Swap(true) {
+				n.o.Log.Warn("cluster: no room in the store for the heartbeat; serving on the polled revocations", "node", n.self.Name)
+			}
+			err = nil
 		}
 	}
 	if err != nil {
@@ -249,6 +265,9 @@ func (n *Node) sync(ctx context.Context, force bool) error {
 				"node", n.self.Name, "stale_after", n.o.Timing.StaleAfter, "err", err)
 		}
 		return fmt.Errorf("cluster: sync: %w", err)
+	}
+	if err == nil && n.beaten && n.lastBeat.Equal(start) {
+		n.full.Store(false)
 	}
 	if n.failing.Swap(false) {
 		n.o.Log.Info("cluster: in sync with the store again", "node", n.self.Name)

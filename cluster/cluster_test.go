@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -243,6 +244,8 @@ func TestFailClosed(t *testing.T) {
 		{"heartbeat failing, within the window", 10 * time.Second, nil, errors.New("read-only"), false},
 		{"heartbeat failing, past the window", time.Second, nil, errors.New("read-only"), true},
 		{"heartbeat back", time.Second, nil, nil, false},
+		{"store full: the poll keeps it current", 11 * time.Second, nil, fmt.Errorf("store: heartbeat: %w", access.ErrStorageFull), false},
+		{"store full and poll failing", 11 * time.Second, errors.New("unreachable"), fmt.Errorf("store: heartbeat: %w", access.ErrStorageFull), true},
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
