@@ -1,6 +1,6 @@
 // Package store keeps Gatehouse's state in one SQLite file: users, global
 // sessions, login nonces, one-time PINs, signing keys, app audiences,
-// revocations and the audit log. All SQL is here. The revocation index that
+// revocations, the node registry and the audit log. All SQL is here. The revocation index that
 // enforces the revocations lives in package revocation, which loads and
 // follows the store's revocation log.
 package store
