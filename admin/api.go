@@ -282,11 +282,12 @@ func (a *Handler) apiRevokeUser(w http.ResponseWriter, r *http.Request, tok acce
 	}
 	now := a.o.Now()
 	n, err := a.o.Store.RevokeUser(r.Context(), u.Email, apiActor(tok), now)
-	if err != nil {
+	e, unacked := Unacknowledged(RevokeUserEvent(u.Email, n, apiActor(tok), now), err)
+	if err != nil && !unacked {
 		return err
 	}
-	a.recordEvent(r, RevokeUserEvent(u.Email, n, apiActor(tok), now))
-	web.WriteJSON(w, http.StatusOK, map[string]any{"email": u.Email, "revoked_sessions": n})
+	a.recordEvent(r, e)
+	web.WriteJSON(w, http.StatusOK, withAcks(map[string]any{"email": u.Email, "revoked_sessions": n}, err))
 	return nil
 }
 
@@ -308,11 +309,13 @@ func (a *Handler) apiRevokeSession(w http.ResponseWriter, r *http.Request, tok a
 		return err
 	}
 	now := a.o.Now()
-	if err := a.o.Store.RevokeSession(r.Context(), sess.Nonce, apiActor(tok), now); err != nil {
+	err = a.o.Store.RevokeSession(r.Context(), sess.Nonce, apiActor(tok), now)
+	e, unacked := Unacknowledged(RevokeSessionEvent(sess.Identity.Email, apiActor(tok), now), err)
+	if err != nil && !unacked {
 		return err
 	}
-	a.recordEvent(r, RevokeSessionEvent(sess.Identity.Email, apiActor(tok), now))
-	web.WriteJSON(w, http.StatusOK, map[string]any{"nonce": sess.Nonce, "email": sess.Identity.Email})
+	a.recordEvent(r, e)
+	web.WriteJSON(w, http.StatusOK, withAcks(map[string]any{"nonce": sess.Nonce, "email": sess.Identity.Email}, err))
 	return nil
 }
 
@@ -357,12 +360,27 @@ func (a *Handler) apiRevokeApp(w http.ResponseWriter, r *http.Request, tok acces
 	}
 	soft := body.Mode == "soft"
 	now := a.o.Now()
-	if err := a.o.Store.RevokeApp(r.Context(), p.Name, p.AUD, soft, apiActor(tok), now); err != nil {
+	err := a.o.Store.RevokeApp(r.Context(), p.Name, p.AUD, soft, apiActor(tok), now)
+	e, unacked := Unacknowledged(RevokeAppEvent(p.Name, soft, apiActor(tok), now), err)
+	if err != nil && !unacked {
 		return err
 	}
-	a.recordEvent(r, RevokeAppEvent(p.Name, soft, apiActor(tok), now))
-	web.WriteJSON(w, http.StatusOK, map[string]any{"app": p.Name, "aud": p.AUD, "mode": body.Mode})
+	a.recordEvent(r, e)
+	web.WriteJSON(w, http.StatusOK, withAcks(map[string]any{"app": p.Name, "aud": p.AUD, "mode": body.Mode}, err))
 	return nil
+}
+
+// withAcks adds to the answer of a revoke whether every live node
+// acknowledged it ("acknowledged") and, when not, the nodes that did not
+// ("unacknowledged_nodes"): the revoke is in force either way, those nodes
+// refusing every request until they are back in sync with the store.
+func withAcks(body map[string]any, err error) map[string]any {
+	nodes := access.Unacknowledged(err)
+	body["acknowledged"] = nodes == nil
+	if nodes != nil {
+		body["unacknowledged_nodes"] = nodes
+	}
+	return body
 }
 
 // apiServiceToken is a service token in the API; Secret only on creation.

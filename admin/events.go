@@ -45,3 +45,17 @@ func ServiceTokenEvent(verb, name, clientID, by string, now time.Time) access.Ev
 	}
 	return access.Event{Time: now, Kind: kind, Email: by, Detail: fmt.Sprintf("%s service token %s (%s)", strings.ToUpper(verb[:1])+verb[1:], name, clientID)}
 }
+
+// Unacknowledged adds to e, the event of a revoke, the nodes that did not
+// acknowledge it when err (the revoke's error) is an
+// *access.UnacknowledgedError, and reports whether it is; any other non-nil
+// err is the revoke's failure, for the caller to return.
+func Unacknowledged(e access.Event, err error) (access.Event, bool) {
+	nodes := access.Unacknowledged(err)
+	if nodes == nil {
+		return e, false
+	}
+	e.Detail += fmt.Sprintf(". Not acknowledged by %s: %s (refusing every request until back in sync with the store)",
+		pages.Plural(len(nodes), "node"), strings.Join(nodes, ", "))
+	return e, true
+}

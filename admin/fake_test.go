@@ -25,6 +25,16 @@ type fakeStore struct {
 	events   []access.Event
 	tokens   []ServiceToken
 	secrets  map[string]string // client ID → secret
+	unacked  []string          // nodes every revoke reports as not acknowledging
+}
+
+// ackErr is the revokes' answer: nil, or the nodes that did not acknowledge.
+// f.mu is held.
+func (f *fakeStore) ackErr() error {
+	if f.unacked == nil {
+		return nil
+	}
+	return &access.UnacknowledgedError{Nodes: f.unacked, Timeout: 15 * time.Second}
 }
 
 var (
@@ -225,7 +235,7 @@ func (f *fakeStore) RevokeUser(_ context.Context, email, _ string, now time.Time
 			n++
 		}
 	}
-	return n, nil
+	return n, f.ackErr()
 }
 
 func (f *fakeStore) RevokeApp(_ context.Context, _, aud string, soft bool, _ string, now time.Time) error {
@@ -238,14 +248,14 @@ func (f *fakeStore) RevokeApp(_ context.Context, _, aud string, soft bool, _ str
 		rev.Hard = now
 	}
 	f.apps[aud] = rev
-	return nil
+	return f.ackErr()
 }
 
 func (f *fakeStore) RevokeSession(_ context.Context, nonce, _ string, _ time.Time) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.revoked[nonce] = true
-	return nil
+	return f.ackErr()
 }
 
 func (f *fakeStore) CreateServiceToken(_ context.Context, name string, d time.Duration, now time.Time) (string, string, error) {

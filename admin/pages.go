@@ -259,10 +259,10 @@ func (a *Handler) revokeUser(w http.ResponseWriter, r *http.Request, s adminSess
 		})
 	}
 	n, err := a.o.Store.RevokeUser(r.Context(), u.Email, s.Identity.Email, a.o.Now())
-	if err != nil {
+	e, unacked := Unacknowledged(RevokeUserEvent(u.Email, n, s.Identity.Email, a.o.Now()), err)
+	if err != nil && !unacked {
 		return err
 	}
-	e := RevokeUserEvent(u.Email, n, s.Identity.Email, a.o.Now())
 	a.recordEvent(r, e)
 	return a.flashAndRedirect(w, r, Prefix+"/users", e.Detail)
 }
@@ -295,10 +295,11 @@ func (a *Handler) revokeSession(w http.ResponseWriter, r *http.Request, s adminS
 			Cancel:  back,
 		})
 	}
-	if err := a.o.Store.RevokeSession(r.Context(), nonce, s.Identity.Email, a.o.Now()); err != nil {
+	err = a.o.Store.RevokeSession(r.Context(), nonce, s.Identity.Email, a.o.Now())
+	e, unacked := Unacknowledged(RevokeSessionEvent(email, s.Identity.Email, a.o.Now()), err)
+	if err != nil && !unacked {
 		return err
 	}
-	e := RevokeSessionEvent(email, s.Identity.Email, a.o.Now())
 	a.recordEvent(r, e)
 	return a.flashAndRedirect(w, r, back, e.Detail)
 }
@@ -338,14 +339,19 @@ func (a *Handler) revokeApp(w http.ResponseWriter, r *http.Request, s adminSessi
 		}
 		return a.confirm(w, r, s, c)
 	}
-	if err := a.o.Store.RevokeApp(r.Context(), p.Name, p.AUD, soft, s.Identity.Email, a.o.Now()); err != nil {
+	err := a.o.Store.RevokeApp(r.Context(), p.Name, p.AUD, soft, s.Identity.Email, a.o.Now())
+	e, unacked := Unacknowledged(RevokeAppEvent(p.Name, soft, s.Identity.Email, a.o.Now()), err)
+	if err != nil && !unacked {
 		return err
 	}
 	msg := "Revoked every token of " + p.Name
 	if soft {
 		msg = "Tokens of " + p.Name + " will be re-issued silently"
 	}
-	a.recordEvent(r, RevokeAppEvent(p.Name, soft, s.Identity.Email, a.o.Now()))
+	if unacked {
+		msg = e.Detail
+	}
+	a.recordEvent(r, e)
 	return a.flashAndRedirect(w, r, Prefix+"/apps", msg)
 }
 

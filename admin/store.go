@@ -49,7 +49,11 @@ type AuditLog interface {
 	AuditSearch(ctx context.Context, f AuditFilter) ([]access.Event, bool, error)
 }
 
-// Revoker ends sessions and app tokens; by is the admin's email.
+// Revoker ends sessions and app tokens; by is the admin's email. A revoke
+// returns once every other live node on the store has applied it; one that
+// some nodes did not acknowledge in time returns an
+// *access.UnacknowledgedError naming them (the revoke is recorded and in
+// force: the page, the API answer and the audit event name those nodes).
 type Revoker interface {
 	AppRevocation(aud string) access.AppRevocation
 	// RevokeUser revokes every active session of email and returns how many.

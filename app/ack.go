@@ -7,7 +7,9 @@ import (
 )
 
 // listenAck serves the acknowledgement socket (ops.AckSocket) until ctx
-// ends: a "sync" makes the serve apply what other processes wrote.
+// ends: a "sync" makes the serve apply what other processes wrote and
+// acknowledge it at once in its heartbeat, which the command line's wait
+// for every node's acknowledgement then sees.
 func (a *App) listenAck(ctx context.Context) (func(), error) {
-	return ops.ListenAck(ctx, a.cfg.DataDir, a.applyOthers, a.log)
+	return ops.ListenAck(ctx, a.cfg.DataDir, a.node.SyncNow, a.log)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/admin"
 	"github.com/gatehouse-dev/gatehouse/certs"
 	"github.com/gatehouse-dev/gatehouse/cli"
+	"github.com/gatehouse-dev/gatehouse/cluster"
 	"github.com/gatehouse-dev/gatehouse/config"
 	"github.com/gatehouse-dev/gatehouse/geoip"
 	"github.com/gatehouse-dev/gatehouse/idp"
@@ -36,6 +37,7 @@ type App struct {
 	log   *slog.Logger
 	db    *store.DB
 	rev   *revocation.Engine // the revocations in force, over db's log
+	node  *cluster.Node      // this node in the store's node registry (app/revocations.go)
 	now   func() time.Time
 	table atomic.Pointer[access.Table]
 	keys  *token.Manager // the signing keys, kept in line with the database
@@ -56,6 +58,13 @@ type App struct {
 type Options struct {
 	Now  func() time.Time // clock; time.Now when nil
 	Mail idp.Mailer       // PIN delivery; SMTP or the log by config when nil
+	// NodeName names this node in the node registry ("" for
+	// store.node_name, or host:pid when that is empty too).
+	NodeName string
+	// Cluster is the timing of the node's sync with the store (zero
+	// fields: the [store] table's stale_after and ack_timeout, then the
+	// cluster package's defaults).
+	Cluster cluster.Timing
 }
 
 // New opens the database, loads or creates the signing key and the apps'
@@ -81,6 +90,22 @@ func NewWithOptions(ctx context.Context, cfg *config.Config, log *slog.Logger, o
 	a.db = db
 	// Loaded in the background: checks wait for it, everything else starts.
 	a.rev = revocation.Open(ctx, db, a.now(), log)
+	if o.NodeName == "" {
+		o.NodeName = cfg.Store.NodeName
+	}
+	fromConfig := cli.ClusterTiming(cfg)
+	if o.Cluster.StaleAfter == 0 {
+		o.Cluster.StaleAfter = fromConfig.StaleAfter
+	}
+	if o.Cluster.AckTimeout == 0 {
+		o.Cluster.AckTimeout = fromConfig.AckTimeout
+	}
+	// The node's liveness runs on the wall clock, whatever o.Now says.
+	a.node, err = cluster.New(cluster.Options{Name: o.NodeName, Registry: db, Sync: a.syncStore, Timing: o.Cluster, Log: log})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("app: %w", err)
+	}
 	if err := a.loadKeys(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -205,6 +230,7 @@ func (a *App) buildHandler(o Options) error {
 		ClientIPHeader: a.cfg.ClientIPHeader,
 		Country:        a.geo.Country,
 		Seen:           a.touchSession,
+		Unavailable:    a.storeUnavailable,
 	})
 	a.rev.Subscribe(prot.CloseRevoked)
 	a.prot = prot
@@ -215,7 +241,7 @@ func (a *App) buildHandler(o Options) error {
 		Admins:         a.cfg.Admins,
 		Apps:           apps,
 		Keys:           keys,
-		Store:          a.revoking(),
+		Store:          a.adminRevoking(),
 		ServiceTokens:  a.revoking(),
 		APITokens:      a.revoking(),
 		APIFailures:    apiFailureLimit(),
@@ -234,7 +260,8 @@ func (a *App) buildHandler(o Options) error {
 	if err != nil {
 		return err
 	}
-	a.handler = web.WithRequestID(&hosts{team: a.cfg.TeamDomain, teamHandler: team, admin: adm, scim: sc, protected: prot, static: pages.Static()})
+	a.handler = web.WithRequestID(&hosts{team: a.cfg.TeamDomain, teamHandler: team, admin: adm, scim: sc, protected: prot, static: pages.Static(),
+		unavailable: a.storeUnavailable, errors: &web.Adapter{Log: a.log, Page: rd.Error}})
 	return nil
 }
 

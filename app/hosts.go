@@ -6,6 +6,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/admin"
+	"github.com/gatehouse-dev/gatehouse/proxy"
 	"github.com/gatehouse-dev/gatehouse/scim"
 	"github.com/gatehouse-dev/gatehouse/web"
 )
@@ -20,6 +21,13 @@ type hosts struct {
 	scim        http.Handler // the SCIM service provider under /scim/v2 on the team domain; nil: none
 	protected   http.Handler
 	static      http.Handler
+	// unavailable is the node's fail-closed check (nil: none): while it
+	// errs, the team domain refuses everything but its published keys
+	// with the one error shape (503, "session store unreachable"), since
+	// its pages are authorized with global sessions; the protected hosts
+	// ask it themselves (proxy.Options.Unavailable).
+	unavailable func() error
+	errors      *web.Adapter
 }
 
 func (h *hosts) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -28,6 +36,15 @@ func (h *hosts) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if web.SameHost(r.Host, h.team) {
+		if h.unavailable != nil && r.URL.Path != access.PathCerts {
+			if err := h.unavailable(); err != nil {
+				w.Header().Set("Retry-After", "5")
+				web.SecurityHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					h.errors.Respond(w, r, &web.Error{Status: http.StatusServiceUnavailable, Title: "Service unavailable", Msg: proxy.MsgStoreUnreachable, Err: err})
+				})).ServeHTTP(w, r)
+				return
+			}
+		}
 		if h.scim != nil && scim.IsPath(r.URL.Path) {
 			h.scim.ServeHTTP(w, r)
 			return

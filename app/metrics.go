@@ -13,7 +13,7 @@ import (
 // MetricsHandler serves /metrics, /healthz and /readyz: the handler of the
 // metrics listener.
 func (a *App) MetricsHandler() http.Handler {
-	return ops.Handler(a.ops.metrics, ops.Readiness{Keys: a.keys.Load, Store: a.db, Log: a.log})
+	return ops.Handler(a.ops.metrics, ops.Readiness{Keys: a.keys.Load, Store: a.db, Log: a.log, InSync: a.storeUnavailable})
 }
 
 // observe is the proxy's Observe hook: it counts the request and writes

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/admin"
+	"github.com/gatehouse-dev/gatehouse/cluster"
 	"github.com/gatehouse-dev/gatehouse/revocation"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
@@ -24,7 +25,11 @@ func TestRevokingStoreServesAdmin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := revokingStore{db, rev}
+	node, err := cluster.New(cluster.Options{Registry: db, Sync: func(ctx context.Context) (int64, error) { return rev.Watermark(), rev.Poll(ctx) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := revokingStore{DB: db, rev: rev, node: node, report: true}
 	now := time.Now()
 
 	for name, err := range map[string]error{

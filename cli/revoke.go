@@ -26,7 +26,9 @@ func cliRevoker() string {
 
 // cmdRevoke is `gatehouse revoke -config FILE --user EMAIL` and
 // `gatehouse revoke -config FILE --app NAME [--soft]`. It writes to the
-// database a running serve watches, which applies it within a second.
+// database a running serve watches; it returns once every serving node on
+// the store has applied it (cli/ack.go), or fails naming those that did not
+// acknowledge within the ack timeout.
 func cmdRevoke(ctx context.Context, args []string, stdout io.Writer) error {
 	fs, path := cliFlags("revoke")
 	user := fs.String("user", "", "revoke every session of the user with this `EMAIL`")
@@ -51,13 +53,13 @@ func cmdRevoke(ctx context.Context, args []string, stdout io.Writer) error {
 	defer db.Close()
 	now := time.Now()
 	if *user != "" {
-		return revokeUser(ctx, db, cfg.DataDir, *user, now, stdout)
+		return revokeUser(ctx, cfg, db, *user, now, stdout)
 	}
 	return revokeApp(ctx, cfg, db, *appName, *soft, now, stdout)
 }
 
 // revokeUser revokes every session of email.
-func revokeUser(ctx context.Context, db *store.DB, dataDir, email string, now time.Time, stdout io.Writer) error {
+func revokeUser(ctx context.Context, cfg *config.Config, db *store.DB, email string, now time.Time, stdout io.Writer) error {
 	r, err := db.RevokeUser(ctx, email, cliRevoker(), now)
 	if errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("no user %q has ever signed in", email)
@@ -67,9 +69,11 @@ func revokeUser(ctx context.Context, db *store.DB, dataDir, email string, now ti
 	}
 	email = strings.ToLower(strings.TrimSpace(email))
 	n := len(r.Nonces)
-	cliEvent(ctx, db, admin.RevokeUserEvent(email, n, cliRevoker(), now))
 	fmt.Fprintf(stdout, "revoked user %s: %d active session(s) ended; their app tokens are refused from the next request\n", email, n)
-	return reportAck(dataDir, stdout)
+	awaitErr, exitErr := acknowledge(ctx, db, cfg, r.ID, stdout)
+	e, _ := admin.Unacknowledged(admin.RevokeUserEvent(email, n, cliRevoker(), now), awaitErr)
+	cliEvent(ctx, db, e)
+	return exitErr
 }
 
 // revokeApp revokes the tokens of the configured app called name.
@@ -88,16 +92,19 @@ func revokeApp(ctx context.Context, cfg *config.Config, db *store.DB, name strin
 		if err != nil {
 			return err
 		}
-		if _, err := db.RevokeApp(ctx, p.Name, aud, soft, cliRevoker(), now); err != nil {
+		r, err := db.RevokeApp(ctx, p.Name, aud, soft, cliRevoker(), now)
+		if err != nil {
 			return err
 		}
-		cliEvent(ctx, db, admin.RevokeAppEvent(p.Name, soft, cliRevoker(), now))
 		if soft {
 			fmt.Fprintf(stdout, "soft-revoked app %s (aud %s): tokens are re-issued silently from live sessions\n", p.Name, aud)
 		} else {
 			fmt.Fprintf(stdout, "revoked app %s (aud %s): every user signs in again for it\n", p.Name, aud)
 		}
-		return reportAck(cfg.DataDir, stdout)
+		awaitErr, exitErr := acknowledge(ctx, db, cfg, r.ID, stdout)
+		e, _ := admin.Unacknowledged(admin.RevokeAppEvent(p.Name, soft, cliRevoker(), now), awaitErr)
+		cliEvent(ctx, db, e)
+		return exitErr
 	}
 	return fmt.Errorf("no app %q in the configuration (apps: %s)", name, strings.Join(known, ", "))
 }

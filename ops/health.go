@@ -31,6 +31,10 @@ type Readiness struct {
 	Keys  func() *token.Keyring // the keyring in force
 	Store WriteChecker
 	Log   *slog.Logger // why the store is not writable; discarded when nil
+	// InSync, when set, errs while the node is out of sync with the store
+	// for longer than its stale window: it refuses every credentialed
+	// request then, and a load balancer should send them elsewhere.
+	InSync func() error
 }
 
 // reason says why Gatehouse cannot serve, "" when it can. It is safe to
@@ -38,6 +42,9 @@ type Readiness struct {
 func (r Readiness) reason(ctx context.Context) string {
 	if kr := r.Keys(); kr == nil || kr.CurrentKeyID() == "" {
 		return "no signing keys loaded"
+	}
+	if r.InSync != nil && r.InSync() != nil {
+		return "not in sync with the session store"
 	}
 	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()

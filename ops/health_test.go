@@ -46,22 +46,25 @@ func TestReadyz(t *testing.T) {
 		name     string
 		keys     *token.Keyring
 		storeErr error
+		syncErr  error
 		code     int
 		body     string
 		logged   bool
 	}{
-		{"ready", kr, nil, http.StatusOK, "ready\n", false},
-		{"no keyring", nil, nil, http.StatusServiceUnavailable, "not ready: no signing keys loaded\n", false},
-		{"store not writable", kr, errors.New("store: check writable: database is locked"), http.StatusServiceUnavailable, "not ready: database not writable\n", true},
-		{"disk full", kr, fmt.Errorf("store: check writable: %w", access.ErrStorageFull), http.StatusServiceUnavailable, "not ready: database not writable: disk full\n", true},
+		{"ready", kr, nil, nil, http.StatusOK, "ready\n", false},
+		{"no keyring", nil, nil, nil, http.StatusServiceUnavailable, "not ready: no signing keys loaded\n", false},
+		{"store not writable", kr, errors.New("store: check writable: database is locked"), nil, http.StatusServiceUnavailable, "not ready: database not writable\n", true},
+		{"disk full", kr, fmt.Errorf("store: check writable: %w", access.ErrStorageFull), nil, http.StatusServiceUnavailable, "not ready: database not writable: disk full\n", true},
+		{"out of sync with the store", kr, nil, access.ErrStoreUnreachable, http.StatusServiceUnavailable, "not ready: not in sync with the session store\n", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var log bytes.Buffer
 			h := Handler(NewMetrics(MetricsOptions{Stats: &fakeStats{}}), Readiness{
-				Keys:  func() *token.Keyring { return tt.keys },
-				Store: writeChecker{tt.storeErr},
-				Log:   slog.New(slog.NewTextHandler(&log, nil)),
+				Keys:   func() *token.Keyring { return tt.keys },
+				Store:  writeChecker{tt.storeErr},
+				Log:    slog.New(slog.NewTextHandler(&log, nil)),
+				InSync: func() error { return tt.syncErr },
 			})
 			rec := get(h, "/readyz")
 			if rec.Code != tt.code || rec.Body.String() != tt.body {

@@ -18,6 +18,9 @@ const msgInvalidLogin = "Invalid login session. Please go to the URL of your app
 
 // serveReserved answers the /cdn-cgi/access paths of a protected host.
 func (h *Handler) serveReserved(w http.ResponseWriter, r *http.Request) {
+	if h.unavailable(w, r, "") {
+		return
+	}
 	switch r.URL.Path {
 	case access.PathForwardAuth:
 		h.forwardAuth(w, r)

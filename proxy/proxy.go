@@ -85,6 +85,16 @@ type Options struct {
 	// valid app token authorized (the session's last-seen time).
 	Seen func(r *http.Request, nonce string, ip netip.Addr)
 
+	// Unavailable, when set, is asked before a request is authorized with
+	// a credential (an app token, a global session, a service token); an
+	// error refuses it with a 503 that says the session store is
+	// unreachable. Gatehouse sets it to the node's fail-closed check: a
+	// node out of sync with the store may have missed a revocation made on
+	// another node. The reserved endpoints (forward auth, the hand-off,
+	// get-identity, logout) are refused too; bypass policies and CORS
+	// preflights are unaffected.
+	Unavailable func() error
+
 	// Transport reaches the origins. nil: a tuned *http.Transport
 	// (MaxIdleConnsPerHost 512, IdleConnTimeout 90s, HTTP/1.1).
 	Transport http.RoundTripper
@@ -264,6 +274,9 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, app *access.
 		h.forward(w, r, app)
 		return
 	}
+	if h.unavailable(w, r, app.Name) {
+		return
+	}
 	if id, secret := serviceCredentials(r, app); id != "" || secret != "" {
 		if h.serveServiceToken(w, r, &st.plan, app, id, secret, from, now) {
 			return
@@ -407,6 +420,26 @@ func (h *Handler) serveServiceToken(w http.ResponseWriter, r *http.Request, plan
 	h.forward(w, r, app)
 	return true
 }
+
+// unavailable answers r with 503 and reports true while Options.Unavailable
+// errs: the node is out of sync with the session store.
+func (h *Handler) unavailable(w http.ResponseWriter, r *http.Request, app string) bool {
+	if h.o.Unavailable == nil {
+		return false
+	}
+	err := h.o.Unavailable()
+	if err == nil {
+		return false
+	}
+	note(r, app, DecisionDeny, "")
+	w.Header().Set("Retry-After", "5")
+	h.failWith(w, r, &web.Error{Status: http.StatusServiceUnavailable, Title: "Service unavailable", Msg: MsgStoreUnreachable, Err: err})
+	return true
+}
+
+// MsgStoreUnreachable is what a request refused by Options.Unavailable is
+// told.
+const MsgStoreUnreachable = "session store unreachable"
 
 // errUnbound refuses a bound token without its CF_Binding cookie, and
 // errServiceToken a token of a disabled, expired or deleted service token.

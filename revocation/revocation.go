@@ -160,6 +160,15 @@ func (e *Engine) LoadErr() error {
 	}
 }
 
+// Watermark is the ID of the newest log entry read from the Source (by the
+// start-up load or Poll): every entry up to it is enforced here. It is what
+// this node acknowledges in its heartbeat; 0 until the load has ended.
+func (e *Engine) Watermark() int64 {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.lastID
+}
+
 // SessionRevoked reports, from memory, whether the global session with
 // nonce has been revoked. It waits for the start-up load.
 func (e *Engine) SessionRevoked(nonce string) bool {

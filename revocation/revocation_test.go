@@ -389,3 +389,35 @@ func TestConcurrentApplyAndPoll(t *testing.T) {
 		}
 	}
 }
+
+// TestWatermark: the watermark is the newest log entry read from the
+// source (by the load or a poll), not one applied locally before the log
+// was read: it is what the node acknowledges to the revokes of others.
+func TestWatermark(t *testing.T) {
+	src := newFakeSource()
+	src.write(sessionRev("a"))
+	src.write(sessionRev("b"))
+	e := newEngine(t, src)
+	steps := []struct {
+		name string
+		do   func()
+		want int64
+	}{
+		{"after the load", func() {}, 2},
+		{"applied here, not yet polled", func() { e.Apply(src.write(sessionRev("c"))) }, 2},
+		{"written elsewhere, not yet polled", func() { src.write(sessionRev("d")) }, 2},
+		{"polled", func() {
+			if err := e.Poll(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}, 4},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			st.do()
+			if got := e.Watermark(); got != st.want {
+				t.Fatalf("Watermark = %d, want %d", got, st.want)
+			}
+		})
+	}
+}

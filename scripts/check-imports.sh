@@ -7,9 +7,11 @@
 #   token store config idp      access
 #   web pages certs limit
 #   revocation                  access
+#   cluster                     access (node registry, acknowledged
+#                               revokes, fail-closed; not yet in DESIGN.md)
 #   login proxy admin           access token web pages
 #   ops                         access token web
-#   cli                         access admin config ops store token (the
+#   cli                         access admin cluster config ops store token (the
 #                               command line, less `serve`; not yet in
 #                               DESIGN.md)
 #   scim                        access web
@@ -43,9 +45,10 @@ declare -A allowed=(
 	[limit]="access" # the rate limiter: a leaf like web (not yet in DESIGN.md)
 	[geoip]="access web" # the country of a request: header or MaxMind database (not yet in DESIGN.md)
 	[revocation]="access"
+	[cluster]="access" # nodes on one store: heartbeats, acknowledged revokes, fail-closed (not yet in DESIGN.md)
 	[login]="access token web pages" [proxy]="access token web pages" [admin]="access token web pages"
 	[ops]="access token web"
-	[cli]="access admin config ops store token" # the command line (not yet in DESIGN.md)
+	[cli]="access admin cluster config ops store token" # the command line (not yet in DESIGN.md)
 	[scim]="access web" # the SCIM 2.0 service provider (not yet in DESIGN.md)
 	[app]="*"
 	[.]="app"

@@ -59,6 +59,7 @@ func openPostgres(ctx context.Context, dsn, password string, log *slog.Logger) (
 	if err != nil {
 		return nil, redact(err, secret)
 	}
+	db.pgcfg = cfg.Copy()
 	return db, nil
 }
 

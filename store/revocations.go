@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/access"
@@ -41,8 +42,10 @@ func (db *DB) RevokeSession(ctx context.Context, nonce, by string, now time.Time
 			}
 			return err // nil: already revoked
 		}
-		id, err = insertRevocation(ctx, tx, access.RevocationSession, nonce, now, by)
-		return err
+		if id, err = insertRevocation(ctx, tx, access.RevocationSession, nonce, now, by); err != nil {
+			return err
+		}
+		return db.notifyRevocation(ctx, tx, id)
 	})
 	if errors.Is(err, ErrNotFound) {
 		return access.Revocation{}, ErrNotFound
@@ -86,8 +89,10 @@ func (db *DB) RevokeUser(ctx context.Context, email, by string, now time.Time) (
 			toMillis(now), u.ID, toMillis(now)); err != nil {
 			return err
 		}
-		id, err = insertRevocation(ctx, tx, access.RevocationUser, u.Email, now, by)
-		return err
+		if id, err = insertRevocation(ctx, tx, access.RevocationUser, u.Email, now, by); err != nil {
+			return err
+		}
+		return db.notifyRevocation(ctx, tx, id)
 	})
 	if err != nil {
 		return access.Revocation{}, fmt.Errorf("store: revoke user: %w", err)
@@ -112,8 +117,10 @@ func (db *DB) RevokeApp(ctx context.Context, app, aud string, soft bool, by stri
 	var id int64
 	err := db.withTx(ctx, func(tx conn) error {
 		var err error
-		id, err = insertRevocation(ctx, tx, kind, aud, now, by)
-		return err
+		if id, err = insertRevocation(ctx, tx, kind, aud, now, by); err != nil {
+			return err
+		}
+		return db.notifyRevocation(ctx, tx, id)
 	})
 	if err != nil {
 		return access.Revocation{}, fmt.Errorf("store: revoke app %q: %w", app, err)
@@ -153,6 +160,12 @@ func insertRevocation(ctx context.Context, tx conn, kind, subject string, at tim
 		return 0, fmt.Errorf("record revocation: %w", err)
 	}
 	return id, nil
+}
+
+// notifyRevocation tells the other nodes (PostgreSQL) about the log entry
+// id inside the transaction that writes it, so that they apply it at once.
+func (db *DB) notifyRevocation(ctx context.Context, tx conn, id int64) error {
+	return db.notify(ctx, tx, ChannelRevocations, strconv.FormatInt(id, 10))
 }
 
 // Revocations returns the newest log entries first, at most limit (all if

@@ -1,9 +1,9 @@
 // Package store keeps Gatehouse's state in one SQLite file or one
 // PostgreSQL database (shared by several Gatehouse nodes): users, global
 // sessions, login nonces, one-time PINs, signing keys, app audiences,
-// revocations and the audit log. All SQL is here. The revocation index that
-// enforces the revocations lives in package revocation, which loads and
-// follows the store's revocation log.
+// revocations, the node registry and the audit log. All SQL is here. The
+// revocation index that enforces the revocations lives in package
+// revocation, which loads and follows the store's revocation log.
 package store
 
 import (
@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
@@ -45,6 +46,11 @@ type DB struct {
 
 	svcIdx *svcIndex    // service tokens, see servicetokens.go
 	seen   seenThrottle // last-seen writes, see seen.go
+
+	// pgcfg is, for PostgreSQL, the connection settings (password
+	// included) the database was opened with: Listen opens its own
+	// connection with them (notify.go). Nil for SQLite.
+	pgcfg *pgx.ConnConfig
 }
 
 // DSN returns the modernc.org/sqlite data source name for the database file
