@@ -17,7 +17,8 @@ const (
 	apiFailureWindow = time.Minute
 )
 
-// apiFailureLimit is the per-IP limit on failed API authentications.
+// apiFailureLimit is the per-IP limit on failed API authentications,
+// counted per node in memory.
 func apiFailureLimit() *limit.Keyed { return limit.New(apiFailuresPerIP, apiFailureWindow) }
 
 // countAPILimited counts an API call refused by the failure limit in

@@ -195,7 +195,11 @@ func (a *App) buildHandler(o Options) error {
 		Apps:          apps,
 		Keys:          keys,
 		Store:         meteredLoginStore{loginStore{a.revoking()}, a.ops.metrics},
+		States:        a.db,
 		OTP:           otp,
+		// The per-IP limits are counted per node, in memory: a client
+		// spreading its requests over n nodes gets n times the allowance
+		// (the per-address PIN limits, app/idps.go, are shared).
 		Limits: login.Limits{
 			PINSends:    limit.New(pinSendsPerIP, pinWindow),
 			SignIns:     limit.New(signInsPerIP, time.Minute),

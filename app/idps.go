@@ -9,7 +9,6 @@ import (
 	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/config"
 	"github.com/gatehouse-dev/gatehouse/idp"
-	"github.com/gatehouse-dev/gatehouse/limit"
 	"github.com/gatehouse-dev/gatehouse/login"
 )
 
@@ -25,8 +24,12 @@ func (a *App) buildProviders(mail idp.Mailer) ([]login.Provider, login.OTPConnec
 		lp := login.Provider{ID: p.ID, Name: p.Name, Kind: p.Kind}
 		switch p.Kind {
 		case "otp":
+			// The per-address limits are counted in the database, like the
+			// PINs themselves, so that every node counts against the same
+			// address.
 			otp = &idp.OTP{ID: p.ID, Store: a.db, Mail: mail, Log: a.log, Now: a.now,
-				Sends: limit.New(pinSendsPerAddress, pinWindow), Failures: limit.New(pinFailuresPerAddress, pinLockout)}
+				Sends:    a.db.Limit("pin-send", pinSendsPerAddress, pinWindow),
+				Failures: a.db.Limit("pin-failure", pinFailuresPerAddress, pinLockout)}
 		case "oidc":
 			secret, err := p.OIDCSecret()
 			if err != nil {

@@ -257,7 +257,7 @@ func TestBackchannelLogoutRequests(t *testing.T) {
 func TestSignOutFloodStillSignsOutAtTheProvider(t *testing.T) {
 	f := &logoutOIDC{endURL: "https://idp.example.com/logout"}
 	hs, ids := logoutHarness(t, f, nil)
-	hs.h.signOuts = newStates[signOut](3)
+	hs.h.signOuts.max = 3
 	attacker, _ := corpSession(t, hs, ids, "mallory@example.com", "m")
 	for range 5 {
 		hs.do("GET", access.PathLogout, nil, attacker)

@@ -1,6 +1,7 @@
 package login
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
@@ -19,16 +20,16 @@ import (
 )
 
 // Sign-in state of the redirecting providers (OIDC, SAML) lives on the
-// server, in memory: a random 256-bit state (OIDC state parameter, SAML
-// RelayState) names the pending sign-in, which holds the flow, the PKCE
-// verifier and nonce (OIDC) or the AuthnRequest ID (SAML). The state is
-// taken (deleted) by the first callback that presents it, so it is
-// single-use, and it expires after pendingTTL. An OIDC state is also bound
-// to the browser by the CF_SignIn cookie, whose hash it stores. A restart
-// forgets pending sign-ins; the user just starts again.
+// server, in the StateStore shared by every node: a random 256-bit state
+// (OIDC state parameter, SAML RelayState) names the pending sign-in, which
+// holds the flow, the PKCE verifier and nonce (OIDC) or the AuthnRequest ID
+// (SAML). The state is taken (deleted) by the first callback that presents
+// it, on whichever node, so it is single-use, and it expires after
+// pendingTTL. An OIDC state is also bound to the browser by the CF_SignIn
+// cookie, whose hash it stores.
 const (
 	pendingTTL = 10 * time.Minute
-	// maxPending bounds the pending sign-ins kept in memory.
+	// maxPending bounds the pending sign-ins kept.
 	maxPending = 10000
 	// paramState carries the pending sign-in's key.
 	paramState = "state"
@@ -85,16 +86,31 @@ func (h *Handler) idpStart(w http.ResponseWriter, r *http.Request) error {
 	return h.samlStart(w, r, t, p)
 }
 
-// newPending stores a pending sign-in for t with p and returns its state.
-func (h *Handler) newPending(t target, p Provider, pend pending) (string, error) {
-	state := token.RandomHex(32)
+// newPending stores a pending sign-in for t with p under a fresh state and
+// returns the state.
+func (h *Handler) newPending(ctx context.Context, t target, p Provider, pend pending) (string, error) {
+	state := newState()
+	return state, h.putPending(ctx, state, t, p, pend)
+}
+
+// newState is a fresh random state (256 bits, hex).
+func newState() string { return token.RandomHex(32) }
+
+// putPending stores the pending sign-in pend for t with p under state,
+// expiring after pendingTTL.
+func (h *Handler) putPending(ctx context.Context, state string, t target, p Provider, pend pending) error {
+	now := h.now()
 	pend.Provider = p.ID
 	pend.Flow = t.flow
-	pend.Expires = h.now().Add(pendingTTL)
-	if !h.pending.put(state, pend, h.now()) {
-		return "", web.Errorf(http.StatusServiceUnavailable, "Too many sign-ins are in progress. Try again in a few minutes.", errTooManyPending)
+	pend.Expires = now.Add(pendingTTL)
+	ok, err := h.pending.put(ctx, state, pend, now)
+	if err != nil {
+		return err
 	}
-	return state, nil
+	if !ok {
+		return web.Errorf(http.StatusServiceUnavailable, "Too many sign-ins are in progress. Try again in a few minutes.", errTooManyPending)
+	}
+	return nil
 }
 
 // browserBinding returns the hash of the browser's CF_SignIn cookie,

@@ -254,6 +254,7 @@ func newHarnessWith(t *testing.T, mod func(*Options), providers ...Provider) *ha
 		Apps:          func() *access.Table { return apps },
 		Keys:          func() *token.Keyring { return keys },
 		Store:         store,
+		States:        newMemStates(),
 		OTP:           otp,
 		Providers:     providers,
 		Pages:         rd,

@@ -132,6 +132,7 @@ type Options struct {
 	Apps           func() *access.Table
 	Keys           func() *token.Keyring
 	Store          Store
+	States         StateStore      // the pending sign-ins and sign-outs, shared by the nodes
 	IdPSessions    IdPSessionStore // required when a provider has BackchannelLogout or LogoutAtIdP
 	OTP            OTPConnector    // required when a provider is of KindOTP
 	Limits         Limits          // per-IP limits on sign-in requests
@@ -160,8 +161,8 @@ type Handler struct {
 	teamHost string // host[:port] of TeamURL
 	teamAud  string
 	otp      *Provider // the one-time-PIN provider, if any
-	pending  *states[pending]
-	signOuts *states[signOut]
+	pending  states[pending]
+	signOuts states[signOut]
 	mux      *http.ServeMux
 }
 
@@ -172,8 +173,8 @@ func New(o Options) (*Handler, error) {
 		return nil, errors.New("login: no team domain")
 	case o.Apps == nil || o.Keys == nil:
 		return nil, errors.New("login: apps and keys are required")
-	case o.Store == nil || o.Pages == nil:
-		return nil, errors.New("login: store and pages are required")
+	case o.Store == nil || o.States == nil || o.Pages == nil:
+		return nil, errors.New("login: store, states and pages are required")
 	}
 	u, err := url.Parse(o.TeamURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -193,8 +194,8 @@ func New(o Options) (*Handler, error) {
 		scheme:   u.Scheme,
 		teamHost: strings.ToLower(u.Host),
 		teamAud:  token.TeamAudience(o.TeamDomain),
-		pending:  newStates[pending](maxPending),
-		signOuts: newStates[signOut](maxSignOuts),
+		pending:  states[pending]{store: o.States, kind: stateSignIn, max: maxPending},
+		signOuts: states[signOut]{store: o.States, kind: stateSignOut, max: maxSignOuts},
 	}
 	seen := map[string]bool{}
 	for i, p := range o.Providers {

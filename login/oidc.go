@@ -22,13 +22,15 @@ func (h *Handler) oidcStart(w http.ResponseWriter, r *http.Request, t target, p 
 	}
 	nonce := token.RandomHex(16)
 	verifier := oauth2.GenerateVerifier()
-	state, err := h.newPending(t, p, pending{Verifier: verifier, Nonce: nonce, Browser: h.browserBinding(w, r)})
+	state, err := h.newPending(r.Context(), t, p, pending{Verifier: verifier, Nonce: nonce, Browser: h.browserBinding(w, r)})
 	if err != nil {
 		return err
 	}
 	u, err := p.OIDC.AuthCodeURL(r.Context(), state, nonce, verifier)
 	if err != nil {
-		h.pending.take(state, h.now())
+		if _, _, terr := h.pending.take(r.Context(), state, h.now()); terr != nil {
+			h.o.Log.WarnContext(r.Context(), "login: drop a pending sign-in", "err", terr)
+		}
 		return h.fail(w, r, p, &t.flow, t.appName(), "", unreachable(p, err))
 	}
 	http.Redirect(w, r, u, http.StatusFound)
@@ -38,7 +40,10 @@ func (h *Handler) oidcStart(w http.ResponseWriter, r *http.Request, t target, p 
 // oidcCallback completes an OIDC sign-in at the redirect URI.
 func (h *Handler) oidcCallback(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	pend, ok := h.pending.take(q.Get(paramState), h.now())
+	pend, ok, err := h.pending.take(r.Context(), q.Get(paramState), h.now())
+	if err != nil {
+		return err
+	}
 	if !ok {
 		return h.fail(w, r, Provider{}, nil, "", "", unknownState)
 	}

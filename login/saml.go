@@ -21,23 +21,18 @@ func (h *Handler) samlStart(w http.ResponseWriter, r *http.Request, t target, p 
 	if p.SAML == nil {
 		return fmt.Errorf("login: provider %q has no SAML connector", p.ID)
 	}
-	// The request ID is known only once the request is built: store the
-	// pending sign-in first, then fill it in.
-	state, err := h.newPending(t, p, pending{})
-	if err != nil {
-		return err
-	}
+	// The request carries the state and the request ID is known only once
+	// the request is built: the pending sign-in is stored after it, whole.
+	state := newState()
 	u, reqID, err := p.SAML.AuthnRequest(r.Context(), state)
-	pend, _ := h.pending.take(state, h.now())
 	if err != nil {
 		if errors.Is(err, access.ErrUnreachable) {
 			return h.fail(w, r, p, &t.flow, t.appName(), "", unreachable(p, err))
 		}
 		return fmt.Errorf("login: saml start: %w", err)
 	}
-	pend.RequestID = reqID
-	if !h.pending.put(state, pend, h.now()) {
-		return fmt.Errorf("login: saml start: %w", errTooManyPending)
+	if err := h.putPending(r.Context(), state, t, p, pending{RequestID: reqID}); err != nil {
+		return err
 	}
 	http.Redirect(w, r, u, http.StatusFound)
 	return nil
@@ -45,7 +40,10 @@ func (h *Handler) samlStart(w http.ResponseWriter, r *http.Request, t target, p 
 
 // samlCallback completes a SAML sign-in at the ACS.
 func (h *Handler) samlCallback(w http.ResponseWriter, r *http.Request) error {
-	pend, ok := h.pending.take(r.PostForm.Get(paramRelayState), h.now())
+	pend, ok, err := h.pending.take(r.Context(), r.PostForm.Get(paramRelayState), h.now())
+	if err != nil {
+		return err
+	}
 	if !ok {
 		return h.fail(w, r, Provider{Kind: KindSAML}, nil, "", "", unknownState)
 	}

@@ -6,15 +6,14 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/access"
 	"github.com/gatehouse-dev/gatehouse/pages"
-	"github.com/gatehouse-dev/gatehouse/token"
 	"github.com/gatehouse-dev/gatehouse/web"
 )
 
 // Signing out at an OpenID provider (RP-initiated logout) sends the
 // browser to the provider's end_session_endpoint with a random state; the
 // provider sends it back to PathSignedOut with that state, which names the
-// pending sign-out kept here in memory: the provider's name for the page
-// and where to go next. A state is single-use and expires after
+// pending sign-out kept in the StateStore (any node may see the browser
+// back): the provider's name for the page and where to go next. A state is single-use and expires after
 // signOutTTL; an unknown one just shows the signed-out page.
 const (
 	signOutTTL  = 10 * time.Minute
@@ -47,20 +46,25 @@ func (h *Handler) idpSignOutURL(r *http.Request, s session, back string) (string
 		hint = idps.IDToken
 	}
 	now := h.now()
-	state := token.RandomHex(32)
+	state := newState()
 	so := signOut{IdPName: p.Name, Back: back, SignIn: h.signInAgainURL(r.FormValue(paramHost)), Expires: now.Add(signOutTTL)}
 	// Anyone holding a session cookie can fill the pending sign-outs, so
 	// a full table must not keep the provider's session alive: the browser
 	// still goes to the provider, and its return shows the plain
 	// signed-out page.
-	stored := h.signOuts.put(state, so, now)
-	if !stored {
+	stored, err := h.signOuts.put(ctx, state, so, now)
+	switch {
+	case err != nil:
+		h.o.Log.WarnContext(ctx, "login: keep a pending sign-out; the return from the provider shows the plain page", "idp", p.ID, "err", err)
+	case !stored:
 		h.o.Log.WarnContext(ctx, "login: too many pending sign-outs; the return from the provider shows the plain page", "idp", p.ID)
 	}
 	u, err := p.OIDC.EndSessionURL(ctx, hint, h.o.TeamURL+access.PathSignedOut, state)
 	if err != nil || u == "" {
 		if stored {
-			h.signOuts.take(state, now)
+			if _, _, err := h.signOuts.take(ctx, state, now); err != nil {
+				h.o.Log.WarnContext(ctx, "login: drop a pending sign-out", "err", err)
+			}
 		}
 		h.o.Log.WarnContext(ctx, "login: cannot sign out at the identity provider; signed out of Gatehouse only",
 			"idp", p.ID, "err", err, "end_session_endpoint", u != "")
@@ -82,7 +86,12 @@ func (h *Handler) idpSignOutURL(r *http.Request, s session, back string) (string
 // "Use another account" asked for.
 func (h *Handler) signedOut(w http.ResponseWriter, r *http.Request) error {
 	data := signedOutData{SignInURL: access.PathLauncher}
-	if so, ok := h.signOuts.take(r.URL.Query().Get(paramState), h.now()); ok {
+	so, ok, err := h.signOuts.take(r.Context(), r.URL.Query().Get(paramState), h.now())
+	if err != nil {
+		// The sign-out itself is done: show the plain page.
+		h.o.Log.WarnContext(r.Context(), "login: pending sign-out", "err", err)
+	}
+	if ok {
 		if so.Back != "" {
 			if clean, err := web.CleanPath(so.Back); err == nil {
 				http.Redirect(w, r, clean, http.StatusSeeOther)

@@ -1,52 +1,71 @@
 package login
 
 import (
-	"sync"
+	"context"
+	"encoding/json"
+	"fmt"
 	"time"
+)
+
+// StateStore keeps the pending sign-ins and sign-outs of the redirecting
+// providers where every node finds them (the store), so that a provider's
+// callback may land on any node. A value lies under a random single-use
+// state of a kind until it expires.
+type StateStore interface {
+	// PutState stores value under state of kind until expires, purging
+	// the expired states of kind; false, storing nothing, when max
+	// unexpired states of kind are kept already.
+	PutState(ctx context.Context, kind, state string, value []byte, expires, now time.Time, max int) (bool, error)
+	// TakeState deletes the value under state of kind, in one step (of two
+	// takers exactly one gets it), and returns it with whether it was there
+	// and unexpired at now.
+	TakeState(ctx context.Context, kind, state string, now time.Time) ([]byte, bool, error)
+}
+
+// Kinds of state.
+const (
+	stateSignIn  = "signin"  // a pending sign-in (pending)
+	stateSignOut = "signout" // a pending sign-out (signOut)
 )
 
 // expirer is a value kept under a one-time state until it expires.
 type expirer interface{ expiry() time.Time }
 
-// states keeps values by random, single-use state (pending sign-ins,
-// pending sign-outs), at most max of them; expired ones are purged as new
-// ones arrive.
+// states keeps values of type T, as JSON, under random single-use states
+// of one kind in a StateStore, at most max of them.
 type states[T expirer] struct {
-	mu  sync.Mutex
-	max int
-	m   map[string]T
+	store StateStore
+	kind  string
+	max   int
 }
 
-func newStates[T expirer](max int) *states[T] {
-	return &states[T]{max: max, m: make(map[string]T)}
-}
-
-// put stores v under state, purging expired entries; false when full.
-func (s *states[T]) put(state string, v T, now time.Time) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for k, old := range s.m {
-		if !now.Before(old.expiry()) {
-			delete(s.m, k)
-		}
+// put stores v under state; false when max are pending already.
+func (s *states[T]) put(ctx context.Context, state string, v T, now time.Time) (bool, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return false, fmt.Errorf("login: encode %s state: %w", s.kind, err)
 	}
-	if len(s.m) >= s.max {
-		return false
+	ok, err := s.store.PutState(ctx, s.kind, state, b, v.expiry(), now, s.max)
+	if err != nil {
+		return false, fmt.Errorf("login: %w", err)
 	}
-	s.m[state] = v
-	return true
+	return ok, nil
 }
 
-// take removes and returns the value of state, and whether it is there and
-// unexpired at now.
-func (s *states[T]) take(state string, now time.Time) (T, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	v, ok := s.m[state]
+// take removes and returns the value of state, and whether it was there
+// and unexpired at now.
+func (s *states[T]) take(ctx context.Context, state string, now time.Time) (T, bool, error) {
+	var v T
+	b, ok, err := s.store.TakeState(ctx, s.kind, state, now)
+	if err != nil {
+		return v, false, fmt.Errorf("login: %w", err)
+	}
 	if !ok {
-		var zero T
-		return zero, false
+		return v, false, nil
 	}
-	delete(s.m, state)
-	return v, now.Before(v.expiry())
+	if err := json.Unmarshal(b, &v); err != nil {
+		return v, false, fmt.Errorf("login: decode %s state: %w", s.kind, err)
+	}
+	// The store judged the row's expiry; the value's own is the same.
+	return v, now.Before(v.expiry()), nil
 }
