@@ -47,7 +47,7 @@ func (l *Limit) Take(key string, now time.Time) (bool, time.Duration) {
 		ok   bool
 		wait time.Duration
 	)
-	err := l.db.withTx(ctx, func(tx *sql.Tx) error {
+	err := l.db.withTx(ctx, func(tx conn) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM limit_counters WHERE tat_ms <= ?`, ms); err != nil {
 			return err
 		}

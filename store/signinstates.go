@@ -25,7 +25,7 @@ func (db *DB) PutState(ctx context.Context, kind, state string, value []byte, ex
 		value = []byte{}
 	}
 	stored := false
-	err := db.withTx(ctx, func(tx *sql.Tx) error {
+	err := db.withTx(ctx, func(tx conn) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM signin_states WHERE kind = ? AND expires_at <= ?`,
 			kind, toMillis(now)); err != nil {
 			return err
