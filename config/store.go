@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -58,8 +59,20 @@ func (s StoreConfig) Password() string { return s.password }
 // in code.
 func (s *StoreConfig) SetPassword(pw string) { s.password = pw }
 
-// store checks the [store] table.
-func (v *validator) store(s *StoreConfig) {
+// store checks the [store] table, and that on a shared store every node
+// can read the others' SAML responses.
+func (v *validator) store(c *Config) {
+	s := &c.Store
+	if s.Backend == StorePostgres {
+		for i, p := range c.IdPs {
+			// A generated SP key pair lives in one node's data_dir: another
+			// node would publish other metadata and could not decrypt the
+			// assertions encrypted to it.
+			if p.Kind == "saml" && p.SPKeyFile == "" && p.SPCertFile == "" {
+				v.add(fmt.Sprintf("idps[%d].sp_key_file", i), "required with store.backend = %q: give every node the same SP key pair (sp_key_file and sp_cert_file)", StorePostgres)
+			}
+		}
+	}
 	v.oneOf("store.backend", s.Backend, StoreSQLite, StorePostgres)
 	if s.Backend != StorePostgres {
 		for key, val := range map[string]string{"dsn": s.DSN, "password_file": s.PasswordFile, "password_env": s.PasswordEnv} {

@@ -36,6 +36,8 @@ func TestConfigStore(t *testing.T) {
 		{"missing password file", "[store]\nbackend = \"postgres\"\ndsn = \"host=db\"\npassword_file = \"" + filepath.Join(dir, "nope") + "\"\n", "store.password_file: cannot read", ""},
 		{"unset password env", "[store]\nbackend = \"postgres\"\ndsn = \"host=db\"\npassword_env = \"GATEHOUSE_TEST_UNSET\"\n", "store.password_env: environment variable GATEHOUSE_TEST_UNSET is not set", ""},
 		{"ack timeout not above stale window", "[store]\nstale_after = \"10s\"\nack_timeout = \"5s\"\n", "store.ack_timeout: 5s: must be longer than stale_after (10s)", ""},
+		{"postgres with a generated SAML key pair", "[store]\nbackend = \"postgres\"\ndsn = \"host=db\"\n[[idps]]\nid = \"corp\"\nkind = \"saml\"\nmetadata_url = \"https://idp.example.com/metadata\"\n",
+			"idps[1].sp_key_file: required with store.backend = \"postgres\"", ""},
 		{"stale window not positive", "[store]\nstale_after = \"0s\"\n", "store.stale_after: 0s: must be positive", ""},
 	}
 	for _, tt := range tests {

@@ -82,7 +82,7 @@ func (c *Config) Validate() error {
 	v.ops(c) // [metrics] and [keys]: ops.go
 	v.smtp(&c.SMTP)
 	v.geoip(c)
-	v.store(&c.Store)
+	v.store(c)
 
 	idps := v.idps(c.IdPs)
 	v.apps(c, idps)
