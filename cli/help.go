@@ -88,6 +88,10 @@ func (p program) commandTable() []command {
 			run: func(ctx context.Context, args []string, stdout, _ io.Writer) error {
 				return cmdBackup(ctx, args, stdout)
 			}},
+		{name: "store copy", args: "-config FILE [-from FILE]", summary: "copy the SQLite database into the empty PostgreSQL one of [store]",
+			run: func(ctx context.Context, args []string, stdout, _ io.Writer) error {
+				return cmdStoreCopy(ctx, args, stdout)
+			}},
 		{name: "version", summary: "print the version, revision, build time and Go version",
 			run: func(_ context.Context, args []string, stdout, _ io.Writer) error { return cmdVersion(args, stdout) }},
 		{name: "help", args: "[COMMAND]", summary: "show the commands, or the usage and flags of one",
