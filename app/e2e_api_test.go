@@ -46,6 +46,12 @@ type adminAPIResult struct {
 // JSON when not nil.
 func (e *testEnv) callAPI(t testing.TB, method, path, token string, body any) adminAPIResult {
 	t.Helper()
+	return e.callAPIWith(t, apiHTTPClient, method, path, token, body)
+}
+
+// callAPIWith is callAPI through the HTTP client hc.
+func (e *testEnv) callAPIWith(t testing.TB, hc *http.Client, method, path, token string, body any) adminAPIResult {
+	t.Helper()
 	var rd *bytes.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -66,7 +72,7 @@ func (e *testEnv) callAPI(t testing.TB, method, path, token string, body any) ad
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := apiHTTPClient.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -60,6 +62,13 @@ func (a *arrivals) split(email string, t time.Time) (before, after int, last tim
 // and returns the number of answers by status.
 func hammer(t *testing.T, c *http.Client, target string, workers int, stop <-chan struct{}) func() map[int]int {
 	t.Helper()
+	return hammerVia(t, c, target, workers, stop, loopbackDialer)
+}
+
+// hammerVia is hammer with the connections made by dial.
+func hammerVia(t *testing.T, c *http.Client, target string, workers int, stop <-chan struct{},
+	dial func(ctx context.Context, network, addr string) (net.Conn, error)) func() map[int]int {
+	t.Helper()
 	u, _ := url.Parse(target)
 	var cookies []string
 	for _, ck := range c.Jar.Cookies(u) {
@@ -74,7 +83,7 @@ func hammer(t *testing.T, c *http.Client, target string, workers int, stop <-cha
 	)
 	for range workers {
 		wg.Go(func() {
-			hc := &http.Client{Transport: &http.Transport{DialContext: loopbackDialer, MaxIdleConnsPerHost: 4}, Timeout: 10 * time.Second,
+			hc := &http.Client{Transport: &http.Transport{DialContext: dial, MaxIdleConnsPerHost: 4}, Timeout: 10 * time.Second,
 				CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 			defer hc.CloseIdleConnections()
 			local := map[int]int{}
