@@ -56,6 +56,10 @@ type CopyReport struct {
 	SchemaVersion int            // of both databases
 	Tables        []TableRows    // copied tables, in the order copied
 	Skipped       []SkippedTable // tables left out
+	// RevocationsAfter counts the revocations the source recorded after
+	// its snapshot was read (a serve still running on it): they are not
+	// in the target, so the sessions they ended would be valid there.
+	RevocationsAfter int
 }
 
 // TableRows is the number of rows Copy copied into one table.
@@ -78,7 +82,8 @@ type SkippedTable struct {
 // binary: Open and OpenPostgres migrate them). The source is read in one
 // read transaction, a consistent snapshot even while a serve writes to it;
 // the target is written in one transaction holding the write lock, so a
-// failed copy leaves it empty. A target with rows in any copied table is
+// failed copy leaves it empty. CopyReport.RevocationsAfter tells whether
+// revocations reached the source after its snapshot. A target with rows in any copied table is
 // refused with ErrTargetNotEmpty, naming the table.
 func Copy(ctx context.Context, from, to *DB) (CopyReport, error) {
 	if from.pg || !to.pg {
@@ -92,6 +97,7 @@ func Copy(ctx context.Context, from, to *DB) (CopyReport, error) {
 	source := conn{raw: src}
 
 	var rep CopyReport
+	var lastRevocation int64
 	for _, name := range slices.Sorted(maps.Keys(copySkipped)) {
 		rep.Skipped = append(rep.Skipped, SkippedTable{Table: name, Why: copySkipped[name]})
 	}
@@ -117,6 +123,9 @@ func Copy(ctx context.Context, from, to *DB) (CopyReport, error) {
 			}
 			rep.Tables = append(rep.Tables, TableRows{Table: table, Rows: n})
 		}
+		if err := target.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM revocations`).Scan(&lastRevocation); err != nil {
+			return fmt.Errorf("table revocations: %w", err)
+		}
 		return resetIdentities(ctx, source, target)
 	})
 	if err != nil {
@@ -124,6 +133,12 @@ func Copy(ctx context.Context, from, to *DB) (CopyReport, error) {
 			return CopyReport{}, err
 		}
 		return CopyReport{}, fmt.Errorf("store: copy: %w", err)
+	}
+	if err := src.Rollback(); err != nil {
+		return CopyReport{}, fmt.Errorf("store: copy: end of the read: %w", err)
+	}
+	if err := from.sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM revocations WHERE id > ?`, lastRevocation).Scan(&rep.RevocationsAfter); err != nil {
+		return CopyReport{}, fmt.Errorf("store: copy: revocations since: %w", err)
 	}
 	// The service token index of to was loaded from the empty table.
 	if err := to.reloadServiceTokens(ctx); err != nil {
