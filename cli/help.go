@@ -88,7 +88,10 @@ func (p program) commandTable() []command {
 			run: func(ctx context.Context, args []string, stdout, _ io.Writer) error {
 				return cmdBackup(ctx, args, stdout)
 			}},
-		{name: "store copy", args: "-config FILE [-from FILE]", summary: "copy the SQLite database into the empty PostgreSQL one of [store]",
+		{name: "store copy", args: "-config FILE [-from PATH] [-to DSN]",
+			summary: "copy the SQLite database into an empty PostgreSQL one, keys, sessions and revocations included",
+			detail: "Stop serve first: a revoke made after the copy's snapshot would not reach PostgreSQL (the copy\n" +
+				"warns and fails when one did). The target is [store] dsn (or -to) and must be empty.",
 			run: func(ctx context.Context, args []string, stdout, _ io.Writer) error {
 				return cmdStoreCopy(ctx, args, stdout)
 			}},

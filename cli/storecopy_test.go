@@ -58,7 +58,7 @@ func TestStoreCopy(t *testing.T) {
 	dsn := testkit.PostgresDSN(t)
 	cfg := storeCopyConfig(t, dir, "[store]\nbackend = \"postgres\"\ndsn = \""+dsn+"\"\n")
 	out := runCLI(t, "store", "copy", "-config", cfg)
-	for _, want := range []string{"sessions         1", "users            1", "next: start gatehouse serve"} {
+	for _, want := range []string{"sessions         1", "users            1", "next: stop gatehouse serve on SQLite"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
