@@ -55,10 +55,6 @@ type StoreConfig struct {
 // password_file or password_env ("" when neither is set).
 func (s StoreConfig) Password() string { return s.password }
 
-// SetPassword sets the password Password returns, for configurations built
-// in code.
-func (s *StoreConfig) SetPassword(pw string) { s.password = pw }
-
 // store checks the [store] table, and that on a shared store every node
 // can read the others' SAML responses.
 func (v *validator) store(c *Config) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 )
 
 // Target names a database to open: the SQLite file at Path, or, when
@@ -20,7 +21,10 @@ type Target struct {
 // String names the target for messages, never with its password.
 func (t Target) String() string {
 	if t.Postgres {
-		return "postgres " + redact(fmt.Errorf("%s", t.DSN), dsnPassword(t.DSN)).Error()
+		if pw := dsnPassword(t.DSN); pw != "" {
+			return "postgres " + strings.ReplaceAll(t.DSN, pw, "xxxxx")
+		}
+		return "postgres " + t.DSN
 	}
 	return t.Path
 }
