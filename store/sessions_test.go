@@ -189,11 +189,17 @@ func TestSessionSeen(t *testing.T) {
 		if got := read(); got.UserAgent != "Firefox/128.0" || !got.LastSeenAt.IsZero() || got.LastIP != "" {
 			t.Fatalf("new session: agent %q, last seen %v, ip %q", got.UserAgent, got.LastSeenAt, got.LastIP)
 		}
+		// PostgreSQL's TEXT holds no NUL: the store writes U+FFFD there.
+		nulAgent := "Evil\x00Agent"
+		if be.pg {
+			nulAgent = "Evil\uFFFDAgent"
+		}
 		tests := []struct {
 			name, ip, agent, wantAgent string
 		}{
 			{"seen", "192.0.2.1", "Chrome/126.0", "Chrome/126.0"},
 			{"empty agent keeps the last", "192.0.2.2", "", "Chrome/126.0"},
+			{"NUL in the agent", "192.0.2.4", "Evil\x00Agent", nulAgent},
 			{"long agent clipped", "192.0.2.3", strings.Repeat("a", 2000), strings.Repeat("a", maxUserAgent-len("…")) + "…"},
 		}
 		for i, tt := range tests {

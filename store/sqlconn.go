@@ -13,7 +13,10 @@ import (
 // `?N` for a numbered one). conn runs it on either backend: on PostgreSQL
 // it rewrites each `?` to `$1..$n` (and `?N` to `$N`), leaving quoted
 // strings and identifiers alone, and caches the rewritten text. Booleans
-// are passed as the integers 0 and 1 the schema stores them as.
+// are passed as the integers 0 and 1 the schema stores them as. PostgreSQL's
+// TEXT cannot hold a NUL byte, so on PostgreSQL a string argument's NULs
+// become U+FFFD: a stranger's User-Agent or typed address with a NUL in it
+// is then stored and looked up the same way, instead of failing the write.
 
 // execer is what a statement runs on: the database pool or a transaction.
 type execer interface {
@@ -30,7 +33,7 @@ type conn struct {
 
 // ExecContext runs a statement that returns no rows.
 func (c conn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return c.raw.ExecContext(ctx, c.query(query), portableArgs(args)...)
+	return c.raw.ExecContext(ctx, c.query(query), c.args(args)...)
 }
 
 // Exec is ExecContext without a context.
@@ -40,12 +43,12 @@ func (c conn) Exec(query string, args ...any) (sql.Result, error) {
 
 // QueryContext runs a query that returns rows.
 func (c conn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return c.raw.QueryContext(ctx, c.query(query), portableArgs(args)...)
+	return c.raw.QueryContext(ctx, c.query(query), c.args(args)...)
 }
 
 // QueryRowContext runs a query that returns at most one row.
 func (c conn) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	return c.raw.QueryRowContext(ctx, c.query(query), portableArgs(args)...)
+	return c.raw.QueryRowContext(ctx, c.query(query), c.args(args)...)
 }
 
 // QueryRow is QueryRowContext without a context.
@@ -80,22 +83,31 @@ func (c conn) eqNoCase(left, right string) string {
 	return left + " = " + right + " COLLATE NOCASE"
 }
 
-// portableArgs returns args with every bool replaced by 0 or 1: booleans
-// are INTEGER columns on both backends.
-func portableArgs(args []any) []any {
+// args returns args with every bool replaced by 0 or 1 (booleans are
+// INTEGER columns on both backends) and, on PostgreSQL, every NUL byte of a
+// string argument replaced by U+FFFD.
+func (c conn) args(args []any) []any {
 	var out []any
 	for i, a := range args {
-		b, ok := a.(bool)
-		if !ok {
+		var v any
+		switch a := a.(type) {
+		case bool:
+			v = int64(0)
+			if a {
+				v = int64(1)
+			}
+		case string:
+			if !c.pg || strings.IndexByte(a, 0) < 0 {
+				continue
+			}
+			v = strings.ReplaceAll(a, "\x00", "\uFFFD")
+		default:
 			continue
 		}
 		if out == nil {
 			out = append([]any(nil), args...)
 		}
-		out[i] = int64(0)
-		if b {
-			out[i] = int64(1)
-		}
+		out[i] = v
 	}
 	if out == nil {
 		return args
