@@ -8,6 +8,17 @@ type SystemStatus struct {
 	TLSMode string       // acme, files or off
 	Certs   []CertStatus // sorted by domain
 	Reload  ReloadStatus
+	// Nodes are the nodes registered on the store, by name; NodesError
+	// says why they could not be read ("" when they were).
+	Nodes      []NodeStatus
+	NodesError string
+}
+
+// NodeStatus is one registered node as the System panel shows it.
+type NodeStatus struct {
+	Node
+	Live bool // its heartbeat is within the live window: revokes wait for it
+	Self bool // the node that answered
 }
 
 // CertStatus is the state of the certificate of one domain.

@@ -114,9 +114,10 @@ type Options struct {
 	ClientIPHeader string
 	Log            *slog.Logger
 	Now            func() time.Time
-	// Status reports the TLS certificates and the last config reload for
-	// the overview's System panel; nil hides the panel.
-	Status func() SystemStatus
+	// Status reports the TLS certificates, the last config reload and the
+	// nodes on the store for the overview's System panel; nil hides the
+	// panel.
+	Status func(ctx context.Context) SystemStatus
 }
 
 // Handler serves the admin pages under Prefix.

@@ -122,7 +122,7 @@ func (a *Handler) overview(w http.ResponseWriter, r *http.Request, s adminSessio
 	}
 	var system *SystemStatus
 	if a.o.Status != nil {
-		st := a.o.Status()
+		st := a.o.Status(r.Context())
 		system = &st
 	}
 	return a.tpl.overview.Render(w, http.StatusOK, "Admin", overviewData{

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"html"
 	"net/http"
 	"strings"
@@ -54,6 +55,26 @@ func TestAdminSystemPanel(t *testing.T) {
 			notWant: []string{"failing", "no such file", "failed"},
 		},
 		{
+			name: "nodes on the store, one gone",
+			status: func() SystemStatus {
+				return SystemStatus{TLSMode: "off", Nodes: []access.NodeStatus{
+					{Node: access.Node{ID: "a", Name: "node-1", HeartbeatAt: now, StartedAt: now.Add(-time.Hour), Watermark: 42}, Live: true, Self: true},
+					{Node: access.Node{ID: "b", Name: "node-2", HeartbeatAt: now.Add(-5 * time.Minute), StartedAt: now.Add(-time.Hour), Watermark: 40}},
+				}}
+			},
+			want: []string{"<code>node-1</code> <span class=\"muted\">(this page)</span>", `<span class="badge ok">live</span>`,
+				"up to #42", "<code>node-2</code>", `<span class="badge bad">gone</span>`, "up to #40"},
+			notWant: []string{"could not be read"},
+		},
+		{
+			name: "node registry unreadable",
+			status: func() SystemStatus {
+				return SystemStatus{TLSMode: "off", NodesError: "the node registry could not be read"}
+			},
+			want:    []string{`<p class="err">Nodes: the node registry could not be read.</p>`},
+			notWant: []string{`class="nodes`},
+		},
+		{
 			name:    "tls off, no reload yet",
 			status:  func() SystemStatus { return SystemStatus{TLSMode: "off"} },
 			want:    []string{`<span class="badge">off</span>`, "none since start"},
@@ -63,7 +84,9 @@ func TestAdminSystemPanel(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newAdminHarness(t, "boss@example.com")
-			h.admin.o.Status = tt.status
+			if tt.status != nil {
+				h.admin.o.Status = func(context.Context) SystemStatus { return tt.status() }
+			}
 			raw, _ := h.signIn("boss@example.com")
 			w := h.do(http.MethodGet, Prefix, nil, map[string]string{access.CookieAuthorization: raw}, nil)
 			if w.Code != http.StatusOK {

@@ -121,6 +121,17 @@ func TestClusterRevokeAcknowledged(t *testing.T) {
 		}
 	})
 
+	adminBrowser := newClient(t, false)
+	t.Run("the admin overview lists both nodes live", func(t *testing.T) {
+		page := adminOverview(t, env, adminBrowser)
+		if row := systemRow(t, page, "node-a"); !strings.Contains(row, "(this page)") || !strings.Contains(row, ">live<") {
+			t.Errorf("node-a row: %s", row)
+		}
+		if row := systemRow(t, page, "node-b"); strings.Contains(row, "(this page)") || !strings.Contains(row, ">live<") {
+			t.Errorf("node-b row: %s", row)
+		}
+	})
+
 	reg.dead.Store(true)
 	t.Run("a node whose heartbeats stop is named after a bounded wait", func(t *testing.T) {
 		start := time.Now()
@@ -144,6 +155,12 @@ func TestClusterRevokeAcknowledged(t *testing.T) {
 			return strings.Contains(e.Detail, "bob@example.com") && strings.Contains(e.Detail, "node-b")
 		}) {
 			t.Fatalf("no audit row of bob's revoke names node-b: %+v", events)
+		}
+	})
+
+	t.Run("the admin overview shows the node cut off as gone", func(t *testing.T) {
+		if row := systemRow(t, adminOverview(t, env, adminBrowser), "node-b"); !strings.Contains(row, ">gone<") {
+			t.Errorf("node-b row: %s", row)
 		}
 	})
 

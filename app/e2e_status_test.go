@@ -36,12 +36,13 @@ func adminOverview(t *testing.T, env *testEnv, c *http.Client) string {
 	return html.UnescapeString(body)
 }
 
-// certRow returns the System panel's table row of domain.
-func certRow(t *testing.T, page, domain string) string {
+// systemRow returns the System panel's table row of a certificate or a
+// node, by its domain or name.
+func systemRow(t *testing.T, page, name string) string {
 	t.Helper()
-	_, rest, ok := strings.Cut(page, "<code>"+domain+"</code>")
+	_, rest, ok := strings.Cut(page, "<code>"+name+"</code>")
 	if !ok {
-		t.Fatalf("no certificate row for %s in:\n%s", domain, page)
+		t.Fatalf("no row for %s in:\n%s", name, page)
 	}
 	row, _, _ := strings.Cut(rest, "</tr>")
 	return row
@@ -61,7 +62,7 @@ func TestStatusCertFailedOnOverview(t *testing.T) {
 
 	const msg = "acme: order failed: urn:ietf:params:acme:error:connection: no route to host"
 	env.app.certStatus(certs.Status{Name: "app.example.com", At: time.Now(), Error: "renewal: [app.example.com] " + msg})
-	row := certRow(t, adminOverview(t, env, c), "app.example.com")
+	row := systemRow(t, adminOverview(t, env, c), "app.example.com")
 	for _, want := range []string{"failing", "renewal: [app.example.com] " + msg} {
 		if !strings.Contains(row, want) {
 			t.Errorf("row lacks %q: %s", want, row)
@@ -69,7 +70,7 @@ func TestStatusCertFailedOnOverview(t *testing.T) {
 	}
 
 	env.app.certStatus(certs.Status{Name: "app.example.com", At: time.Now()})
-	row = certRow(t, adminOverview(t, env, c), "app.example.com")
+	row = systemRow(t, adminOverview(t, env, c), "app.example.com")
 	if strings.Contains(row, "failing") || !strings.Contains(row, `badge ok`) {
 		t.Errorf("after a successful renewal the row is %s", row)
 	}
@@ -150,7 +151,7 @@ func TestTLSFilesStatusExpiryMetric(t *testing.T) {
 		})
 	}
 
-	st := e.app.adminStatus()
+	st := e.app.adminStatus(context.Background())
 	if st.TLSMode != "files" || len(st.Certs) != 2 {
 		t.Fatalf("status = %+v", st)
 	}

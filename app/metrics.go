@@ -29,8 +29,21 @@ func (a *App) observe(r *http.Request, app, decision, user string, status int, d
 	a.ops.accessLog.Write(r, req)
 }
 
-// adminStatus is the System panel of the admin overview.
-func (a *App) adminStatus() access.SystemStatus { return a.ops.status.Snapshot() }
+// adminStatus is the System panel of the admin overview: certificates,
+// the last reload, and the nodes on the store (those seen within the
+// hour a dead node's row is kept).
+func (a *App) adminStatus(ctx context.Context) access.SystemStatus {
+	st := a.ops.status.Snapshot()
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	nodes, err := a.node.Status(ctx, nodePruneAfter)
+	if err != nil {
+		a.log.Warn("admin: read the node registry", "err", err)
+		st.NodesError = "the node registry could not be read"
+	}
+	st.Nodes = nodes
+	return st
+}
 
 // meteredLoginStore counts sign-ins as the login handler audits them.
 type meteredLoginStore struct {

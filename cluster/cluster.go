@@ -322,3 +322,18 @@ func (w *waker) wake() {
 		w.ch = nil
 	}
 }
+
+// Status lists the nodes whose last heartbeat is at most within old, marking
+// the live ones (those a revoke waits for) and this one.
+func (n *Node) Status(ctx context.Context, within time.Duration) ([]access.NodeStatus, error) {
+	now := n.o.Now()
+	nodes, err := n.o.Registry.Nodes(ctx, now.Add(-within))
+	if err != nil {
+		return nil, fmt.Errorf("cluster: node status: %w", err)
+	}
+	out := make([]access.NodeStatus, len(nodes))
+	for i, nd := range nodes {
+		out[i] = access.NodeStatus{Node: nd, Live: nd.Live(now, n.o.Timing.LiveWindow()), Self: nd.ID == n.self.ID}
+	}
+	return out, nil
+}

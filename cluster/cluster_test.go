@@ -331,3 +331,37 @@ func TestNewRefusesShortAckTimeout(t *testing.T) {
 		t.Fatal("New accepted an ack timeout shorter than the stale window")
 	}
 }
+
+func TestNodeStatus(t *testing.T) {
+	now := time.Now()
+	reg := newFakeRegistry(
+		access.Node{ID: "b", Name: "node-b", HeartbeatAt: now, Watermark: 7},
+		access.Node{ID: "c", Name: "node-c", HeartbeatAt: now.Add(-time.Minute), Watermark: 3},
+		access.Node{ID: "d", Name: "node-d", HeartbeatAt: now.Add(-2 * time.Hour)},
+	)
+	n, err := New(Options{Name: "node-a", Registry: reg, Sync: func(context.Context) (int64, error) { return 7, nil }, Timing: fastTiming})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got, err := n.Status(context.Background(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []string
+	for _, s := range got {
+		rows = append(rows, fmt.Sprintf("%s live=%v self=%v mark=%d", s.Name, s.Live, s.Self, s.Watermark))
+	}
+	want := []string{"node-a live=true self=true mark=7", "node-b live=true self=false mark=7", "node-c live=false self=false mark=3"}
+	if !slices.Equal(rows, want) {
+		t.Errorf("status = %q, want %q (node-d is past the hour)", rows, want)
+	}
+	reg.mu.Lock()
+	reg.fail = errors.New("db down")
+	reg.mu.Unlock()
+	if _, err := n.Status(context.Background(), time.Hour); err == nil {
+		t.Error("an unreadable registry gave no error")
+	}
+}
