@@ -100,16 +100,25 @@ func (p *process) stop() {
 // or readyTimeout passes.
 func (p *process) waitOutput(t testing.TB, re *regexp.Regexp) string {
 	t.Helper()
-	deadline := time.After(readyTimeout)
+	m, err := p.awaitOutput(re, readyTimeout)
+	if err != nil {
+		t.Fatalf("testidp: %v", err)
+	}
+	return m
+}
+
+// awaitOutput is waitOutput within d, returning an error instead.
+func (p *process) awaitOutput(re *regexp.Regexp, d time.Duration) (string, error) {
+	deadline := time.After(d)
 	for {
 		if m := re.FindStringSubmatch(p.output.String()); m != nil {
-			return m[1]
+			return m[1], nil
 		}
 		select {
 		case <-p.done:
-			t.Fatalf("testidp: %s exited before it was ready (%v):\n%s", p.name, p.err, p.output.String())
+			return "", fmt.Errorf("%s exited before it was ready (%v):\n%s", p.name, p.err, p.output.String())
 		case <-deadline:
-			t.Fatalf("testidp: %s printed no %q after %v:\n%s", p.name, re, readyTimeout, p.output.String())
+			return "", fmt.Errorf("%s printed no %q after %v:\n%s", p.name, re, d, p.output.String())
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
