@@ -54,6 +54,10 @@
 #   SRC=DIR           Gatehouse source tree to build (default: this repository;
 #                     benchtool always comes from this one)
 #   KEEP=1            keep the temporary directory (logs, configs, wrk output)
+#   PROFILE=DIR       run the default row's Gatehouse in benchtool (the same
+#                     code as `gatehouse serve`) and write its CPU and
+#                     allocation profiles of the whole run to DIR/gatehouse.cpu
+#                     and DIR/gatehouse.mem (go tool pprof DIR/gatehouse.cpu)
 #
 # Every process started here is stopped by PID on exit; traffic stays on
 # loopback; nothing outside the temporary directory is written.
@@ -69,6 +73,8 @@ THREADS=${THREADS:-2}
 CONNS=${CONNS:-50}
 SKIP_MILLION=${SKIP_MILLION:-0}
 MILLION=${MILLION:-1000000}
+PROFILE=${PROFILE:-}
+if [[ -n $PROFILE ]]; then mkdir -p "$PROFILE" && PROFILE=$(cd "$PROFILE" && pwd); fi
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SRC=${SRC:-$ROOT}
 EMAIL=bench@bench.test
@@ -201,7 +207,10 @@ EOF
 # start_gatehouse DIR PORT [GOGC]: start Gatehouse on DIR/bench.toml,
 # logging to DIR/gatehouse.log; sets GPID; waits for the first answer.
 start_gatehouse() {
-	if [[ -n ${3:-} ]]; then
+	if [[ -n $PROFILE && $1 == "$WORK/default" ]]; then
+		"$BT" serve -config "$1/bench.toml" -cpuprofile "$PROFILE/gatehouse.cpu" \
+			-memprofile "$PROFILE/gatehouse.mem" 2>>"$1/gatehouse.log" &
+	elif [[ -n ${3:-} ]]; then
 		GOGC=$3 "$WORK/gatehouse" serve -config "$1/bench.toml" 2>>"$1/gatehouse.log" &
 	else
 		"$WORK/gatehouse" serve -config "$1/bench.toml" 2>>"$1/gatehouse.log" &
