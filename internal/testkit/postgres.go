@@ -34,6 +34,9 @@ type pgCluster struct {
 	proc  *exec.Cmd
 	gone  chan error // receives the server's exit
 	asPG  bool       // running as the postgres OS user (the tests run as root)
+	// durable keeps synchronous_commit on, so that a commit survives the
+	// server's crash (fsync stays off: the machine does not crash).
+	durable bool
 }
 
 var (
@@ -73,7 +76,7 @@ func PostgresDSN(t testing.TB) string {
 	if !pgMain.Load() {
 		t.Fatal("testkit: PostgresDSN needs TestMain to run the tests with testkit.RunWithPostgres(m)")
 	}
-	pgOnce.Do(func() { pg, pgErr = startPostgres() })
+	pgOnce.Do(func() { pg, pgErr = startPostgres(false) })
 	if pgErr != nil {
 		t.Fatalf("testkit: PostgreSQL: %v", pgErr)
 	}
@@ -136,7 +139,7 @@ func (c *pgCluster) command(prog string, args ...string) *exec.Cmd {
 }
 
 // startPostgres creates and starts a cluster in a temporary directory.
-func startPostgres() (_ *pgCluster, err error) {
+func startPostgres(durable bool) (_ *pgCluster, err error) {
 	bin, err := postgresBin()
 	if err != nil {
 		return nil, err
@@ -145,7 +148,7 @@ func startPostgres() (_ *pgCluster, err error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &pgCluster{dir: dir, bin: bin, asPG: os.Geteuid() == 0}
+	c := &pgCluster{dir: dir, bin: bin, asPG: os.Geteuid() == 0, durable: durable}
 	defer func() {
 		if err != nil {
 			c.stop() //nolint:errcheck // the start's error says more
@@ -167,31 +170,45 @@ func startPostgres() (_ *pgCluster, err error) {
 		"-E", "UTF8", "--locale=C", "--no-sync").CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("initdb: %w: %s", err, out)
 	}
-	port, err := freePort()
-	if err != nil {
+	if c.port, err = freePort(); err != nil {
 		return nil, err
 	}
-	c.port = port
+	if err := c.start(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// start runs the server of the cluster's data directory on its port and
+// waits until it answers.
+func (c *pgCluster) start() (err error) {
 	// The server runs as a child of the test binary, which kills it
 	// should the binary die before RunWithPostgres stops it.
-	log, err := os.Create(filepath.Join(dir, "postgres.log"))
+	log, err := os.OpenFile(filepath.Join(c.dir, "postgres.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer log.Close()
-	c.proc = c.command("postgres", "-D", data, "-k", dir, "-c", "listen_addresses=127.0.0.1",
-		"-p", strconv.Itoa(port), "-c", "fsync=off", "-c", "synchronous_commit=off",
+	commit := "off"
+	if c.durable {
+		commit = "on"
+	}
+	c.proc = c.command("postgres", "-D", filepath.Join(c.dir, "data"), "-k", c.dir, "-c", "listen_addresses=127.0.0.1",
+		"-p", strconv.Itoa(c.port), "-c", "fsync=off", "-c", "synchronous_commit="+commit,
 		"-c", "full_page_writes=off", "-c", "max_connections=200")
 	c.proc.Stdout, c.proc.Stderr = log, log
 	c.proc.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	if err := c.proc.Start(); err != nil {
-		return nil, fmt.Errorf("start postgres: %w", err)
+		c.proc = nil
+		return fmt.Errorf("start postgres: %w", err)
 	}
-	c.gone = make(chan error, 1)
-	go func() { c.gone <- c.proc.Wait() }()
-	c.admin, err = sql.Open("pgx", c.dsn("postgres"))
-	if err != nil {
-		return nil, err
+	gone := make(chan error, 1)
+	c.gone = gone
+	go func() { gone <- c.proc.Wait() }()
+	if c.admin == nil {
+		if c.admin, err = sql.Open("pgx", c.dsn("postgres")); err != nil {
+			return err
+		}
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -199,19 +216,42 @@ func startPostgres() (_ *pgCluster, err error) {
 		err = c.admin.PingContext(ctx)
 		cancel()
 		if err == nil {
-			return c, nil
+			return nil
 		}
 		select {
-		case werr := <-c.gone:
+		case werr := <-gone:
 			c.proc = nil
 			logText, _ := os.ReadFile(log.Name())
-			return nil, fmt.Errorf("postgres exited: %v: %s", werr, logText)
+			return fmt.Errorf("postgres exited: %v: %s", werr, logText)
 		case <-time.After(100 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("postgres not ready after 30s: %w", err)
+			return fmt.Errorf("postgres not ready after 30s: %w", err)
 		}
 	}
+}
+
+// halt stops the server with pg_ctl in mode (fast: clients are
+// disconnected and the server shuts down cleanly; immediate: it quits at
+// once, as on a crash) and waits for it to exit.
+func (c *pgCluster) halt(mode string) error {
+	if c.proc == nil {
+		return nil
+	}
+	var errs []error
+	out, err := c.command("pg_ctl", "-D", filepath.Join(c.dir, "data"), "-m", mode, "-w", "stop").CombinedOutput()
+	if err != nil {
+		errs = append(errs, fmt.Errorf("pg_ctl stop: %w: %s", err, out))
+		c.proc.Process.Kill() //nolint:errcheck // the error above says more
+	}
+	select {
+	case <-c.gone:
+	case <-time.After(10 * time.Second):
+		c.proc.Process.Kill() //nolint:errcheck // best effort
+		errs = append(errs, errors.New("postgres did not exit"))
+	}
+	c.proc = nil
+	return errors.Join(errs...)
 }
 
 // stop shuts the cluster down and removes its directory.
@@ -220,19 +260,7 @@ func (c *pgCluster) stop() error {
 	if c.admin != nil {
 		c.admin.Close()
 	}
-	if c.proc != nil {
-		out, err := c.command("pg_ctl", "-D", filepath.Join(c.dir, "data"), "-m", "fast", "-w", "stop").CombinedOutput()
-		if err != nil {
-			errs = append(errs, fmt.Errorf("pg_ctl stop: %w: %s", err, out))
-			c.proc.Process.Kill() //nolint:errcheck // the error above says more
-		}
-		select {
-		case <-c.gone:
-		case <-time.After(10 * time.Second):
-			c.proc.Process.Kill() //nolint:errcheck // best effort
-			errs = append(errs, errors.New("postgres did not exit"))
-		}
-	}
+	errs = append(errs, c.halt("fast"))
 	if err := os.RemoveAll(c.dir); err != nil {
 		errs = append(errs, err)
 	}
