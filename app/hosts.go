@@ -39,8 +39,17 @@ func (h *hosts) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if h.unavailable != nil && r.URL.Path != access.PathCerts {
 			if err := h.unavailable(); err != nil {
 				w.Header().Set("Retry-After", "5")
+				if scim.IsPath(r.URL.Path) {
+					scim.WriteError(w, http.StatusServiceUnavailable, proxy.MsgStoreUnreachable)
+					return
+				}
+				errs := h.errors
+				if strings.HasPrefix(r.URL.Path, access.PathAPI) {
+					// API clients get the JSON shape whatever they accept.
+					errs = &web.Adapter{Log: h.errors.Log, JSON: true}
+				}
 				web.SecurityHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-					h.errors.Respond(w, r, &web.Error{Status: http.StatusServiceUnavailable, Title: "Service unavailable", Msg: proxy.MsgStoreUnreachable, Err: err})
+					errs.Respond(w, r, &web.Error{Status: http.StatusServiceUnavailable, Title: "Service unavailable", Msg: proxy.MsgStoreUnreachable, Err: err})
 				})).ServeHTTP(w, r)
 				return
 			}

@@ -236,6 +236,12 @@ func (b *bufferedWriter) Write(p []byte) (int, error) {
 }
 
 // writeError writes a SCIM error body (RFC 7644 §3.12).
+// WriteError answers with the SCIM error shape (RFC 7644 §3.12), for a
+// refusal made before the request reaches the Handler.
+func WriteError(w http.ResponseWriter, status int, detail string) {
+	writeError(w, scimerr.ScimError{Status: status, Detail: detail})
+}
+
 func writeError(w http.ResponseWriter, e scimerr.ScimError) {
 	w.Header().Set("Content-Type", "application/scim+json")
 	w.WriteHeader(e.Status)
