@@ -90,9 +90,9 @@ func (l *Limit) Allowed(key string, now time.Time) (bool, time.Duration) {
 const tatQuery = `SELECT tat_ms FROM limit_counters WHERE name = ? AND key_hash = ?`
 
 // scanTat reads the theoretical arrival time of tatQuery's row (0: none).
-func (l *Limit) scanTat(row *sql.Row) (int64, error) {
+func (l *Limit) scanTat(r row) (int64, error) {
 	var tat int64
-	err := row.Scan(&tat)
+	err := r.Scan(&tat)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}

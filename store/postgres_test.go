@@ -2,8 +2,11 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"slices"
@@ -227,3 +230,30 @@ func TestPostgresFullAndConflictErrors(t *testing.T) {
 
 // pgError is a PostgreSQL error with SQLSTATE code.
 func pgError(code string) error { return &pgconn.PgError{Code: code, Message: "test"} }
+
+// TestFullMarksUnreachable: the errors of a PostgreSQL server that is
+// down, going down or gone mid-statement are marked
+// access.ErrStoreUnreachable; other errors are not.
+func TestFullMarksUnreachable(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"admin shutdown", pgError("57P01"), true},
+		{"cannot connect now", pgError("57P03"), true},
+		{"connection refused", fmt.Errorf("begin: %w", &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}), true},
+		{"bad connection", fmt.Errorf("commit: %w", driver.ErrBadConn), true},
+		{"connection lost", fmt.Errorf("write lock: %w", io.ErrUnexpectedEOF), true},
+		{"unique violation", pgError("23505"), false},
+		{"disk full", pgError("53100"), false},
+		{"no rows", sql.ErrNoRows, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := errors.Is(full(tt.err), access.ErrStoreUnreachable); got != tt.want {
+				t.Errorf("full(%v) marked unreachable = %v, want %v", tt.err, got, tt.want)
+			}
+		})
+	}
+}

@@ -31,9 +31,11 @@ type conn struct {
 	pg  bool
 }
 
-// ExecContext runs a statement that returns no rows.
+// ExecContext runs a statement that returns no rows. Its error, like
+// those of the other methods, is marked by full.
 func (c conn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return c.raw.ExecContext(ctx, c.query(query), c.args(args)...)
+	res, err := c.raw.ExecContext(ctx, c.query(query), c.args(args)...)
+	return res, full(err)
 }
 
 // Exec is ExecContext without a context.
@@ -43,16 +45,24 @@ func (c conn) Exec(query string, args ...any) (sql.Result, error) {
 
 // QueryContext runs a query that returns rows.
 func (c conn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return c.raw.QueryContext(ctx, c.query(query), c.args(args)...)
+	rows, err := c.raw.QueryContext(ctx, c.query(query), c.args(args)...)
+	return rows, full(err)
 }
 
+// row is the result of QueryRowContext.
+type row struct{ *sql.Row }
+
+// Scan copies the row's columns into dest; sql.ErrNoRows when there is
+// no row.
+func (r row) Scan(dest ...any) error { return full(r.Row.Scan(dest...)) }
+
 // QueryRowContext runs a query that returns at most one row.
-func (c conn) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	return c.raw.QueryRowContext(ctx, c.query(query), c.args(args)...)
+func (c conn) QueryRowContext(ctx context.Context, query string, args ...any) row {
+	return row{c.raw.QueryRowContext(ctx, c.query(query), c.args(args)...)}
 }
 
 // QueryRow is QueryRowContext without a context.
-func (c conn) QueryRow(query string, args ...any) *sql.Row {
+func (c conn) QueryRow(query string, args ...any) row {
 	return c.QueryRowContext(context.Background(), query, args...)
 }
 

@@ -9,9 +9,12 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -247,10 +250,12 @@ const (
 )
 
 // full marks err with access.ErrStorageFull when the database could not
-// write for lack of room.
+// write for lack of room, and with access.ErrStoreUnreachable when it
+// could not be reached (PostgreSQL down, shutting down or the connection
+// lost), so that callers answer 503 with the reason instead of a bare 500.
 func full(err error) error {
 	var coded interface{ Code() int }
-	if err == nil || errors.Is(err, access.ErrStorageFull) {
+	if err == nil || errors.Is(err, access.ErrStorageFull) || errors.Is(err, access.ErrStoreUnreachable) {
 		return err
 	}
 	if (errors.As(err, &coded) && coded.Code()&0xff == sqliteFull) ||
@@ -258,7 +263,21 @@ func full(err error) error {
 		strings.Contains(err.Error(), "database or disk is full") {
 		return fmt.Errorf("%w: %w", access.ErrStorageFull, err)
 	}
+	if unreachable(err) {
+		return fmt.Errorf("%w: %w", access.ErrStoreUnreachable, err)
+	}
 	return err
+}
+
+// unreachable tells whether err says the PostgreSQL server could not be
+// reached or went away: a failed connection, a server shutting down or
+// starting up (SQLSTATE class 57P), a connection lost mid-statement.
+func unreachable(err error) bool {
+	var connect *pgconn.ConnectError
+	var op *net.OpError
+	return errors.As(err, &connect) || errors.As(err, &op) ||
+		strings.HasPrefix(sqlState(err), "57P") ||
+		errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // uniqueViolation tells whether err is a broken UNIQUE constraint.

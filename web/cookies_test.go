@@ -63,18 +63,30 @@ func TestClearCookieEverywhere(t *testing.T) {
 	}
 }
 
-func TestAdapterStorageFull(t *testing.T) {
+// TestAdapterStoreErrors: a write refused for lack of room and a store
+// that cannot be reached both answer 503 with a Retry-After and a message
+// that says which, as a page and as JSON.
+func TestAdapterStoreErrors(t *testing.T) {
 	a := &Adapter{Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	h := a.Wrap(func(http.ResponseWriter, *http.Request) error {
-		return fmt.Errorf("login: create session: %w", fmt.Errorf("%w: database or disk is full", access.ErrStorageFull))
-	})
-	for _, accept := range []string{"text/html", "application/json"} {
-		r := httptest.NewRequest("POST", "/cdn-cgi/access/otp/verify", nil)
-		r.Header.Set("Accept", accept)
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" || !strings.Contains(w.Body.String(), "cannot sign anyone in") {
-			t.Errorf("%s: %d Retry-After %q body %q", accept, w.Code, w.Header().Get("Retry-After"), w.Body.String())
+	tests := []struct {
+		name, want string
+		err        error
+	}{
+		{"storage full", "cannot sign anyone in", fmt.Errorf("login: create session: %w", fmt.Errorf("%w: database or disk is full", access.ErrStorageFull))},
+		{"store unreachable", "session store unreachable", fmt.Errorf("revoke: %w", fmt.Errorf("%w: dial tcp: connection refused", access.ErrStoreUnreachable))},
+	}
+	for _, tt := range tests {
+		h := a.Wrap(func(http.ResponseWriter, *http.Request) error { return tt.err })
+		for _, accept := range []string{"text/html", "application/json"} {
+			t.Run(tt.name+", "+accept, func(t *testing.T) {
+				r := httptest.NewRequest("POST", "/cdn-cgi/access/otp/verify", nil)
+				r.Header.Set("Accept", accept)
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, r)
+				if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" || !strings.Contains(w.Body.String(), tt.want) {
+					t.Errorf("%d Retry-After %q body %q", w.Code, w.Header().Get("Retry-After"), w.Body.String())
+				}
+			})
 		}
 	}
 }

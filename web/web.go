@@ -88,7 +88,7 @@ func statusOf(err error) int {
 	if e, ok := errors.AsType[*Error](err); ok && e.Status >= 400 && e.Status <= 599 {
 		return e.Status
 	}
-	if errors.Is(err, access.ErrStorageFull) {
+	if errors.Is(err, access.ErrStorageFull) || errors.Is(err, access.ErrStoreUnreachable) {
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
@@ -105,6 +105,9 @@ func (a *Adapter) Respond(w http.ResponseWriter, r *http.Request, err error) {
 	status, msg, title, login := statusOf(err), genericMsg, "", ""
 	if e, ok := errors.AsType[*Error](err); ok {
 		msg, title, login = e.Msg, e.Title, e.LoginURL
+	} else if errors.Is(err, access.ErrStoreUnreachable) {
+		msg = access.ErrStoreUnreachable.Error()
+		w.Header().Set("Retry-After", "5")
 	} else if status == http.StatusServiceUnavailable {
 		msg = msgStorageFull
 		w.Header().Set("Retry-After", "60")
