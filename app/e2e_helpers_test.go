@@ -243,6 +243,16 @@ var (
 // whose fields include want.
 func parseForm(t testing.TB, page, want string) (string, url.Values) {
 	t.Helper()
+	action, vals, ok := findForm(page, want)
+	if !ok {
+		t.Fatalf("no form with field %q in page:\n%s", want, page)
+	}
+	return action, vals
+}
+
+// findForm is parseForm for a goroutine: ok is false when page has no form
+// with the field want.
+func findForm(page, want string) (string, url.Values, bool) {
 	for _, m := range formRe.FindAllStringSubmatch(page, -1) {
 		vals := url.Values{}
 		for _, in := range inputRe.FindAllString(m[2], -1) {
@@ -259,11 +269,10 @@ func parseForm(t testing.TB, page, want string) (string, url.Values) {
 			}
 		}
 		if _, ok := vals[want]; ok {
-			return html.UnescapeString(m[1]), vals
+			return html.UnescapeString(m[1]), vals, true
 		}
 	}
-	t.Fatalf("no form with field %q in page:\n%s", want, page)
-	return "", nil
+	return "", nil, false
 }
 
 // resolve makes action absolute against base.
