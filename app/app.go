@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -320,6 +321,13 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 			return err
 		}
 		defer closeAck()
+		// Run's start-up follows the keys other nodes and commands
+		// add; a bare Serve does it for as long as it serves.
+		keysCtx, stopKeys := context.WithCancel(ctx)
+		var keys sync.WaitGroup
+		keys.Go(func() { a.keys.Run(keysCtx) })
+		defer keys.Wait()
+		defer stopKeys()
 	}
 	defer a.watchRevocations(ctx)()
 	handler := a.handler

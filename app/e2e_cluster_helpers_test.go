@@ -46,6 +46,13 @@ func startCluster(t *testing.T, tmpl, dsn string, n int) *gatehouseCluster {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startClusterOn(t, lb, tmpl, dsn, n)
+}
+
+// startClusterOn is startCluster with the balancer on lb, bound before so
+// that an identity provider started first knows the callback URL.
+func startClusterOn(t *testing.T, lb net.Listener, tmpl, dsn string, n int) *gatehouseCluster {
+	t.Helper()
 	c := &gatehouseCluster{port: lb.Addr().(*net.TCPAddr).Port, mail: newPinMailer()}
 	text := strings.NewReplacer("{{PORT}}", fmt.Sprint(c.port), "{{DSN}}", dsn).Replace(tmpl)
 	for i := range n {
