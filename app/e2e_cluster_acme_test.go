@@ -198,15 +198,18 @@ func logField(line, key string) string {
 }
 
 // challengeBalancer listens on the fixed port pebble validates on and hands
-// each connection to the next node's port, round-robin, passing over the
-// nodes it cannot connect to (not listening yet), like a TCP load balancer
-// with health checks. A validation may land on any node.
+// each connection to the next node's port, round-robin, like a TCP load
+// balancer: a validation may land on any node. It holds the first
+// connections until every node listens, so that the round goes over all of
+// them (the first node up may order before the others listen), and then
+// passes over a node it cannot connect to.
 type challengeBalancer struct {
 	mu    sync.Mutex
 	nodes []*acmeNode
 	port  func(*acmeNode) int
 	next  int
 	hits  map[*acmeNode]int
+	up    sync.Once
 }
 
 // startChallengeBalancer listens on 127.0.0.1:port for nodes, reaching
@@ -233,6 +236,18 @@ func startChallengeBalancer(t *testing.T, port int, nodes []*acmeNode, nodePort 
 
 // dial connects to the next node that accepts, round-robin.
 func (b *challengeBalancer) dial() (net.Conn, error) {
+	b.up.Do(func() {
+		pollUntil(30*time.Second, func() bool {
+			for _, n := range b.nodes {
+				c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", b.port(n)), time.Second)
+				if err != nil {
+					return false
+				}
+				c.Close()
+			}
+			return true
+		})
+	})
 	b.mu.Lock()
 	start := b.next
 	b.next++
@@ -324,7 +339,8 @@ func TestClusterACME(t *testing.T) {
 	// The nodes' logs are complete once they have stopped. One node placed
 	// each name's order; a node that answered a validation for a name it
 	// did not order found the challenge in the store (distributed=true),
-	// and at least one validation was answered so.
+	// and at least one validation was answered so (pebble validates each
+	// challenge several times, and the round goes over every node).
 	for _, n := range nodes {
 		n.stop(t)
 	}
