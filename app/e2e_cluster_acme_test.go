@@ -24,13 +24,14 @@ import (
 // on its own ports ({{NODEHTTP}}, {{NODEHTTPS}}) while the team domain and
 // the app name the balancer's HTTPS port ({{HTTPS}}), and every node keeps
 // its data, certificates and locks included, in one PostgreSQL database.
-func acmeNodeConfig(peb *pebbleCA, dsn string) string {
+func acmeNodeConfig(t *testing.T, peb *pebbleCA, dsn string) string {
+	t.Helper()
 	text := strings.NewReplacer(
 		`listen = "127.0.0.1:{{HTTP}}"`, `listen = "127.0.0.1:{{NODEHTTP}}"`,
 		`listen_https = "127.0.0.1:{{HTTPS}}"`, `listen_https = "127.0.0.1:{{NODEHTTPS}}"`,
 	).Replace(acmeConfig)
 	if strings.Contains(text, "{{HTTP}}") || !strings.Contains(text, "{{NODEHTTPS}}") {
-		panic("acmeConfig no longer has the listen lines acmeNodeConfig rewrites")
+		t.Fatal("acmeConfig no longer has the listen lines acmeNodeConfig rewrites")
 	}
 	return strings.NewReplacer("{{CA}}", peb.dirURL, "{{CAROOT}}", peb.listenerCA,
 		"{{CHALLENGES}}", "", "{{APPS}}", "").Replace(text) + strings.ReplaceAll(clusterStore, "{{DSN}}", dsn)
@@ -299,7 +300,7 @@ func TestClusterACME(t *testing.T) {
 	httpPort, tlsPort := freePort(t), freePort(t)
 	peb := startPebble(t, httpPort, tlsPort)
 	roots, _ := peb.root(t)
-	text := acmeNodeConfig(peb, dsn)
+	text := acmeNodeConfig(t, peb, dsn)
 	names := []string{"app.gh.test", "auth.gh.test"}
 
 	var nodes []*acmeNode
