@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"database/sql"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -137,23 +136,7 @@ func storedCerts(t *testing.T, dsn string) []string {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	rows, err := db.Query(`SELECT key FROM certmagic_data WHERE key LIKE 'certificates/%.crt' ORDER BY key`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var k string
-		if err := rows.Scan(&k); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, filepath.Base(k))
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return storedCertFiles(t, db)
 }
 
 // obtaining returns the names node e placed an order for.
@@ -282,10 +265,7 @@ func (b *challengeBalancer) forward(in net.Conn) {
 		return
 	}
 	defer out.Close()
-	var wg sync.WaitGroup
-	wg.Go(func() { io.Copy(out, in); out.(*net.TCPConn).CloseWrite() }) //nolint:errcheck // proxy
-	io.Copy(in, out)                                                    //nolint:errcheck // proxy
-	wg.Wait()
+	pipe(in, out)
 }
 
 // TestClusterACME: three Gatehouse nodes (processes) on one PostgreSQL

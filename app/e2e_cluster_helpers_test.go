@@ -105,12 +105,18 @@ func (c *gatehouseCluster) balance(t *testing.T, lb net.Listener) {
 				return
 			}
 			defer out.Close()
-			var wg sync.WaitGroup
-			wg.Go(func() { io.Copy(out, in); out.(*net.TCPConn).CloseWrite() }) //nolint:errcheck // proxy
-			io.Copy(in, out)                                                    //nolint:errcheck // proxy
-			wg.Wait()
+			pipe(in, out)
 		}()
 	}
+}
+
+// pipe copies in to out and back until both sides are done, as a TCP
+// proxy does.
+func pipe(in, out net.Conn) {
+	var wg sync.WaitGroup
+	wg.Go(func() { io.Copy(out, in); out.(*net.TCPConn).CloseWrite() }) //nolint:errcheck // proxy
+	io.Copy(in, out)                                                    //nolint:errcheck // proxy
+	wg.Wait()
 }
 
 // dialer sends every connection to node i (0-based), whatever the URL.
@@ -133,6 +139,18 @@ func (c *gatehouseCluster) client(t *testing.T, i int, jar http.CookieJar) *http
 		}
 	}
 	return &http.Client{Jar: jar, Timeout: 20 * time.Second, Transport: &http.Transport{DialContext: c.dialer(i)}}
+}
+
+// signIn signs email in with a PIN through the real forms on node 1 and
+// returns the browser, which has reached the app ("ok" from the origin).
+func (c *gatehouseCluster) signIn(t *testing.T, email string) *http.Client {
+	t.Helper()
+	b := c.client(t, 0, nil)
+	resp := c.nodes[0].signInWithPIN(t, b, c.url("app", "/"), email)
+	if body := readBody(t, resp); resp.StatusCode != http.StatusOK || body != "ok" {
+		t.Fatalf("sign-in of %s: %d %q", email, resp.StatusCode, body)
+	}
+	return b
 }
 
 // url is http://<sub>.localhost:<balancer port><path>.

@@ -40,10 +40,7 @@ type gatehouseProcess struct {
 func startGatehouseProcess(t *testing.T, text string) *gatehouseProcess {
 	t.Helper()
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "gatehouse")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/gatehouse-dev/gatehouse").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildGatehouse(t)
 	p := &gatehouseProcess{port: loopbackPort(t), logs: &syncBuffer{}, exited: make(chan error, 1), gone: make(chan struct{})}
 	text = strings.Replace(text, `listen = "127.0.0.1:0"`, fmt.Sprintf(`listen = "127.0.0.1:%d"`, p.port), 1)
 	cfgFile := filepath.Join(dir, "gatehouse.toml")

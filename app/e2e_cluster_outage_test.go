@@ -108,15 +108,7 @@ func testPostgresOutage(t *testing.T, mode string) {
 	}
 
 	const alice, bob = "alice@example.com", "bob@example.com"
-	signIn := func(email string) *http.Client {
-		b := c.client(t, 0, nil)
-		resp := c.nodes[0].signInWithPIN(t, b, c.url("app", "/"), email)
-		if body := readBody(t, resp); resp.StatusCode != http.StatusOK || body != "ok" {
-			t.Fatalf("sign-in of %s: %d %q", email, resp.StatusCode, body)
-		}
-		return b
-	}
-	ab, bb := signIn(alice), signIn(bob)
+	ab, bb := c.signIn(t, alice), c.signIn(t, bob)
 	stop := make(chan struct{})
 	var probes []*probe
 	for i := range c.nodes {

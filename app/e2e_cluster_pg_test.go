@@ -74,15 +74,7 @@ func TestClusterRevokeUnderLoad(t *testing.T) {
 	c, rec, cfgPath := startLoadCluster(t)
 	apiToken, _ := createAPITokenCLI(t, cfgPath, "ops", "revoke")
 	const victim, bystander = "victim@example.com", "bystander@example.com"
-	signIn := func(email string) *http.Client {
-		b := c.client(t, 0, nil)
-		resp := c.nodes[0].signInWithPIN(t, b, c.url("app", "/"), email)
-		if body := readBody(t, resp); resp.StatusCode != http.StatusOK || body != "ok" {
-			t.Fatalf("sign-in of %s: %d %q", email, resp.StatusCode, body)
-		}
-		return b
-	}
-	vb, bb := signIn(victim), signIn(bystander)
+	vb, bb := c.signIn(t, victim), c.signIn(t, bystander)
 
 	const workers = 3 // per node and user
 	stop := make(chan struct{})

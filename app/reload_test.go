@@ -101,11 +101,7 @@ var pinRe = regexp.MustCompile(`msg="one-time PIN" email=(\S+) pin=(\d+)`)
 
 func TestReloadRunningProcess(t *testing.T) {
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "gatehouse")
-	build := exec.Command("go", "build", "-o", bin, "github.com/gatehouse-dev/gatehouse")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildGatehouse(t)
 	port, mport := loopbackPort(t), loopbackPort(t)
 	origin := streamingOrigin(t)
 	cfgFile := filepath.Join(dir, "gatehouse.toml")

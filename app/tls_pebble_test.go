@@ -3,6 +3,7 @@ package app
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"database/sql"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -201,7 +202,14 @@ func served(e *tlsEnv, ch string) int {
 // certKeys returns the certificate files certmagic stored in SQLite.
 func certKeys(t *testing.T, e *tlsEnv) []string {
 	t.Helper()
-	rows, err := e.app.Store().SQL().Query(`SELECT key FROM certmagic_data WHERE key LIKE 'certificates/%.crt' ORDER BY key`)
+	return storedCertFiles(t, e.app.Store().SQL())
+}
+
+// storedCertFiles returns the names of the certificate files certmagic
+// stored in db.
+func storedCertFiles(t *testing.T, db *sql.DB) []string {
+	t.Helper()
+	rows, err := db.Query(`SELECT key FROM certmagic_data WHERE key LIKE 'certificates/%.crt' ORDER BY key`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,6 +221,9 @@ func certKeys(t *testing.T, e *tlsEnv) []string {
 			t.Fatal(err)
 		}
 		out = append(out, filepath.Base(k))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
 	}
 	return out
 }
