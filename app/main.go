@@ -27,6 +27,7 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 	logBuf := ops.NewLogBuffer(stderr) // one write per batch of lines, not per access line
 	defer logBuf.Flush()
 	log := ops.NewLogger(logBuf, cfg.Log.Level, cfg.Log.Format)
+	defer ops.TuneGC(log).Stop()
 	a, err := New(ctx, cfg, log)
 	if err != nil {
 		return err

@@ -265,6 +265,7 @@ func serveProfiled(ctx context.Context, cfgPath, prof, mem string) error {
 	logBuf := ops.NewLogBuffer(os.Stderr)
 	defer logBuf.Flush()
 	log := ops.NewLogger(logBuf, cfg.Log.Level, cfg.Log.Format)
+	defer ops.TuneGC(log).Stop()
 	a, err := app.New(ctx, cfg, log)
 	if err != nil {
 		return err
