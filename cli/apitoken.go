@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -129,6 +128,6 @@ func changeAPIToken(ctx context.Context, db *store.DB, sub, id string, now time.
 // cliEvent records e, a mutation of the command line, in the audit log.
 func cliEvent(ctx context.Context, db *store.DB, e access.Event) {
 	if err := db.Audit(ctx, e); err != nil {
-		fmt.Fprintf(os.Stderr, "gatehouse: audit: %v\n", err)
+		fmt.Fprintf(stderrOf(ctx), "gatehouse: audit: %v\n", err)
 	}
 }

@@ -184,7 +184,7 @@ func (p program) runMain(ctx context.Context, args []string, stdout, stderr io.W
 		fmt.Fprintf(stderr, "gatehouse %s: %s\n\n%s", args[0], msg, groupUsage(args[0], subs))
 		return 2
 	}
-	err := c.run(ctx, rest, stdout, stderr)
+	err := c.run(context.WithValue(ctx, stderrKey{}, stderr), rest, stdout, stderr)
 	var he helpError
 	var ue usageError
 	switch {
@@ -313,4 +313,16 @@ func (c command) flagSet() *flag.FlagSet {
 		return he.fs
 	}
 	return nil
+}
+
+type stderrKey struct{}
+
+// stderrOf is the standard error of the command running with ctx, for
+// what a command reports on the side (an applied migration, a failed
+// audit write) below the functions that take only a context.
+func stderrOf(ctx context.Context) io.Writer {
+	if w, ok := ctx.Value(stderrKey{}).(io.Writer); ok {
+		return w
+	}
+	return os.Stderr
 }

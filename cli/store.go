@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"os"
 
 	"github.com/gatehouse-dev/gatehouse/config"
 	"github.com/gatehouse-dev/gatehouse/ops"
@@ -47,7 +46,7 @@ func StoreTarget(cfg *config.Config) store.Target {
 // What the store reports (an applied migration) goes to standard error, in
 // the configured log format.
 func openExisting(ctx context.Context, cfg *config.Config) (*store.DB, error) {
-	db, err := store.OpenTarget(ctx, StoreTarget(cfg), true, ops.NewLogger(os.Stderr, cfg.Log.Level, cfg.Log.Format))
+	db, err := store.OpenTarget(ctx, StoreTarget(cfg), true, ops.NewLogger(stderrOf(ctx), cfg.Log.Level, cfg.Log.Format))
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"text/tabwriter"
 
 	"github.com/gatehouse-dev/gatehouse/config"
@@ -45,7 +44,7 @@ func cmdStoreCopy(ctx context.Context, args []string, stdout io.Writer) error {
 			config.StorePostgres, *path)}
 	}
 
-	log := ops.NewLogger(os.Stderr, cfg.Log.Level, cfg.Log.Format)
+	log := ops.NewLogger(stderrOf(ctx), cfg.Log.Level, cfg.Log.Format)
 	src, err := store.OpenTarget(ctx, source, true, log)
 	if err != nil {
 		return fmt.Errorf("app: %w", err)

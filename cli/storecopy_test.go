@@ -57,7 +57,15 @@ func TestStoreCopy(t *testing.T) {
 	}
 	dsn := testkit.PostgresDSN(t)
 	cfg := storeCopyConfig(t, dir, "[store]\nbackend = \"postgres\"\ndsn = \""+dsn+"\"\n")
-	out := runCLI(t, "store", "copy", "-config", cfg)
+	code, out, errLog := runMainOut("store", "copy", "-config", cfg)
+	if code != 0 {
+		t.Fatalf("store copy: exit %d\n%s%s", code, out, errLog)
+	}
+	// The store's log (the migrations applied to the empty database) goes
+	// to the command's standard error, not the process's.
+	if !strings.Contains(errLog, "applied migration") {
+		t.Errorf("standard error lacks the applied migrations:\n%s", errLog)
+	}
 	for _, want := range []string{"sessions         1", "users            1", "next: stop gatehouse serve on SQLite"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
