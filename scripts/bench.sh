@@ -60,7 +60,8 @@
 #   PROFILE=DIR       run the default row's Gatehouse in benchtool (the same
 #                     code as `gatehouse serve`) and write its CPU and
 #                     allocation profiles of the whole run to DIR/gatehouse.cpu
-#                     and DIR/gatehouse.mem (go tool pprof DIR/gatehouse.cpu)
+#                     and DIR/gatehouse.mem (go tool pprof DIR/gatehouse.cpu),
+#                     and the bare proxy's CPU profile to DIR/bare.cpu
 #
 # Every process started here is stopped by PID on exit; traffic stays on
 # loopback; nothing outside the temporary directory is written.
@@ -264,7 +265,7 @@ start_postgres() {
 "$BT" origin -addr "127.0.0.1:$P_ORIGIN" 2>"$WORK/origin.log" &
 PIDS+=($!)
 PID_ORIGIN=$!
-"$BT" bareproxy -addr "127.0.0.1:$P_BARE" -to "http://127.0.0.1:$P_ORIGIN" 2>"$WORK/bare.log" &
+BENCHTOOL_CPUPROFILE=${PROFILE:+$PROFILE/bare.cpu} "$BT" bareproxy -addr "127.0.0.1:$P_BARE" -to "http://127.0.0.1:$P_ORIGIN" 2>"$WORK/bare.log" &
 PIDS+=($!)
 PID_BARE=$!
 wait_200 "http://127.0.0.1:$P_ORIGIN/" "127.0.0.1:$P_ORIGIN" 10 || die "origin did not start"
