@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/cookiejar"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/access"
+	"github.com/gatehouse-dev/gatehouse/idp"
 	"github.com/gatehouse-dev/gatehouse/internal/testidp"
 	"github.com/gatehouse-dev/gatehouse/internal/testkit"
 	"github.com/gatehouse-dev/gatehouse/token"
@@ -215,4 +217,64 @@ func TestClusterOIDCAndKeys(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestClusterSAML runs three nodes with SimpleSAMLphp, sharing the SAML
+// service provider's key pair (sp_key_file, sp_cert_file) and one
+// PostgreSQL database. A sign-in started on node 1 whose response is
+// posted to node 2 succeeds; the same response posted again to node 3 is
+// refused (the pending sign-in and the assertion replay cache are shared);
+// the browser then uses the app through node 3.
+func TestClusterSAML(t *testing.T) {
+	ssp := testidp.StartSAML(t, 0)
+	dir := t.TempDir()
+	keyFile, certFile := filepath.Join(dir, "sp.key"), filepath.Join(dir, "sp.crt")
+	if err := idp.EnsureSPKeyPair(keyFile, certFile, "gatehouse cluster", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	block := samlIdP("sso", ssp.MetadataURL) + fmt.Sprintf("sp_key_file = %q\nsp_cert_file = %q\n", keyFile, certFile)
+	c := startCluster(t, idpConfig(block, "sso")+clusterStore, testkit.PostgresDSN(t), 3)
+	c.awaitLive(t)
+	registerSP(t, c.nodes[0], ssp, "/cdn-cgi/access/saml-metadata")
+	app := c.url("only", "/s?format=json") // allows sso only: straight to the IdP
+
+	split := newNodeRouter(c, func(r *http.Request) int {
+		if r.URL.Path == access.PathCallback {
+			return 1
+		}
+		return 0
+	})
+	bob := split.browser(t)
+	action, fields := samlResponseForm(t, bob, samlStart(t, bob, app), "bob", "bobpass")
+	resp, err := bob.PostForm(action, fields)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := decodeWhoami(t, resp); w.Email != "bob@example.com" {
+		t.Fatalf("signed in as %q", w.Email)
+	}
+	if got := split.to(1, access.PathCallback); len(got) != 1 || len(split.to(0, access.PathCallback)) != 0 {
+		t.Fatalf("responses posted to node 2: %v, to node 1: %v; want the one to node 2", got, split.to(0, access.PathCallback))
+	}
+
+	replay := newNodeRouter(c, onNode(2)).browser(t)
+	resp, err = replay.PostForm(action, fields)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := readBody(t, resp); resp.StatusCode == http.StatusOK || strings.Contains(body, "bob@example.com") {
+		t.Errorf("the response posted again to node 3 was accepted: %d", resp.StatusCode)
+	}
+	if d := c.nodes[2].lastFailure(t); d != "state unknown, expired or reused" && d != "saml: assertion replayed" {
+		t.Errorf("audit of the replay = %q", d)
+	}
+
+	bob.Transport = newNodeRouter(c, onNode(2))
+	resp, err = bob.Get(app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := decodeWhoami(t, resp); w.Email != "bob@example.com" {
+		t.Errorf("through node 3: %q", w.Email)
+	}
 }
