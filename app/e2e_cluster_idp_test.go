@@ -79,6 +79,17 @@ func (n *nodeRouter) browser(t *testing.T) *http.Client {
 	return &http.Client{Jar: jar, Transport: n, Timeout: 20 * time.Second}
 }
 
+// callbackOnNode2 routes the identity provider's callback to node 2 and
+// every other request to node 1.
+func callbackOnNode2(c *gatehouseCluster) *nodeRouter {
+	return newNodeRouter(c, func(r *http.Request) int {
+		if r.URL.Path == access.PathCallback {
+			return 1
+		}
+		return 0
+	})
+}
+
 // onNode routes every request to node i.
 func onNode(i int) func(*http.Request) int { return func(*http.Request) int { return i } }
 
@@ -115,13 +126,7 @@ func TestClusterOIDCAndKeys(t *testing.T) {
 	c.awaitLive(t)
 	app := c.url("only", "/x?format=json") // allows corp only: straight to the provider
 
-	// The callback on node 2, everything else on node 1.
-	split := newNodeRouter(c, func(r *http.Request) int {
-		if r.URL.Path == access.PathCallback {
-			return 1
-		}
-		return 0
-	})
+	split := callbackOnNode2(c)
 	alice := split.browser(t)
 	t.Run("callback on another node", func(t *testing.T) {
 		w := decodeWhoami(t, oidcSignIn(t, op, alice, app, "alice"))
@@ -238,12 +243,7 @@ func TestClusterSAML(t *testing.T) {
 	registerSP(t, c.nodes[0], ssp, "/cdn-cgi/access/saml-metadata")
 	app := c.url("only", "/s?format=json") // allows sso only: straight to the IdP
 
-	split := newNodeRouter(c, func(r *http.Request) int {
-		if r.URL.Path == access.PathCallback {
-			return 1
-		}
-		return 0
-	})
+	split := callbackOnNode2(c)
 	bob := split.browser(t)
 	action, fields := samlResponseForm(t, bob, samlStart(t, bob, app), "bob", "bobpass")
 	resp, err := bob.PostForm(action, fields)
