@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"sync"
 	"sync/atomic"
 )
 
@@ -27,6 +28,7 @@ const (
 
 // GCTuning is the collector's tuning applied by TuneGC.
 type GCTuning struct {
+	mu       sync.Mutex // orders update and Stop: no update lands after Stop
 	stopped  atomic.Bool
 	percent  int   // GOGC before
 	limit    int64 // GOMEMLIMIT before
@@ -65,7 +67,12 @@ func (t *GCTuning) MemoryLimit() int64 { return t.lastSet.Load() }
 
 // Stop restores the settings TuneGC found.
 func (t *GCTuning) Stop() {
-	if t == nil || t.stopped.Swap(true) {
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.stopped.Swap(true) {
 		return
 	}
 	debug.SetGCPercent(t.percent)
@@ -75,6 +82,8 @@ func (t *GCTuning) Stop() {
 // update sets the memory limit to what the runtime uses besides the heap,
 // plus the live heap, plus the headroom.
 func (t *GCTuning) update() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	if t.stopped.Load() {
 		return
 	}
