@@ -103,7 +103,8 @@ func (a *App) adminRevoking() revokingStore {
 // it registers the node, applies the revocations and service-token changes
 // of other processes and nodes every revocationPoll (and at once when
 // PostgreSQL notifies one), writes the heartbeats that acknowledge them,
-// and wakes the revokes waiting for other nodes' heartbeats. It returns the
+// wakes the revokes waiting for other nodes' heartbeats, and on PostgreSQL
+// takes up at once a signing key another node added. It returns the
 // function that stops it and removes the node from the registry (a no-op
 // for callers that did not start it).
 func (a *App) watchRevocations(ctx context.Context) (stop func()) {
@@ -111,7 +112,7 @@ func (a *App) watchRevocations(ctx context.Context) (stop func()) {
 		return func() {}
 	}
 	wctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{}, 3)
+	done := make(chan struct{}, 4)
 	go func() {
 		defer func() { done <- struct{}{} }()
 		// The first sync waits for the revocation engine's start-up load,
@@ -138,9 +139,22 @@ func (a *App) watchRevocations(ctx context.Context) (stop func()) {
 			a.log.Warn("listen for acknowledgements; polling", "err", err)
 		}
 	}()
+	go func() {
+		defer func() { done <- struct{}{} }()
+		// A key another node or the command line added signs here at
+		// once, not at the next key poll.
+		err := a.db.Listen(wctx, store.ChannelKeys, func(string) {
+			if err := a.keys.Refresh(wctx); err != nil && wctx.Err() == nil {
+				a.log.Warn("refresh the signing keys", "err", err)
+			}
+		})
+		if err != nil {
+			a.log.Warn("listen for signing keys; polling", "err", err)
+		}
+	}()
 	return func() {
 		cancel()
-		for range 3 {
+		for range 4 {
 			<-done
 		}
 		a.watching.Store(false)

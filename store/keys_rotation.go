@@ -66,7 +66,7 @@ func (db *DB) AddSigningKeyAfter(ctx context.Context, k access.SigningKey, newes
 			return err
 		}
 		added = true
-		return nil
+		return db.notify(ctx, tx, ChannelKeys, k.ID)
 	})
 	if err != nil {
 		return false, fmt.Errorf("store: add signing key: %w", err)

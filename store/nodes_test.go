@@ -216,3 +216,51 @@ func TestListenPostgres(t *testing.T) {
 		t.Fatalf("Listen = %v at cancel, want nil", err)
 	}
 }
+
+// TestListenKeys: a signing key added by a rotation on one handle (node)
+// is notified with its kid to a listener on another; a rotation that lost
+// the race (AddSigningKeyAfter false) notifies nothing.
+func TestListenKeys(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs PostgreSQL")
+	}
+	be := backend{name: "postgres", pg: true}
+	writer, dsn := be.openTest(t)
+	listener, err := be.open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer listener.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	heard := make(chan string, 16)
+	go listener.Listen(ctx, ChannelKeys, func(p string) { heard <- p }) //nolint:errcheck // nil at cancel
+	next := func(t *testing.T, what string) string {
+		t.Helper()
+		select {
+		case p := <-heard:
+			return p
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no notification: %s", what)
+			return ""
+		}
+	}
+	if p := next(t, "the connection"); p != "" {
+		t.Fatalf("first call = %q, want the catch-up call", p)
+	}
+	k := testKey(t, time.Now())
+	if added, err := writer.AddSigningKeyAfter(ctx, k, ""); err != nil || !added {
+		t.Fatalf("AddSigningKeyAfter = %v, %v", added, err)
+	}
+	if p := next(t, "the rotation"); p != k.ID {
+		t.Fatalf("heard %q, want the new kid %q", p, k.ID)
+	}
+	if added, err := writer.AddSigningKeyAfter(ctx, testKey(t, time.Now()), ""); err != nil || added {
+		t.Fatalf("a rotation from a stale newest key = %v, %v; want not added", added, err)
+	}
+	select {
+	case p := <-heard:
+		t.Errorf("a rotation that added nothing notified %q", p)
+	case <-time.After(300 * time.Millisecond):
+	}
+}

@@ -18,6 +18,10 @@ const (
 	// ChannelAcks carries the node ID of every heartbeat, which wakes the
 	// revokes waiting for the nodes' watermarks.
 	ChannelAcks = "gatehouse_acks"
+	// ChannelKeys carries the kid of every signing key a rotation adds,
+	// notified in the transaction that writes it, so that every node
+	// signs with it at once.
+	ChannelKeys = "gatehouse_keys"
 )
 
 // Reconnection backoff of Listen after a lost connection.
