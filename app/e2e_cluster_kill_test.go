@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -184,12 +183,7 @@ func TestClusterKill(t *testing.T) {
 		most       = 200 // browsers at most (each its own 127.0.1.x address)
 	)
 	dsn := testkit.PostgresDSN(t)
-	rec := &arrivals{at: map[string][]time.Time{}}
-	origin := httptest.NewServer(rec)
-	t.Cleanup(origin.Close)
-	tmpl := strings.ReplaceAll(loadConfig+clusterStore, "{{ORIGIN}}", origin.URL)
-	c := startCluster(t, tmpl, dsn, 2)
-	cfgPath := writeConfigFile(t, strings.ReplaceAll(tmpl, "{{DSN}}", dsn), c.nodes[0], t.TempDir())
+	c, rec, cfgPath, tmpl := startLoadClusterOn(t, dsn, 2)
 	apiToken, _ := createAPITokenCLI(t, cfgPath, "ops", "revoke")
 
 	// The process node: the same config on the same database, in the

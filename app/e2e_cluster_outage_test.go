@@ -95,13 +95,7 @@ func testPostgresOutage(t *testing.T, mode string) {
 	if mode == "crash" {
 		halt = pg.Crash
 	}
-	rec := &arrivals{at: map[string][]time.Time{}}
-	origin := httptest.NewServer(rec)
-	t.Cleanup(origin.Close)
-	tmpl := strings.ReplaceAll(loadConfig+clusterStore, "{{ORIGIN}}", origin.URL)
-	c := startCluster(t, tmpl, pg.DSN(), 2)
-	c.awaitLive(t)
-	cfgPath := writeConfigFile(t, strings.ReplaceAll(tmpl, "{{DSN}}", pg.DSN()), c.nodes[0], t.TempDir())
+	c, rec, cfgPath, _ := startLoadClusterOn(t, pg.DSN(), 2)
 	apiToken, _ := createAPITokenCLI(t, cfgPath, "ops", "revoke")
 	api := func(node int) *http.Client {
 		return &http.Client{Transport: &http.Transport{DialContext: c.dialer(node)}, Timeout: 20 * time.Second}

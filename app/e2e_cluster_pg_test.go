@@ -11,20 +11,28 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/testkit"
 )
 
-// startLoadCluster starts three nodes of loadConfig on one PostgreSQL
-// database, protecting an origin that records each user's arrivals, and
-// returns the config text for the command line (tokens, revokes).
+// startLoadCluster starts three nodes of loadConfig on a fresh database
+// of the test binary's PostgreSQL (startLoadClusterOn).
 func startLoadCluster(t *testing.T) (*gatehouseCluster, *arrivals, string) {
 	t.Helper()
-	dsn := testkit.PostgresDSN(t)
-	rec := &arrivals{at: map[string][]time.Time{}}
+	c, rec, cfgPath, _ := startLoadClusterOn(t, testkit.PostgresDSN(t), 3)
+	return c, rec, cfgPath
+}
+
+// startLoadClusterOn starts n nodes of loadConfig on the PostgreSQL
+// database dsn, protecting an origin that records each user's arrivals,
+// and returns the path of the config for the command line (tokens,
+// revokes) and the nodes' config template ({{PORT}}, {{DSN}}, {{DATA}}).
+func startLoadClusterOn(t *testing.T, dsn string, n int) (c *gatehouseCluster, rec *arrivals, cfgPath, tmpl string) {
+	t.Helper()
+	rec = &arrivals{at: map[string][]time.Time{}}
 	origin := httptest.NewServer(rec)
 	t.Cleanup(origin.Close)
-	tmpl := strings.ReplaceAll(loadConfig+clusterStore, "{{ORIGIN}}", origin.URL)
-	c := startCluster(t, tmpl, dsn, 3)
+	tmpl = strings.ReplaceAll(loadConfig+clusterStore, "{{ORIGIN}}", origin.URL)
+	c = startCluster(t, tmpl, dsn, n)
 	c.awaitLive(t)
-	cfgPath := writeConfigFile(t, strings.ReplaceAll(tmpl, "{{DSN}}", dsn), c.nodes[0], t.TempDir())
-	return c, rec, cfgPath
+	cfgPath = writeConfigFile(t, strings.ReplaceAll(tmpl, "{{DSN}}", dsn), c.nodes[0], t.TempDir())
+	return c, rec, cfgPath, tmpl
 }
 
 // TestClusterSignInOnOneNodeUsedOnOthers: a PIN sign-in through the real

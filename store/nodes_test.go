@@ -157,10 +157,13 @@ func TestListenSQLite(t *testing.T) {
 	}
 }
 
-// TestListenPostgres: a revocation written by one handle (node) reaches a
-// listener on another at its commit, and the listener hears again after
-// its connection was killed.
-func TestListenPostgres(t *testing.T) {
+// pgListener opens a PostgreSQL database with two handles (nodes) and
+// listens on channel through the second until t ends. next returns the
+// next payload heard (failing t after 10 s); done receives Listen's error
+// once ctx is cancelled.
+func pgListener(t *testing.T, channel string) (writer *DB, ctx context.Context, cancel context.CancelFunc,
+	next func(t *testing.T, what string) string, heard <-chan string, done <-chan error) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("needs PostgreSQL")
 	}
@@ -170,16 +173,16 @@ func TestListenPostgres(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer listener.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	heard := make(chan string, 16)
-	done := make(chan error, 1)
-	go func() { done <- listener.Listen(ctx, ChannelRevocations, func(p string) { heard <- p }) }()
-	next := func(t *testing.T, what string) string {
+	t.Cleanup(func() { listener.Close() })
+	ctx, cancel = context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	h := make(chan string, 16)
+	d := make(chan error, 1)
+	go func() { d <- listener.Listen(ctx, channel, func(p string) { h <- p }) }()
+	next = func(t *testing.T, what string) string {
 		t.Helper()
 		select {
-		case p := <-heard:
+		case p := <-h:
 			return p
 		case <-time.After(10 * time.Second):
 			t.Fatalf("no notification: %s", what)
@@ -189,6 +192,14 @@ func TestListenPostgres(t *testing.T) {
 	if p := next(t, "the connection"); p != "" {
 		t.Fatalf("first call = %q, want the catch-up call with \"\"", p)
 	}
+	return writer, ctx, cancel, next, h, d
+}
+
+// TestListenPostgres: a revocation written by one handle (node) reaches a
+// listener on another at its commit, and the listener hears again after
+// its connection was killed.
+func TestListenPostgres(t *testing.T) {
+	writer, ctx, cancel, next, _, done := pgListener(t, ChannelRevocations)
 	now := time.Now()
 	if _, err := writer.RevokeApp(ctx, "demo", "aud-listen-1", false, "admin@example.com", now); err != nil {
 		t.Fatal(err)
@@ -221,33 +232,7 @@ func TestListenPostgres(t *testing.T) {
 // is notified with its kid to a listener on another; a rotation that lost
 // the race (AddSigningKeyAfter false) notifies nothing.
 func TestListenKeys(t *testing.T) {
-	if testing.Short() {
-		t.Skip("needs PostgreSQL")
-	}
-	be := backend{name: "postgres", pg: true}
-	writer, dsn := be.openTest(t)
-	listener, err := be.open(context.Background(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer listener.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	heard := make(chan string, 16)
-	go listener.Listen(ctx, ChannelKeys, func(p string) { heard <- p }) //nolint:errcheck // nil at cancel
-	next := func(t *testing.T, what string) string {
-		t.Helper()
-		select {
-		case p := <-heard:
-			return p
-		case <-time.After(10 * time.Second):
-			t.Fatalf("no notification: %s", what)
-			return ""
-		}
-	}
-	if p := next(t, "the connection"); p != "" {
-		t.Fatalf("first call = %q, want the catch-up call", p)
-	}
+	writer, ctx, _, next, heard, _ := pgListener(t, ChannelKeys)
 	k := testKey(t, time.Now())
 	if added, err := writer.AddSigningKeyAfter(ctx, k, ""); err != nil || !added {
 		t.Fatalf("AddSigningKeyAfter = %v, %v", added, err)
