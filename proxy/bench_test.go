@@ -169,7 +169,10 @@ func benchStore(b *testing.B, sessions, users int) realStore {
 // BenchmarkForward compares, over loopback to a real origin, a bare pooled
 // httputil.ReverseProxy (the same transport tuning and copy buffers as
 // Gatehouse) with Gatehouse's authorize-and-forward path for a request with
-// a valid cookie. The ratio of the two is what authorization costs.
+// a valid cookie. bare_contract is the bare proxy passing the origin the
+// identity headers of the contract too (the origin here is in-process, so
+// its parsing of them counts): gatehouse / bare_contract is what deciding
+// costs.
 // gatehouse_expired sends, again and again, one expired token whose global
 // session is alive: the silent refresh, memoised per session and app.
 func BenchmarkForward(b *testing.B) {
@@ -191,12 +194,24 @@ func BenchmarkForward(b *testing.B) {
 	f := newFixture(b, origin.URL, func(o *Options) { o.Now = time.Now })
 	f.addSession(nonceA, time.Now().Add(-time.Hour), 24*time.Hour)
 	raw := appToken(b, f.keys, "ann@example.com", audDemo, nonceA, time.Now(), time.Hour)
+	// bare_contract also passes the contract's identity headers, unverified:
+	// the origin parses the same bytes as behind Gatehouse.
+	bareContract := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(target)
+			pr.SetXForwarded()
+			pr.Out.Header[keyJWTAssertion] = []string{raw}
+			pr.Out.Header[keyUserEmail] = []string{"ann@example.com"}
+		},
+		Transport:  tr,
+		BufferPool: copyBuffers,
+	}
 	expired := appToken(b, f.keys, "ann@example.com", audDemo, nonceA, time.Now().Add(-2*time.Hour), time.Hour)
 	for _, tc := range []struct {
 		name string
 		h    http.Handler
 		raw  string
-	}{{"bare", bare, raw}, {"gatehouse", f.h, raw}, {"gatehouse_expired", f.h, expired}} {
+	}{{"bare", bare, raw}, {"bare_contract", bareContract, raw}, {"gatehouse", f.h, raw}, {"gatehouse_expired", f.h, expired}} {
 		b.Run(tc.name, func(b *testing.B) {
 			req := httptest.NewRequest("GET", "http://app.example.com/dashboard?tab=1", nil)
 			req.RemoteAddr = "192.0.2.7:5555"

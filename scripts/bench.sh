@@ -16,6 +16,13 @@
 # rotates every round) after a warm-up run of each:
 #   origin            wrk straight at the origin (the ceiling)
 #   bare              the bare proxy
+#   bare_contract     the bare proxy also passing the origin the identity
+#                     headers of Gatehouse's contract, unverified (the
+#                     CF_Authorization cookie as Cf-Access-Jwt-Assertion, a
+#                     fixed Cf-Access-Authenticated-User-Email): the origin
+#                     parses the same bytes as behind Gatehouse, so
+#                     gatehouse / bare_contract is what deciding costs and
+#                     bare_contract / bare what the contract's headers cost
 #   gatehouse         Gatehouse, default configuration: the headline row
 #   gatehouse_logoff  Gatehouse with log.access_log = false
 #   refresh           the default Gatehouse, every request carrying one
@@ -34,6 +41,9 @@
 # when wrk stops, which reach the origin but that wrk does not count); a run
 # that fails a check stops the benchmark. Beside req/s and latency, the
 # front process's CPU time per request (utime + stime from /proc/PID/stat).
+# A ratio is the median of the per-round ratios (the two runs of a round are
+# minutes apart at most, so a machine that slows down for a while slows
+# both), with the ratio of the medians beside it.
 #
 # Then, unless SKIP_MILLION=1, a data directory with MILLION live and
 # MILLION revoked sessions: Gatehouse's start-up to its first answer (the
@@ -50,7 +60,7 @@
 #                     which scripts/install-test-deps.sh installs)
 #   SKIP_MILLION=1    skip the start-up rows
 #   MILLION=1000000   sessions (and revoked sessions) of the start-up rows
-#   PORT_ORIGIN PORT_BARE PORT_GATE PORT_GATE_LOGOFF PORT_MILLION
+#   PORT_ORIGIN PORT_BARE PORT_BARE_CONTRACT PORT_GATE PORT_GATE_LOGOFF PORT_MILLION
 #   PORT_METRICS PORT_METRICS_LOGOFF PORT_METRICS_MILLION PORT_GOGC PORT_METRICS_GOGC
 #   PORT_PG PORT_GATE_PG PORT_METRICS_PG
 #                     listen ports (default: free ports picked at start)
@@ -133,7 +143,7 @@ echo "bench: building in $SRC" >&2
 	die "build failed"
 BT=$WORK/benchtool
 
-read -r -a FREE <<<"$("$BT" ports -n 13 | tr '\n' ' ')"
+read -r -a FREE <<<"$("$BT" ports -n 14 | tr '\n' ' ')"
 P_ORIGIN=${PORT_ORIGIN:-${FREE[0]}}
 P_BARE=${PORT_BARE:-${FREE[1]}}
 P_GATE=${PORT_GATE:-${FREE[2]}}
@@ -147,6 +157,7 @@ P_MET_GOGC=${PORT_METRICS_GOGC:-${FREE[9]}}
 P_PG=${PORT_PG:-${FREE[10]}}
 P_GATE_PG=${PORT_GATE_PG:-${FREE[11]}}
 P_MET_PG=${PORT_METRICS_PG:-${FREE[12]}}
+P_CONTRACT=${PORT_BARE_CONTRACT:-${FREE[13]}}
 GOGC_ROW=${GOGC_ROW-100}
 PG_ROW=${PG_ROW:-1}
 
@@ -268,8 +279,12 @@ PID_ORIGIN=$!
 BENCHTOOL_CPUPROFILE=${PROFILE:+$PROFILE/bare.cpu} "$BT" bareproxy -addr "127.0.0.1:$P_BARE" -to "http://127.0.0.1:$P_ORIGIN" 2>"$WORK/bare.log" &
 PIDS+=($!)
 PID_BARE=$!
+"$BT" bareproxy -contract -addr "127.0.0.1:$P_CONTRACT" -to "http://127.0.0.1:$P_ORIGIN" 2>"$WORK/bare_contract.log" &
+PIDS+=($!)
+PID_CONTRACT=$!
 wait_200 "http://127.0.0.1:$P_ORIGIN/" "127.0.0.1:$P_ORIGIN" 10 || die "origin did not start"
 wait_200 "http://127.0.0.1:$P_BARE/" "127.0.0.1:$P_BARE" 10 || die "bare proxy did not start"
+wait_200 "http://127.0.0.1:$P_CONTRACT/" "127.0.0.1:$P_CONTRACT" 10 || die "contract bare proxy did not start"
 
 write_config "$WORK/default" "$P_GATE" "$P_MET" ""
 write_config "$WORK/logoff" "$P_LOGOFF" "$P_MET_LOGOFF" $'[log]\naccess_log = false'
@@ -311,10 +326,11 @@ grep -qi '^set-cookie: CF_Authorization=' "$WORK/refresh.head" && grep -q '^HTTP
 	die "the expired token was not refreshed: $(cat "$WORK/refresh.head")"
 
 # Each row: name, URL, Host header, cookie, front PID.
-CONFIGS=(origin bare gatehouse gatehouse_logoff refresh)
+CONFIGS=(origin bare bare_contract gatehouse gatehouse_logoff refresh)
 declare -A URL HOST COOKIE FRONT
 URL[origin]="http://127.0.0.1:$P_ORIGIN/" HOST[origin]="127.0.0.1:$P_ORIGIN" COOKIE[origin]=$TOK_DEFAULT FRONT[origin]=$PID_ORIGIN
 URL[bare]="http://127.0.0.1:$P_BARE/" HOST[bare]="127.0.0.1:$P_BARE" COOKIE[bare]=$TOK_DEFAULT FRONT[bare]=$PID_BARE
+URL[bare_contract]="http://127.0.0.1:$P_CONTRACT/" HOST[bare_contract]="127.0.0.1:$P_CONTRACT" COOKIE[bare_contract]=$TOK_DEFAULT FRONT[bare_contract]=$PID_CONTRACT
 URL[gatehouse]="http://127.0.0.1:$P_GATE/" HOST[gatehouse]="bench.bench.test:$P_GATE" COOKIE[gatehouse]=$TOK_DEFAULT FRONT[gatehouse]=$PID_GATE
 URL[gatehouse_logoff]="http://127.0.0.1:$P_LOGOFF/" HOST[gatehouse_logoff]="bench.bench.test:$P_LOGOFF" COOKIE[gatehouse_logoff]=$TOK_LOGOFF FRONT[gatehouse_logoff]=$PID_LOGOFF
 URL[refresh]="http://127.0.0.1:$P_GATE/" HOST[refresh]="refresh.bench.test:$P_GATE" COOKIE[refresh]=$TOK_EXPIRED FRONT[refresh]=$PID_GATE
@@ -394,6 +410,9 @@ col() { awk -v n="$2" '{ print $n }' "$WORK/$1.res" | median; }
 # spread NAME: (max - min) / median of NAME's req/s, in percent.
 spread() { awk '{ print $1 }' "$WORK/$1.res" | sort -g | awk '{ a[NR] = $1 } END { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.0f", (a[NR] - a[1]) * 100 / m }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+# pratio A B N: the median over the rounds of A's column N / B's column N
+# in the same round.
+pratio() { paste -d ' ' "$WORK/$1.res" "$WORK/$2.res" | awk -v n="$3" -v w="$(awk '{ print NF; exit }' "$WORK/$1.res")" '{ print $n / $(w + n) }' | median | xargs printf '%.2f'; }
 verdict() { awk -v v="$1" -v op="$2" -v l="$3" 'BEGIN { ok = (op == ">=") ? v >= l : v <= l; print ok ? "ok" : "MISSED" }'; }
 
 {
@@ -407,26 +426,40 @@ verdict() { awk -v v="$1" -v op="$2" -v l="$3" 'BEGIN { ok = (op == ">=") ? v >=
 			"$(col "$name" 2)" "$(col "$name" 3)" "$(col "$name" 4)"
 	done
 	echo
-	echo "| measure | value | target | |"
-	echo "|---|---:|---:|---|"
-	row() { echo "| $1 | $2 | $3 $4 | $(verdict "$2" "$3" "$4") |"; }
-	row "throughput gatehouse (default) / bare" "$(ratio "$(col gatehouse 1)" "$(col bare 1)")" ">=" 0.95
-	row "p99 gatehouse (default) / bare" "$(ratio "$(col gatehouse 3)" "$(col bare 3)")" "<=" 1.10
-	row "CPU per request gatehouse (default) / bare" "$(ratio "$(col gatehouse 4)" "$(col bare 4)")" "<=" 1.10
-	row "throughput gatehouse_logoff / bare" "$(ratio "$(col gatehouse_logoff 1)" "$(col bare 1)")" ">=" 0.95
-	row "CPU per request gatehouse_logoff / bare" "$(ratio "$(col gatehouse_logoff 4)" "$(col bare 4)")" "<=" 1.10
-	row "CPU per request refresh / gatehouse" "$(ratio "$(col refresh 4)" "$(col gatehouse 4)")" "<=" 1.5
-	row "p50 refresh / gatehouse" "$(ratio "$(col refresh 2)" "$(col gatehouse 2)")" "<=" 1.5
+	echo "| measure | paired | of medians | target | |"
+	echo "|---|---:|---:|---:|---|"
+	# m LABEL A B N [OP LIMIT]: A's column N over B's, judged on the
+	# paired ratio when a target is given.
+	m() {
+		local p
+		p=$(pratio "$2" "$3" "$4")
+		if [[ -n ${5:-} ]]; then
+			echo "| $1 | $p | $(ratio "$(col "$2" "$4")" "$(col "$3" "$4")") | $5 $6 | $(verdict "$p" "$5" "$6") |"
+		else
+			echo "| $1 | $p | $(ratio "$(col "$2" "$4")" "$(col "$3" "$4")") | | |"
+		fi
+	}
+	m "throughput gatehouse (default) / bare" gatehouse bare 1 ">=" 0.95
+	m "p99 gatehouse (default) / bare" gatehouse bare 3 "<=" 1.10
+	m "CPU per request gatehouse (default) / bare" gatehouse bare 4 "<=" 1.10
+	m "throughput gatehouse_logoff / bare" gatehouse_logoff bare 1 ">=" 0.95
+	m "CPU per request gatehouse_logoff / bare" gatehouse_logoff bare 4 "<=" 1.10
+	m "throughput gatehouse / bare_contract (what deciding costs)" gatehouse bare_contract 1
+	m "p99 gatehouse / bare_contract" gatehouse bare_contract 3
+	m "CPU per request gatehouse / bare_contract" gatehouse bare_contract 4
+	m "throughput bare_contract / bare (what the contract's headers cost)" bare_contract bare 1
+	m "CPU per request refresh / gatehouse" refresh gatehouse 4 "<=" 1.5
+	m "p50 refresh / gatehouse" refresh gatehouse 2 "<=" 1.5
 	if [[ $PG_ROW == 1 ]]; then
-		echo "| throughput gatehouse_pg (PostgreSQL store) / gatehouse (SQLite) | $(ratio "$(col gatehouse_pg 1)" "$(col gatehouse 1)") | | |"
-		echo "| p99 gatehouse_pg / gatehouse | $(ratio "$(col gatehouse_pg 3)" "$(col gatehouse 3)") | | |"
-		echo "| CPU per request gatehouse_pg / gatehouse | $(ratio "$(col gatehouse_pg 4)" "$(col gatehouse 4)") | | |"
+		m "throughput gatehouse_pg (PostgreSQL store) / gatehouse (SQLite)" gatehouse_pg gatehouse 1
+		m "p99 gatehouse_pg / gatehouse" gatehouse_pg gatehouse 3
+		m "CPU per request gatehouse_pg / gatehouse" gatehouse_pg gatehouse 4
 	fi
 	if [[ -n $GOGC_ROW ]]; then
 		g=gatehouse_gogc$GOGC_ROW
-		echo "| throughput $g / bare (GOGC=$GOGC_ROW, without Gatehouse's GC tuning) | $(ratio "$(col "$g" 1)" "$(col bare 1)") | | |"
-		echo "| p99 $g / bare | $(ratio "$(col "$g" 3)" "$(col bare 3)") | | |"
-		echo "| CPU per request $g / bare | $(ratio "$(col "$g" 4)" "$(col bare 4)") | | |"
+		m "throughput $g / bare (GOGC=$GOGC_ROW, without Gatehouse's GC tuning)" "$g" bare 1
+		m "p99 $g / bare" "$g" bare 3
+		m "CPU per request $g / bare" "$g" bare 4
 	fi
 } | tee -a "$WORK/report.md"
 

@@ -5,7 +5,7 @@
 //
 //	go build -C scripts/bench/benchtool -o "$PWD/benchtool" .
 //	./benchtool origin -addr 127.0.0.1:20001
-//	./benchtool bareproxy -addr 127.0.0.1:20002 -to http://127.0.0.1:20001
+//	./benchtool bareproxy -addr 127.0.0.1:20002 -to http://127.0.0.1:20001 [-contract]
 //	./benchtool signin -email bench@bench.test -log gatehouse.log http://app.test:20003/
 //	./benchtool seed -config bench.toml -sessions 1000000 -revoked 1000000
 //	./benchtool ports -n 3
@@ -63,10 +63,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	case "bareproxy":
 		addr := fs.String("addr", "127.0.0.1:20002", "listen address")
 		to := fs.String("to", "http://127.0.0.1:20001", "origin URL")
+		contract := fs.Bool("contract", false, "pass the origin the identity headers of Gatehouse's contract, unverified")
 		if err := fs.Parse(rest); err != nil {
 			return err
 		}
-		return serveBareProxy(ctx, *addr, *to)
+		return serveBareProxy(ctx, *addr, *to, *contract)
 	case "signin":
 		email := fs.String("email", "bench@bench.test", "user email")
 		logPath := fs.String("log", "", "Gatehouse's log file, where it writes the PIN")

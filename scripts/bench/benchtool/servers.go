@@ -11,6 +11,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -56,7 +57,14 @@ func serveOrigin(ctx context.Context, addr string) error {
 // default origin_timeout as its response-header timeout: many idle
 // connections per host, HTTP/1.1) and the same pooled 32 KiB copy buffers,
 // so that the difference to Gatehouse is what authorization costs.
-func serveBareProxy(ctx context.Context, addr, origin string) error {
+//
+// With contract, it also passes the origin the identity headers of
+// Gatehouse's origin contract, unverified: the CF_Authorization cookie's
+// value as Cf-Access-Jwt-Assertion and a fixed
+// Cf-Access-Authenticated-User-Email. The origin then parses the same
+// bytes as behind Gatehouse, so the difference to Gatehouse is what
+// deciding costs, without what sending the contract's headers costs.
+func serveBareProxy(ctx context.Context, addr, origin string, contract bool) error {
 	target, err := url.Parse(origin)
 	if err != nil {
 		return fmt.Errorf("bareproxy: origin: %w", err)
@@ -76,11 +84,35 @@ func serveBareProxy(ctx context.Context, addr, origin string) error {
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
 			pr.SetXForwarded()
+			if contract {
+				if v := cookieValue(pr.In.Header.Get("Cookie"), access.CookieAuthorization); v != "" {
+					pr.Out.Header[jwtHeader] = []string{v}
+					pr.Out.Header[emailHeader] = contractEmail
+				}
+			}
 		},
 		Transport:  tr,
 		BufferPool: &bufferPool{},
 	}
 	return serve(ctx, addr, rp)
+}
+
+// The identity headers the contract bare proxy sets.
+var (
+	jwtHeader     = http.CanonicalHeaderKey(access.HeaderJWTAssertion)
+	emailHeader   = http.CanonicalHeaderKey(access.HeaderUserEmail)
+	contractEmail = []string{"bench@bench.test"}
+)
+
+// cookieValue is the value of the cookie called name in the Cookie header
+// line, or "".
+func cookieValue(line, name string) string {
+	for part := range strings.SplitSeq(line, ";") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(part), "="); ok && k == name {
+			return v
+		}
+	}
+	return ""
 }
 
 // bufferPool is the reverse proxy's pool of 32 KiB copy buffers, as
