@@ -11,12 +11,12 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/access"
+	"github.com/gatehouse-dev/gatehouse/web"
 )
 
 // originBody is the 1 KiB body the origin answers with.
@@ -85,7 +85,7 @@ func serveBareProxy(ctx context.Context, addr, origin string, contract bool) err
 			pr.SetURL(target)
 			pr.SetXForwarded()
 			if contract {
-				if v := cookieValue(pr.In.Header.Get("Cookie"), access.CookieAuthorization); v != "" {
+				if v, _ := web.CookieValues(pr.In.Header, access.CookieAuthorization); v != "" {
 					pr.Out.Header[jwtHeader] = []string{v}
 					pr.Out.Header[emailHeader] = contractEmail
 				}
@@ -103,17 +103,6 @@ var (
 	emailHeader   = http.CanonicalHeaderKey(access.HeaderUserEmail)
 	contractEmail = []string{"bench@bench.test"}
 )
-
-// cookieValue is the value of the cookie called name in the Cookie header
-// line, or "".
-func cookieValue(line, name string) string {
-	for part := range strings.SplitSeq(line, ";") {
-		if k, v, ok := strings.Cut(strings.TrimSpace(part), "="); ok && k == name {
-			return v
-		}
-	}
-	return ""
-}
 
 // bufferPool is the reverse proxy's pool of 32 KiB copy buffers, as
 // Gatehouse's (proxy.bufferPool).
