@@ -325,6 +325,18 @@ curl -s -D "$WORK/refresh.head" -o /dev/null -H "Host: refresh.bench.test:$P_GAT
 grep -qi '^set-cookie: CF_Authorization=' "$WORK/refresh.head" && grep -q '^HTTP/1.1 200' "$WORK/refresh.head" ||
 	die "the expired token was not refreshed: $(cat "$WORK/refresh.head")"
 
+# The identity the origin gets: the cookie's token as the assertion and the
+# user's email, behind Gatehouse and behind the contract bare proxy alike
+# (which the bare_contract row stands on); none behind the bare proxy.
+identity() { curl -s -H "Host: $2" -H "Cookie: CF_Authorization=$TOK_DEFAULT" "$1/__bench/identity"; }
+want=$(printf '%s\n%s' "$TOK_DEFAULT" "$EMAIL")
+[[ $(identity "http://127.0.0.1:$P_GATE" "bench.bench.test:$P_GATE") == "$want" ]] ||
+	die "the origin did not get the identity headers from Gatehouse"
+[[ $(identity "http://127.0.0.1:$P_CONTRACT" "127.0.0.1:$P_CONTRACT") == "$want" ]] ||
+	die "the origin did not get the identity headers from the contract bare proxy"
+[[ -z $(identity "http://127.0.0.1:$P_BARE" "127.0.0.1:$P_BARE" | tr -d '\n') ]] ||
+	die "the bare proxy passed identity headers"
+
 # Each row: name, URL, Host header, cookie, front PID.
 CONFIGS=(origin bare bare_contract gatehouse gatehouse_logoff refresh)
 declare -A URL HOST COOKIE FRONT

@@ -32,14 +32,24 @@ var originBody = func() []byte {
 // without counting itself.
 const hitsPath = "/__bench/hits"
 
-// serveOrigin answers every request with 200 and a 1 KiB body, and
-// hitsPath with the number of those it has answered.
+// identityPath answers, without counting itself, the identity headers of
+// the contract the request carried: the Cf-Access-Jwt-Assertion and the
+// Cf-Access-Authenticated-User-Email values, a line each.
+const identityPath = "/__bench/identity"
+
+// serveOrigin answers every request with 200 and a 1 KiB body, hitsPath
+// with the number of those it has answered, and identityPath with the
+// identity headers it was sent.
 func serveOrigin(ctx context.Context, addr string) error {
 	size := strconv.Itoa(len(originBody))
 	var hits atomic.Int64
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == hitsPath {
+		switch r.URL.Path {
+		case hitsPath:
 			_, _ = fmt.Fprintln(w, hits.Load())
+			return
+		case identityPath:
+			_, _ = fmt.Fprintf(w, "%s\n%s\n", r.Header.Get(access.HeaderJWTAssertion), r.Header.Get(access.HeaderUserEmail))
 			return
 		}
 		hits.Add(1)
